@@ -1,0 +1,77 @@
+//! Selects the memory layout for the chosen target feature, passes the linker scripts, and
+//! exports `MDN_PARITY_DIR` for binaries that embed model blobs and parity vectors.
+
+use std::{
+    env, fs,
+    path::{Path, PathBuf},
+};
+
+/// `(cargo feature, memory layout)`; exactly one feature must be enabled.
+const TARGETS: [(&str, &str); 2] = [
+    ("qemu", "memory/qemu-mps2-an386.x"),
+    ("board-nrf52840dk", "memory/nrf52840.x"),
+];
+
+fn main() {
+    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap());
+    println!("cargo::rerun-if-changed=build.rs");
+
+    let enabled: Vec<&str> = TARGETS
+        .iter()
+        .filter(|(feature, _)| env::var_os(feature_env(feature)).is_some())
+        .map(|&(_, memory)| memory)
+        .collect();
+    // Any other combination is reported by `compile_error!` in src/lib.rs, which names the
+    // features; linking never starts.
+    if let [memory] = enabled[..] {
+        println!("cargo::rerun-if-changed={memory}");
+        // cortex-m-rt's link.x does `INCLUDE memory.x`, searched on the library path.
+        fs::copy(manifest_dir.join(memory), out_dir.join("memory.x")).unwrap();
+        println!("cargo::rustc-link-search={}", out_dir.display());
+        // Here rather than in .cargo/config.toml rustflags, which an exported RUSTFLAGS replaces.
+        println!("cargo::rustc-link-arg=--nmagic");
+        println!("cargo::rustc-link-arg=-Tlink.x");
+        println!("cargo::rustc-link-arg=-Tdefmt.x");
+    }
+
+    export_parity_dir(&manifest_dir);
+}
+
+/// Exports the absolute path of the parity directory as `MDN_PARITY_DIR` (default `golden/`)
+/// and reruns this script when the variable or any file in the directory changes.
+fn export_parity_dir(manifest_dir: &Path) {
+    println!("cargo::rerun-if-env-changed=MDN_PARITY_DIR");
+    let dir = match env::var_os("MDN_PARITY_DIR") {
+        // The build script's working directory is the manifest directory, whatever the
+        // caller's is, so a relative path is resolved against it.
+        Some(dir) => manifest_dir.join(dir),
+        None => manifest_dir.join("golden"),
+    };
+    let dir = dir.canonicalize().unwrap_or_else(|err| {
+        panic!("MDN_PARITY_DIR: cannot resolve {}: {err}", dir.display())
+    });
+    assert!(dir.is_dir(), "MDN_PARITY_DIR: {} is not a directory", dir.display());
+    let dir_utf8 = dir
+        .to_str()
+        .unwrap_or_else(|| panic!("MDN_PARITY_DIR: {} is not UTF-8", dir.display()));
+
+    // A directory entry makes Cargo rerun when a file is added or removed; each file entry
+    // when its contents change.
+    println!("cargo::rerun-if-changed={dir_utf8}");
+    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
+        .unwrap_or_else(|err| panic!("MDN_PARITY_DIR: cannot list {dir_utf8}: {err}"))
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.is_file())
+        .collect();
+    files.sort();
+    for file in files {
+        println!("cargo::rerun-if-changed={}", file.display());
+    }
+    println!("cargo::rustc-env=MDN_PARITY_DIR={dir_utf8}");
+}
+
+/// `board-nrf52840dk` -> `CARGO_FEATURE_BOARD_NRF52840DK`.
+fn feature_env(feature: &str) -> String {
+    format!("CARGO_FEATURE_{}", feature.to_uppercase().replace('-', "_"))
+}

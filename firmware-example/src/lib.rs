@@ -1,0 +1,58 @@
+//! Runtime support shared by the firmware binaries in `src/bin/`.
+//!
+//! Each binary is a self-checking program: it logs with [`defmt`], measures what it wants with
+//! [`InstructionCounter`] and [`stack_usage`], and ends with [`exit`], whose code is the verdict
+//! (0 = pass) and becomes QEMU's exit status.
+//!
+//! # Targets
+//!
+//! Exactly one of these Cargo features must be enabled; any other combination fails to
+//! compile.
+//!
+//! | feature | machine | memory | defmt transport | [`exit`] |
+//! |---|---|---|---|---|
+//! | `qemu` (default) | QEMU `mps2-an386`, Cortex-M4F | flash 4 MB at 0x0, RAM 4 MB at 0x2000_0000 | semihosting stdout | semihosting `SYS_EXIT_EXTENDED`: QEMU exits with the code |
+//! | `board-nrf52840dk` | nRF52840-DK, Cortex-M4F | flash 1 MB at 0x0, RAM 256 KB at 0x2000_0000 | RTT | `bkpt`, then sleeps |
+//!
+//! # Running
+//!
+//! ```text
+//! cargo build --release
+//! timeout 20 qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -nographic \
+//!     -semihosting-config enable=on,target=native \
+//!     -kernel target/thumbv7em-none-eabihf/release/minimal \
+//!   | defmt-print -e target/thumbv7em-none-eabihf/release/minimal
+//! ```
+//!
+//! Add `-icount shift=6` for deterministic [`InstructionCounter`] readings. Decode with the ELF
+//! that ran: a stale ELF decodes silently to wrong text. Nothing but defmt may write to the
+//! semihosting stdout, or the frames are corrupted.
+//!
+//! # Exit codes
+//!
+//! 0 is success; binaries choose their own failure codes below 100. A panic exits with
+//! [`EXIT_PANIC`] and a HardFault with [`EXIT_HARD_FAULT`]. The panic handler does not format
+//! its message: `core::fmt` costs kilobytes of flash.
+
+#![no_std]
+
+#[cfg(all(feature = "qemu", feature = "board-nrf52840dk"))]
+compile_error!(
+    "features `qemu` and `board-nrf52840dk` are mutually exclusive; for the board build with \
+     `--no-default-features --features board-nrf52840dk`"
+);
+#[cfg(not(any(feature = "qemu", feature = "board-nrf52840dk")))]
+compile_error!("enable exactly one target feature: `qemu` (the default) or `board-nrf52840dk`");
+
+// The defmt global logger: linked in for its `#[defmt::global_logger]`, never called directly.
+#[cfg(feature = "board-nrf52840dk")]
+use defmt_rtt as _;
+#[cfg(feature = "qemu")]
+use defmt_semihosting as _;
+
+mod exit;
+mod instruction_counter;
+pub mod stack_usage;
+
+pub use exit::{EXIT_HARD_FAULT, EXIT_PANIC, exit};
+pub use instruction_counter::InstructionCounter;

@@ -1,0 +1,412 @@
+//! The model blob: reading and validating bytes, and writing them.
+//!
+//! ```text
+//! offset  size  field
+//! 0       4     MAGIC
+//! 4       2     FORMAT_VERSION, u16 LE
+//! 6       4     total blob length in bytes, u32 LE (trailer included)
+//! 10      n     header, postcard
+//! 10+n    p     zero padding to a multiple of 4 (p < 4)
+//! ...     4*P   parameters, f32 LE, in `Layout` order
+//! end-4   4     CRC-32/ISO-HDLC of every byte before it, u32 LE
+//! ```
+//!
+//! FORMAT.md at the repository root is the normative description.
+
+use crc::{CRC_32_ISO_HDLC, Crc, NoTable};
+
+use crate::{
+    error::{Error, Result},
+    header::{Capacities, Header, HeaderRepr},
+    layout::Layout,
+};
+
+/// The four bytes every blob starts with.
+pub const MAGIC: [u8; 4] = *b"MDN\0";
+
+/// The format version this crate reads and writes.
+pub const FORMAT_VERSION: u16 = 1;
+
+/// Bytes before the header: magic, version, total length.
+pub const PREFIX_LEN: usize = 10;
+
+/// Bytes of the CRC trailer.
+pub const TRAILER_LEN: usize = 4;
+
+/// CRC-32/ISO-HDLC (zlib's `crc32`), bitwise: no table keeps flash small, and it runs once
+/// per blob.
+const CRC32: Crc<u32, NoTable> = Crc::<u32, NoTable>::new(&CRC_32_ISO_HDLC);
+
+/// CRC-32/ISO-HDLC of `bytes`, the checksum of the blob trailer.
+///
+/// # Examples
+///
+/// ```
+/// // The standard check value of CRC-32/ISO-HDLC.
+/// assert_eq!(mdn_core::crc32(b"123456789"), 0xCBF4_3926);
+/// ```
+pub fn crc32(bytes: &[u8]) -> u32 {
+    CRC32.checksum(bytes)
+}
+
+/// A blob that passed every check that does not depend on an evaluator's capacities.
+///
+/// Parameters stay in the blob's bytes; nothing is copied.
+///
+/// # Examples
+///
+/// ```
+/// # let bytes = mdn_core::doc_example_blob();
+/// # let bytes = &bytes.0[..];
+/// let blob = mdn_core::Blob::from_bytes(bytes).unwrap();
+/// assert_eq!(blob.header().components, 2);
+/// assert_eq!(blob.len(), bytes.len());
+/// ```
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Blob<'a> {
+    header: Header<'a>,
+    parameters: &'a [[u8; 4]],
+    len: usize,
+    crc: u32,
+}
+
+impl<'a> Blob<'a> {
+    /// Validates a blob that fills `bytes` exactly.
+    ///
+    /// Checks, in this order: magic, version, declared length against `bytes.len()`, CRC,
+    /// header decoding, header codes, header consistency (no zero dimension, name counts,
+    /// sigma floor), size arithmetic, zero padding, parameter section size, finite
+    /// parameters, positive scaler scales.
+    ///
+    /// # Errors
+    ///
+    /// The [`Error`] of the first failing check.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mdn_core::{Blob, Error};
+    /// # let bytes = mdn_core::doc_example_blob();
+    /// # let bytes = &bytes.0[..];
+    /// let mut corrupt = bytes.to_vec();
+    /// corrupt[20] ^= 1;
+    /// assert!(matches!(Blob::from_bytes(&corrupt), Err(Error::ChecksumMismatch { .. })));
+    /// ```
+    pub fn from_bytes(bytes: &'a [u8]) -> Result<Self> {
+        let declared = read_prefix(bytes)?;
+        if bytes.len() > declared {
+            return Err(Error::TrailingBytes {
+                expected: declared,
+                found: bytes.len(),
+            });
+        }
+        Self::parse(bytes)
+    }
+
+    /// Validates a blob at the start of `bytes` and returns it with the bytes after it,
+    /// for blobs in a flash partition followed by erased bytes.
+    ///
+    /// # Errors
+    ///
+    /// As [`Blob::from_bytes`], except that trailing bytes are returned, not rejected.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let bytes = mdn_core::doc_example_blob();
+    /// # let bytes = &bytes.0[..];
+    /// let mut partition = bytes.to_vec();
+    /// partition.extend_from_slice(&[0xFF; 64]);
+    /// let (blob, rest) = mdn_core::Blob::from_prefix(&partition).unwrap();
+    /// assert_eq!(rest.len(), 64);
+    /// assert_eq!(blob.len(), bytes.len());
+    /// ```
+    pub fn from_prefix(bytes: &'a [u8]) -> Result<(Self, &'a [u8])> {
+        let declared = read_prefix(bytes)?;
+        let (blob, rest) = bytes.split_at_checked(declared).ok_or(Error::Truncated {
+            expected: declared,
+            found: bytes.len(),
+        })?;
+        Ok((Self::parse(blob)?, rest))
+    }
+
+    /// Validates `blob`, whose length equals the declared length.
+    fn parse(blob: &'a [u8]) -> Result<Self> {
+        let len = blob.len();
+        let body_len = len - TRAILER_LEN; // read_prefix guarantees len >= PREFIX_LEN + TRAILER_LEN
+        let (body, trailer) = blob.split_at_checked(body_len).ok_or(Error::Truncated {
+            expected: PREFIX_LEN + TRAILER_LEN,
+            found: len,
+        })?;
+        let stored = u32::from_le_bytes(first_four(trailer)?);
+        let computed = crc32(body);
+        if stored != computed {
+            return Err(Error::ChecksumMismatch { stored, computed });
+        }
+
+        let after_prefix = body.get(PREFIX_LEN..).ok_or(Error::HeaderDecode)?;
+        let (repr, after_header) = postcard::take_from_bytes::<HeaderRepr<'a>>(after_prefix)
+            .map_err(|_| Error::HeaderDecode)?;
+        let header_len = after_prefix.len() - after_header.len();
+        let header = Header::try_from(repr)?;
+        header.validate()?;
+        let layout = Layout::new(&header)?;
+
+        let header_end = PREFIX_LEN + header_len;
+        let parameters_start = align4(header_end);
+        let padding = body.get(header_end..parameters_start);
+        let expected = layout.parameter_count() * 4; // Layout checked this product.
+        let Some(padding) = padding else {
+            return Err(Error::ParameterSizeMismatch { expected, found: 0 });
+        };
+        if padding.iter().any(|&b| b != 0) {
+            return Err(Error::NonZeroPadding);
+        }
+        let parameter_bytes = body.get(parameters_start..).unwrap_or(&[]);
+        if parameter_bytes.len() != expected {
+            return Err(Error::ParameterSizeMismatch {
+                expected,
+                found: parameter_bytes.len(),
+            });
+        }
+        let (parameters, _) = parameter_bytes.as_chunks::<4>();
+
+        for (index, word) in parameters.iter().enumerate() {
+            if !f32::from_le_bytes(*word).is_finite() {
+                return Err(Error::NonFiniteParameter { index });
+            }
+        }
+        for tensor in layout.tensors().iter().filter(|t| t.name.is_scale()) {
+            let values = parameters.iter().enumerate().skip(tensor.offset);
+            for (index, word) in values.take(tensor.len()) {
+                if f32::from_le_bytes(*word) <= 0.0 {
+                    return Err(Error::InvalidScale { index });
+                }
+            }
+        }
+
+        Ok(Blob {
+            header,
+            parameters,
+            len,
+            crc: stored,
+        })
+    }
+
+    /// The decoded header.
+    ///
+    /// # Examples
+    ///
+    /// See [`Blob`].
+    pub fn header(&self) -> &Header<'a> {
+        &self.header
+    }
+
+    /// The parameter layout (recomputed from the header; it was checked when parsing).
+    ///
+    /// # Errors
+    ///
+    /// None in practice: the same computation succeeded during validation.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let bytes = mdn_core::doc_example_blob();
+    /// let blob = mdn_core::Blob::from_bytes(&bytes.0).unwrap();
+    /// assert_eq!(blob.layout().unwrap().parameter_count(), blob.parameters().len());
+    /// ```
+    pub fn layout(&self) -> Result<Layout> {
+        Layout::new(&self.header)
+    }
+
+    /// The parameter section as little-endian `f32` words, in layout order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let bytes = mdn_core::doc_example_blob();
+    /// let blob = mdn_core::Blob::from_bytes(&bytes.0).unwrap();
+    /// let first = f32::from_le_bytes(blob.parameters()[0]);
+    /// assert!(first.is_finite());
+    /// ```
+    pub fn parameters(&self) -> &'a [[u8; 4]] {
+        self.parameters
+    }
+
+    /// Total blob length in bytes.
+    ///
+    /// # Examples
+    ///
+    /// See [`Blob`].
+    #[allow(clippy::len_without_is_empty, reason = "a valid blob is never empty")]
+    pub const fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The CRC-32 stored in (and verified against) the trailer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let bytes = mdn_core::doc_example_blob();
+    /// let blob = mdn_core::Blob::from_bytes(&bytes.0).unwrap();
+    /// assert_eq!(blob.crc(), mdn_core::crc32(&bytes.0[..bytes.0.len() - 4]));
+    /// ```
+    pub const fn crc(&self) -> u32 {
+        self.crc
+    }
+
+    /// The minimum capacities an evaluator needs for this blob.
+    ///
+    /// # Errors
+    ///
+    /// None in practice (sizes were checked when parsing).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let bytes = mdn_core::doc_example_blob();
+    /// let blob = mdn_core::Blob::from_bytes(&bytes.0).unwrap();
+    /// assert_eq!(blob.required_capacities().unwrap().components, 2);
+    /// ```
+    pub fn required_capacities(&self) -> Result<Capacities> {
+        self.header.capacities()
+    }
+}
+
+/// Reads magic, version and declared length; returns the declared length, which is at
+/// least `PREFIX_LEN + TRAILER_LEN` and at most `bytes.len()`.
+fn read_prefix(bytes: &[u8]) -> Result<usize> {
+    if bytes.len() >= MAGIC.len() && bytes.get(..MAGIC.len()) != Some(&MAGIC[..]) {
+        return Err(Error::BadMagic);
+    }
+    let [_, _, _, _, v0, v1, l0, l1, l2, l3, ..] = *bytes else {
+        return Err(Error::Truncated {
+            expected: PREFIX_LEN + TRAILER_LEN,
+            found: bytes.len(),
+        });
+    };
+    let version = u16::from_le_bytes([v0, v1]);
+    if version != FORMAT_VERSION {
+        return Err(Error::UnsupportedVersion { found: version });
+    }
+    let declared = u32::from_le_bytes([l0, l1, l2, l3]);
+    let declared_len = usize::try_from(declared).map_err(|_| Error::SizeOverflow)?;
+    if declared_len < PREFIX_LEN + TRAILER_LEN {
+        return Err(Error::InvalidLength { declared });
+    }
+    if declared_len > bytes.len() {
+        return Err(Error::Truncated {
+            expected: declared_len,
+            found: bytes.len(),
+        });
+    }
+    Ok(declared_len)
+}
+
+fn first_four(bytes: &[u8]) -> Result<[u8; 4]> {
+    match bytes {
+        [a, b, c, d, ..] => Ok([*a, *b, *c, *d]),
+        _ => Err(Error::Truncated {
+            expected: 4,
+            found: bytes.len(),
+        }),
+    }
+}
+
+const fn align4(offset: usize) -> usize {
+    offset.next_multiple_of(4)
+}
+
+/// Exact length in bytes of the blob [`encode`] writes for `header`.
+///
+/// # Errors
+///
+/// [`Error::HeaderEncode`] if the header cannot be encoded, the errors of
+/// [`Header::validate`], or [`Error::SizeOverflow`].
+///
+/// # Examples
+///
+/// ```
+/// # let (bytes, header) = (mdn_core::doc_example_blob(), mdn_core::doc_example_header());
+/// assert_eq!(mdn_core::encoded_len(&header), Ok(bytes.0.len()));
+/// ```
+pub fn encoded_len(header: &Header<'_>) -> Result<usize> {
+    header.validate()?;
+    let header_len = postcard::serialize_with_flavor(
+        &HeaderRepr::from(header),
+        postcard::ser_flavors::Size::default(),
+    )
+    .map_err(|_| Error::HeaderEncode)?;
+    let parameter_bytes = Layout::new(header)?.parameter_count() * 4;
+    align4(PREFIX_LEN + header_len)
+        .checked_add(parameter_bytes)
+        .and_then(|n| n.checked_add(TRAILER_LEN))
+        .filter(|&n| u32::try_from(n).is_ok())
+        .ok_or(Error::SizeOverflow)
+}
+
+/// Writes a blob for `header` and `parameters` (in [`Layout`] order) into `out`, and
+/// returns its length.
+///
+/// The blob is validated by reading it back, so a blob this function returns is one
+/// [`Blob::from_bytes`] accepts.
+///
+/// # Errors
+///
+/// [`Error::HeaderEncode`] for a name containing [`NAME_SEPARATOR`](crate::NAME_SEPARATOR)
+/// in the wrong count, [`Error::ParameterSizeMismatch`] if `parameters` has the wrong
+/// length, [`Error::BufferTooSmall`], or any validation error of the written blob (such as
+/// [`Error::NonFiniteParameter`]).
+///
+/// # Examples
+///
+/// ```
+/// use mdn_core::{HostModel, Layout, encode, encoded_len};
+/// let header = mdn_core::doc_example_header();
+/// let count = Layout::new(&header).unwrap().parameter_count();
+/// let mut parameters = vec![0.25_f32; count];
+/// let mut bytes = vec![0; encoded_len(&header).unwrap()];
+/// let len = encode(&header, &parameters, &mut bytes).unwrap();
+/// assert_eq!(len, bytes.len());
+/// let model = HostModel::from_bytes(&bytes).unwrap();
+/// assert!(model.log_prob(&[0.0], &[0.0]).unwrap().is_finite());
+/// ```
+pub fn encode(header: &Header<'_>, parameters: &[f32], out: &mut [u8]) -> Result<usize> {
+    let len = encoded_len(header)?;
+    let expected = Layout::new(header)?.parameter_count();
+    if parameters.len() != expected {
+        return Err(Error::ParameterSizeMismatch {
+            expected: expected * 4,
+            found: parameters.len() * 4,
+        });
+    }
+    let out_len = out.len();
+    let blob = out.get_mut(..len).ok_or(Error::BufferTooSmall {
+        expected: len,
+        found: out_len,
+    })?;
+    blob.fill(0);
+    let declared = u32::try_from(len).map_err(|_| Error::SizeOverflow)?;
+    let (prefix, rest) = blob.split_at_mut(PREFIX_LEN);
+    prefix[..4].copy_from_slice(&MAGIC);
+    prefix[4..6].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    prefix[6..].copy_from_slice(&declared.to_le_bytes());
+    let header_len = postcard::to_slice(&HeaderRepr::from(header), rest)
+        .map_err(|_| Error::HeaderEncode)?
+        .len();
+    let start = align4(PREFIX_LEN + header_len);
+    let body_len = len - TRAILER_LEN;
+    let words = blob
+        .get_mut(start..body_len)
+        .ok_or(Error::SizeOverflow)?
+        .chunks_exact_mut(4);
+    for (word, value) in words.zip(parameters) {
+        word.copy_from_slice(&value.to_le_bytes());
+    }
+    let crc = crc32(&blob[..body_len]);
+    blob[body_len..].copy_from_slice(&crc.to_le_bytes());
+    Blob::from_bytes(blob)?;
+    Ok(len)
+}

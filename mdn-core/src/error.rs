@@ -1,0 +1,279 @@
+//! The one error type of mdn-core.
+
+use core::fmt;
+
+/// A part of the model's shape, named in errors about shapes and capacities.
+///
+/// # Examples
+///
+/// ```
+/// use mdn_core::Dimension;
+/// assert_eq!(Dimension::Components.to_string(), "mixture components");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Dimension {
+    /// Number of input features.
+    Inputs,
+    /// Number of output (target) dimensions `D`.
+    Outputs,
+    /// Number of mixture components `K`.
+    Components,
+    /// Width of a hidden layer.
+    HiddenWidth,
+    /// Number of hidden layers.
+    HiddenLayers,
+}
+
+impl fmt::Display for Dimension {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Dimension::Inputs => "input features",
+            Dimension::Outputs => "output dimensions",
+            Dimension::Components => "mixture components",
+            Dimension::HiddenWidth => "hidden layer width",
+            Dimension::HiddenLayers => "hidden layers",
+        })
+    }
+}
+
+/// A coded field of the model header, named when its code is unknown.
+///
+/// # Examples
+///
+/// ```
+/// use mdn_core::CodedField;
+/// assert_eq!(CodedField::Activation.to_string(), "hidden activation");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum CodedField {
+    /// [`Activation`](crate::Activation) of the hidden layers.
+    Activation,
+    /// [`SigmaTransform`](crate::SigmaTransform) of the sigma head.
+    SigmaTransform,
+    /// [`TargetTransform`](crate::TargetTransform) of the target scaler.
+    TargetTransform,
+}
+
+impl fmt::Display for CodedField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CodedField::Activation => "hidden activation",
+            CodedField::SigmaTransform => "sigma transform",
+            CodedField::TargetTransform => "target transform",
+        })
+    }
+}
+
+/// Everything that can go wrong in mdn-core: reading a blob, writing one, or asking a query.
+///
+/// Blob errors are listed in the order [`Model::from_bytes`](crate::Model::from_bytes)
+/// checks them; the first failing check decides the variant.
+///
+/// # Examples
+///
+/// ```
+/// use mdn_core::{Error, HostModel};
+/// assert_eq!(HostModel::from_bytes(b"nope").unwrap_err(), Error::BadMagic);
+/// ```
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Error {
+    /// The blob does not start with [`MAGIC`](crate::MAGIC).
+    BadMagic,
+    /// The blob's format version is not [`FORMAT_VERSION`](crate::FORMAT_VERSION).
+    UnsupportedVersion {
+        /// Version found in the blob.
+        found: u16,
+    },
+    /// The blob is shorter than it must be (the fixed prefix, or its declared length).
+    Truncated {
+        /// Bytes needed.
+        expected: usize,
+        /// Bytes available.
+        found: usize,
+    },
+    /// The declared length is smaller than a blob can be.
+    InvalidLength {
+        /// Declared total length in bytes.
+        declared: u32,
+    },
+    /// Bytes follow the declared end of the blob (use `from_prefix` for blobs in a partition).
+    TrailingBytes {
+        /// Declared total length in bytes.
+        expected: usize,
+        /// Bytes given.
+        found: usize,
+    },
+    /// The CRC-32 trailer does not match the bytes before it.
+    ChecksumMismatch {
+        /// CRC stored in the trailer.
+        stored: u32,
+        /// CRC computed over the blob.
+        computed: u32,
+    },
+    /// The postcard header could not be decoded.
+    HeaderDecode,
+    /// A coded header field holds an unknown code.
+    UnknownCode {
+        /// Which field.
+        field: CodedField,
+        /// The code found.
+        code: u8,
+    },
+    /// A dimension of the model is zero.
+    EmptyDimension {
+        /// Which dimension.
+        what: Dimension,
+    },
+    /// The model has more of something than the capacities allow.
+    CapacityExceeded {
+        /// Which dimension.
+        what: Dimension,
+        /// Size the model needs.
+        found: usize,
+        /// Capacity available.
+        max: usize,
+    },
+    /// The number of feature or target names differs from the dimension they name.
+    NameCount {
+        /// [`Dimension::Inputs`] for feature names, [`Dimension::Outputs`] for target names.
+        what: Dimension,
+        /// Names required.
+        expected: usize,
+        /// Names found.
+        found: usize,
+    },
+    /// The sigma floor is negative or not finite.
+    InvalidSigmaFloor,
+    /// The padding between header and parameters is not all zero.
+    NonZeroPadding,
+    /// Sizes computed from the header overflow `usize`.
+    SizeOverflow,
+    /// The parameter section's size differs from what the header implies.
+    ParameterSizeMismatch {
+        /// Bytes the header implies.
+        expected: usize,
+        /// Bytes present.
+        found: usize,
+    },
+    /// A parameter (weight, bias or scaler value) is NaN or infinite.
+    NonFiniteParameter {
+        /// Index of the parameter, in `f32`s from the start of the parameter section.
+        index: usize,
+    },
+    /// A scaler's scale is zero, negative or not finite.
+    InvalidScale {
+        /// Index of the parameter, in `f32`s from the start of the parameter section.
+        index: usize,
+    },
+    /// A buffer given to the writer is too small.
+    BufferTooSmall {
+        /// Bytes needed.
+        expected: usize,
+        /// Bytes available.
+        found: usize,
+    },
+    /// The header could not be encoded (a name contains a line feed, or the header is too long).
+    HeaderEncode,
+    /// A query's input `x` has the wrong number of features.
+    InputLength {
+        /// Features the model takes.
+        expected: usize,
+        /// Features given.
+        found: usize,
+    },
+    /// A query's target `y` has the wrong number of dimensions.
+    TargetLength {
+        /// Dimensions the model predicts.
+        expected: usize,
+        /// Dimensions given.
+        found: usize,
+    },
+    /// A query's input `x` contains NaN or an infinity.
+    NonFiniteInput,
+    /// A query's target `y` contains NaN or an infinity.
+    NonFiniteTarget,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Error::BadMagic => write!(f, "not an mdn model blob (bad magic bytes)"),
+            Error::UnsupportedVersion { found } => write!(
+                f,
+                "unsupported format version {found}, this reader supports {}",
+                crate::FORMAT_VERSION
+            ),
+            Error::Truncated { expected, found } => {
+                write!(
+                    f,
+                    "blob truncated: expected {expected} bytes, found {found}"
+                )
+            }
+            Error::InvalidLength { declared } => {
+                write!(
+                    f,
+                    "declared blob length {declared} is too small to be valid"
+                )
+            }
+            Error::TrailingBytes { expected, found } => write!(
+                f,
+                "blob declares {expected} bytes but {found} were given (trailing bytes)"
+            ),
+            Error::ChecksumMismatch { stored, computed } => write!(
+                f,
+                "checksum mismatch: stored crc32 {stored:#010x}, computed {computed:#010x}"
+            ),
+            Error::HeaderDecode => write!(f, "model header could not be decoded"),
+            Error::UnknownCode { field, code } => write!(f, "unknown {field} code {code}"),
+            Error::EmptyDimension { what } => write!(f, "model has zero {what}"),
+            Error::CapacityExceeded { what, found, max } => {
+                write!(f, "model needs {found} {what}, capacity is {max}")
+            }
+            Error::NameCount {
+                what,
+                expected,
+                found,
+            } => write!(f, "expected {expected} names for {what}, found {found}"),
+            Error::InvalidSigmaFloor => write!(f, "sigma floor is negative or not finite"),
+            Error::NonZeroPadding => write!(f, "padding before the parameters is not zero"),
+            Error::SizeOverflow => write!(f, "model sizes overflow the address space"),
+            Error::ParameterSizeMismatch { expected, found } => write!(
+                f,
+                "parameter section holds {found} bytes, header implies {expected}"
+            ),
+            Error::NonFiniteParameter { index } => {
+                write!(f, "parameter {index} is not finite")
+            }
+            Error::InvalidScale { index } => {
+                write!(
+                    f,
+                    "scaler scale at parameter {index} is not positive and finite"
+                )
+            }
+            Error::BufferTooSmall { expected, found } => {
+                write!(f, "buffer too small: need {expected} bytes, have {found}")
+            }
+            Error::HeaderEncode => write!(f, "model header could not be encoded"),
+            Error::InputLength { expected, found } => {
+                write!(f, "input has {found} features, model takes {expected}")
+            }
+            Error::TargetLength { expected, found } => {
+                write!(
+                    f,
+                    "target has {found} dimensions, model predicts {expected}"
+                )
+            }
+            Error::NonFiniteInput => write!(f, "input contains NaN or infinity"),
+            Error::NonFiniteTarget => write!(f, "target contains NaN or infinity"),
+        }
+    }
+}
+
+impl core::error::Error for Error {}
+
+/// The result type of mdn-core.
+pub type Result<T> = core::result::Result<T, Error>;

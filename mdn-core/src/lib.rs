@@ -1,0 +1,163 @@
+//! # mdn-core
+//!
+//! Evaluate Mixture Density Networks on a microcontroller: `no_std`, no heap, no `unsafe`,
+//! no panics, and the same bits on a Cortex-M4F as on an x86_64 workstation.
+//!
+//! A Mixture Density Network maps an input `x` to a whole predictive distribution
+//!
+//! ```text
+//! p(y|x) = sum_k alpha_k(x) * prod_d N(y_d; mu_kd(x), sigma_kd(x))
+//! ```
+//!
+//! with mixing weights `alpha` from a softmax and `sigma > 0` from a positive transform.
+//! `mdn-train` fits such a network on a workstation and writes it, with its data scaling,
+//! as one blob; this crate validates that blob and answers queries from it.
+//!
+//! ## Layers
+//!
+//! Each layer is a module, and each hands a checked value to the next:
+//!
+//! 1. **bytes -> [`Blob`]** (`blob`): magic, version, declared length, CRC-32, postcard
+//!    [`Header`], zero padding, parameter section size, finite parameters, positive
+//!    scales. Nothing is copied: parameters stay little-endian `f32` words in the blob.
+//! 2. **[`Blob`] -> [`Model`]** (`model`): the header is checked against the evaluator's
+//!    capacities (const generics), and the parameter section is cut into per-tensor
+//!    slices following the one [`Layout`] (`layout`). From here on evaluation is total.
+//! 3. **network** (`network`): input scaling, hidden layers, the three heads, over those
+//!    slices with iterators only: no index, no bounds check.
+//! 4. **[`Mixture`]** (`mixture`): log mixing weights, means and sigmas in original target
+//!    units, and what is derived from them: [`Mixture::log_prob`], [`Mixture::prob`],
+//!    [`Mixture::mean`], [`Mixture::variance`].
+//!
+//! The scalar arithmetic (activations, sigma transforms, the Gaussian log-density, the
+//! log-sum-exp) lives in `math`, once: every transcendental goes through `libm`, there is
+//! no fused multiply-add and one summation order, so the device computes the bits the
+//! host computes. `FORMAT.md` at the repository root describes the bytes and the
+//! arithmetic precisely enough for another runtime to reproduce them.
+//!
+//! ## The format contract
+//!
+//! [`MAGIC`], [`FORMAT_VERSION`] and the declared length are a fixed 10-byte prefix that any
+//! reader can check without serde. The writer ([`encode`], [`encoded_len`]) lives here too,
+//! so the trainer, the firmware and the tests share one definition of the format.
+//!
+//! ## Features
+//!
+//! | feature | default | effect |
+//! |---|---|---|
+//! | `defmt` | no | `defmt::Format` on every public type (forwarded to `heapless`) |
+//!
+//! ## MSRV
+//!
+//! Rust 1.88 (`<[T]>::as_chunks`).
+//!
+//! ## Example
+//!
+//! ```
+//! use mdn_core::{Activation, Header, HiddenWidths, Layout, Model, Names, SigmaTransform,
+//!     TargetTransform};
+//!
+//! // Normally a blob comes from `mdn train`; here we write a tiny one: one input, no hidden
+//! // layer, one component, so p(y|x) = N(y; 2x + 1, 0.5^2).
+//! let header = Header {
+//!     input_dim: 1, output_dim: 1, components: 1, hidden: HiddenWidths::new(),
+//!     activation: Activation::Relu, sigma: SigmaTransform::Exp, sigma_floor: 0.0,
+//!     target_transform: TargetTransform::Identity,
+//!     feature_names: Names::new("x"), target_names: Names::new("y"),
+//! };
+//! let parameters = [
+//!     0.0, 1.0, // input scaler: offset, scale
+//!     0.0, 1.0, // target scaler: offset, scale
+//!     0.0, 0.0, // logits: weight, bias
+//!     2.0, 1.0, // means: weight, bias
+//!     0.0, 0.5_f32.ln(), // sigmas: weight, bias (exp transform)
+//! ];
+//! assert_eq!(Layout::new(&header)?.parameter_count(), parameters.len());
+//! let mut bytes = [0_u8; 128];
+//! let len = mdn_core::encode(&header, &parameters, &mut bytes)?;
+//!
+//! // On the device: validate once, then query.
+//! let model = Model::<1, 1, 1, 1>::from_bytes(&bytes[..len])?;
+//! let mean = model.mean(&[3.0])?;
+//! assert_eq!(mean[0], 7.0);
+//! let log_p = model.log_prob(&[3.0], &[7.0])?;
+//! assert!((log_p - (-(0.5_f32.ln()) - 0.918_938_5)).abs() < 1e-6);
+//! # Ok::<(), mdn_core::Error>(())
+//! ```
+
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod blob;
+mod error;
+mod header;
+mod layout;
+mod math;
+mod mixture;
+mod model;
+mod network;
+
+pub use blob::{Blob, FORMAT_VERSION, MAGIC, PREFIX_LEN, TRAILER_LEN, crc32, encode, encoded_len};
+pub use error::{CodedField, Dimension, Error, Result};
+pub use header::{
+    Activation, Capacities, Header, HiddenWidths, MAX_HIDDEN_LAYERS, NAME_SEPARATOR, Names,
+    SigmaTransform, TargetTransform,
+};
+pub use layout::{Layout, MAX_TENSORS, TensorInfo, TensorName};
+pub use math::{HALF_LN_TWO_PI, SOFTPLUS_THRESHOLD};
+pub use mixture::{Component, Mixture, PerOutput};
+pub use model::{HostModel, Model};
+
+#[doc(hidden)]
+pub use doc_support::{ExampleBlob, doc_example_blob, doc_example_header};
+
+/// A small model for the documentation examples (not part of the API).
+#[doc(hidden)]
+mod doc_support {
+    use crate::{
+        Activation, Header, HiddenWidths, Layout, Names, SigmaTransform, TargetTransform, encode,
+    };
+
+    /// Bytes of the example blob.
+    #[derive(Debug)]
+    pub struct ExampleBlob(pub heapless::Vec<u8, 512>);
+
+    /// 1 input, one hidden layer of 3, K = 2, D = 1.
+    pub fn doc_example_header() -> Header<'static> {
+        let mut hidden = HiddenWidths::new();
+        let _ = hidden.push(3);
+        Header {
+            input_dim: 1,
+            output_dim: 1,
+            components: 2,
+            hidden,
+            activation: Activation::Relu,
+            sigma: SigmaTransform::Nnelu,
+            sigma_floor: 1e-3,
+            target_transform: TargetTransform::Identity,
+            feature_names: Names::new("x"),
+            target_names: Names::new("y"),
+        }
+    }
+
+    /// The example blob, with deterministic parameters and identity scalers.
+    pub fn doc_example_blob() -> ExampleBlob {
+        let header = doc_example_header();
+        let mut parameters = [0.0_f32; 64];
+        let count = Layout::new(&header).map_or(0, |l| l.parameter_count());
+        for (i, p) in parameters.iter_mut().enumerate().take(count) {
+            // Scales (indices 1 and 3) must be positive; the rest vary in [-0.8, 0.8].
+            *p = if i == 1 || i == 3 {
+                1.0
+            } else {
+                ((i * 7 % 17) as f32 - 8.0) / 10.0
+            };
+        }
+        let mut bytes = heapless::Vec::new();
+        let _ = bytes.resize(512, 0);
+        let len = encode(&header, parameters.get(..count).unwrap_or(&[]), &mut bytes).unwrap_or(0);
+        bytes.truncate(len);
+        ExampleBlob(bytes)
+    }
+}

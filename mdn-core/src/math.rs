@@ -1,0 +1,170 @@
+//! Scalar arithmetic shared by every query, written once so host and device agree bit for
+//! bit: every transcendental through `libm`, no fused multiply-add, one summation order.
+
+use crate::header::{Activation, SigmaTransform};
+
+/// `ln(2 pi) / 2` rounded to the nearest `f32` (0x3F6B3F8E); the exact value is
+/// 0.918938533204672741780329736405617639861397473637783412817... (OEIS A075700 / 2).
+pub const HALF_LN_TWO_PI: f32 = 0.918_938_5;
+
+/// Above this pre-activation, softplus returns its input: `log1pf(expf(z)) == z` in `f32`
+/// for `z > 17`, and 20 is PyTorch's default threshold.
+pub const SOFTPLUS_THRESHOLD: f32 = 20.0;
+
+impl Activation {
+    /// Applies the activation to one pre-activation.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mdn_core::Activation;
+    /// assert_eq!(Activation::Relu.apply(1.5), 1.5);
+    /// assert_eq!(Activation::Tanh.apply(0.0), 0.0);
+    /// ```
+    #[inline(always)]
+    pub fn apply(self, z: f32) -> f32 {
+        match self {
+            Activation::Relu => {
+                if z > 0.0 {
+                    z
+                } else {
+                    0.0
+                }
+            }
+            Activation::Tanh => libm::tanhf(z),
+        }
+    }
+}
+
+impl SigmaTransform {
+    /// Maps a sigma pre-activation to a positive standard deviation (before the floor).
+    ///
+    /// `Nnelu` is `1 + ELU(z)`; for `z <= 0` it is computed as `expf(z)`, which equals
+    /// `1 + (exp(z) - 1)` exactly in real arithmetic and avoids a cancellation.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mdn_core::SigmaTransform;
+    /// assert_eq!(SigmaTransform::Exp.apply(0.0), 1.0);
+    /// assert_eq!(SigmaTransform::Softplus.apply(30.0), 30.0);
+    /// ```
+    #[inline]
+    pub fn apply(self, z: f32) -> f32 {
+        match self {
+            SigmaTransform::Nnelu => {
+                if z > 0.0 {
+                    1.0 + z
+                } else {
+                    libm::expf(z)
+                }
+            }
+            SigmaTransform::Softplus => {
+                if z > SOFTPLUS_THRESHOLD {
+                    z
+                } else {
+                    libm::log1pf(libm::expf(z))
+                }
+            }
+            SigmaTransform::Exp => libm::expf(z),
+        }
+    }
+}
+
+/// `value` raised to at least `floor`. NaN becomes `floor`.
+#[inline]
+pub(crate) fn floor_at(value: f32, floor: f32) -> f32 {
+    if value > floor { value } else { floor }
+}
+
+/// Log-density of `N(mu, sigma^2)` at `y`: `-0.5 * (r * r) - logf(sigma) - HALF_LN_TWO_PI`
+/// with `r = (y - mu) / sigma`, evaluated left to right.
+#[inline]
+pub(crate) fn normal_log_density(y: f32, mu: f32, sigma: f32) -> f32 {
+    let r = (y - mu) / sigma;
+    -0.5 * (r * r) - libm::logf(sigma) - HALF_LN_TWO_PI
+}
+
+/// `ln(sum(exp(values)))` with the maximum subtracted first.
+///
+/// The maximum is the first largest value; NaN anywhere gives NaN, an empty or all `-inf`
+/// input gives `-inf`, and a `+inf` maximum gives `+inf`.
+pub(crate) fn log_sum_exp(values: &[f32]) -> f32 {
+    let mut max = f32::NEG_INFINITY;
+    for &v in values {
+        if v.is_nan() {
+            return f32::NAN;
+        }
+        if v > max {
+            max = v;
+        }
+    }
+    if max.is_infinite() {
+        return max;
+    }
+    let mut sum = 0.0_f32;
+    for &v in values {
+        sum += libm::expf(v - max);
+    }
+    max + libm::logf(sum)
+}
+
+/// Replaces `logits` with their log-softmax: `logit - log_sum_exp(logits)`.
+pub(crate) fn log_softmax_in_place(logits: &mut [f32]) {
+    let lse = log_sum_exp(logits);
+    for v in logits {
+        *v -= lse;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn half_ln_two_pi_is_the_nearest_f32() {
+        let exact = 0.918_938_533_204_672_7_f64;
+        let below = f32::from_bits(HALF_LN_TWO_PI.to_bits() - 1);
+        let above = f32::from_bits(HALF_LN_TWO_PI.to_bits() + 1);
+        let err = |v: f32| (f64::from(v) - exact).abs();
+        assert!(err(HALF_LN_TWO_PI) < err(below) && err(HALF_LN_TWO_PI) < err(above));
+        assert_eq!(HALF_LN_TWO_PI.to_bits(), 0x3F6B_3F8E);
+    }
+
+    #[test]
+    fn log_sum_exp_edge_cases() {
+        assert_eq!(log_sum_exp(&[]), f32::NEG_INFINITY);
+        assert_eq!(log_sum_exp(&[f32::NEG_INFINITY; 3]), f32::NEG_INFINITY);
+        assert_eq!(log_sum_exp(&[1.0, f32::INFINITY]), f32::INFINITY);
+        assert!(log_sum_exp(&[1.0, f32::NAN]).is_nan());
+        // ln(e^0 + e^0) = ln 2, and no overflow for large inputs.
+        assert!((log_sum_exp(&[0.0, 0.0]) - core::f32::consts::LN_2).abs() < 1e-7);
+        assert!((log_sum_exp(&[1000.0, 1000.0]) - (1000.0 + core::f32::consts::LN_2)).abs() < 1e-3);
+    }
+
+    #[test]
+    fn normal_log_density_matches_closed_form() {
+        // N(0; 0, 1) = 1/sqrt(2 pi): ln = -0.9189385332.
+        assert!((normal_log_density(0.0, 0.0, 1.0) + 0.918_938_5).abs() < 1e-7);
+        // N(3; 1, 2): r = 1, ln = -0.5 - ln 2 - 0.9189385 = -2.1120857.
+        assert!((normal_log_density(3.0, 1.0, 2.0) + 2.112_085_7).abs() < 1e-6);
+    }
+
+    #[test]
+    fn sigma_transforms_are_continuous_and_positive() {
+        for t in [
+            SigmaTransform::Nnelu,
+            SigmaTransform::Softplus,
+            SigmaTransform::Exp,
+        ] {
+            for z in [
+                -100.0_f32, -5.0, -1e-6, 0.0, 1e-6, 5.0, 19.999, 20.001, 80.0,
+            ] {
+                assert!(t.apply(z) >= 0.0, "{t:?}({z})");
+            }
+        }
+        // softplus(0) = ln 2
+        assert!((SigmaTransform::Softplus.apply(0.0) - core::f32::consts::LN_2).abs() < 1e-7);
+        assert_eq!(SigmaTransform::Nnelu.apply(-1e-6), libm::expf(-1e-6));
+    }
+}

@@ -1,0 +1,411 @@
+//! The predictive distribution: a diagonal mixture in original target units, and the
+//! quantities derived from it.
+
+use crate::{
+    error::{Error, Result},
+    header::TargetTransform,
+    math::{log_sum_exp, normal_log_density},
+};
+
+/// A vector with one entry per output dimension, at most `D` of them.
+pub type PerOutput<const D: usize> = heapless::Vec<f32, D>;
+
+/// A predictive mixture `p(y|x) = sum_k w_k prod_d f(y_d; mu_kd, sigma_kd)`.
+///
+/// `f` is the normal density for [`TargetTransform::Identity`], and the log-normal density
+/// (`mu`, `sigma` the parameters of `ln y`) for [`TargetTransform::Log`]. Parameters are in
+/// original target units (for a log target: original units of `ln y`).
+///
+/// `K` and `D` are capacities; [`Mixture::components`] and [`Mixture::dims`] are the actual
+/// sizes, and every accessor returns only the actual entries.
+///
+/// # Examples
+///
+/// ```
+/// use mdn_core::{Mixture, TargetTransform};
+/// // TensorFlow Probability's documented example: mean 0.4, variance 1.018.
+/// let m = Mixture::<2, 1>::new(
+///     &[0.3_f32.ln(), 0.7_f32.ln()],
+///     &[-1.0, 1.0],
+///     &[0.1, 0.5],
+///     1,
+///     TargetTransform::Identity,
+/// )
+/// .unwrap();
+/// assert!((m.mean()[0] - 0.4).abs() < 1e-6);
+/// assert!((m.variance()[0] - 1.018).abs() < 1e-5);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Mixture<const K: usize, const D: usize> {
+    components: usize,
+    dims: usize,
+    log_weights: [f32; K],
+    means: [[f32; D]; K],
+    sigmas: [[f32; D]; K],
+    transform: TargetTransform,
+}
+
+/// One component of a [`Mixture`].
+///
+/// # Examples
+///
+/// ```
+/// # use mdn_core::{Mixture, TargetTransform};
+/// let m = Mixture::<1, 1>::new(&[0.0], &[2.0], &[0.5], 1, TargetTransform::Identity).unwrap();
+/// let c = m.component(0).unwrap();
+/// assert_eq!((c.weight(), c.means, c.sigmas), (1.0, &[2.0][..], &[0.5][..]));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Component<'m> {
+    /// Natural log of the mixing weight.
+    pub log_weight: f32,
+    /// Means, one per output dimension.
+    pub means: &'m [f32],
+    /// Standard deviations, one per output dimension.
+    pub sigmas: &'m [f32],
+}
+
+impl Component<'_> {
+    /// The mixing weight, `expf(log_weight)`.
+    ///
+    /// # Examples
+    ///
+    /// See [`Component`].
+    pub fn weight(&self) -> f32 {
+        libm::expf(self.log_weight)
+    }
+}
+
+impl<const K: usize, const D: usize> Mixture<K, D> {
+    /// Builds a mixture from `components` log weights and `components * dims` means and
+    /// sigmas (component-major: index `k * dims + d`).
+    ///
+    /// The log weights are used as given (they should be normalised).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::EmptyDimension`] for zero components or dims, [`Error::CapacityExceeded`]
+    /// beyond `K` or `D`, [`Error::ParameterSizeMismatch`] if the slice lengths disagree.
+    ///
+    /// # Examples
+    ///
+    /// See [`Mixture`].
+    pub fn new(
+        log_weights: &[f32],
+        means: &[f32],
+        sigmas: &[f32],
+        dims: usize,
+        transform: TargetTransform,
+    ) -> Result<Self> {
+        let components = log_weights.len();
+        let capacities = crate::Capacities {
+            inputs: 0,
+            width: 0,
+            components,
+            outputs: dims,
+        };
+        capacities.fits(&crate::Capacities {
+            inputs: 0,
+            width: 0,
+            components: K,
+            outputs: D,
+        })?;
+        if components == 0 || dims == 0 {
+            let what = if components == 0 {
+                crate::Dimension::Components
+            } else {
+                crate::Dimension::Outputs
+            };
+            return Err(Error::EmptyDimension { what });
+        }
+        let expected = components * dims;
+        for given in [means.len(), sigmas.len()] {
+            if given != expected {
+                return Err(Error::ParameterSizeMismatch {
+                    expected: expected * 4,
+                    found: given * 4,
+                });
+            }
+        }
+        let mut mixture = Self::zeroed(components, dims, transform);
+        copy_into(&mut mixture.log_weights, log_weights);
+        let rows = mixture.means.iter_mut().zip(mixture.sigmas.iter_mut());
+        for ((mean_row, sigma_row), (m, s)) in
+            rows.zip(means.chunks_exact(dims).zip(sigmas.chunks_exact(dims)))
+        {
+            copy_into(mean_row, m);
+            copy_into(sigma_row, s);
+        }
+        Ok(mixture)
+    }
+
+    /// A mixture of the given actual sizes with every parameter zero, for the network to
+    /// fill. Callers guarantee `components <= K` and `dims <= D`.
+    pub(crate) const fn zeroed(components: usize, dims: usize, transform: TargetTransform) -> Self {
+        Mixture {
+            components,
+            dims,
+            log_weights: [0.0; K],
+            means: [[0.0; D]; K],
+            sigmas: [[0.0; D]; K],
+            transform,
+        }
+    }
+
+    /// Mutable access for the network: log weights, means and sigmas rows.
+    #[allow(clippy::type_complexity, reason = "three parallel parameter arrays")]
+    pub(crate) fn parts_mut(&mut self) -> (&mut [f32; K], &mut [[f32; D]; K], &mut [[f32; D]; K]) {
+        (&mut self.log_weights, &mut self.means, &mut self.sigmas)
+    }
+
+    /// Number of components.
+    ///
+    /// # Examples
+    ///
+    /// See [`Mixture::component`].
+    pub const fn components(&self) -> usize {
+        self.components
+    }
+
+    /// Number of output dimensions.
+    ///
+    /// # Examples
+    ///
+    /// See [`Mixture::component`].
+    pub const fn dims(&self) -> usize {
+        self.dims
+    }
+
+    /// The target transform: whether components are normal or log-normal.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use mdn_core::{Mixture, TargetTransform};
+    /// let m = Mixture::<1, 1>::new(&[0.0], &[0.0], &[1.0], 1, TargetTransform::Log).unwrap();
+    /// assert_eq!(m.transform(), TargetTransform::Log);
+    /// ```
+    pub const fn transform(&self) -> TargetTransform {
+        self.transform
+    }
+
+    /// Log mixing weights (log-softmax of the network's logits).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use mdn_core::{Mixture, TargetTransform};
+    /// let m = Mixture::<4, 1>::new(&[-0.5, -1.0], &[0.0, 1.0], &[1.0, 1.0], 1,
+    ///     TargetTransform::Identity).unwrap();
+    /// assert_eq!(m.log_weights(), &[-0.5, -1.0]);
+    /// ```
+    pub fn log_weights(&self) -> &[f32] {
+        self.log_weights.get(..self.components).unwrap_or(&[])
+    }
+
+    /// Component `k`, or `None` if `k >= components()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use mdn_core::{Mixture, TargetTransform};
+    /// let m = Mixture::<3, 2>::new(&[0.0], &[1.0, 2.0], &[0.1, 0.2], 2,
+    ///     TargetTransform::Identity).unwrap();
+    /// assert_eq!((m.components(), m.dims()), (1, 2));
+    /// assert_eq!(m.component(0).unwrap().sigmas, &[0.1, 0.2]);
+    /// assert!(m.component(1).is_none());
+    /// ```
+    pub fn component(&self, k: usize) -> Option<Component<'_>> {
+        if k >= self.components {
+            return None;
+        }
+        Some(Component {
+            log_weight: *self.log_weights.get(k)?,
+            means: self.means.get(k)?.get(..self.dims)?,
+            sigmas: self.sigmas.get(k)?.get(..self.dims)?,
+        })
+    }
+
+    /// The components in order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use mdn_core::{Mixture, TargetTransform};
+    /// let m = Mixture::<2, 1>::new(&[-0.69, -0.69], &[0.0, 1.0], &[1.0, 1.0], 1,
+    ///     TargetTransform::Identity).unwrap();
+    /// assert_eq!(m.iter().count(), 2);
+    /// ```
+    pub fn iter(&self) -> impl Iterator<Item = Component<'_>> {
+        (0..self.components).filter_map(|k| self.component(k))
+    }
+
+    fn check_target(&self, y: &[f32]) -> Result<()> {
+        if y.len() != self.dims {
+            return Err(Error::TargetLength {
+                expected: self.dims,
+                found: y.len(),
+            });
+        }
+        if y.iter().any(|v| !v.is_finite()) {
+            return Err(Error::NonFiniteTarget);
+        }
+        Ok(())
+    }
+
+    /// Natural log of the density at `y`, in original target units.
+    ///
+    /// For a log target, `y` with any entry `<= 0` has density zero and gives `-inf`; the
+    /// density carries the Jacobian `-sum_d ln y_d`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TargetLength`] or [`Error::NonFiniteTarget`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use mdn_core::{Mixture, TargetTransform};
+    /// let m = Mixture::<1, 1>::new(&[0.0], &[0.0], &[1.0], 1, TargetTransform::Identity).unwrap();
+    /// assert!((m.log_prob(&[0.0]).unwrap() + 0.9189385).abs() < 1e-6);
+    /// let lognormal = Mixture::<1, 1>::new(&[0.0], &[0.0], &[1.0], 1, TargetTransform::Log).unwrap();
+    /// assert_eq!(lognormal.log_prob(&[-1.0]).unwrap(), f32::NEG_INFINITY);
+    /// ```
+    pub fn log_prob(&self, y: &[f32]) -> Result<f32> {
+        self.check_target(y)?;
+        let mut point = [0.0_f32; D];
+        let mut jacobian = 0.0_f32;
+        for (t, &v) in point.iter_mut().zip(y) {
+            *t = match self.transform {
+                TargetTransform::Identity => v,
+                TargetTransform::Log => {
+                    if v <= 0.0 {
+                        return Ok(f32::NEG_INFINITY);
+                    }
+                    let ln = libm::logf(v);
+                    jacobian += ln;
+                    ln
+                }
+            };
+        }
+        let mut per_component = [0.0_f32; K];
+        let rows = self.means.iter().zip(&self.sigmas).zip(&self.log_weights);
+        for (out, ((means, sigmas), &log_weight)) in per_component.iter_mut().zip(rows) {
+            let mut sum = 0.0_f32;
+            for ((&t, &mu), &sigma) in point.iter().zip(means).zip(sigmas).take(self.dims) {
+                sum += normal_log_density(t, mu, sigma);
+            }
+            *out = log_weight + sum;
+        }
+        let per_component = per_component.get(..self.components).unwrap_or(&[]);
+        Ok(log_sum_exp(per_component) - jacobian)
+    }
+
+    /// The density at `y`: `expf(log_prob(y))`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Mixture::log_prob`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use mdn_core::{Mixture, TargetTransform};
+    /// let m = Mixture::<1, 1>::new(&[0.0], &[0.0], &[1.0], 1, TargetTransform::Identity).unwrap();
+    /// assert!((m.prob(&[0.0]).unwrap() - 0.3989423).abs() < 1e-6);
+    /// ```
+    pub fn prob(&self, y: &[f32]) -> Result<f32> {
+        self.log_prob(y).map(libm::expf)
+    }
+
+    /// Per component and dimension: the component's mean and variance in original units.
+    ///
+    /// Normal: `(mu, sigma * sigma)`. Log-normal: `m = expf(mu + 0.5 * (sigma * sigma))`,
+    /// `v = expm1f(sigma * sigma) * (m * m)`.
+    fn component_moments(&self, mu: f32, sigma: f32) -> (f32, f32) {
+        let s2 = sigma * sigma;
+        match self.transform {
+            TargetTransform::Identity => (mu, s2),
+            TargetTransform::Log => {
+                let m = libm::expf(mu + 0.5 * s2);
+                (m, libm::expm1f(s2) * (m * m))
+            }
+        }
+    }
+
+    /// The mean of each output dimension: `sum_k w_k m_kd`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use mdn_core::{Mixture, TargetTransform};
+    /// // A log-normal with mu = 0, sigma = 1 has mean e^0.5.
+    /// let m = Mixture::<1, 1>::new(&[0.0], &[0.0], &[1.0], 1, TargetTransform::Log).unwrap();
+    /// assert!((m.mean()[0] - 1.6487213).abs() < 1e-6);
+    /// ```
+    pub fn mean(&self) -> PerOutput<D> {
+        let mut mean = PerOutput::new();
+        for d in 0..self.dims {
+            let mut sum = 0.0_f32;
+            for c in self.iter() {
+                let (m, _) = self.component_moments(at(c.means, d), at(c.sigmas, d));
+                sum += c.weight() * m;
+            }
+            // Cannot fail: dims <= D.
+            let _ = mean.push(sum);
+        }
+        mean
+    }
+
+    /// The variance of each output dimension: `sum_k w_k (v_kd + (m_kd - mean_d)^2)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use mdn_core::{Mixture, TargetTransform};
+    /// // A log-normal with mu = 0, sigma = 1 has variance (e - 1) e.
+    /// let m = Mixture::<1, 1>::new(&[0.0], &[0.0], &[1.0], 1, TargetTransform::Log).unwrap();
+    /// assert!((m.variance()[0] - 4.670774).abs() < 1e-5);
+    /// ```
+    pub fn variance(&self) -> PerOutput<D> {
+        let mean = self.mean();
+        let mut variance = PerOutput::new();
+        for (d, &mean_d) in mean.iter().enumerate() {
+            let mut sum = 0.0_f32;
+            for c in self.iter() {
+                let (m, v) = self.component_moments(at(c.means, d), at(c.sigmas, d));
+                let dev = m - mean_d;
+                sum += c.weight() * (v + dev * dev);
+            }
+            let _ = variance.push(sum);
+        }
+        variance
+    }
+
+    /// The standard deviation of each output dimension: `sqrtf(variance)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use mdn_core::{Mixture, TargetTransform};
+    /// let m = Mixture::<1, 1>::new(&[0.0], &[3.0], &[2.0], 1, TargetTransform::Identity).unwrap();
+    /// assert_eq!(m.std_dev()[0], 2.0);
+    /// ```
+    pub fn std_dev(&self) -> PerOutput<D> {
+        self.variance().iter().map(|&v| libm::sqrtf(v)).collect()
+    }
+}
+
+/// Copies as many values as both slices hold.
+fn copy_into(dst: &mut [f32], src: &[f32]) {
+    for (d, &s) in dst.iter_mut().zip(src) {
+        *d = s;
+    }
+}
+
+/// `values[d]`, or NaN out of range (never, for `d < dims`).
+fn at(values: &[f32], d: usize) -> f32 {
+    values.get(d).copied().unwrap_or(f32::NAN)
+}

@@ -1,0 +1,261 @@
+//! The validated model: a blob checked against an evaluator's capacities, ready to answer
+//! queries.
+
+use crate::{
+    blob::Blob,
+    error::{Error, Result},
+    header::{Capacities, Header},
+    mixture::{Mixture, PerOutput},
+    network::Network,
+};
+
+/// A validated model whose evaluation cannot fail on shape grounds.
+///
+/// The const parameters are capacities chosen by the application, sizing the scratch
+/// buffers that evaluation keeps on the stack:
+///
+/// | parameter | capacity for |
+/// |---|---|
+/// | `I` | input features |
+/// | `W` | width of the widest hidden layer |
+/// | `K` | mixture components |
+/// | `D` | output dimensions |
+///
+/// A model whose blob needs more is rejected by [`Model::from_bytes`] with
+/// [`Error::CapacityExceeded`]. Loops run over the model's actual sizes, never the
+/// capacities, so capacities cannot change results. Parameters are read in place from the
+/// blob (flash, on a device); RAM holds activations and the mixture only.
+///
+/// # Examples
+///
+/// ```
+/// use mdn_core::Model;
+/// # let bytes = mdn_core::doc_example_blob();
+/// # let bytes = &bytes.0[..];
+/// // One input, hidden layers up to 32 wide, up to 5 components, one output.
+/// let model = Model::<1, 32, 5, 1>::from_bytes(bytes).unwrap();
+/// let log_p = model.log_prob(&[0.5], &[1.0]).unwrap();
+/// assert!(log_p.is_finite());
+/// ```
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Model<'a, const I: usize, const W: usize, const K: usize, const D: usize> {
+    blob: Blob<'a>,
+    network: Network<'a>,
+}
+
+/// Capacities generous enough for any model `mdn-train` writes, for host-side use.
+///
+/// Evaluation keeps about 24 KB of scratch on the stack; use tighter capacities on a device.
+///
+/// # Examples
+///
+/// ```
+/// # let bytes = mdn_core::doc_example_blob();
+/// let model = mdn_core::HostModel::from_bytes(&bytes.0).unwrap();
+/// assert_eq!(model.header().input_dim, 1);
+/// ```
+pub type HostModel<'a> = Model<'a, 512, 1024, 64, 16>;
+
+impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'a, I, W, K, D> {
+    /// This evaluator's capacities.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(mdn_core::Model::<1, 32, 5, 1>::CAPACITIES.components, 5);
+    /// ```
+    pub const CAPACITIES: Capacities = Capacities {
+        inputs: I,
+        width: W,
+        components: K,
+        outputs: D,
+    };
+
+    const VALID_CAPACITIES: () = assert!(
+        I > 0 && K > 0 && D > 0,
+        "capacities for inputs, components and outputs must be at least 1"
+    );
+
+    /// Validates a blob that fills `bytes` exactly, then checks it against the capacities.
+    ///
+    /// # Errors
+    ///
+    /// Any error of [`Blob::from_bytes`], then [`Error::CapacityExceeded`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mdn_core::{Dimension, Error, Model};
+    /// # let bytes = mdn_core::doc_example_blob();
+    /// # let bytes = &bytes.0[..];
+    /// let too_small = Model::<1, 32, 1, 1>::from_bytes(bytes);
+    /// assert_eq!(
+    ///     too_small.unwrap_err(),
+    ///     Error::CapacityExceeded { what: Dimension::Components, found: 2, max: 1 }
+    /// );
+    /// ```
+    pub fn from_bytes(bytes: &'a [u8]) -> Result<Self> {
+        Self::from_blob(Blob::from_bytes(bytes)?)
+    }
+
+    /// Validates a blob at the start of `bytes` and returns the model with the bytes after
+    /// the blob (for example the erased rest of a flash partition).
+    ///
+    /// # Errors
+    ///
+    /// As [`Model::from_bytes`], except that trailing bytes are allowed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let bytes = mdn_core::doc_example_blob();
+    /// let mut partition = bytes.0.to_vec();
+    /// partition.resize(4096, 0xFF);
+    /// let (model, rest) = mdn_core::HostModel::from_prefix(&partition).unwrap();
+    /// assert_eq!(rest.len(), 4096 - model.blob().len());
+    /// ```
+    pub fn from_prefix(bytes: &'a [u8]) -> Result<(Self, &'a [u8])> {
+        let (blob, rest) = Blob::from_prefix(bytes)?;
+        Ok((Self::from_blob(blob)?, rest))
+    }
+
+    /// Checks an already validated blob against the capacities.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CapacityExceeded`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let bytes = mdn_core::doc_example_blob();
+    /// let blob = mdn_core::Blob::from_bytes(&bytes.0).unwrap();
+    /// let model = mdn_core::HostModel::from_blob(blob).unwrap();
+    /// assert_eq!(model.header().components, 2);
+    /// ```
+    pub fn from_blob(blob: Blob<'a>) -> Result<Self> {
+        let () = Self::VALID_CAPACITIES;
+        blob.required_capacities()?.fits(&Self::CAPACITIES)?;
+        let network = Network::new(blob.header(), blob.parameters())?;
+        Ok(Model { blob, network })
+    }
+
+    /// The model header: shapes, transforms, names.
+    ///
+    /// # Examples
+    ///
+    /// See [`HostModel`].
+    pub fn header(&self) -> &Header<'a> {
+        self.blob.header()
+    }
+
+    /// The validated blob the model reads its parameters from.
+    ///
+    /// # Examples
+    ///
+    /// See [`Model::from_prefix`].
+    pub fn blob(&self) -> &Blob<'a> {
+        &self.blob
+    }
+
+    fn check_input(&self, x: &[f32]) -> Result<()> {
+        if x.len() != self.network.inputs() {
+            return Err(Error::InputLength {
+                expected: self.network.inputs(),
+                found: x.len(),
+            });
+        }
+        if x.iter().any(|v| !v.is_finite()) {
+            return Err(Error::NonFiniteInput);
+        }
+        Ok(())
+    }
+
+    /// The predictive mixture `p(y|x)` for raw (unscaled) `x`, in original target units.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InputLength`] or [`Error::NonFiniteInput`]; nothing else can fail.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let bytes = mdn_core::doc_example_blob();
+    /// let model = mdn_core::HostModel::from_bytes(&bytes.0).unwrap();
+    /// let mixture = model.mixture(&[0.3]).unwrap();
+    /// let total: f32 = mixture.iter().map(|c| c.weight()).sum();
+    /// assert!((total - 1.0).abs() < 1e-6);
+    /// assert!(model.mixture(&[f32::NAN]).is_err());
+    /// ```
+    pub fn mixture(&self, x: &[f32]) -> Result<Mixture<K, D>> {
+        self.check_input(x)?;
+        Ok(self.network.forward::<I, W, K, D>(x))
+    }
+
+    /// `ln p(y|x)` in original target units: [`Mixture::log_prob`] of [`Model::mixture`].
+    ///
+    /// # Errors
+    ///
+    /// The input errors of [`Model::mixture`], then [`Error::TargetLength`] or
+    /// [`Error::NonFiniteTarget`].
+    ///
+    /// # Examples
+    ///
+    /// See [`Model`].
+    pub fn log_prob(&self, x: &[f32], y: &[f32]) -> Result<f32> {
+        self.mixture(x)?.log_prob(y)
+    }
+
+    /// `p(y|x)`, defined as `expf(log_prob(x, y))`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Model::log_prob`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let bytes = mdn_core::doc_example_blob();
+    /// let model = mdn_core::HostModel::from_bytes(&bytes.0).unwrap();
+    /// let p = model.prob(&[0.0], &[0.0]).unwrap();
+    /// assert_eq!(p, model.log_prob(&[0.0], &[0.0]).unwrap().exp());
+    /// ```
+    pub fn prob(&self, x: &[f32], y: &[f32]) -> Result<f32> {
+        self.mixture(x)?.prob(y)
+    }
+
+    /// The predictive mean of each output dimension.
+    ///
+    /// # Errors
+    ///
+    /// As [`Model::mixture`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let bytes = mdn_core::doc_example_blob();
+    /// let model = mdn_core::HostModel::from_bytes(&bytes.0).unwrap();
+    /// assert_eq!(model.mean(&[0.0]).unwrap().len(), 1);
+    /// ```
+    pub fn mean(&self, x: &[f32]) -> Result<PerOutput<D>> {
+        Ok(self.mixture(x)?.mean())
+    }
+
+    /// The predictive variance of each output dimension.
+    ///
+    /// # Errors
+    ///
+    /// As [`Model::mixture`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let bytes = mdn_core::doc_example_blob();
+    /// let model = mdn_core::HostModel::from_bytes(&bytes.0).unwrap();
+    /// assert!(model.variance(&[0.0]).unwrap()[0] > 0.0);
+    /// ```
+    pub fn variance(&self, x: &[f32]) -> Result<PerOutput<D>> {
+        Ok(self.mixture(x)?.variance())
+    }
+}
