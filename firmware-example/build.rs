@@ -28,6 +28,13 @@ fn main() {
         println!("cargo::rerun-if-changed={memory}");
         // cortex-m-rt's link.x does `INCLUDE memory.x`, searched on the library path.
         fs::copy(manifest_dir.join(memory), out_dir.join("memory.x")).unwrap();
+        // cortex-m-rt's `device` feature includes `device.x` for interrupt handler aliases;
+        // src/vector_table.rs points every interrupt at the default handler, so it is empty.
+        fs::write(
+            out_dir.join("device.x"),
+            "/* no device interrupt handlers */\n",
+        )
+        .unwrap();
         println!("cargo::rustc-link-search={}", out_dir.display());
         // Here rather than in .cargo/config.toml rustflags, which an exported RUSTFLAGS replaces.
         println!("cargo::rustc-link-arg=--nmagic");
@@ -48,10 +55,14 @@ fn export_parity_dir(manifest_dir: &Path) {
         Some(dir) => manifest_dir.join(dir),
         None => manifest_dir.join("golden"),
     };
-    let dir = dir.canonicalize().unwrap_or_else(|err| {
-        panic!("MDN_PARITY_DIR: cannot resolve {}: {err}", dir.display())
-    });
-    assert!(dir.is_dir(), "MDN_PARITY_DIR: {} is not a directory", dir.display());
+    let dir = dir
+        .canonicalize()
+        .unwrap_or_else(|err| panic!("MDN_PARITY_DIR: cannot resolve {}: {err}", dir.display()));
+    assert!(
+        dir.is_dir(),
+        "MDN_PARITY_DIR: {} is not a directory",
+        dir.display()
+    );
     let dir_utf8 = dir
         .to_str()
         .unwrap_or_else(|| panic!("MDN_PARITY_DIR: {} is not UTF-8", dir.display()));
@@ -65,10 +76,44 @@ fn export_parity_dir(manifest_dir: &Path) {
         .filter(|path| path.is_file())
         .collect();
     files.sort();
-    for file in files {
+    for file in &files {
         println!("cargo::rerun-if-changed={}", file.display());
     }
     println!("cargo::rustc-env=MDN_PARITY_DIR={dir_utf8}");
+    write_parity_sets(&files);
+}
+
+/// Writes `$OUT_DIR/parity_sets.rs`: one `(name, blob, vectors)` entry for every
+/// `NAME.mdn` with a `NAME.vectors` beside it, blobs in a 4-byte-aligned wrapper.
+fn write_parity_sets(files: &[PathBuf]) {
+    let mut code =
+        String::from("/// `(name, blob, vectors)` of every parity set, sorted by name.\n");
+    code.push_str("pub static PARITY_SETS: &[(&str, &Aligned<[u8]>, &[u8])] = &[\n");
+    let mut count = 0;
+    for blob in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "mdn"))
+    {
+        let vectors = blob.with_extension("vectors");
+        if !vectors.is_file() {
+            continue;
+        }
+        let name = blob
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("UTF-8 file name");
+        code.push_str(&format!(
+            "    ({name:?}, &Aligned(*include_bytes!({blob:?})), include_bytes!({vectors:?})),\n"
+        ));
+        count += 1;
+    }
+    code.push_str("];\n");
+    assert!(
+        count > 0,
+        "MDN_PARITY_DIR holds no NAME.mdn + NAME.vectors pair"
+    );
+    let out = PathBuf::from(env::var_os("OUT_DIR").unwrap()).join("parity_sets.rs");
+    fs::write(out, code).unwrap();
 }
 
 /// `board-nrf52840dk` -> `CARGO_FEATURE_BOARD_NRF52840DK`.

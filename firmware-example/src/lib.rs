@@ -53,6 +53,7 @@ use defmt_semihosting as _;
 mod exit;
 mod instruction_counter;
 pub mod stack_usage;
+mod vector_table;
 
 pub use exit::{EXIT_HARD_FAULT, EXIT_PANIC, exit};
 pub use instruction_counter::InstructionCounter;

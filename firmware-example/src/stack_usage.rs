@@ -66,7 +66,9 @@ pub fn paint() {
 /// overwritten.
 pub fn peak_bytes() -> usize {
     let (bottom, top) = window();
-    let sp = (cortex_m::register::msp::read() as usize & !3).clamp(bottom, top);
+    let sp = (cortex_m::register::msp::read() as usize & !3)
+        .max(bottom)
+        .min(top);
     let lowest_used = (bottom..sp)
         .step_by(4)
         // SAFETY: word-aligned addresses in RAM between the end of the statics and the current

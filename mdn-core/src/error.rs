@@ -159,6 +159,12 @@ pub enum Error {
         /// Bytes present.
         found: usize,
     },
+    /// The parameter section is not 4-byte aligned in memory. Keep blobs in 4-byte-aligned
+    /// storage, such as [`Aligned`](crate::Aligned) or a `Vec<u32>`.
+    Misaligned {
+        /// Address of the parameter section modulo 4.
+        offset: usize,
+    },
     /// A parameter (weight, bias or scaler value) is NaN or infinite.
     NonFiniteParameter {
         /// Index of the parameter, in `f32`s from the start of the parameter section.
@@ -244,6 +250,11 @@ impl fmt::Display for Error {
             Error::ParameterSizeMismatch { expected, found } => write!(
                 f,
                 "parameter section holds {found} bytes, header implies {expected}"
+            ),
+            Error::Misaligned { offset } => write!(
+                f,
+                "parameters are not 4-byte aligned in memory (address % 4 = {offset}): \
+                 store the blob in aligned memory"
             ),
             Error::NonFiniteParameter { index } => {
                 write!(f, "parameter {index} is not finite")

@@ -136,10 +136,10 @@ impl TensorInfo {
     }
 }
 
-/// Maximum number of tensors: four scaler vectors, two per hidden layer, six for the head.
-pub const MAX_TENSORS: usize = 4 + 2 * crate::MAX_HIDDEN_LAYERS + 6;
-
 /// The ordered list of tensors of a model, with checked sizes.
+///
+/// Small on purpose (it lives on a device's stack during validation): tensors are
+/// computed on demand by [`Layout::tensors`], from sizes checked once by [`Layout::new`].
 ///
 /// # Examples
 ///
@@ -153,14 +153,17 @@ pub const MAX_TENSORS: usize = 4 + 2 * crate::MAX_HIDDEN_LAYERS + 6;
 ///     feature_names: Names::new("x"), target_names: Names::new("y"),
 /// };
 /// let layout = Layout::new(&header).unwrap();
-/// let names: Vec<String> = layout.tensors().iter().map(|t| t.name.to_string()).collect();
+/// let names: Vec<String> = layout.tensors().map(|t| t.name.to_string()).collect();
 /// assert_eq!(names[4], "hidden.0.weight");
 /// assert_eq!(layout.parameter_count(), 4 + 8 + 3 * (2 * 4 + 2));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Layout {
-    tensors: heapless::Vec<TensorInfo, MAX_TENSORS>,
+    inputs: usize,
+    outputs: usize,
+    components: usize,
+    hidden: heapless::Vec<usize, { crate::MAX_HIDDEN_LAYERS }>,
     parameter_count: usize,
 }
 
@@ -169,66 +172,117 @@ impl Layout {
     ///
     /// # Errors
     ///
-    /// [`Error::SizeOverflow`] if any size overflows `usize`.
+    /// [`Error::SizeOverflow`] if any size, or the parameter section's size in bytes,
+    /// overflows `usize`.
     ///
     /// # Examples
     ///
     /// See [`Layout`].
     pub fn new(header: &Header<'_>) -> Result<Self> {
-        let inputs = to_usize(header.input_dim)?;
-        let outputs = to_usize(header.output_dim)?;
-        let components = to_usize(header.components)?;
-        let head_rows = components.checked_mul(outputs).ok_or(Error::SizeOverflow)?;
-
+        let mut hidden = heapless::Vec::new();
+        for &width in &header.hidden {
+            hidden
+                .push(to_usize(width)?)
+                .map_err(|_| Error::SizeOverflow)?;
+        }
         let mut layout = Layout {
-            tensors: heapless::Vec::new(),
+            inputs: to_usize(header.input_dim)?,
+            outputs: to_usize(header.output_dim)?,
+            components: to_usize(header.components)?,
+            hidden,
             parameter_count: 0,
         };
-        layout.push(TensorName::InputOffset, 1, inputs)?;
-        layout.push(TensorName::InputScale, 1, inputs)?;
-        layout.push(TensorName::TargetOffset, 1, outputs)?;
-        layout.push(TensorName::TargetScale, 1, outputs)?;
-        let mut fan_in = inputs;
-        for (i, &width) in header.hidden.iter().enumerate() {
-            let width = to_usize(width)?;
-            layout.push(TensorName::HiddenWeight(i), width, fan_in)?;
-            layout.push(TensorName::HiddenBias(i), 1, width)?;
-            fan_in = width;
-        }
-        layout.push(TensorName::LogitsWeight, components, fan_in)?;
-        layout.push(TensorName::LogitsBias, 1, components)?;
-        layout.push(TensorName::MeansWeight, head_rows, fan_in)?;
-        layout.push(TensorName::MeansBias, 1, head_rows)?;
-        layout.push(TensorName::SigmasWeight, head_rows, fan_in)?;
-        layout.push(TensorName::SigmasBias, 1, head_rows)?;
+        layout.parameter_count = layout.count().ok_or(Error::SizeOverflow)?;
         Ok(layout)
     }
 
-    fn push(&mut self, name: TensorName, rows: usize, cols: usize) -> Result<()> {
-        let len = rows.checked_mul(cols).ok_or(Error::SizeOverflow)?;
-        let offset = self.parameter_count;
-        self.parameter_count = offset.checked_add(len).ok_or(Error::SizeOverflow)?;
-        // The byte size must fit too, since readers index bytes.
-        self.parameter_count
-            .checked_mul(4)
-            .ok_or(Error::SizeOverflow)?;
-        let info = TensorInfo {
-            name,
-            rows,
-            cols,
-            offset,
-        };
-        // Capacity is exact for MAX_HIDDEN_LAYERS, which the header type enforces.
-        self.tensors.push(info).map_err(|_| Error::SizeOverflow)
+    /// Total parameters with checked arithmetic, including the byte size fitting `usize`
+    /// (readers index bytes). Arithmetic rather than a walk over [`Layout::tensors`]: this
+    /// runs on devices, where the iterator costs a kilobyte of flash.
+    fn count(&self) -> Option<usize> {
+        let (f, d, k) = (self.inputs, self.outputs, self.components);
+        let mut count = f.checked_add(d)?.checked_mul(2)?;
+        let mut fan_in = f;
+        for &width in &self.hidden {
+            count = count.checked_add(width.checked_mul(fan_in.checked_add(1)?)?)?;
+            fan_in = width;
+        }
+        // Heads: K logits and 2 K D means and sigmas, each row H weights and a bias.
+        let head_rows = k.checked_mul(d)?.checked_mul(2)?.checked_add(k)?;
+        count = count.checked_add(head_rows.checked_mul(fan_in.checked_add(1)?)?)?;
+        count.checked_mul(4)?;
+        Some(count)
     }
 
-    /// The tensors in blob order.
+    /// The index ranges of the input and target scales in the parameter section, which
+    /// must hold positive values.
+    pub(crate) fn scale_ranges(&self) -> [core::ops::Range<usize>; 2] {
+        // Within the checked parameter count: the scalers come first.
+        let (f, d) = (self.inputs, self.outputs);
+        [f..2 * f, 2 * f + d..2 * (f + d)]
+    }
+
+    /// The tensor names in blob order.
+    fn names(&self) -> impl Iterator<Item = TensorName> + '_ {
+        let scalers = [
+            TensorName::InputOffset,
+            TensorName::InputScale,
+            TensorName::TargetOffset,
+            TensorName::TargetScale,
+        ];
+        let hidden = (0..self.hidden.len())
+            .flat_map(|i| [TensorName::HiddenWeight(i), TensorName::HiddenBias(i)]);
+        let head = [
+            TensorName::LogitsWeight,
+            TensorName::LogitsBias,
+            TensorName::MeansWeight,
+            TensorName::MeansBias,
+            TensorName::SigmasWeight,
+            TensorName::SigmasBias,
+        ];
+        scalers.into_iter().chain(hidden).chain(head)
+    }
+
+    /// `(rows, cols)` of a tensor (of a hidden layer that does not exist: `(0, 0)`).
+    fn shape(&self, name: TensorName) -> (usize, usize) {
+        let width = |i: usize| self.hidden.get(i).copied();
+        let last = self.hidden.last().copied().unwrap_or(self.inputs);
+        let head_rows = self.components.wrapping_mul(self.outputs);
+        match name {
+            TensorName::InputOffset | TensorName::InputScale => (1, self.inputs),
+            TensorName::TargetOffset | TensorName::TargetScale => (1, self.outputs),
+            TensorName::HiddenWeight(i) => match (width(i), i.checked_sub(1)) {
+                (Some(w), None) => (w, self.inputs),
+                (Some(w), Some(previous)) => (w, width(previous).unwrap_or(0)),
+                (None, _) => (0, 0),
+            },
+            TensorName::HiddenBias(i) => (1, width(i).unwrap_or(0)),
+            TensorName::LogitsWeight => (self.components, last),
+            TensorName::LogitsBias => (1, self.components),
+            TensorName::MeansWeight | TensorName::SigmasWeight => (head_rows, last),
+            TensorName::MeansBias | TensorName::SigmasBias => (1, head_rows),
+        }
+    }
+
+    /// The tensors in blob order, each with its offset.
     ///
     /// # Examples
     ///
     /// See [`Layout`].
-    pub fn tensors(&self) -> &[TensorInfo] {
-        &self.tensors
+    pub fn tensors(&self) -> impl Iterator<Item = TensorInfo> + '_ {
+        // Offsets accumulate with wrapping arithmetic: `new` proved no sum overflows.
+        let mut offset = 0_usize;
+        self.names().map(move |name| {
+            let (rows, cols) = self.shape(name);
+            let info = TensorInfo {
+                name,
+                rows,
+                cols,
+                offset,
+            };
+            offset = offset.wrapping_add(rows.wrapping_mul(cols));
+            info
+        })
     }
 
     /// Total number of `f32` parameters, scalers included.
@@ -256,7 +310,7 @@ impl Layout {
     /// let logits = layout.find(TensorName::LogitsWeight).unwrap();
     /// assert_eq!((logits.rows, logits.cols, logits.offset), (2, 1, 4));
     /// ```
-    pub fn find(&self, name: TensorName) -> Option<&TensorInfo> {
-        self.tensors.iter().find(|t| t.name == name)
+    pub fn find(&self, name: TensorName) -> Option<TensorInfo> {
+        self.tensors().find(|t| t.name == name)
     }
 }

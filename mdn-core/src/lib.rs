@@ -98,13 +98,15 @@ mod mixture;
 mod model;
 mod network;
 
-pub use blob::{Blob, FORMAT_VERSION, MAGIC, PREFIX_LEN, TRAILER_LEN, crc32, encode, encoded_len};
+pub use blob::{
+    Aligned, Blob, FORMAT_VERSION, MAGIC, PREFIX_LEN, TRAILER_LEN, crc32, encode, encoded_len,
+};
 pub use error::{CodedField, Dimension, Error, Result};
 pub use header::{
     Activation, Capacities, Header, HiddenWidths, MAX_HIDDEN_LAYERS, NAME_SEPARATOR, Names,
     SigmaTransform, TargetTransform,
 };
-pub use layout::{Layout, MAX_TENSORS, TensorInfo, TensorName};
+pub use layout::{Layout, TensorInfo, TensorName};
 pub use math::{HALF_LN_TWO_PI, SOFTPLUS_THRESHOLD};
 pub use mixture::{Component, Mixture, PerOutput};
 pub use model::{HostModel, Model};
@@ -119,9 +121,20 @@ mod doc_support {
         Activation, Header, HiddenWidths, Layout, Names, SigmaTransform, TargetTransform, encode,
     };
 
-    /// Bytes of the example blob.
+    /// Bytes of the example blob, 4-byte aligned.
     #[derive(Debug)]
-    pub struct ExampleBlob(pub heapless::Vec<u8, 512>);
+    pub struct ExampleBlob {
+        bytes: crate::Aligned<[u8; 512]>,
+        len: usize,
+    }
+
+    impl core::ops::Deref for ExampleBlob {
+        type Target = [u8];
+
+        fn deref(&self) -> &[u8] {
+            self.bytes.0.get(..self.len).unwrap_or(&[])
+        }
+    }
 
     /// 1 input, one hidden layer of 3, K = 2, D = 1.
     pub fn doc_example_header() -> Header<'static> {
@@ -154,10 +167,13 @@ mod doc_support {
                 ((i * 7 % 17) as f32 - 8.0) / 10.0
             };
         }
-        let mut bytes = heapless::Vec::new();
-        let _ = bytes.resize(512, 0);
-        let len = encode(&header, parameters.get(..count).unwrap_or(&[]), &mut bytes).unwrap_or(0);
-        bytes.truncate(len);
-        ExampleBlob(bytes)
+        let mut bytes = crate::Aligned([0_u8; 512]);
+        let len = encode(
+            &header,
+            parameters.get(..count).unwrap_or(&[]),
+            &mut bytes.0,
+        )
+        .unwrap_or(0);
+        ExampleBlob { bytes, len }
     }
 }

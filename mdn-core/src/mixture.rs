@@ -276,29 +276,18 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
     pub fn log_prob(&self, y: &[f32]) -> Result<f32> {
         self.check_target(y)?;
         let mut point = [0.0_f32; D];
-        let mut jacobian = 0.0_f32;
-        for (t, &v) in point.iter_mut().zip(y) {
-            *t = match self.transform {
-                TargetTransform::Identity => v,
-                TargetTransform::Log => {
-                    if v <= 0.0 {
-                        return Ok(f32::NEG_INFINITY);
-                    }
-                    let ln = libm::logf(v);
-                    jacobian += ln;
-                    ln
-                }
-            };
-        }
+        let Some(jacobian) = transform_target(self.transform, y, &mut point) else {
+            return Ok(f32::NEG_INFINITY);
+        };
         let mut per_component = [0.0_f32; K];
-        let rows = self.means.iter().zip(&self.sigmas).zip(&self.log_weights);
-        for (out, ((means, sigmas), &log_weight)) in per_component.iter_mut().zip(rows) {
-            let mut sum = 0.0_f32;
-            for ((&t, &mu), &sigma) in point.iter().zip(means).zip(sigmas).take(self.dims) {
-                sum += normal_log_density(t, mu, sigma);
-            }
-            *out = log_weight + sum;
-        }
+        component_log_densities(
+            self.log_weights(),
+            self.means.as_flattened(),
+            self.sigmas.as_flattened(),
+            D,
+            point.get(..self.dims).unwrap_or(&[]),
+            &mut per_component,
+        );
         let per_component = per_component.get(..self.components).unwrap_or(&[]);
         Ok(log_sum_exp(per_component) - jacobian)
     }
@@ -395,6 +384,51 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
     /// ```
     pub fn std_dev(&self) -> PerOutput<D> {
         self.variance().iter().map(|&v| libm::sqrtf(v)).collect()
+    }
+}
+
+/// Writes the target in the components' space into `point` (`y` itself, or `ln y` for a
+/// log target) and returns the log-Jacobian `sum_d ln y_d` (0 for identity), or `None` if
+/// a log target has an entry `<= 0` (density zero).
+fn transform_target(transform: TargetTransform, y: &[f32], point: &mut [f32]) -> Option<f32> {
+    let mut jacobian = 0.0_f32;
+    for (t, &v) in point.iter_mut().zip(y) {
+        *t = match transform {
+            TargetTransform::Identity => v,
+            TargetTransform::Log => {
+                if v <= 0.0 {
+                    return None;
+                }
+                let ln = libm::logf(v);
+                jacobian += ln;
+                ln
+            }
+        };
+    }
+    Some(jacobian)
+}
+
+/// `out[k] = log_weights[k] + sum_d ln N(point[d]; mu_kd, sigma_kd)`, the sum from `d = 0`
+/// starting at `0.0`. `means` and `sigmas` are component-major with `stride` values per
+/// component, of which the first `point.len()` are used. Not generic, so it is compiled
+/// with mdn-core's optimisation level (see `Dense::forward`).
+fn component_log_densities(
+    log_weights: &[f32],
+    means: &[f32],
+    sigmas: &[f32],
+    stride: usize,
+    point: &[f32],
+    out: &mut [f32],
+) {
+    let rows = means
+        .chunks_exact(stride.max(1))
+        .zip(sigmas.chunks_exact(stride.max(1)));
+    for ((out, &log_weight), (means, sigmas)) in out.iter_mut().zip(log_weights).zip(rows) {
+        let mut sum = 0.0_f32;
+        for ((&t, &mu), &sigma) in point.iter().zip(means).zip(sigmas) {
+            sum += normal_log_density(t, mu, sigma);
+        }
+        *out = log_weight + sum;
     }
 }
 

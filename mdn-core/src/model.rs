@@ -31,7 +31,7 @@ use crate::{
 /// ```
 /// use mdn_core::Model;
 /// # let bytes = mdn_core::doc_example_blob();
-/// # let bytes = &bytes.0[..];
+/// # let bytes = &bytes[..];
 /// // One input, hidden layers up to 32 wide, up to 5 components, one output.
 /// let model = Model::<1, 32, 5, 1>::from_bytes(bytes).unwrap();
 /// let log_p = model.log_prob(&[0.5], &[1.0]).unwrap();
@@ -52,7 +52,7 @@ pub struct Model<'a, const I: usize, const W: usize, const K: usize, const D: us
 ///
 /// ```
 /// # let bytes = mdn_core::doc_example_blob();
-/// let model = mdn_core::HostModel::from_bytes(&bytes.0).unwrap();
+/// let model = mdn_core::HostModel::from_bytes(&bytes[..]).unwrap();
 /// assert_eq!(model.header().input_dim, 1);
 /// ```
 pub type HostModel<'a> = Model<'a, 512, 1024, 64, 16>;
@@ -88,7 +88,7 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
     /// ```
     /// use mdn_core::{Dimension, Error, Model};
     /// # let bytes = mdn_core::doc_example_blob();
-    /// # let bytes = &bytes.0[..];
+    /// # let bytes = &bytes[..];
     /// let too_small = Model::<1, 32, 1, 1>::from_bytes(bytes);
     /// assert_eq!(
     ///     too_small.unwrap_err(),
@@ -110,7 +110,7 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
     ///
     /// ```
     /// # let bytes = mdn_core::doc_example_blob();
-    /// let mut partition = bytes.0.to_vec();
+    /// let mut partition = bytes.to_vec();
     /// partition.resize(4096, 0xFF);
     /// let (model, rest) = mdn_core::HostModel::from_prefix(&partition).unwrap();
     /// assert_eq!(rest.len(), 4096 - model.blob().len());
@@ -130,7 +130,7 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
     ///
     /// ```
     /// # let bytes = mdn_core::doc_example_blob();
-    /// let blob = mdn_core::Blob::from_bytes(&bytes.0).unwrap();
+    /// let blob = mdn_core::Blob::from_bytes(&bytes[..]).unwrap();
     /// let model = mdn_core::HostModel::from_blob(blob).unwrap();
     /// assert_eq!(model.header().components, 2);
     /// ```
@@ -182,7 +182,7 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
     ///
     /// ```
     /// # let bytes = mdn_core::doc_example_blob();
-    /// let model = mdn_core::HostModel::from_bytes(&bytes.0).unwrap();
+    /// let model = mdn_core::HostModel::from_bytes(&bytes[..]).unwrap();
     /// let mixture = model.mixture(&[0.3]).unwrap();
     /// let total: f32 = mixture.iter().map(|c| c.weight()).sum();
     /// assert!((total - 1.0).abs() < 1e-6);
@@ -217,7 +217,7 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
     ///
     /// ```
     /// # let bytes = mdn_core::doc_example_blob();
-    /// let model = mdn_core::HostModel::from_bytes(&bytes.0).unwrap();
+    /// let model = mdn_core::HostModel::from_bytes(&bytes[..]).unwrap();
     /// let p = model.prob(&[0.0], &[0.0]).unwrap();
     /// assert_eq!(p, model.log_prob(&[0.0], &[0.0]).unwrap().exp());
     /// ```
@@ -235,7 +235,7 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
     ///
     /// ```
     /// # let bytes = mdn_core::doc_example_blob();
-    /// let model = mdn_core::HostModel::from_bytes(&bytes.0).unwrap();
+    /// let model = mdn_core::HostModel::from_bytes(&bytes[..]).unwrap();
     /// assert_eq!(model.mean(&[0.0]).unwrap().len(), 1);
     /// ```
     pub fn mean(&self, x: &[f32]) -> Result<PerOutput<D>> {
@@ -252,7 +252,7 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
     ///
     /// ```
     /// # let bytes = mdn_core::doc_example_blob();
-    /// let model = mdn_core::HostModel::from_bytes(&bytes.0).unwrap();
+    /// let model = mdn_core::HostModel::from_bytes(&bytes[..]).unwrap();
     /// assert!(model.variance(&[0.0]).unwrap()[0] > 0.0);
     /// ```
     pub fn variance(&self, x: &[f32]) -> Result<PerOutput<D>> {

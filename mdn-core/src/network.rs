@@ -5,19 +5,19 @@
 //! lengths were checked: no index, no bounds check, no failure.
 
 use crate::{
+    blob::from_word,
     error::{Error, Result},
     header::{Activation, Header, MAX_HIDDEN_LAYERS, SigmaTransform, TargetTransform, to_usize},
-    layout::{Layout, TensorName},
     math::{floor_at, log_softmax_in_place},
     mixture::Mixture,
 };
 
-/// A parameter tensor: little-endian `f32` words inside the blob.
-type Words<'a> = &'a [[u8; 4]];
+/// A parameter tensor: little-endian `f32` bit patterns inside the blob, 4-byte aligned.
+type Words<'a> = &'a [u32];
 
 #[inline(always)]
-fn word(w: &[u8; 4]) -> f32 {
-    f32::from_le_bytes(*w)
+fn word(w: &u32) -> f32 {
+    from_word(*w)
 }
 
 /// A fully connected layer, `y = W x + b` with `W` stored `[out][in]` row-major.
@@ -30,18 +30,54 @@ struct Dense<'a> {
 }
 
 impl Dense<'_> {
-    /// `output[o] = f(sum_i W[o][i] * input[i] + b[o])`, the sum taken from `i = 0` upwards
+    /// `output[o] = sum_i W[o][i] * input[i] + b[o]`: the sum taken from `i = 0` upwards
     /// starting at `0.0`, the bias added last (as candle's `Linear`: matmul, then bias).
-    #[inline(always)]
-    fn forward(&self, input: &[f32], output: &mut [f32], f: impl Fn(f32) -> f32) {
-        // fan_in >= 1 for a validated model; max(1) only spares a panic path.
-        let rows = self.weights.chunks_exact(self.fan_in.max(1));
-        for ((row, bias), out) in rows.zip(self.bias).zip(output) {
-            let mut acc = 0.0_f32;
-            for (w, &x) in row.iter().zip(input) {
-                acc += word(w) * x;
+    ///
+    /// Rows go four at a time, so each input is loaded once for four accumulators; a last
+    /// group of one to three rows is padded with copies of its first row, whose results
+    /// are dropped. Every output keeps its own left-to-right order, so the bits are those
+    /// of the plain loop. Not generic and not `#[inline]`: it is compiled with mdn-core's
+    /// own optimisation level, which a firmware can set to 3 while building the rest for
+    /// size.
+    fn forward(&self, input: &[f32], output: &mut [f32]) {
+        let n = self.fan_in;
+        // `checked_mul` and the zero test spare `chunks_exact` its panic paths.
+        let Some(block_len) = n.checked_mul(4).filter(|&len| len > 0) else {
+            return;
+        };
+        // Chunk the outputs like the rows: as many outputs as the layer has rows.
+        let rows = self.bias.len().min(output.len());
+        let Some(output) = output.get_mut(..rows) else {
+            return;
+        };
+        let blocks = self.weights.chunks_exact(block_len);
+        let tail = blocks.remainder();
+        let (bias4, bias_rest) = self.bias.as_chunks::<4>();
+        let (out4, out_rest) = output.as_chunks_mut::<4>();
+        for ((block, bias), out) in blocks.zip(bias4).zip(out4) {
+            let (r0, rest) = block.split_at(n);
+            let (r1, rest) = rest.split_at(n);
+            let (r2, r3) = rest.split_at(n);
+            let acc = dot4([r0, r1, r2, r3], input);
+            for ((o, a), b) in out.iter_mut().zip(acc).zip(bias) {
+                *o = a + word(b);
             }
-            *out = f(acc + word(bias));
+        }
+        let mut rows = tail.chunks_exact(n);
+        match (rows.next(), rows.next(), rows.next()) {
+            (Some(row), None, _) => {
+                if let (Some(o), Some(b)) = (out_rest.first_mut(), bias_rest.first()) {
+                    *o = dot1(row, input) + word(b);
+                }
+            }
+            (Some(r0), Some(r1), r2) => {
+                // Pad to four rows with copies of the first; their results are dropped.
+                let acc = dot4([r0, r1, r2.unwrap_or(r0), r0], input);
+                for ((o, a), b) in out_rest.iter_mut().zip(acc).zip(bias_rest) {
+                    *o = a + word(b);
+                }
+            }
+            (None, ..) => {}
         }
     }
 
@@ -57,6 +93,61 @@ impl Dense<'_> {
                 fan_in: self.fan_in,
             })
     }
+}
+
+/// Applies a hidden activation in place.
+fn activate(activation: Activation, values: &mut [f32]) {
+    for v in values {
+        *v = activation.apply(*v);
+    }
+}
+
+/// Four dot products of `input` with four rows of equal length, each summed from index 0
+/// upwards starting at `0.0`.
+///
+/// The loop takes four columns at a time so that loads use immediate offsets and the loop
+/// overhead is shared by sixteen multiply-adds; within each accumulator the order of the
+/// additions is unchanged, so the bits are those of the plain loop.
+#[inline(always)]
+fn dot4(rows: [&[u32]; 4], input: &[f32]) -> [f32; 4] {
+    let [r0, r1, r2, r3] = rows.map(|r| r.as_chunks::<4>());
+    let (x4, _) = input.as_chunks::<4>();
+    let mut acc = [0.0_f32; 4];
+    let quads = r0.0.iter().zip(r1.0).zip(r2.0).zip(r3.0).zip(x4);
+    for ((((w0, w1), w2), w3), x) in quads {
+        for j in 0..4 {
+            acc[0] += word(&w0[j]) * x[j];
+            acc[1] += word(&w1[j]) * x[j];
+            acc[2] += word(&w2[j]) * x[j];
+            acc[3] += word(&w3[j]) * x[j];
+        }
+    }
+    let done = r0.0.len() * 4;
+    let rest = r0.1.iter().zip(r1.1).zip(r2.1).zip(r3.1);
+    for ((((w0, w1), w2), w3), &x) in rest.zip(input.iter().skip(done)) {
+        acc[0] += word(w0) * x;
+        acc[1] += word(w1) * x;
+        acc[2] += word(w2) * x;
+        acc[3] += word(w3) * x;
+    }
+    acc
+}
+
+/// One dot product, summed from index 0 upwards starting at `0.0`, four columns a step.
+#[inline(always)]
+fn dot1(row: &[u32], input: &[f32]) -> f32 {
+    let (w4, w_rest) = row.as_chunks::<4>();
+    let (x4, _) = input.as_chunks::<4>();
+    let mut acc = 0.0_f32;
+    for (w, x) in w4.iter().zip(x4) {
+        for j in 0..4 {
+            acc += word(&w[j]) * x[j];
+        }
+    }
+    for (w, &x) in w_rest.iter().zip(input.iter().skip(w4.len() * 4)) {
+        acc += word(w) * x;
+    }
+    acc
 }
 
 /// The evaluable network of a validated blob.
@@ -81,58 +172,64 @@ pub(crate) struct Network<'a> {
 }
 
 impl<'a> Network<'a> {
-    /// Cuts `parameters` into tensors following `header`'s layout.
+    /// Cuts `parameters` into tensors in the order of [`Layout`](crate::Layout) (FORMAT.md section 3):
+    /// consecutive slices, without looking tensors up, to keep device code small.
     pub(crate) fn new(header: &Header<'_>, parameters: Words<'a>) -> Result<Self> {
-        let layout = Layout::new(header)?;
-        let tensor = |name| -> Result<Words<'a>> {
-            let info = layout.find(name).ok_or(Error::SizeOverflow)?;
-            let end = info
-                .offset
-                .checked_add(info.len())
-                .ok_or(Error::SizeOverflow)?;
-            parameters
-                .get(info.offset..end)
-                .ok_or(Error::ParameterSizeMismatch {
-                    expected: layout.parameter_count() * 4,
-                    found: parameters.len() * 4,
-                })
+        let mut rest = parameters;
+        let mut take = |rows: usize, cols: usize| -> Result<Words<'a>> {
+            let len = rows.checked_mul(cols).ok_or(Error::SizeOverflow)?;
+            let (tensor, tail) =
+                rest.split_at_checked(len)
+                    .ok_or(Error::ParameterSizeMismatch {
+                        expected: len.saturating_mul(4),
+                        found: rest.len().saturating_mul(4),
+                    })?;
+            rest = tail;
+            Ok(tensor)
         };
-        let dense = |weight, bias, fan_in| -> Result<Dense<'a>> {
+        let inputs = to_usize(header.input_dim)?;
+        let dims = to_usize(header.output_dim)?;
+        let components = to_usize(header.components)?;
+        let head_rows = components.checked_mul(dims).ok_or(Error::SizeOverflow)?;
+        let input_offset = take(1, inputs)?;
+        let input_scale = take(1, inputs)?;
+        let target_offset = take(1, dims)?;
+        let target_scale = take(1, dims)?;
+        let mut hidden = heapless::Vec::new();
+        let mut fan_in = inputs;
+        for &width in &header.hidden {
+            let width = to_usize(width)?;
+            let layer = Dense {
+                weights: take(width, fan_in)?,
+                bias: take(1, width)?,
+                fan_in,
+            };
+            hidden.push(layer).map_err(|_| Error::SizeOverflow)?;
+            fan_in = width;
+        }
+        let mut head = |rows| -> Result<Dense<'a>> {
             Ok(Dense {
-                weights: tensor(weight)?,
-                bias: tensor(bias)?,
+                weights: take(rows, fan_in)?,
+                bias: take(1, rows)?,
                 fan_in,
             })
         };
-
-        let inputs = to_usize(header.input_dim)?;
-        let mut hidden = heapless::Vec::new();
-        let mut fan_in = inputs;
-        for (i, &width) in header.hidden.iter().enumerate() {
-            let layer = dense(
-                TensorName::HiddenWeight(i),
-                TensorName::HiddenBias(i),
-                fan_in,
-            )?;
-            hidden.push(layer).map_err(|_| Error::SizeOverflow)?;
-            fan_in = to_usize(width)?;
-        }
         Ok(Network {
-            input_offset: tensor(TensorName::InputOffset)?,
-            input_scale: tensor(TensorName::InputScale)?,
-            target_offset: tensor(TensorName::TargetOffset)?,
-            target_scale: tensor(TensorName::TargetScale)?,
+            input_offset,
+            input_scale,
+            target_offset,
+            target_scale,
             hidden,
-            logits: dense(TensorName::LogitsWeight, TensorName::LogitsBias, fan_in)?,
-            means: dense(TensorName::MeansWeight, TensorName::MeansBias, fan_in)?,
-            sigmas: dense(TensorName::SigmasWeight, TensorName::SigmasBias, fan_in)?,
+            logits: head(components)?,
+            means: head(head_rows)?,
+            sigmas: head(head_rows)?,
             activation: header.activation,
             sigma: header.sigma,
             sigma_floor: header.sigma_floor,
             transform: header.target_transform,
             inputs,
-            components: to_usize(header.components)?,
-            dims: to_usize(header.output_dim)?,
+            components,
+            dims,
         })
     }
 
@@ -157,13 +254,22 @@ impl<'a> Network<'a> {
 
         let mut ping = [0.0_f32; W];
         let mut pong = [0.0_f32; W];
-        let act = |z| self.activation.apply(z);
         for (i, layer) in self.hidden.iter().enumerate() {
-            match i {
-                0 => layer.forward(&scaled, &mut ping, act),
-                _ if i % 2 == 1 => layer.forward(&ping, &mut pong, act),
-                _ => layer.forward(&pong, &mut ping, act),
-            }
+            let output = match i {
+                0 => {
+                    layer.forward(&scaled, &mut ping);
+                    &mut ping
+                }
+                _ if i % 2 == 1 => {
+                    layer.forward(&ping, &mut pong);
+                    &mut pong
+                }
+                _ => {
+                    layer.forward(&pong, &mut ping);
+                    &mut ping
+                }
+            };
+            activate(self.activation, output);
         }
         let features: &[f32] = match self.hidden.len() {
             0 => &scaled,
@@ -173,26 +279,41 @@ impl<'a> Network<'a> {
 
         let mut mixture = Mixture::zeroed(self.components, self.dims, self.transform);
         let (log_weights, means, sigmas) = mixture.parts_mut();
-        self.logits.forward(features, log_weights, |z| z);
+        self.logits.forward(features, log_weights);
         if let Some(log_weights) = log_weights.get_mut(..self.components) {
             log_softmax_in_place(log_weights);
         }
-
-        let target = self.target_offset.iter().zip(self.target_scale);
-        for (row, head) in means.iter_mut().zip(self.means.groups(self.dims)) {
-            head.forward(features, row, |z| z);
-            for (mu, (offset, scale)) in row.iter_mut().zip(target.clone()) {
-                *mu = *mu * word(scale) + word(offset);
+        if self.dims == D {
+            // Rows of the mixture arrays are as long as the model's: one call per head.
+            self.means.forward(features, means.as_flattened_mut());
+            self.sigmas.forward(features, sigmas.as_flattened_mut());
+        } else {
+            for (row, head) in means.iter_mut().zip(self.means.groups(self.dims)) {
+                head.forward(features, row);
+            }
+            for (row, head) in sigmas.iter_mut().zip(self.sigmas.groups(self.dims)) {
+                head.forward(features, row);
             }
         }
-        for (row, head) in sigmas.iter_mut().zip(self.sigmas.groups(self.dims)) {
-            head.forward(features, row, |z| {
-                floor_at(self.sigma.apply(z), self.sigma_floor)
-            });
-            for (sigma, scale) in row.iter_mut().zip(self.target_scale) {
-                *sigma *= word(scale);
-            }
+        for (mean_row, sigma_row) in means.iter_mut().zip(sigmas.iter_mut()) {
+            self.unscale_means(mean_row);
+            self.sigmas_from_pre_activations(sigma_row);
         }
         mixture
+    }
+
+    /// `mu = u * scale + offset`: from scaled target units to original ones.
+    fn unscale_means(&self, row: &mut [f32]) {
+        let target = self.target_offset.iter().zip(self.target_scale);
+        for (mu, (offset, scale)) in row.iter_mut().zip(target) {
+            *mu = *mu * word(scale) + word(offset);
+        }
+    }
+
+    /// `sigma = max(transform(z), floor) * scale`, in original target units.
+    fn sigmas_from_pre_activations(&self, row: &mut [f32]) {
+        for (sigma, scale) in row.iter_mut().zip(self.target_scale) {
+            *sigma = floor_at(self.sigma.apply(*sigma), self.sigma_floor) * word(scale);
+        }
     }
 }

@@ -1,0 +1,109 @@
+//! Cost figures of the `minimal` model: instructions per query, counted with SysTick, and
+//! the stack peak. Run under `-icount shift=6` (see `scripts/footprint.sh`), where one
+//! instruction is 1.6 SysTick ticks on mps2-an386; QEMU counts instructions, not cycles.
+
+#![no_std]
+#![no_main]
+
+use core::hint::black_box;
+
+use cortex_m_rt::entry;
+use defmt::info;
+use firmware_example::{InstructionCounter, exit, stack_usage};
+use mdn_core::Aligned;
+use mdn_core::Model;
+
+static MODEL: &Aligned<[u8]> = &Aligned(*include_bytes!("../../models/minimal.mdn"));
+
+type MinimalModel<'a> = Model<'a, 1, 32, 5, 1>;
+
+/// Evaluations per measurement; the figure is the mean.
+const REPEATS: u64 = 16;
+/// The `-icount shift` the figures assume.
+const ICOUNT_SHIFT: u32 = 6;
+
+#[entry]
+fn main() -> ! {
+    // The stack peak of exactly what `minimal` does (validate, one query), measured first
+    // and in its own frame so the measuring code below does not count.
+    stack_usage::paint();
+    let query = minimal_query();
+    let stack = stack_usage::peak_bytes();
+    info!(
+        "cost: stack peak of validate + log_prob {=usize} bytes",
+        stack
+    );
+    if query.is_err() {
+        exit(1)
+    }
+    let Some(core) = cortex_m::Peripherals::take() else {
+        exit(4)
+    };
+    instruction_counts(InstructionCounter::new(core.SYST))
+}
+
+/// What `minimal` does: validate the blob, answer one query.
+#[inline(never)]
+fn minimal_query() -> mdn_core::Result<f32> {
+    MinimalModel::from_bytes(black_box(&MODEL.0))?.log_prob(black_box(&[0.3]), black_box(&[-0.7]))
+}
+
+/// Instructions per validation and per query, under `-icount shift=6`.
+#[inline(never)]
+fn instruction_counts(counter: InstructionCounter) -> ! {
+    let ((), overhead) = counter.measure(|| {
+        for _ in 0..REPEATS {
+            black_box(());
+        }
+    });
+    let per_query = |ticks: u64| {
+        InstructionCounter::qemu_instructions(
+            ticks.saturating_sub(overhead) / REPEATS,
+            ICOUNT_SHIFT,
+        )
+    };
+
+    let (model, validate_ticks) = counter.measure(|| MinimalModel::from_bytes(black_box(&MODEL.0)));
+    let Ok(model) = model else { exit(1) };
+    let (x, y) = ([0.3_f32], [-0.7_f32]);
+
+    let (log_p, ticks) = counter.measure(|| {
+        let mut last = Ok(0.0);
+        for _ in 0..REPEATS {
+            last = black_box(&model).log_prob(black_box(&x), black_box(&y));
+        }
+        last
+    });
+    let Ok(log_p) = log_p else { exit(1) };
+    let log_prob_instructions = per_query(ticks);
+
+    let (_, ticks) = counter.measure(|| {
+        for _ in 0..REPEATS {
+            let _ = black_box(black_box(&model).mixture(black_box(&x)));
+        }
+    });
+    let mixture_instructions = per_query(ticks);
+
+    let (mean, ticks) = counter.measure(|| {
+        let mut last = None;
+        for _ in 0..REPEATS {
+            last = black_box(&model).mean(black_box(&x)).ok();
+        }
+        last
+    });
+    let mean_instructions = per_query(ticks);
+
+    info!(
+        "cost: validate {=u64} instructions, log_prob {=u64} instructions (= {=f32}), mean {=u64} instructions (= {=f32})",
+        InstructionCounter::qemu_instructions(validate_ticks, ICOUNT_SHIFT),
+        log_prob_instructions,
+        log_p,
+        mean_instructions,
+        mean.map_or(f32::NAN, |m| m[0]),
+    );
+    info!(
+        "cost: mixture (network only) {=u64} instructions",
+        mixture_instructions
+    );
+    exit(0)
+}

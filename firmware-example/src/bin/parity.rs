@@ -1,0 +1,72 @@
+//! Device parity: evaluates every vector of every embedded parity set with mdn-core and
+//! compares the outcome with the host's, bit for bit (any NaN equals any NaN).
+//!
+//! The sets come from `MDN_PARITY_DIR` (default `golden/`): each `NAME.mdn` with its
+//! `NAME.vectors` (format: `mdn_tests::vectors`). Exit status 0 when every vector matches,
+//! 1 on the first mismatch (logged with both outcomes), 2 for an invalid blob, 3 for an
+//! invalid vector file.
+
+#![no_std]
+#![no_main]
+
+use cortex_m_rt::entry;
+use defmt::{error, info};
+use firmware_example::exit;
+use mdn_core::Aligned;
+use mdn_tests::vectors::{MAX_OUTCOME, ParityModel, evaluate, outcomes_match, records};
+
+include!(concat!(env!("OUT_DIR"), "/parity_sets.rs"));
+
+#[entry]
+fn main() -> ! {
+    let mut total = 0_u32;
+    for &(name, blob, vectors) in PARITY_SETS {
+        let model = match ParityModel::from_bytes(&blob.0) {
+            Ok(model) => model,
+            Err(e) => {
+                error!("{=str}: invalid blob: {}", name, e);
+                exit(2)
+            }
+        };
+        let records = match records(vectors) {
+            Ok(records) => records,
+            Err(e) => {
+                error!("{=str}: invalid vector file: {}", name, e);
+                exit(3)
+            }
+        };
+        let mut count = 0_u32;
+        for (index, record) in records.enumerate() {
+            let record = match record {
+                Ok(record) => record,
+                Err(e) => {
+                    error!("{=str}: vector {=usize}: {}", name, index, e);
+                    exit(3)
+                }
+            };
+            let mut device = [0_u32; MAX_OUTCOME];
+            let n = evaluate(&model, &record, &mut device);
+            let mut host = [0_u32; MAX_OUTCOME];
+            for (h, w) in host.iter_mut().zip(record.expected) {
+                *h = u32::from_le_bytes(*w);
+            }
+            let (host, device) = (&host[..record.expected.len()], &device[..n]);
+            if !outcomes_match(host, device) {
+                error!(
+                    "{=str}: vector {=usize} ({}) differs: host {:#x}, device {:#x}",
+                    name, index, record.op, host, device
+                );
+                exit(1)
+            }
+            count += 1;
+        }
+        info!("{=str}: {=u32} vectors bit-identical", name, count);
+        total += count;
+    }
+    info!(
+        "parity: all {=u32} vectors of {=usize} models match the host",
+        total,
+        PARITY_SETS.len()
+    );
+    exit(0)
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Runs every check and test of the mdn workspace, installing what it needs first.
+#
+#   ./scripts/check.sh
+#
+# Works on a fresh Debian machine with rustup (as root or with sudo). Steps: toolchain
+# pieces (thumb targets, QEMU, ARM binutils, defmt-print), formatting, clippy with
+# -D warnings (workspace and firmware), mdn-core for both thumb targets with and without
+# defmt, host tests, docs with -D warnings, the firmware builds, and the QEMU parity run.
+# RUSTFLAGS is never exported: it would replace the firmware's linker arguments.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+unset RUSTFLAGS
+
+step() { printf '\n==> %s\n' "$*"; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+step "installing what the checks need"
+rustup target add thumbv7em-none-eabihf thumbv6m-none-eabi
+rustup component add rustfmt clippy
+if ! command -v qemu-system-arm >/dev/null || ! command -v arm-none-eabi-size >/dev/null; then
+    as_root apt-get update -qq
+    as_root apt-get install -y -qq --no-install-recommends qemu-system-arm binutils-arm-none-eabi
+fi
+if ! command -v defmt-print >/dev/null; then
+    cargo install defmt-print --locked --quiet
+fi
+
+step "formatting"
+cargo fmt --all -- --check
+(cd firmware-example && cargo fmt --all -- --check)
+
+step "clippy (host workspace)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "mdn-core on thumb targets, with and without defmt"
+for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
+    cargo build -p mdn-core --target "$target"
+    cargo build -p mdn-core --target "$target" --features defmt
+done
+
+step "host tests"
+cargo test --workspace
+
+step "docs"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+
+step "firmware: clippy and builds (QEMU and board variants)"
+(
+    cd firmware-example
+    cargo clippy --release --bins -- -D warnings
+    cargo build --release
+    cargo build --release --no-default-features --features board-nrf52840dk
+)
+
+step "device parity in QEMU"
+MDN_QEMU=1 cargo test -p mdn-tests --test device_parity -- --nocapture
+
+step "all checks passed"

@@ -1,0 +1,283 @@
+//! Deterministic generated models and parity vector sets (host only, feature `std`).
+//!
+//! Models are written with mdn-core's own writer from parameters drawn by a fixed-seed
+//! SplitMix64, so the same command always produces the same bytes. Vector sets exercise
+//! every query on ordinary inputs, on targets across the predictive range, and on the
+//! edge cases where host and device must agree on an error kind or a non-finite value.
+
+use std::{string::String, vec, vec::Vec};
+
+use mdn_core::{
+    Activation, Header, HiddenWidths, Layout, Names, SigmaTransform, TargetTransform, TensorName,
+};
+
+use crate::vectors::{Op, ParityModel, VectorWriter};
+
+/// SplitMix64 (Steele, Lea and Flood 2014): tiny, seedable, and identical everywhere.
+#[derive(Debug, Clone)]
+pub struct SplitMix64(u64);
+
+impl SplitMix64 {
+    /// A generator with the given seed.
+    pub fn new(seed: u64) -> Self {
+        SplitMix64(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `[lo, hi)`.
+    pub fn uniform(&mut self, lo: f32, hi: f32) -> f32 {
+        // The top 24 bits give every f32 in [0, 1) with spacing 2^-24.
+        let unit = (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32;
+        lo + (hi - lo) * unit
+    }
+}
+
+/// The shape and transforms of a generated model.
+#[derive(Debug, Clone)]
+pub struct ModelSpec {
+    /// File stem, e.g. `relu_nnelu_1x32x32_k5`.
+    pub name: &'static str,
+    /// Input features.
+    pub inputs: u32,
+    /// Hidden widths.
+    pub hidden: &'static [u32],
+    /// Mixture components.
+    pub components: u32,
+    /// Output dimensions.
+    pub outputs: u32,
+    /// Hidden activation.
+    pub activation: Activation,
+    /// Sigma transform.
+    pub sigma: SigmaTransform,
+    /// Target transform.
+    pub target: TargetTransform,
+    /// Seed of the parameters.
+    pub seed: u64,
+}
+
+/// The pinned model of `firmware-example`'s `minimal` binary: 1-32-32 ReLU, K = 5, nnelu,
+/// D = 1.
+pub const MINIMAL: ModelSpec = ModelSpec {
+    name: "minimal_1x32x32_k5",
+    inputs: 1,
+    hidden: &[32, 32],
+    components: 5,
+    outputs: 1,
+    activation: Activation::Relu,
+    sigma: SigmaTransform::Nnelu,
+    target: TargetTransform::Identity,
+    seed: 1,
+};
+
+/// The models of the committed parity set: every activation, sigma transform and target
+/// transform, one and several outputs, zero to two hidden layers.
+pub const PARITY_MODELS: [ModelSpec; 4] = [
+    MINIMAL,
+    ModelSpec {
+        name: "tanh_softplus_3x16x8_k3_d2",
+        inputs: 3,
+        hidden: &[16, 8],
+        components: 3,
+        outputs: 2,
+        activation: Activation::Tanh,
+        sigma: SigmaTransform::Softplus,
+        target: TargetTransform::Identity,
+        seed: 2,
+    },
+    ModelSpec {
+        name: "relu_exp_log_2x24_k4",
+        inputs: 2,
+        hidden: &[24],
+        components: 4,
+        outputs: 1,
+        activation: Activation::Relu,
+        sigma: SigmaTransform::Exp,
+        target: TargetTransform::Log,
+        seed: 3,
+    },
+    ModelSpec {
+        name: "linear_nnelu_2_k2_d3",
+        inputs: 2,
+        hidden: &[],
+        components: 2,
+        outputs: 3,
+        activation: Activation::Relu,
+        sigma: SigmaTransform::Nnelu,
+        target: TargetTransform::Identity,
+        seed: 4,
+    },
+];
+
+fn names(prefix: &str, n: u32) -> String {
+    let names: Vec<String> = (0..n).map(|i| format!("{prefix}{i}")).collect();
+    names.join("\n")
+}
+
+/// Writes the blob of a generated model: He-uniform weights, small biases, non-trivial
+/// scalers, sigma floor 1e-3.
+///
+/// # Panics
+///
+/// If the spec is invalid (a test-setup bug).
+pub fn generated_blob(spec: &ModelSpec) -> Vec<u8> {
+    let (features, targets) = (names("x", spec.inputs), names("y", spec.outputs));
+    let header = Header {
+        input_dim: spec.inputs,
+        output_dim: spec.outputs,
+        components: spec.components,
+        hidden: HiddenWidths::from_slice(spec.hidden).expect("at most 8 hidden layers"),
+        activation: spec.activation,
+        sigma: spec.sigma,
+        sigma_floor: 1e-3,
+        target_transform: spec.target,
+        feature_names: Names::new(&features),
+        target_names: Names::new(&targets),
+    };
+    let layout = Layout::new(&header).expect("valid spec");
+    let mut rng = SplitMix64::new(spec.seed);
+    let mut parameters = Vec::with_capacity(layout.parameter_count());
+    for tensor in layout.tensors() {
+        for _ in 0..tensor.len() {
+            parameters.push(match tensor.name {
+                TensorName::InputOffset => rng.uniform(-2.0, 2.0),
+                TensorName::InputScale => rng.uniform(0.5, 3.0),
+                TensorName::TargetOffset => rng.uniform(-1.0, 1.0),
+                TensorName::TargetScale => rng.uniform(0.5, 2.0),
+                _ if tensor.rows == 1 => rng.uniform(-0.1, 0.1),
+                _ => {
+                    let bound = (6.0 / tensor.cols as f32).sqrt();
+                    rng.uniform(-bound, bound)
+                }
+            });
+        }
+    }
+    let mut bytes = vec![0; mdn_core::encoded_len(&header).expect("valid header")];
+    mdn_core::encode(&header, &parameters, &mut bytes).expect("valid parameters");
+    bytes
+}
+
+/// Libm inputs: ordinary values across each function's range, and the special ones.
+fn libm_arguments() -> Vec<f32> {
+    let mut values = vec![
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        0.5,
+        1e-8,
+        -1e-8,
+        88.7,
+        -87.3,
+        -103.9,
+        89.0,
+        20.0,
+        -20.0,
+        f32::MIN_POSITIVE,
+        1e-40,
+        f32::MAX,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+    ];
+    let mut rng = SplitMix64::new(99);
+    for _ in 0..200 {
+        values.push(rng.uniform(-30.0, 30.0));
+    }
+    for _ in 0..100 {
+        values.push(rng.uniform(0.0, 1.0));
+    }
+    values
+}
+
+/// The parity vector set of a model: every query on random inputs, targets across the
+/// predictive range, edge cases, and the raw libm functions the core uses.
+///
+/// # Panics
+///
+/// If `blob` is not a valid parity model.
+pub fn parity_vectors(blob: &[u8], queries: usize, seed: u64) -> Vec<u8> {
+    let model = ParityModel::from_bytes(blob).expect("generated blob fits the parity capacities");
+    let header = model.header();
+    let (inputs, outputs) = (header.input_dim as usize, header.output_dim as usize);
+    let log_target = header.target_transform == TargetTransform::Log;
+    let mut rng = SplitMix64::new(seed);
+    let mut writer = VectorWriter::default();
+
+    for q in 0..queries {
+        // Scales reach 3, offsets 2: this spans several scaled units either side.
+        let spread = if q % 10 == 9 { 1e3 } else { 8.0 };
+        let x: Vec<f32> = (0..inputs).map(|_| rng.uniform(-spread, spread)).collect();
+        for op in [Op::Mean, Op::StdDev, Op::Mixture] {
+            writer.push(&model, op, &x, &[]);
+        }
+        let mixture = model.mixture(&x).expect("finite input");
+        let (mean, std) = (mixture.mean(), mixture.std_dev());
+        for k in [-4.0_f32, -1.5, 0.0, 0.7, 3.0] {
+            let mut y: Vec<f32> = mean
+                .iter()
+                .zip(&std)
+                .map(|(m, s)| m + k * s + rng.uniform(-0.1, 0.1) * s)
+                .collect();
+            if !y.iter().all(|v| v.is_finite()) {
+                y = (0..outputs).map(|_| rng.uniform(0.1, 5.0)).collect();
+            }
+            writer.push(&model, Op::LogProb, &x, &y);
+            writer.push(&model, Op::Prob, &x, &y);
+        }
+    }
+
+    // Edge cases: error kinds and non-finite values must agree too.
+    let x0 = vec![0.5_f32; inputs];
+    let y0 = vec![1.0_f32; outputs];
+    let mut bad_x = x0.clone();
+    bad_x[0] = f32::NAN;
+    let mut inf_x = x0.clone();
+    inf_x[0] = f32::INFINITY;
+    let mut bad_y = y0.clone();
+    bad_y[0] = f32::NAN;
+    let mut neg_y = y0.clone();
+    neg_y[0] = if log_target { -1.0 } else { -1e30 };
+    let zero_y = vec![0.0_f32; outputs];
+    let huge_x = vec![3e38_f32; inputs];
+    let long_x = vec![0.5_f32; inputs + 1];
+    let long_y = vec![1.0_f32; outputs + 1];
+    let cases: [(&[f32], &[f32]); 9] = [
+        (&bad_x, &y0),
+        (&inf_x, &y0),
+        (&x0, &bad_y),
+        (&x0, &neg_y),
+        (&x0, &zero_y),
+        (&huge_x, &y0),
+        (&long_x, &y0),
+        (&x0, &long_y),
+        (&[], &y0),
+    ];
+    for (x, y) in cases {
+        writer.push(&model, Op::LogProb, x, y);
+        writer.push(&model, Op::Prob, x, y);
+        writer.push(&model, Op::Mean, x, &[]);
+        writer.push(&model, Op::Mixture, x, &[]);
+    }
+
+    for op in [
+        Op::Expf,
+        Op::Logf,
+        Op::Log1pf,
+        Op::Expm1f,
+        Op::Tanhf,
+        Op::Sqrtf,
+    ] {
+        for a in libm_arguments() {
+            writer.push(&model, op, &[], &[a]);
+        }
+    }
+    writer.finish()
+}
