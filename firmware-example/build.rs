@@ -43,6 +43,22 @@ fn main() {
     }
 
     export_parity_dir(&manifest_dir);
+    export_model(&manifest_dir);
+}
+
+/// Exports the absolute path of the model that `minimal` and `cost` embed as `MDN_MODEL`
+/// (default `models/minimal.mdn`; a relative path is taken relative to `firmware-example/`).
+fn export_model(manifest_dir: &Path) {
+    println!("cargo::rerun-if-env-changed=MDN_MODEL");
+    let model = match env::var_os("MDN_MODEL") {
+        Some(path) => manifest_dir.join(path),
+        None => manifest_dir.join("models/minimal.mdn"),
+    };
+    let model = model
+        .canonicalize()
+        .unwrap_or_else(|err| panic!("MDN_MODEL: cannot resolve {}: {err}", model.display()));
+    println!("cargo::rerun-if-changed={}", model.display());
+    println!("cargo::rustc-env=MDN_MODEL={}", model.display());
 }
 
 /// Exports the absolute path of the parity directory as `MDN_PARITY_DIR` (default `golden/`)

@@ -40,6 +40,30 @@ impl SplitMix64 {
     }
 }
 
+/// A copy of a blob in 4-byte-aligned memory, as mdn-core requires of the parameters.
+#[derive(Debug, Clone)]
+pub struct AlignedBlob {
+    words: Vec<u32>,
+    len: usize,
+}
+
+impl AlignedBlob {
+    /// Copies `bytes` into aligned storage.
+    pub fn new(bytes: &[u8]) -> Self {
+        let mut words = vec![0_u32; bytes.len().div_ceil(4)];
+        bytemuck::cast_slice_mut::<u32, u8>(&mut words)[..bytes.len()].copy_from_slice(bytes);
+        AlignedBlob {
+            words,
+            len: bytes.len(),
+        }
+    }
+
+    /// The blob's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &bytemuck::cast_slice::<u32, u8>(&self.words)[..self.len]
+    }
+}
+
 /// The shape and transforms of a generated model.
 #[derive(Debug, Clone)]
 pub struct ModelSpec {
@@ -75,6 +99,20 @@ pub const MINIMAL: ModelSpec = ModelSpec {
     sigma: SigmaTransform::Nnelu,
     target: TargetTransform::Identity,
     seed: 1,
+};
+
+/// A 1-16-16 ReLU, K = 1 model, the shape of the published MicroFlow and TensorFlow Lite
+/// Micro figures, for a like-for-like footprint comparison.
+pub const SMALL: ModelSpec = ModelSpec {
+    name: "small_1x16x16_k1",
+    inputs: 1,
+    hidden: &[16, 16],
+    components: 1,
+    outputs: 1,
+    activation: Activation::Relu,
+    sigma: SigmaTransform::Nnelu,
+    target: TargetTransform::Identity,
+    seed: 5,
 };
 
 /// The models of the committed parity set: every activation, sigma transform and target
@@ -204,7 +242,9 @@ fn libm_arguments() -> Vec<f32> {
 ///
 /// If `blob` is not a valid parity model.
 pub fn parity_vectors(blob: &[u8], queries: usize, seed: u64) -> Vec<u8> {
-    let model = ParityModel::from_bytes(blob).expect("generated blob fits the parity capacities");
+    let blob = AlignedBlob::new(blob);
+    let model =
+        ParityModel::from_bytes(blob.bytes()).expect("generated blob fits the parity capacities");
     let header = model.header();
     let (inputs, outputs) = (header.input_dim as usize, header.output_dim as usize);
     let log_target = header.target_transform == TargetTransform::Log;

@@ -13,7 +13,7 @@ use firmware_example::{InstructionCounter, exit, stack_usage};
 use mdn_core::Aligned;
 use mdn_core::Model;
 
-static MODEL: &Aligned<[u8]> = &Aligned(*include_bytes!("../../models/minimal.mdn"));
+static MODEL: &Aligned<[u8]> = &Aligned(*include_bytes!(env!("MDN_MODEL")));
 
 type MinimalModel<'a> = Model<'a, 1, 32, 5, 1>;
 

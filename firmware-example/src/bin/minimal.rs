@@ -15,7 +15,7 @@ use mdn_core::Aligned;
 use mdn_core::Model;
 
 /// The model, 4-byte aligned in flash. It is read in place; nothing is copied to RAM.
-static MODEL: &Aligned<[u8]> = &Aligned(*include_bytes!("../../models/minimal.mdn"));
+static MODEL: &Aligned<[u8]> = &Aligned(*include_bytes!(env!("MDN_MODEL")));
 
 /// Capacities: 1 input, hidden layers up to 32 wide, 5 components, 1 output.
 type MinimalModel<'a> = Model<'a, 1, 32, 5, 1>;

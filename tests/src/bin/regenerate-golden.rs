@@ -5,13 +5,14 @@
 //! ```
 //!
 //! Writes `firmware-example/golden/<model>.mdn` and `<model>.vectors` for every model of
-//! `mdn_tests::generate::PARITY_MODELS`, and `firmware-example/models/minimal.mdn`. The
+//! `mdn_tests::generate::PARITY_MODELS`, and the footprint models
+//! `firmware-example/models/minimal.mdn` and `small_1x16x16_k1.mdn`. The
 //! expected outcomes are mdn-core's on this host; the committed files are a regression
 //! snapshot whose correctness `tests/device_parity.rs` re-proves from fresh files.
 
 use std::{fs, path::Path};
 
-use mdn_tests::generate::{MINIMAL, PARITY_MODELS, generated_blob, parity_vectors};
+use mdn_tests::generate::{MINIMAL, PARITY_MODELS, SMALL, generated_blob, parity_vectors};
 
 /// Queries per parity model in the committed set.
 const QUERIES: usize = 60;
@@ -37,6 +38,10 @@ fn main() -> std::io::Result<()> {
         firmware.join("models/minimal.mdn"),
         generated_blob(&MINIMAL),
     )?;
-    println!("models/minimal.mdn written");
+    fs::write(
+        firmware.join("models/small_1x16x16_k1.mdn"),
+        generated_blob(&SMALL),
+    )?;
+    println!("models/minimal.mdn and models/small_1x16x16_k1.mdn written");
     Ok(())
 }
