@@ -364,8 +364,8 @@ const fn align4(offset: usize) -> usize {
 ///
 /// # Errors
 ///
-/// [`Error::HeaderEncode`] if the header cannot be encoded, the errors of
-/// [`Header::validate`], or [`Error::SizeOverflow`].
+/// The errors of [`Header::validate`], or [`Error::SizeOverflow`] if the blob would not fit
+/// `usize` or its `u32` length field.
 ///
 /// # Examples
 ///
@@ -379,7 +379,8 @@ pub fn encoded_len(header: &Header<'_>) -> Result<usize> {
         &HeaderRepr::from(header),
         postcard::ser_flavors::Size::default(),
     )
-    .map_err(|_| Error::HeaderEncode)?;
+    // The size flavor only counts; it fails on nothing but overflow.
+    .map_err(|_| Error::SizeOverflow)?;
     let parameter_bytes = Layout::new(header)?.parameter_count() * 4;
     align4(PREFIX_LEN + header_len)
         .checked_add(parameter_bytes)
@@ -396,10 +397,10 @@ pub fn encoded_len(header: &Header<'_>) -> Result<usize> {
 ///
 /// # Errors
 ///
-/// [`Error::HeaderEncode`] for a name containing [`NAME_SEPARATOR`](crate::NAME_SEPARATOR)
-/// in the wrong count, [`Error::ParameterSizeMismatch`] if `parameters` has the wrong
-/// length, [`Error::BufferTooSmall`], or any validation error of the written blob (such as
-/// [`Error::NonFiniteParameter`]).
+/// The errors of [`encoded_len`] (a name containing [`NAME_SEPARATOR`](crate::NAME_SEPARATOR)
+/// gives [`Error::NameCount`]), [`Error::ParameterSizeMismatch`] if `parameters` has the
+/// wrong length, [`Error::BufferTooSmall`], or any validation error of the written blob (such
+/// as [`Error::NonFiniteParameter`], or [`Error::Misaligned`] for an unaligned `out`).
 ///
 /// # Examples
 ///
@@ -435,7 +436,11 @@ pub fn encode(header: &Header<'_>, parameters: &[f32], out: &mut [u8]) -> Result
     prefix[4..6].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
     prefix[6..].copy_from_slice(&declared.to_le_bytes());
     let header_len = postcard::to_slice(&HeaderRepr::from(header), rest)
-        .map_err(|_| Error::HeaderEncode)?
+        // `blob` holds exactly `encoded_len` bytes, so postcard cannot run out of room.
+        .map_err(|_| Error::BufferTooSmall {
+            expected: len,
+            found: out_len,
+        })?
         .len();
     let start = align4(PREFIX_LEN + header_len);
     let body_len = len - TRAILER_LEN;

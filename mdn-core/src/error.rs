@@ -182,8 +182,6 @@ pub enum Error {
         /// Bytes available.
         found: usize,
     },
-    /// The header could not be encoded (a name contains a line feed, or the header is too long).
-    HeaderEncode,
     /// A query's input `x` has the wrong number of features.
     InputLength {
         /// Features the model takes.
@@ -268,7 +266,6 @@ impl fmt::Display for Error {
             Error::BufferTooSmall { expected, found } => {
                 write!(f, "buffer too small: need {expected} bytes, have {found}")
             }
-            Error::HeaderEncode => write!(f, "model header could not be encoded"),
             Error::InputLength { expected, found } => {
                 write!(f, "input has {found} features, model takes {expected}")
             }

@@ -1,0 +1,582 @@
+#!/usr/bin/env python3
+"""Independent reference implementation of the mdn model blob, format version 1 (FORMAT.md).
+
+This file is written from FORMAT.md alone and shares no code with mdn-core: the postcard
+header is encoded by hand (LEB128 varints), parameters with `struct`, the trailer with
+`zlib.crc32`, and the model is evaluated in float64 with Python's `math` (FORMAT.md section 5
+in real arithmetic, not an emulation of its f32 operations). Standard library only.
+
+It writes the golden files under `tests/golden/`, which `cargo test -p mdn-tests` checks
+against mdn-core (`tests/tests/format_golden.rs`, `tests/tests/reference_numerics.rs`):
+
+- `<name>.mdn`: a blob with deterministic pseudo-random parameters;
+- `<name>.json`: its header fields, the hex of the encoded header, the tensor table
+  (names, shapes, offsets) and the flat parameter list in layout order, so that the Rust
+  side can re-encode the blob and compare bytes;
+- `<name>.vectors.json`: inputs `x`, targets `y` and the float64 `log_prob`, `mean`,
+  `variance` (plus the mixture parameters) of every query. A `log_prob` of `"-inf"` means
+  density zero (a log target with some `y_d <= 0`); JSON has no infinity.
+
+Every number written is exactly representable in f32 where the format stores or reads it
+(parameters, sigma floor, x, y), so both sides evaluate the very same inputs. Output is
+deterministic: the same script gives the same bytes.
+
+Regenerate the golden files (from the repository root):
+
+    python3 tests/reference/mdn_reference.py
+"""
+
+import json
+import math
+import os
+import random
+import struct
+import zlib
+
+MAGIC = b"MDN\x00"
+FORMAT_VERSION = 1
+PREFIX_LEN = 10
+TRAILER_LEN = 4
+MAX_HIDDEN_LAYERS = 8
+
+ACTIVATIONS = {"relu": 0, "tanh": 1}
+SIGMAS = {"nnelu": 0, "softplus": 1, "exp": 2}
+TARGETS = {"identity": 0, "log": 1}
+
+# FORMAT.md section 5 defines C as the f32 nearest ln(2 pi) / 2 (bits 0x3F6B3F8E); the
+# reference uses that value so it computes the function the format defines. It differs from
+# the exact ln(2 pi) / 2 by 3.5e-8, far below the parity tolerance.
+HALF_LN_TWO_PI = struct.unpack("<f", struct.pack("<I", 0x3F6B3F8E))[0]
+SOFTPLUS_THRESHOLD = 20.0
+
+GOLDEN_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "golden")
+
+
+def f32(value):
+    """`value` rounded to the nearest f32 (struct rounds to nearest-even)."""
+    return struct.unpack("<f", struct.pack("<f", value))[0]
+
+
+# ---------------------------------------------------------------------------------------
+# Writer: FORMAT.md sections 1 to 3.
+# ---------------------------------------------------------------------------------------
+
+
+def varint(n):
+    """postcard's unsigned varint: LEB128, 7 bits per byte, low bits first."""
+    if not 0 <= n < 2**32:
+        raise ValueError("u32 out of range: %r" % n)
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def postcard_str(text):
+    raw = text.encode("utf-8")
+    return varint(len(raw)) + raw
+
+
+def encode_header(header):
+    """The postcard header of FORMAT.md section 2, field by field."""
+    if len(header["hidden"]) > MAX_HIDDEN_LAYERS:
+        raise ValueError("too many hidden layers")
+    out = bytearray()
+    out += varint(header["input_dim"])
+    out += varint(header["output_dim"])
+    out += varint(header["components"])
+    out += varint(len(header["hidden"]))
+    for width in header["hidden"]:
+        out += varint(width)
+    out.append(ACTIVATIONS[header["activation"]])
+    out.append(SIGMAS[header["sigma"]])
+    out += struct.pack("<f", header["sigma_floor"])
+    out.append(TARGETS[header["target_transform"]])
+    out += postcard_str("\n".join(header["feature_names"]))
+    out += postcard_str("\n".join(header["target_names"]))
+    return bytes(out)
+
+
+def layout(header):
+    """(name, shape) of every tensor in blob order (FORMAT.md section 3)."""
+    f, d, k = header["input_dim"], header["output_dim"], header["components"]
+    tensors = [
+        ("input_scaler.offset", [f]),
+        ("input_scaler.scale", [f]),
+        ("target_scaler.offset", [d]),
+        ("target_scaler.scale", [d]),
+    ]
+    fan_in = f
+    for i, width in enumerate(header["hidden"]):
+        tensors.append(("hidden.%d.weight" % i, [width, fan_in]))
+        tensors.append(("hidden.%d.bias" % i, [width]))
+        fan_in = width
+    tensors += [
+        ("head.logits.weight", [k, fan_in]),
+        ("head.logits.bias", [k]),
+        ("head.means.weight", [k * d, fan_in]),
+        ("head.means.bias", [k * d]),
+        ("head.sigmas.weight", [k * d, fan_in]),
+        ("head.sigmas.bias", [k * d]),
+    ]
+    return tensors
+
+
+def size(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def write_blob(header, parameters):
+    """The whole blob: prefix, header, zero padding, f32 LE parameters, CRC-32 trailer."""
+    encoded = encode_header(header)
+    header_end = PREFIX_LEN + len(encoded)
+    padding = (4 - header_end % 4) % 4
+    length = header_end + padding + 4 * len(parameters) + TRAILER_LEN
+    body = bytearray()
+    body += MAGIC
+    body += struct.pack("<H", FORMAT_VERSION)
+    body += struct.pack("<I", length)
+    body += encoded
+    body += b"\x00" * padding
+    for p in parameters:
+        body += struct.pack("<f", p)
+    body += struct.pack("<I", zlib.crc32(bytes(body)) & 0xFFFFFFFF)
+    assert len(body) == length
+    return bytes(body)
+
+
+def read_varint(data, pos):
+    value, shift = 0, 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, pos
+        shift += 7
+
+
+def read_blob(blob):
+    """Parses a blob back (a self-check of the writer, not a validating reader)."""
+    assert blob[:4] == MAGIC
+    version, length = struct.unpack_from("<HI", blob, 4)
+    assert version == FORMAT_VERSION and length == len(blob)
+    (crc,) = struct.unpack_from("<I", blob, length - 4)
+    assert crc == zlib.crc32(blob[: length - 4]) & 0xFFFFFFFF
+    pos = PREFIX_LEN
+    h = {}
+    h["input_dim"], pos = read_varint(blob, pos)
+    h["output_dim"], pos = read_varint(blob, pos)
+    h["components"], pos = read_varint(blob, pos)
+    count, pos = read_varint(blob, pos)
+    h["hidden"] = []
+    for _ in range(count):
+        width, pos = read_varint(blob, pos)
+        h["hidden"].append(width)
+    codes = {v: k for k, v in ACTIVATIONS.items()}
+    h["activation"] = codes[blob[pos]]
+    codes = {v: k for k, v in SIGMAS.items()}
+    h["sigma"] = codes[blob[pos + 1]]
+    (h["sigma_floor"],) = struct.unpack_from("<f", blob, pos + 2)
+    codes = {v: k for k, v in TARGETS.items()}
+    h["target_transform"] = codes[blob[pos + 6]]
+    pos += 7
+    for field in ("feature_names", "target_names"):
+        n, pos = read_varint(blob, pos)
+        h[field] = blob[pos : pos + n].decode("utf-8").split("\n")
+        pos += n
+    start = pos + (4 - pos % 4) % 4
+    assert all(b == 0 for b in blob[pos:start])
+    count = (length - 4 - start) // 4
+    parameters = list(struct.unpack_from("<%df" % count, blob, start))
+    return h, parameters
+
+
+# ---------------------------------------------------------------------------------------
+# Evaluator: FORMAT.md section 5, in float64.
+# ---------------------------------------------------------------------------------------
+
+
+class Model:
+    def __init__(self, header, parameters):
+        self.header = header
+        self.tensors = {}
+        offset = 0
+        for name, shape in layout(header):
+            n = size(shape)
+            flat = parameters[offset : offset + n]
+            if len(shape) == 2:
+                rows, cols = shape
+                self.tensors[name] = [flat[r * cols : (r + 1) * cols] for r in range(rows)]
+            else:
+                self.tensors[name] = flat
+            offset += n
+        assert offset == len(parameters)
+
+    def dense(self, prefix, v):
+        weight = self.tensors[prefix + ".weight"]
+        bias = self.tensors[prefix + ".bias"]
+        out = []
+        for row, b in zip(weight, bias):
+            acc = 0.0
+            for w, x in zip(row, v):
+                acc += w * x
+            out.append(acc + b)
+        return out
+
+    def mixture(self, x):
+        """(log_alpha[k], mu[k][d], sigma[k][d]) in original target units."""
+        h = self.header
+        t = self.tensors
+        v = [
+            (xi - o) / s
+            for xi, o, s in zip(x, t["input_scaler.offset"], t["input_scaler.scale"])
+        ]
+        for i in range(len(h["hidden"])):
+            z = self.dense("hidden.%d" % i, v)
+            if h["activation"] == "relu":
+                v = [zi if zi > 0.0 else 0.0 for zi in z]
+            else:
+                v = [math.tanh(zi) for zi in z]
+        logits = self.dense("head.logits", v)
+        lse = log_sum_exp(logits)
+        log_alpha = [l - lse for l in logits]
+        k_count, d_count = h["components"], h["output_dim"]
+        u = self.dense("head.means", v)
+        z = self.dense("head.sigmas", v)
+        offset, scale = t["target_scaler.offset"], t["target_scaler.scale"]
+        floor = h["sigma_floor"]
+        mu, sigma = [], []
+        for k in range(k_count):
+            mu_row, sigma_row = [], []
+            for d in range(d_count):
+                row = k * d_count + d
+                mu_row.append(u[row] * scale[d] + offset[d])
+                s = sigma_transform(h["sigma"], z[row])
+                s = s if s > floor else floor
+                sigma_row.append(s * scale[d])
+            mu.append(mu_row)
+            sigma.append(sigma_row)
+        return log_alpha, mu, sigma
+
+    def log_prob(self, x, y):
+        log_alpha, mu, sigma = self.mixture(x)
+        if self.header["target_transform"] == "log":
+            if any(yd <= 0.0 for yd in y):
+                return -math.inf
+            t = [math.log(yd) for yd in y]
+            jacobian = sum(t)
+        else:
+            t = list(y)
+            jacobian = 0.0
+        c = []
+        for la, mu_k, sigma_k in zip(log_alpha, mu, sigma):
+            s = 0.0
+            for td, m, sd in zip(t, mu_k, sigma_k):
+                r = (td - m) / sd
+                s += -0.5 * (r * r) - math.log(sd) - HALF_LN_TWO_PI
+            c.append(la + s)
+        return log_sum_exp(c) - jacobian
+
+    def moments(self, x):
+        """(mean[d], variance[d]) of the predictive distribution in original units."""
+        log_alpha, mu, sigma = self.mixture(x)
+        weights = [math.exp(la) for la in log_alpha]
+        log_target = self.header["target_transform"] == "log"
+        means, variances = [], []
+        for d in range(self.header["output_dim"]):
+            comp = []
+            for k in range(len(weights)):
+                s2 = sigma[k][d] * sigma[k][d]
+                if log_target:
+                    m = math.exp(mu[k][d] + 0.5 * s2)
+                    comp.append((m, math.expm1(s2) * (m * m)))
+                else:
+                    comp.append((mu[k][d], s2))
+            mean = sum(w * m for w, (m, _) in zip(weights, comp))
+            var = sum(w * (v + (m - mean) ** 2) for w, (m, v) in zip(weights, comp))
+            means.append(mean)
+            variances.append(var)
+        return means, variances
+
+
+def sigma_transform(kind, z):
+    if kind == "nnelu":
+        return 1.0 + z if z > 0.0 else math.exp(z)
+    if kind == "softplus":
+        return z if z > SOFTPLUS_THRESHOLD else math.log1p(math.exp(z))
+    return math.exp(z)
+
+
+def log_sum_exp(values):
+    m = max(values)
+    if math.isinf(m):
+        return m
+    return m + math.log(sum(math.exp(v - m) for v in values))
+
+
+# ---------------------------------------------------------------------------------------
+# Golden models and vectors.
+# ---------------------------------------------------------------------------------------
+
+
+def header(
+    inputs, hidden, activation, sigma, floor, components, outputs, target, features, targets
+):
+    assert len(features) == inputs and len(targets) == outputs
+    return {
+        "input_dim": inputs,
+        "output_dim": outputs,
+        "components": components,
+        "hidden": hidden,
+        "activation": activation,
+        "sigma": sigma,
+        "sigma_floor": f32(floor),
+        "target_transform": target,
+        "feature_names": features,
+        "target_names": targets,
+    }
+
+
+# name, seed, header, sigma bias range (pre-activation of the sigma head), target offset range.
+MODELS = [
+    (
+        # The classic 1-32-32 toy MDN (inverse sine), K = 5.
+        "relu_nnelu_1x32x32_k5",
+        1,
+        header(1, [32, 32], "relu", "nnelu", 1e-3, 5, 1, "identity", ["x"], ["y"]),
+        (-2.0, 0.5),
+        (-2.0, 5.0),
+    ),
+    (
+        # Multi-byte UTF-8 names; a very negative sigma bias row makes the floor bind.
+        "tanh_softplus_k3_d2",
+        2,
+        header(
+            3,
+            [8],
+            "tanh",
+            "softplus",
+            0.02,
+            3,
+            2,
+            "identity",
+            ["température", "pression", "humidité"],
+            ["débit", "niveau"],
+        ),
+        (-3.0, 1.0),
+        (-2.0, 5.0),
+    ),
+    (
+        # Log target: log-normal components, Jacobian, y <= 0 has density zero.
+        "exp_log_target",
+        3,
+        header(2, [6], "relu", "exp", 0.0, 2, 2, "log", ["load", "speed"], ["energy", "heat"]),
+        (-2.5, -0.5),
+        (0.5, 2.0),
+    ),
+    (
+        # No hidden layer: the heads read the scaled inputs directly; K = 1; the floor binds.
+        "no_hidden",
+        4,
+        header(2, [], "relu", "nnelu", 0.25, 1, 1, "identity", ["a", "b"], ["y"]),
+        (-2.5, 0.5),
+        (-2.0, 5.0),
+    ),
+    (
+        # Three hidden layers (both scratch buffers alternate), a width > 127 (two-byte
+        # varint) and names longer than 127 bytes (two-byte string length).
+        "deep_wide_k4_d3",
+        5,
+        header(
+            4,
+            [130, 5, 3],
+            "relu",
+            "exp",
+            1e-4,
+            4,
+            3,
+            "identity",
+            [
+                "inlet_temperature_degrees_celsius",
+                "outlet_temperature_degrees_celsius",
+                "mass_flow_kilograms_per_second",
+                "ambient_pressure_hectopascal",
+            ],
+            ["efficiency", "loss", "margin"],
+        ),
+        (-2.0, 0.0),
+        (-2.0, 5.0),
+    ),
+]
+
+
+def make_parameters(rng, header, sigma_bias, target_offset):
+    """Deterministic parameters, each exactly an f32, with non-trivial scalers."""
+    params = []
+    for name, shape in layout(header):
+        n = size(shape)
+        fan_in = shape[1] if len(shape) == 2 else 1
+        if name == "input_scaler.offset":
+            values = [rng.uniform(-3.0, 3.0) for _ in range(n)]
+        elif name == "input_scaler.scale":
+            values = [rng.uniform(0.4, 3.0) for _ in range(n)]
+        elif name == "target_scaler.offset":
+            values = [rng.uniform(*target_offset) for _ in range(n)]
+        elif name == "target_scaler.scale":
+            lo, hi = (0.3, 0.8) if header["target_transform"] == "log" else (0.3, 2.5)
+            values = [rng.uniform(lo, hi) for _ in range(n)]
+        elif name.startswith("hidden.") and name.endswith(".weight"):
+            bound = 1.3 * math.sqrt(3.0 / fan_in)
+            values = [rng.uniform(-bound, bound) for _ in range(n)]
+        elif name.startswith("hidden."):
+            values = [rng.uniform(-0.3, 0.3) for _ in range(n)]
+        elif name == "head.logits.weight":
+            values = [rng.uniform(-1.5, 1.5) / math.sqrt(fan_in) for _ in range(n)]
+        elif name == "head.logits.bias":
+            values = [rng.uniform(-1.0, 1.0) for _ in range(n)]
+        elif name == "head.means.weight":
+            values = [rng.uniform(-1.5, 1.5) / math.sqrt(fan_in) for _ in range(n)]
+        elif name == "head.means.bias":
+            values = [rng.uniform(-2.0, 2.0) for _ in range(n)]
+        elif name == "head.sigmas.weight":
+            values = [rng.uniform(-0.5, 0.5) / math.sqrt(fan_in) for _ in range(n)]
+        elif name == "head.sigmas.bias":
+            values = [rng.uniform(*sigma_bias) for _ in range(n)]
+            if header["sigma"] == "softplus":
+                # softplus(-12) = 6e-6 < floor: exercises the floor on every input.
+                values[-1] = -12.0
+        else:
+            raise AssertionError(name)
+        params += [f32(v) for v in values]
+    return params
+
+
+def make_vectors(rng, model, parameters, count):
+    h = model.header
+    t = model.tensors
+    offsets, scales = t["input_scaler.offset"], t["input_scaler.scale"]
+    inputs = [
+        # Exactly the scaler offsets: every scaled input is zero.
+        list(offsets),
+        # Far outside the training range: saturating tanh, large relu activations.
+        [f32(o + 8.0 * s) for o, s in zip(offsets, scales)],
+        [f32(o - 6.0 * s) for o, s in zip(offsets, scales)],
+    ]
+    while len(inputs) < count:
+        inputs.append([f32(o + s * rng.gauss(0.0, 1.5)) for o, s in zip(offsets, scales)])
+
+    log_target = h["target_transform"] == "log"
+    vectors = []
+    for i, x in enumerate(inputs):
+        log_alpha, mu, sigma = model.mixture(x)
+        k = rng.randrange(len(log_alpha))
+        # Mostly near a component; every fifth query far in the tail (up to ~9 sigma).
+        spread = 6.0 if i % 5 == 4 else 1.5
+        y = []
+        for d in range(h["output_dim"]):
+            t_d = mu[k][d] + sigma[k][d] * rng.gauss(0.0, spread)
+            y.append(f32(math.exp(t_d)) if log_target else f32(t_d))
+        if log_target and i % 7 == 3:
+            # Density zero: one dimension at or below zero.
+            y[rng.randrange(len(y))] = rng.choice([0.0, -1.5, f32(-1e-3)])
+        vectors.append(vector(model, x, y))
+    if log_target:
+        vectors.append(vector(model, inputs[0], [0.0] * h["output_dim"]))
+        vectors.append(vector(model, inputs[1], [-2.0] * h["output_dim"]))
+    return vectors
+
+
+def vector(model, x, y):
+    log_alpha, mu, sigma = model.mixture(x)
+    lp = model.log_prob(x, y)
+    means, variances = model.moments(x)
+    return {
+        "x": x,
+        "y": y,
+        "log_prob": "-inf" if lp == -math.inf else lp,
+        "mean": means,
+        "variance": variances,
+        "log_weights": log_alpha,
+        "means": [m for row in mu for m in row],
+        "sigmas": [s for row in sigma for s in row],
+    }
+
+
+def self_test():
+    """Known answers for the building blocks, so a broken writer fails here first."""
+    assert zlib.crc32(b"123456789") == 0xCBF43926
+    assert varint(0) == b"\x00"
+    assert varint(127) == b"\x7f"
+    assert varint(128) == b"\x80\x01"
+    assert varint(300) == b"\xac\x02"
+    assert varint(2**32 - 1) == b"\xff\xff\xff\xff\x0f"
+    assert abs(HALF_LN_TWO_PI - 0.5 * math.log(2.0 * math.pi)) < 4e-8
+    assert log_sum_exp([0.0, 0.0]) == math.log(2.0)
+
+
+def dump(path, value):
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        json.dump(value, f, indent=1, ensure_ascii=False, allow_nan=False)
+        f.write("\n")
+
+
+def main():
+    self_test()
+    os.makedirs(GOLDEN_DIR, exist_ok=True)
+    for name, seed, h, sigma_bias, target_offset in MODELS:
+        rng = random.Random(seed)
+        parameters = make_parameters(rng, h, sigma_bias, target_offset)
+        blob = write_blob(h, parameters)
+        parsed_header, parsed_parameters = read_blob(blob)
+        assert parsed_header == h and parsed_parameters == parameters, name
+        encoded = encode_header(h)
+        model = Model(h, parameters)
+
+        tensors, offset = [], 0
+        for tensor_name, shape in layout(h):
+            tensors.append({"name": tensor_name, "shape": shape, "offset": offset})
+            offset += size(shape)
+
+        with open(os.path.join(GOLDEN_DIR, name + ".mdn"), "wb") as f:
+            f.write(blob)
+        dump(
+            os.path.join(GOLDEN_DIR, name + ".json"),
+            {
+                "generator": "python3 tests/reference/mdn_reference.py",
+                "blob": name + ".mdn",
+                "format_version": FORMAT_VERSION,
+                "length": len(blob),
+                "crc32": struct.unpack_from("<I", blob, len(blob) - 4)[0],
+                "header_hex": encoded.hex(),
+                "padding": (4 - (PREFIX_LEN + len(encoded)) % 4) % 4,
+                "header": h,
+                "tensors": tensors,
+                "parameters": parameters,
+            },
+        )
+        dump(
+            os.path.join(GOLDEN_DIR, name + ".vectors.json"),
+            {
+                "generator": "python3 tests/reference/mdn_reference.py",
+                "blob": name + ".mdn",
+                "vectors": make_vectors(rng, model, parameters, 40),
+            },
+        )
+        print(
+            "%-24s %6d bytes, header %3d bytes, padding %d, %5d parameters"
+            % (name, len(blob), len(encoded), (4 - (PREFIX_LEN + len(encoded)) % 4) % 4,
+               len(parameters))
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,183 @@
+//! FORMAT.md's byte layout is what mdn-core writes and reads: blobs from the independent
+//! Python writer (`tests/reference/mdn_reference.py`) re-encode bit for bit with
+//! `mdn_core::encode`, validate with `Blob::from_bytes`, and name the same tensors.
+
+mod common;
+
+use common::{Golden, exact_f32};
+use mdn_core::{
+    Blob, FORMAT_VERSION, HostModel, Layout, MAGIC, PREFIX_LEN, TRAILER_LEN, TensorInfo, crc32,
+    encode, encoded_len,
+};
+
+fn first_difference(a: &[u8], b: &[u8]) -> Option<usize> {
+    a.iter()
+        .zip(b)
+        .position(|(x, y)| x != y)
+        .or_else(|| (a.len() != b.len()).then_some(a.len().min(b.len())))
+}
+
+fn hex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+#[test]
+fn reencoding_the_json_gives_the_python_bytes() {
+    for golden in common::all() {
+        let header = golden.header();
+        let parameters = golden.parameters();
+        let len = encoded_len(&header).unwrap();
+        assert_eq!(len, golden.bytes.len(), "{}: encoded_len", golden.name);
+        let mut bytes = vec![0xAA; len];
+        assert_eq!(encode(&header, &parameters, &mut bytes), Ok(len));
+        assert!(
+            bytes == golden.bytes,
+            "{}: first difference at byte {:?}",
+            golden.name,
+            first_difference(&bytes, &golden.bytes)
+        );
+    }
+}
+
+#[test]
+fn prefix_header_padding_and_trailer_are_where_format_md_puts_them() {
+    for golden in common::all() {
+        let (bytes, model) = (&golden.bytes, &golden.model);
+        let name = &golden.name;
+        assert_eq!(bytes.len(), model.length, "{name}");
+        assert_eq!(bytes[..4], MAGIC, "{name}");
+        assert_eq!(model.format_version, FORMAT_VERSION, "{name}");
+        assert_eq!(u16::from_le_bytes([bytes[4], bytes[5]]), FORMAT_VERSION);
+        let declared = u32::from_le_bytes(bytes[6..10].try_into().unwrap());
+        assert_eq!(declared as usize, bytes.len(), "{name}");
+
+        let header = hex(&model.header_hex);
+        let header_end = PREFIX_LEN + header.len();
+        assert_eq!(&bytes[PREFIX_LEN..header_end], header.as_slice(), "{name}");
+        assert_eq!(model.padding, (4 - header_end % 4) % 4, "{name}");
+        let start = header_end + model.padding;
+        assert!(bytes[header_end..start].iter().all(|&b| b == 0), "{name}");
+        assert_eq!(start % 4, 0, "{name}");
+
+        let body = bytes.len() - TRAILER_LEN;
+        assert_eq!((body - start) / 4, model.parameters.len(), "{name}");
+        for (word, &p) in bytes[start..body].chunks_exact(4).zip(&model.parameters) {
+            assert_eq!(f32::from_le_bytes(word.try_into().unwrap()), exact_f32(p));
+        }
+        // zlib's crc32 (Python) and mdn-core's CRC-32/ISO-HDLC agree.
+        let trailer = u32::from_le_bytes(bytes[body..].try_into().unwrap());
+        assert_eq!(trailer, model.crc32, "{name}");
+        assert_eq!(crc32(&bytes[..body]), model.crc32, "{name}");
+    }
+}
+
+#[test]
+fn golden_blobs_validate_and_decode_to_the_json_header() {
+    for golden in common::all() {
+        let name = &golden.name;
+        let blob = Blob::from_bytes(&golden.bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(blob.header(), &golden.header(), "{name}");
+        assert_eq!(blob.len(), golden.bytes.len());
+        assert_eq!(blob.crc(), golden.model.crc32);
+        let stored: Vec<f32> = blob.parameter_values().collect();
+        assert_eq!(stored, golden.parameters(), "{name}");
+        let names: Vec<&str> = blob.header().feature_names.iter().collect();
+        assert_eq!(names, golden.model.header.feature_names, "{name}");
+        let names: Vec<&str> = blob.header().target_names.iter().collect();
+        assert_eq!(names, golden.model.header.target_names, "{name}");
+
+        assert!(HostModel::from_bytes(&golden.bytes).is_ok(), "{name}");
+        // As flashed: the blob followed by erased bytes.
+        let mut partition = golden.bytes.clone();
+        partition.resize(golden.bytes.len() + 256, 0xFF);
+        let (model, rest) = HostModel::from_prefix(&partition).unwrap();
+        assert_eq!((model.blob().len(), rest.len()), (golden.bytes.len(), 256));
+    }
+}
+
+#[test]
+fn tensor_names_shapes_and_offsets_match_the_python_layout() {
+    for golden in common::all() {
+        let name = &golden.name;
+        let layout = Layout::new(&golden.header()).unwrap();
+        assert_eq!(
+            layout.parameter_count(),
+            golden.model.parameters.len(),
+            "{name}"
+        );
+        let tensors: Vec<TensorInfo> = layout.tensors().collect();
+        assert_eq!(tensors.len(), golden.model.tensors.len(), "{name}");
+        for (rust, python) in tensors.iter().zip(&golden.model.tensors) {
+            assert_eq!(rust.name.to_string(), python.name, "{name}");
+            // FORMAT.md writes vectors as `[n]`; mdn-core as one row of n columns.
+            let shape = match python.shape[..] {
+                [n] => (1, n),
+                [rows, cols] => (rows, cols),
+                _ => panic!("{name}: shape {:?}", python.shape),
+            };
+            assert_eq!((rust.rows, rust.cols), shape, "{name}: {}", python.name);
+            assert_eq!(rust.offset, python.offset, "{name}: {}", python.name);
+            assert_eq!(layout.find(rust.name).as_ref(), Some(rust), "{name}");
+        }
+    }
+}
+
+fn covers(goldens: &[Golden], what: &str, pred: impl Fn(&Golden) -> bool) {
+    assert!(goldens.iter().any(pred), "no golden blob has {what}");
+}
+
+#[test]
+fn golden_set_covers_the_format() {
+    // The golden blobs are only as good as the cases they hold; pin the ones the README
+    // promises, so a regenerated set cannot silently lose one.
+    let goldens = common::all();
+    for padding in 0..4 {
+        covers(&goldens, &format!("padding {padding}"), |g| {
+            g.model.padding == padding
+        });
+    }
+    for activation in ["relu", "tanh"] {
+        covers(&goldens, activation, |g| {
+            g.model.header.activation == activation
+        });
+    }
+    for sigma in ["nnelu", "softplus", "exp"] {
+        covers(&goldens, sigma, |g| g.model.header.sigma == sigma);
+    }
+    for target in ["identity", "log"] {
+        covers(&goldens, target, |g| {
+            g.model.header.target_transform == target
+        });
+    }
+    covers(&goldens, "no hidden layer", |g| {
+        g.model.header.hidden.is_empty()
+    });
+    covers(&goldens, "three hidden layers", |g| {
+        g.model.header.hidden.len() == 3
+    });
+    covers(&goldens, "a two-byte varint", |g| {
+        g.model.header.hidden.iter().any(|&w| w > 127)
+    });
+    covers(&goldens, "a two-byte string length", |g| {
+        g.model.header.feature_names.join("\n").len() > 127
+    });
+    covers(&goldens, "non-ASCII names", |g| {
+        !g.model.header.feature_names.concat().is_ascii()
+    });
+    covers(&goldens, "K = 1", |g| g.model.header.components == 1);
+    covers(&goldens, "D > 1 with a log target", |g| {
+        g.model.header.output_dim > 1 && g.model.header.target_transform == "log"
+    });
+    covers(&goldens, "a nonzero sigma floor", |g| {
+        g.model.header.sigma_floor > 0.0
+    });
+    covers(&goldens, "density-zero vectors", |g| {
+        g.vectors
+            .vectors
+            .iter()
+            .any(|v| v.log_prob.value() == f64::NEG_INFINITY)
+    });
+}
