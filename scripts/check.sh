@@ -51,6 +51,8 @@ step "firmware: clippy and builds (QEMU and board variants)"
     cargo clippy --release --bins -- -D warnings
     cargo build --release
     cargo build --release --no-default-features --features board-nrf52840dk
+    # Link-time proof that mdn-core cannot panic: the build fails if any panic path remains.
+    cargo build --release --bin nopanic --features nopanic
 )
 
 step "device parity in QEMU"

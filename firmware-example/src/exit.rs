@@ -1,7 +1,5 @@
 //! Ending the program: [`exit`], the panic handler and the HardFault handler.
 
-use core::panic::PanicInfo;
-
 use cortex_m_rt::{ExceptionFrame, exception};
 
 /// Exit code after a panic (the same as a panicking Rust test).
@@ -33,8 +31,9 @@ pub fn exit(code: i32) -> ! {
     }
 }
 
+#[cfg(not(feature = "nopanic"))]
 #[panic_handler]
-fn panic(_info: &PanicInfo) -> ! {
+fn panic(_info: &core::panic::PanicInfo) -> ! {
     // No logging: the panic may have happened inside the defmt logger, which would panic again
     // on re-entry.
     exit(EXIT_PANIC)

@@ -45,9 +45,10 @@ compile_error!(
 compile_error!("enable exactly one target feature: `qemu` (the default) or `board-nrf52840dk`");
 
 // The defmt global logger: linked in for its `#[defmt::global_logger]`, never called directly.
-#[cfg(feature = "board-nrf52840dk")]
+// The `nopanic` proof links no logger: the loggers' own panic paths would fail its link.
+#[cfg(all(feature = "board-nrf52840dk", not(feature = "nopanic")))]
 use defmt_rtt as _;
-#[cfg(feature = "qemu")]
+#[cfg(all(feature = "qemu", not(feature = "nopanic")))]
 use defmt_semihosting as _;
 
 mod exit;

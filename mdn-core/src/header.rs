@@ -14,7 +14,10 @@ use crate::error::{CodedField, Dimension, Error, Result};
 pub const MAX_HIDDEN_LAYERS: usize = 8;
 
 /// Separator between names in [`Names`]: a line feed, which CSV column names do not contain.
-pub const NAME_SEPARATOR: char = '\n';
+pub const NAME_SEPARATOR: char = SEPARATOR_BYTE as char;
+
+/// [`NAME_SEPARATOR`] as the one byte it encodes to in UTF-8.
+const SEPARATOR_BYTE: u8 = b'\n';
 
 /// Widths of the hidden layers, input side first.
 pub type HiddenWidths = heapless::Vec<u32, MAX_HIDDEN_LAYERS>;
@@ -200,7 +203,8 @@ impl<'a> Names<'a> {
     /// assert_eq!(mdn_core::Names::new("a\nb\nc").len(), 3);
     /// ```
     pub fn len(&self) -> usize {
-        self.iter().count()
+        // Counting separators directly avoids `split`'s memchr: smaller on a device.
+        self.0.bytes().filter(|&b| b == SEPARATOR_BYTE).count() + 1
     }
 
     /// Always false: a name list holds at least one (possibly empty) name.

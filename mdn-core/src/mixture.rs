@@ -383,7 +383,11 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
     /// assert_eq!(m.std_dev()[0], 2.0);
     /// ```
     pub fn std_dev(&self) -> PerOutput<D> {
-        self.variance().iter().map(|&v| libm::sqrtf(v)).collect()
+        let mut std_dev = self.variance();
+        for v in &mut std_dev {
+            *v = libm::sqrtf(*v);
+        }
+        std_dev
     }
 }
 

@@ -41,43 +41,38 @@ impl Dense<'_> {
     /// size.
     fn forward(&self, input: &[f32], output: &mut [f32]) {
         let n = self.fan_in;
-        // `checked_mul` and the zero test spare `chunks_exact` its panic paths.
-        let Some(block_len) = n.checked_mul(4).filter(|&len| len > 0) else {
+        // Zero tests LLVM can see spare `chunks_exact` its panic paths.
+        if n == 0 {
             return;
-        };
+        }
         // Chunk the outputs like the rows: as many outputs as the layer has rows.
         let rows = self.bias.len().min(output.len());
         let Some(output) = output.get_mut(..rows) else {
             return;
         };
-        let blocks = self.weights.chunks_exact(block_len);
-        let tail = blocks.remainder();
+        let mut rows = self.weights.chunks_exact(n);
         let (bias4, bias_rest) = self.bias.as_chunks::<4>();
         let (out4, out_rest) = output.as_chunks_mut::<4>();
-        for ((block, bias), out) in blocks.zip(bias4).zip(out4) {
-            let (r0, rest) = block.split_at(n);
-            let (r1, rest) = rest.split_at(n);
-            let (r2, r3) = rest.split_at(n);
+        for (bias, out) in bias4.iter().zip(out4) {
+            let (Some(r0), Some(r1), Some(r2), Some(r3)) =
+                (rows.next(), rows.next(), rows.next(), rows.next())
+            else {
+                return;
+            };
             let acc = dot4([r0, r1, r2, r3], input);
             for ((o, a), b) in out.iter_mut().zip(acc).zip(bias) {
                 *o = a + word(b);
             }
         }
-        let mut rows = tail.chunks_exact(n);
-        match (rows.next(), rows.next(), rows.next()) {
-            (Some(row), None, _) => {
-                if let (Some(o), Some(b)) = (out_rest.first_mut(), bias_rest.first()) {
-                    *o = dot1(row, input) + word(b);
-                }
-            }
-            (Some(r0), Some(r1), r2) => {
-                // Pad to four rows with copies of the first; their results are dropped.
-                let acc = dot4([r0, r1, r2.unwrap_or(r0), r0], input);
-                for ((o, a), b) in out_rest.iter_mut().zip(acc).zip(bias_rest) {
-                    *o = a + word(b);
-                }
-            }
-            (None, ..) => {}
+        let (acc, count) = match (rows.next(), rows.next(), rows.next()) {
+            (Some(r0), None, _) => ([dot1(r0, input), 0.0, 0.0, 0.0], 1),
+            // Pad to four rows with copies of the first; their results are dropped.
+            (Some(r0), Some(r1), None) => (dot4([r0, r1, r0, r0], input), 2),
+            (Some(r0), Some(r1), Some(r2)) => (dot4([r0, r1, r2, r0], input), 3),
+            (None, ..) => return,
+        };
+        for ((o, a), b) in out_rest.iter_mut().zip(acc).zip(bias_rest).take(count) {
+            *o = a + word(b);
         }
     }
 
