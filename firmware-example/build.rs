@@ -99,12 +99,11 @@ fn export_parity_dir(manifest_dir: &Path) {
     write_parity_sets(&files);
 }
 
-/// Writes `$OUT_DIR/parity_sets.rs`: one `(name, blob, vectors)` entry for every
+/// Writes `$OUT_DIR/parity_sets.rs`: one `ParitySet` (see src/bin/parity.rs) for every
 /// `NAME.mdn` with a `NAME.vectors` beside it, blobs in a 4-byte-aligned wrapper.
 fn write_parity_sets(files: &[PathBuf]) {
-    let mut code =
-        String::from("/// `(name, blob, vectors)` of every parity set, sorted by name.\n");
-    code.push_str("pub static PARITY_SETS: &[(&str, &Aligned<[u8]>, &[u8])] = &[\n");
+    let mut code = String::from("/// Every parity set, sorted by name.\n");
+    code.push_str("static PARITY_SETS: &[ParitySet] = &[\n");
     let mut count = 0;
     for blob in files
         .iter()
@@ -119,7 +118,8 @@ fn write_parity_sets(files: &[PathBuf]) {
             .and_then(|s| s.to_str())
             .expect("UTF-8 file name");
         code.push_str(&format!(
-            "    ({name:?}, &Aligned(*include_bytes!({blob:?})), include_bytes!({vectors:?})),\n"
+            "    ParitySet {{ name: {name:?}, blob: &Aligned(*include_bytes!({blob:?})), \
+             vectors: include_bytes!({vectors:?}) }},\n"
         ));
         count += 1;
     }

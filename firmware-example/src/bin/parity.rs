@@ -15,12 +15,24 @@ use firmware_example::exit;
 use mdn_core::Aligned;
 use mdn_tests::vectors::{MAX_OUTCOME, ParityModel, evaluate, outcomes_match, records};
 
+/// A model blob and its vectors, embedded by `build.rs`.
+struct ParitySet {
+    name: &'static str,
+    blob: &'static Aligned<[u8]>,
+    vectors: &'static [u8],
+}
+
 include!(concat!(env!("OUT_DIR"), "/parity_sets.rs"));
 
 #[entry]
 fn main() -> ! {
     let mut total = 0_u32;
-    for &(name, blob, vectors) in PARITY_SETS {
+    for &ParitySet {
+        name,
+        blob,
+        vectors,
+    } in PARITY_SETS
+    {
         let model = match ParityModel::from_bytes(&blob.0) {
             Ok(model) => model,
             Err(e) => {
