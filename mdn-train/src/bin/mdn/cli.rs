@@ -1,0 +1,393 @@
+//! Command-line arguments. Every default is written here once and shown by `--help`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use mdn_core::{Activation, SigmaTransform};
+use mdn_train::{
+    scaling::{InputScaling, TargetScaling},
+    synth::Kind,
+    train::TrainConfig,
+};
+
+/// Mixture Density Networks: train on CSV, evaluate, inspect and export model blobs that
+/// mdn-core evaluates on a microcontroller.
+///
+/// Conventions: with --json, exactly one JSON object goes to stdout; progress, warnings
+/// and errors go to stderr. Exit codes: 0 success, 1 user or data error, 2 usage error.
+#[derive(Debug, Parser)]
+#[command(name = "mdn", version, max_term_width = 100)]
+pub struct Cli {
+    /// Threads for candle. One is fastest for networks this small, and the same data,
+    /// seed and thread count always give a byte-identical model.
+    #[arg(long, global = true, env = "RAYON_NUM_THREADS", default_value_t = 1)]
+    pub threads: usize,
+
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train an MDN on a CSV file and write the model blob and per-epoch metrics.
+    #[command(allow_negative_numbers = true, args_override_self = true)]
+    Train(TrainArgs),
+    /// Score a model on a CSV file with mdn-core: NLL (nats per row, original units) and
+    /// RMSE of the predictive mean.
+    #[command(allow_negative_numbers = true, args_override_self = true)]
+    Eval(EvalArgs),
+    /// The predictive mixture, mean and standard deviation for one input.
+    #[command(allow_negative_numbers = true, args_override_self = true)]
+    Predict(PredictArgs),
+    /// Validate a model blob (CRC included) and describe it.
+    #[command(allow_negative_numbers = true, args_override_self = true)]
+    Inspect(InspectArgs),
+    /// Export every weight, bias and scaler by name, with shapes and layout.
+    #[command(allow_negative_numbers = true, args_override_self = true)]
+    Export(ExportArgs),
+    /// Compare the MDN with point predictors on a test file: null model, linear least
+    /// squares, and the same MLP trained on MSE, each with a constant sigma.
+    #[command(allow_negative_numbers = true, args_override_self = true)]
+    Baselines(BaselinesArgs),
+    /// Generate data.
+    Data {
+        /// What to generate.
+        #[command(subcommand)]
+        command: DataCommand,
+    },
+    /// The whole story on built-in data: generate the multimodal inverse-sine set, train,
+    /// compare with the baselines, check candle against mdn-core, write the model.
+    #[command(allow_negative_numbers = true, args_override_self = true)]
+    Demo(DemoArgs),
+}
+
+/// `mdn data` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Synthetic data with columns x,y: `hetero` (y = 5x + x^2 e, x ~ U(0,1)) or `invsin`
+    /// (x = 7 sin(0.75 y) + 0.5 y + (0.25 + 0.1|y|) e, y ~ U(-10.5, 10.5)).
+    #[command(allow_negative_numbers = true, args_override_self = true)]
+    Synth(SynthArgs),
+}
+
+/// A model file, given as `--model M` or positionally.
+#[derive(Debug, Clone, Args)]
+pub struct ModelArg {
+    /// The model blob (or use --model).
+    #[arg(
+        value_name = "MODEL",
+        required_unless_present = "model",
+        conflicts_with = "model"
+    )]
+    pub model_path: Option<PathBuf>,
+    /// The model blob.
+    #[arg(long = "model", value_name = "MODEL")]
+    pub model: Option<PathBuf>,
+}
+
+impl ModelArg {
+    /// The path, whichever way it was given (clap guarantees one).
+    pub fn path(&self) -> PathBuf {
+        self.model
+            .clone()
+            .or_else(|| self.model_path.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// Hidden activation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ActivationArg {
+    /// max(z, 0).
+    Relu,
+    /// tanh(z).
+    Tanh,
+}
+
+/// Sigma transform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SigmaArg {
+    /// 1 + ELU(z): linear for z > 0, exp(z) below.
+    Nnelu,
+    /// ln(1 + e^z).
+    Softplus,
+    /// e^z.
+    Exp,
+}
+
+/// Model and optimiser settings shared by `train`, `baselines` and `demo`.
+#[derive(Debug, Clone, Args)]
+pub struct ModelOptions {
+    /// Mixture components K.
+    #[arg(long, short = 'k', default_value_t = 5, help_heading = "Model")]
+    pub components: usize,
+    /// Hidden layer widths, input side first (at most 8 layers).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "32,32",
+        help_heading = "Model"
+    )]
+    pub hidden: Vec<usize>,
+    /// Hidden activation.
+    #[arg(long, value_enum, default_value_t = ActivationArg::Relu, help_heading = "Model")]
+    pub activation: ActivationArg,
+    /// Transform making sigma positive.
+    #[arg(long, value_enum, default_value_t = SigmaArg::Nnelu, help_heading = "Model")]
+    pub sigma: SigmaArg,
+    /// Lower bound on every sigma, in standard deviations of the scaled target.
+    #[arg(long, default_value_t = 1e-3, help_heading = "Model")]
+    pub sigma_floor: f32,
+    /// Feature scaling, fitted on training rows only.
+    #[arg(long, value_enum, default_value_t = InputScaling::MinMax, help_heading = "Model")]
+    pub scale_x: InputScaling,
+    /// Target scaling; `log` models ln y (log-normal components, y > 0 required).
+    #[arg(long, value_enum, default_value_t = TargetScaling::Standard, help_heading = "Model")]
+    pub scale_y: TargetScaling,
+    /// Maximum number of epochs.
+    #[arg(long, default_value_t = 3000, help_heading = "Training")]
+    pub epochs: usize,
+    /// Minibatch size.
+    #[arg(long, default_value_t = 128, help_heading = "Training")]
+    pub batch: usize,
+    /// Adam learning rate.
+    #[arg(long, default_value_t = 1e-3, help_heading = "Training")]
+    pub lr: f64,
+    /// AdamW decoupled weight decay; 0 is plain Adam, as the Keras reference.
+    #[arg(long, default_value_t = 0.0, help_heading = "Training")]
+    pub weight_decay: f64,
+    /// Seed of the initial weights, the validation split and the batch order.
+    #[arg(long, default_value_t = 42, help_heading = "Training")]
+    pub seed: u64,
+    /// Fraction of rows held out (at random, from the seed) for validation and early
+    /// stopping; 0 disables both and keeps the last epoch's weights.
+    #[arg(long, default_value_t = 0.1, help_heading = "Training")]
+    pub val_fraction: f64,
+    /// Stop after this many epochs without a better validation NLL, and keep the best.
+    #[arg(long, default_value_t = 100, help_heading = "Training")]
+    pub patience: usize,
+    /// Halve the learning rate after this many epochs without a better validation NLL
+    /// (and again after as many more, down to lr/64); 0 keeps it constant.
+    #[arg(long, default_value_t = 0, help_heading = "Training")]
+    pub lr_patience: usize,
+}
+
+impl ModelOptions {
+    /// The library configuration.
+    pub fn config(&self) -> TrainConfig {
+        TrainConfig {
+            components: self.components,
+            hidden: self.hidden.clone(),
+            activation: match self.activation {
+                ActivationArg::Relu => Activation::Relu,
+                ActivationArg::Tanh => Activation::Tanh,
+            },
+            sigma: match self.sigma {
+                SigmaArg::Nnelu => SigmaTransform::Nnelu,
+                SigmaArg::Softplus => SigmaTransform::Softplus,
+                SigmaArg::Exp => SigmaTransform::Exp,
+            },
+            sigma_floor: self.sigma_floor,
+            epochs: self.epochs,
+            batch: self.batch,
+            lr: self.lr,
+            weight_decay: self.weight_decay,
+            seed: self.seed,
+            val_fraction: self.val_fraction,
+            patience: self.patience,
+            lr_patience: self.lr_patience,
+            scale_x: self.scale_x,
+            scale_y: self.scale_y,
+            fail_at_epoch: None,
+        }
+    }
+}
+
+/// `mdn train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// CSV file with a header line.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Target column(s), comma separated; several give a diagonal multi-output mixture.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub target: Vec<String>,
+    /// Feature columns, comma separated [default: every other column].
+    #[arg(long, value_delimiter = ',')]
+    pub features: Option<Vec<String>>,
+    /// Where to write the model blob; metrics go to `<OUT>.metrics.csv`.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Model and training settings.
+    #[command(flatten)]
+    pub options: ModelOptions,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Testing aid: make the loss NaN in this epoch.
+    #[arg(long, hide = true)]
+    pub fail_at_epoch: Option<usize>,
+}
+
+/// `mdn eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The model.
+    #[command(flatten)]
+    pub model: ModelArg,
+    /// CSV file holding the model's feature and target columns (found by name).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Also write one row per sample: line, features, targets, log_prob, mean and std.
+    #[arg(long, value_name = "CSV")]
+    pub per_sample: Option<PathBuf>,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `mdn predict`.
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// The model.
+    #[command(flatten)]
+    pub model: ModelArg,
+    /// Feature values in model order, comma separated (negative values are fine: --x -1.7).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        allow_hyphen_values = true,
+        required = true
+    )]
+    pub x: Vec<f32>,
+    /// Target value(s) whose log density to report.
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+    pub y: Option<Vec<f32>>,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `mdn inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The model.
+    #[command(flatten)]
+    pub model: ModelArg,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// One JSON object: header, layout note, and every tensor by name.
+    Json,
+}
+
+/// `mdn export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The model.
+    #[command(flatten)]
+    pub model: ModelArg,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
+    pub format: ExportFormat,
+    /// Output file [default: stdout].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `mdn baselines`.
+#[derive(Debug, Args)]
+pub struct BaselinesArgs {
+    /// CSV file to fit on.
+    #[arg(long)]
+    pub train: PathBuf,
+    /// CSV file to score on.
+    #[arg(long)]
+    pub test: PathBuf,
+    /// Target column(s), comma separated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub target: Vec<String>,
+    /// Feature columns, comma separated [default: every other column].
+    #[arg(long, value_delimiter = ',')]
+    pub features: Option<Vec<String>>,
+    /// Settings of the MDN (and of the MLP's network and optimiser).
+    #[command(flatten)]
+    pub options: ModelOptions,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `mdn data synth`.
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// Which generator.
+    #[arg(long, value_enum)]
+    pub kind: Kind,
+    /// Number of rows.
+    #[arg(long, default_value_t = 4000)]
+    pub n: usize,
+    /// Seed of the generator.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Output CSV file.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `mdn demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Directory for the data, the model and its metrics (created if missing).
+    #[arg(long, default_value = "mdn-demo")]
+    pub out: PathBuf,
+    /// Rows of the generated data; 80% train, 20% test.
+    #[arg(long, default_value_t = 4000)]
+    pub n: usize,
+    /// Model and training settings.
+    #[command(flatten)]
+    pub options: ModelOptions,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_defaults_are_the_library_defaults() {
+        let cli = Cli::parse_from(["mdn", "train", "--data", "d", "--target", "y", "--out", "m"]);
+        let Command::Train(args) = cli.command else {
+            panic!("not train");
+        };
+        assert_eq!(args.options.config(), TrainConfig::default());
+    }
+
+    #[test]
+    fn negative_values_and_positional_models_parse() {
+        let cli = Cli::parse_from(["mdn", "predict", "m.mdn", "--x", "-1.7,2", "--y", "-3"]);
+        let Command::Predict(args) = cli.command else {
+            panic!("not predict");
+        };
+        assert_eq!((args.x, args.y), (vec![-1.7, 2.0], Some(vec![-3.0])));
+        assert_eq!(args.model.path(), PathBuf::from("m.mdn"));
+    }
+
+    #[test]
+    fn cli_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

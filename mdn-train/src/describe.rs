@@ -1,0 +1,277 @@
+//! What a blob holds, for people (`mdn inspect`) and for other runtimes (`mdn export`).
+//!
+//! Tensor names, shapes and order come from mdn-core's [`Layout`], the one definition of
+//! the parameter section.
+
+use mdn_core::{Blob, FORMAT_VERSION, Layout, TensorName};
+use serde_json::{Value, json};
+
+/// `v` as a JSON number in its shortest decimal form that reads back to the same `f32`
+/// (`0.001`, not `0.0010000000474974513`); non-finite values become `null`.
+///
+/// # Examples
+///
+/// ```
+/// use mdn_train::describe::f32_json;
+/// assert_eq!(f32_json(1e-3).to_string(), "0.001");
+/// assert_eq!(f32_json(f32::NAN), serde_json::Value::Null);
+/// ```
+pub fn f32_json(v: f32) -> Value {
+    // `Display` of an f32 is its shortest round-trip decimal; as an f64 it prints the same.
+    v.to_string()
+        .parse::<f64>()
+        .ok()
+        .and_then(serde_json::Number::from_f64)
+        .map_or(Value::Null, Value::Number)
+}
+
+/// A slice of `f32` as a JSON array of [`f32_json`] numbers.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(mdn_train::describe::f32s_json(&[0.1, 2.0]).to_string(), "[0.1,2.0]");
+/// ```
+pub fn f32s_json(values: &[f32]) -> Value {
+    Value::Array(values.iter().map(|&v| f32_json(v)).collect())
+}
+
+/// serde helper: serialises an `f32` field as [`f32_json`] does.
+///
+/// # Errors
+///
+/// The serializer's.
+///
+/// # Examples
+///
+/// ```
+/// #[derive(serde::Serialize)]
+/// struct S { #[serde(serialize_with = "mdn_train::describe::serialize_f32")] v: f32 }
+/// assert_eq!(serde_json::to_string(&S { v: 0.1 }).unwrap(), r#"{"v":0.1}"#);
+/// ```
+pub fn serialize_f32<S: serde::Serializer>(v: &f32, s: S) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(&f32_json(*v), s)
+}
+
+/// A summary of a validated blob.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ModelInfo {
+    /// Format version (always [`FORMAT_VERSION`] for a blob that validated).
+    pub format_version: u16,
+    /// Blob length in bytes.
+    pub bytes: usize,
+    /// CRC-32 of the blob, as `0x........`.
+    pub crc32: String,
+    /// Input features `F`.
+    pub inputs: u32,
+    /// Target dimensions `D`.
+    pub outputs: u32,
+    /// Mixture components `K`.
+    pub components: u32,
+    /// Hidden layer widths.
+    pub hidden: Vec<u32>,
+    /// Hidden activation.
+    pub activation: String,
+    /// Sigma transform.
+    pub sigma: String,
+    /// Sigma floor, scaled target units.
+    #[serde(serialize_with = "serialize_f32")]
+    pub sigma_floor: f32,
+    /// Target transform (`identity` or `log`).
+    pub target_transform: String,
+    /// Feature names.
+    pub features: Vec<String>,
+    /// Target names.
+    pub targets: Vec<String>,
+    /// Input scaler, one entry per feature.
+    pub input_scaler: Vec<ScalerEntry>,
+    /// Target scaler, one entry per target.
+    pub target_scaler: Vec<ScalerEntry>,
+    /// Number of `f32` parameters, scalers included.
+    pub parameters: usize,
+    /// The smallest `Model<I, W, K, D>` capacities that accept this blob.
+    pub min_capacities: Capacities,
+}
+
+/// One column's scaler: `scaled = (raw - offset) / scale`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ScalerEntry {
+    /// Column name.
+    pub name: String,
+    /// Offset.
+    #[serde(serialize_with = "serialize_f32")]
+    pub offset: f32,
+    /// Scale.
+    #[serde(serialize_with = "serialize_f32")]
+    pub scale: f32,
+}
+
+/// Evaluator capacities, as in `mdn_core::Model<I, W, K, D>`.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Capacities {
+    /// `I`, input features.
+    #[serde(rename = "I")]
+    pub inputs: usize,
+    /// `W`, widest hidden layer (at least 1 for the const generic).
+    #[serde(rename = "W")]
+    pub width: usize,
+    /// `K`, components.
+    #[serde(rename = "K")]
+    pub components: usize,
+    /// `D`, outputs.
+    #[serde(rename = "D")]
+    pub outputs: usize,
+}
+
+fn tensor_values(blob: &Blob<'_>, layout: &Layout, name: TensorName) -> Vec<f32> {
+    layout.find(name).map_or_else(Vec::new, |t| {
+        blob.parameter_values()
+            .skip(t.offset)
+            .take(t.len())
+            .collect()
+    })
+}
+
+fn scaler(names: &[String], offset: Vec<f32>, scale: Vec<f32>) -> Vec<ScalerEntry> {
+    names
+        .iter()
+        .zip(offset.into_iter().zip(scale))
+        .map(|(name, (offset, scale))| ScalerEntry {
+            name: name.clone(),
+            offset,
+            scale,
+        })
+        .collect()
+}
+
+impl ModelInfo {
+    /// Summarises a validated blob.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let bytes = mdn_core::doc_example_blob();
+    /// let blob = mdn_core::Blob::from_bytes(&bytes[..]).unwrap();
+    /// let info = mdn_train::describe::ModelInfo::new(&blob);
+    /// assert_eq!((info.components, info.hidden.as_slice()), (2, &[3][..]));
+    /// assert_eq!(info.min_capacities.width, 3);
+    /// ```
+    pub fn new(blob: &Blob<'_>) -> Self {
+        let h = blob.header();
+        // A blob that validated has a layout; the fallback is never taken.
+        let layout = blob.layout().ok();
+        let values = |name| {
+            layout
+                .as_ref()
+                .map_or_else(Vec::new, |l| tensor_values(blob, l, name))
+        };
+        let features: Vec<String> = h.feature_names.iter().map(str::to_owned).collect();
+        let targets: Vec<String> = h.target_names.iter().map(str::to_owned).collect();
+        ModelInfo {
+            format_version: FORMAT_VERSION,
+            bytes: blob.len(),
+            crc32: format!("0x{:08x}", blob.crc()),
+            inputs: h.input_dim,
+            outputs: h.output_dim,
+            components: h.components,
+            hidden: h.hidden.to_vec(),
+            activation: h.activation.to_string(),
+            sigma: h.sigma.to_string(),
+            sigma_floor: h.sigma_floor,
+            target_transform: h.target_transform.to_string(),
+            input_scaler: scaler(
+                &features,
+                values(TensorName::InputOffset),
+                values(TensorName::InputScale),
+            ),
+            target_scaler: scaler(
+                &targets,
+                values(TensorName::TargetOffset),
+                values(TensorName::TargetScale),
+            ),
+            features,
+            targets,
+            parameters: blob.parameters().len(),
+            min_capacities: Capacities {
+                inputs: h.input_dim as usize,
+                width: h.hidden.iter().copied().max().unwrap_or(1).max(1) as usize,
+                components: h.components as usize,
+                outputs: h.output_dim as usize,
+            },
+        }
+    }
+}
+
+/// How the exported weights are laid out, stated once in the export itself.
+pub const LAYOUT_NOTE: &str = "Tensors in blob order (FORMAT.md section 3). Values are f32, \
+row-major; a weight has shape [out, in] and computes z[o] = sum_i W[o][i] * v[i] + b[o] \
+(bias added last). Scalers map raw to scaled values as (raw - offset) / scale. In the \
+means and sigmas heads row k*D + d is component k, target dimension d. Sigmas are \
+floor(transform(z)) * target_scaler.scale; means are u * target_scaler.scale + \
+target_scaler.offset.";
+
+/// Every weight, bias and scaler of a blob by name, with shapes, offsets and the header:
+/// the JSON `mdn export --format json` writes.
+///
+/// Floats are written in the shortest form that reads back to the same `f32`.
+///
+/// # Examples
+///
+/// ```
+/// # let bytes = mdn_core::doc_example_blob();
+/// let blob = mdn_core::Blob::from_bytes(&bytes[..]).unwrap();
+/// let json = mdn_train::describe::weights_json(&blob);
+/// assert_eq!(json["tensors"][4]["name"], "hidden.0.weight");
+/// assert_eq!(json["tensors"][4]["shape"], serde_json::json!([3, 1]));
+/// ```
+pub fn weights_json(blob: &Blob<'_>) -> Value {
+    let info = ModelInfo::new(blob);
+    let tensors: Vec<Value> = blob
+        .layout()
+        .map(|layout| {
+            layout
+                .tensors()
+                .map(|t| {
+                    let is_matrix = matches!(
+                        t.name,
+                        TensorName::HiddenWeight(_)
+                            | TensorName::LogitsWeight
+                            | TensorName::MeansWeight
+                            | TensorName::SigmasWeight
+                    );
+                    let shape = if is_matrix {
+                        json!([t.rows, t.cols])
+                    } else {
+                        json!([t.len()])
+                    };
+                    json!({
+                        "name": t.name.to_string(),
+                        "shape": shape,
+                        "offset": t.offset,
+                        "values": f32s_json(&tensor_values(blob, &layout, t.name)),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    json!({
+        "format": "mdn-weights",
+        "format_version": FORMAT_VERSION,
+        "layout": LAYOUT_NOTE,
+        "header": {
+            "input_dim": info.inputs,
+            "output_dim": info.outputs,
+            "components": info.components,
+            "hidden": info.hidden,
+            "activation": info.activation,
+            "sigma": info.sigma,
+            "sigma_floor": f32_json(info.sigma_floor),
+            "target_transform": info.target_transform,
+            "feature_names": info.features,
+            "target_names": info.targets,
+        },
+        "parameter_count": info.parameters,
+        "crc32": info.crc32,
+        "tensors": tensors,
+    })
+}

@@ -1,0 +1,174 @@
+//! The one error type of mdn-train: every message names what the user has to fix.
+//!
+//! Data errors name the file, the 1-based physical line (the header is line 1), the column
+//! by name and 1-based index, and what was expected against what was found.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while loading data, training, evaluating or writing files.
+///
+/// # Examples
+///
+/// ```
+/// use mdn_train::Error;
+/// let e = Error::TooFewRows { path: "d.csv".into(), found: 3, min: 10 };
+/// assert_eq!(e.to_string(), "d.csv: expected at least 10 data rows, found 3");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file could not be opened or read.
+    #[error("{}: cannot read: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// A file could not be written (nothing was written or replaced).
+    #[error("{}: cannot write: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The CSV file has no header line.
+    #[error("{}: the file is empty; expected a header line of column names, then data rows", path.display())]
+    EmptyFile {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The CSV file could not be parsed (for example invalid UTF-8).
+    #[error("{}, line {line}: {message}", path.display())]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// 1-based physical line.
+        line: u64,
+        /// The parser's message.
+        message: String,
+    },
+    /// A column named on the command line or in a model is not in the header.
+    #[error("{}, line 1: expected a column named `{column}` ({role}), found columns: {available}", path.display())]
+    MissingColumn {
+        /// The file.
+        path: PathBuf,
+        /// The missing column.
+        column: String,
+        /// Why it is needed ("target", "feature", "feature of the model"...).
+        role: &'static str,
+        /// The columns the header has, comma separated.
+        available: String,
+    },
+    /// The same column was named twice, or as feature and target.
+    #[error("{}, line 1: column `{column}` {problem}", path.display())]
+    ColumnConflict {
+        /// The file.
+        path: PathBuf,
+        /// The column.
+        column: String,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
+    /// A data row has a different number of fields than the header.
+    #[error("{}, line {line}: expected {expected} fields (as many as the header), found {found}", path.display())]
+    RaggedRow {
+        /// The file.
+        path: PathBuf,
+        /// 1-based physical line.
+        line: u64,
+        /// Fields in the header.
+        expected: usize,
+        /// Fields on this line.
+        found: usize,
+    },
+    /// A cell of a used column is not a finite number.
+    #[error("{}, line {line}, column {index} `{column}`: expected {expected}, found {found}", path.display())]
+    BadCell {
+        /// The file.
+        path: PathBuf,
+        /// 1-based physical line.
+        line: u64,
+        /// Column name.
+        column: String,
+        /// 1-based column index.
+        index: usize,
+        /// What the cell should hold.
+        expected: &'static str,
+        /// What it holds, quoted, or "an empty cell".
+        found: String,
+    },
+    /// Too few data rows to train (or none to evaluate).
+    #[error("{}: expected at least {min} data rows, found {found}", path.display())]
+    TooFewRows {
+        /// The file.
+        path: PathBuf,
+        /// Data rows found.
+        found: usize,
+        /// Rows required.
+        min: usize,
+    },
+    /// Every training value of a target column is the same.
+    #[error(
+        "{}, column {index} `{column}`: expected a target that varies, found the constant value {value} on every training row",
+        path.display()
+    )]
+    ConstantTarget {
+        /// The file.
+        path: PathBuf,
+        /// Column name.
+        column: String,
+        /// 1-based column index.
+        index: usize,
+        /// The constant.
+        value: f32,
+    },
+    /// An option has a value that cannot work.
+    #[error("invalid value for {option}: expected {expected}, found {found}")]
+    InvalidOption {
+        /// The option, such as `--hidden`.
+        option: &'static str,
+        /// What is allowed.
+        expected: String,
+        /// What was given.
+        found: String,
+    },
+    /// A model blob failed validation.
+    #[error("{}: not a valid model: {source}", path.display())]
+    InvalidModel {
+        /// The file.
+        path: PathBuf,
+        /// The check that failed.
+        source: mdn_core::Error,
+    },
+    /// mdn-core refused a query or could not encode a model.
+    #[error("{context}: {source}")]
+    Core {
+        /// What was being done.
+        context: String,
+        /// mdn-core's error.
+        source: mdn_core::Error,
+    },
+    /// A tensor operation failed (a bug, or out of memory).
+    #[error("tensor computation failed: {0}")]
+    Candle(#[from] candle_core::Error),
+    /// The loss became NaN or infinite; the best model so far was written.
+    #[error(
+        "training diverged: the loss became {loss} in epoch {epoch}; {saved} (try a smaller --lr or a larger sigma floor)"
+    )]
+    Diverged {
+        /// The epoch (1-based) whose loss was not finite.
+        epoch: usize,
+        /// The loss value (NaN or inf).
+        loss: f32,
+        /// Where the best model so far went, or why none was written.
+        saved: String,
+    },
+    /// JSON output could not be produced.
+    #[error("cannot encode JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// The result type of mdn-train.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

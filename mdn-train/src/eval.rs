@@ -1,0 +1,318 @@
+//! Evaluation with mdn-core: the numbers a device computes from the same blob.
+//!
+//! NLL is the mean of `-ln p(y|x)` in nats per row, in original target units; RMSE is the
+//! root mean square error of the predictive mean, pooled over target dimensions.
+
+use std::path::Path;
+
+use mdn_core::{Blob, HostModel};
+
+use crate::{
+    aligned::AlignedBytes,
+    data::{Dataset, Table},
+    error::{Error, Result},
+    model::Mdn,
+};
+
+/// A validated model file: its bytes and where they came from.
+#[derive(Debug, Clone)]
+pub struct ModelFile {
+    /// The file.
+    pub path: std::path::PathBuf,
+    /// The blob, validated by mdn-core (CRC included), in aligned storage.
+    pub bytes: AlignedBytes,
+}
+
+impl ModelFile {
+    /// Reads and fully validates a model blob.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Read`] or [`Error::InvalidModel`] with mdn-core's reason.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("bad.mdn");
+    /// std::fs::write(&path, b"not a model").unwrap();
+    /// let err = mdn_train::eval::ModelFile::read(&path).unwrap_err();
+    /// assert!(err.to_string().contains("not a valid model"));
+    /// ```
+    pub fn read(path: &Path) -> Result<Self> {
+        let bytes = AlignedBytes::from_slice(&crate::io::read(path)?);
+        HostModel::from_bytes(&bytes).map_err(|source| Error::InvalidModel {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(ModelFile {
+            path: path.to_path_buf(),
+            bytes,
+        })
+    }
+
+    /// The evaluator over the blob.
+    ///
+    /// # Errors
+    ///
+    /// None after [`ModelFile::read`]; [`Error::InvalidModel`] for hand-made values.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let bytes = mdn_core::doc_example_blob();
+    /// # use mdn_train::aligned::AlignedBytes;
+    /// let file = mdn_train::eval::ModelFile { path: "m.mdn".into(), bytes: AlignedBytes::from_slice(&bytes) };
+    /// assert_eq!(file.model().unwrap().header().components, 2);
+    /// ```
+    pub fn model(&self) -> Result<HostModel<'_>> {
+        HostModel::from_bytes(&self.bytes).map_err(|source| Error::InvalidModel {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    /// The validated blob.
+    ///
+    /// # Errors
+    ///
+    /// As [`ModelFile::model`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let bytes = mdn_core::doc_example_blob();
+    /// # use mdn_train::aligned::AlignedBytes;
+    /// let file = mdn_train::eval::ModelFile { path: "m.mdn".into(), bytes: AlignedBytes::from_slice(&bytes) };
+    /// assert_eq!(file.blob().unwrap().len(), bytes.len());
+    /// ```
+    pub fn blob(&self) -> Result<Blob<'_>> {
+        Blob::from_bytes(&self.bytes).map_err(|source| Error::InvalidModel {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    /// Feature and target names stored in the model.
+    ///
+    /// # Errors
+    ///
+    /// As [`ModelFile::model`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let bytes = mdn_core::doc_example_blob();
+    /// # use mdn_train::aligned::AlignedBytes;
+    /// let file = mdn_train::eval::ModelFile { path: "m.mdn".into(), bytes: AlignedBytes::from_slice(&bytes) };
+    /// assert_eq!(file.names().unwrap(), (vec!["x".to_string()], vec!["y".to_string()]));
+    /// ```
+    pub fn names(&self) -> Result<(Vec<String>, Vec<String>)> {
+        let blob = self.blob()?;
+        let h = blob.header();
+        Ok((
+            h.feature_names.iter().map(str::to_owned).collect(),
+            h.target_names.iter().map(str::to_owned).collect(),
+        ))
+    }
+
+    /// Reads `path` and selects the model's feature and target columns by name.
+    ///
+    /// # Errors
+    ///
+    /// The errors of [`Table::read`] and [`Table::select`], and [`Error::TooFewRows`] for
+    /// a file without data rows.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let bytes = mdn_core::doc_example_blob();
+    /// # use mdn_train::aligned::AlignedBytes;
+    /// let file = mdn_train::eval::ModelFile { path: "m.mdn".into(), bytes: AlignedBytes::from_slice(&bytes) };
+    /// let csv = dir.path().join("d.csv");
+    /// std::fs::write(&csv, "y,x,note\n1,2,a\n").unwrap();
+    /// assert_eq!(file.load_data(&csv).unwrap().x, [2.0]);
+    /// ```
+    pub fn load_data(&self, path: &Path) -> Result<Dataset> {
+        let (features, targets) = self.names()?;
+        let data = Table::read(path)?.select(&features, &targets)?;
+        data.require_rows(1)?;
+        Ok(data)
+    }
+
+    /// The model loaded into candle.
+    ///
+    /// # Errors
+    ///
+    /// As [`Mdn::from_blob`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let bytes = mdn_core::doc_example_blob();
+    /// # use mdn_train::aligned::AlignedBytes;
+    /// let file = mdn_train::eval::ModelFile { path: "m.mdn".into(), bytes: AlignedBytes::from_slice(&bytes) };
+    /// assert_eq!(file.candle().unwrap().architecture().hidden, [3]);
+    /// ```
+    pub fn candle(&self) -> Result<Mdn> {
+        Mdn::from_blob(&self.bytes, &self.path)
+    }
+}
+
+/// The prediction for one row.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Sample {
+    /// 1-based physical line in the data file.
+    pub line: u64,
+    /// `ln p(y|x)` from mdn-core.
+    #[serde(serialize_with = "crate::describe::serialize_f32")]
+    pub log_prob: f32,
+    /// Predictive mean per target.
+    pub mean: Vec<f32>,
+    /// Predictive standard deviation per target.
+    pub std: Vec<f32>,
+}
+
+/// Scores of a model on a data set.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Evaluation {
+    /// Rows evaluated.
+    pub n: usize,
+    /// Mean negative log-likelihood, nats per row, original units (infinite if a row has
+    /// density zero, such as `y <= 0` under a log target).
+    pub nll: f64,
+    /// RMSE of the predictive mean, pooled over target dimensions.
+    pub rmse: f64,
+    /// RMSE per target dimension.
+    pub rmse_per_target: Vec<f64>,
+    /// One entry per row.
+    #[serde(skip)]
+    pub samples: Vec<Sample>,
+}
+
+/// Evaluates a model with mdn-core on every row of `data`.
+///
+/// # Errors
+///
+/// [`Error::Core`] naming the line if mdn-core refuses a row (a non-finite value cannot
+/// come from [`Table::select`], so this means a shape bug).
+///
+/// # Examples
+///
+/// ```
+/// # let bytes = mdn_core::doc_example_blob();
+/// let model = mdn_core::HostModel::from_bytes(&bytes[..]).unwrap();
+/// let data = mdn_train::synth::generate(mdn_train::synth::Kind::Hetero, 20, 1);
+/// let e = mdn_train::eval::evaluate(&model, &data).unwrap();
+/// assert_eq!(e.n, 20);
+/// assert!(e.nll.is_finite() && e.rmse > 0.0);
+/// ```
+pub fn evaluate(model: &HostModel<'_>, data: &Dataset) -> Result<Evaluation> {
+    let d = data.outputs();
+    let mut samples = Vec::with_capacity(data.len());
+    let mut nll = 0.0_f64;
+    let mut sq = vec![0.0_f64; d];
+    for i in 0..data.len() {
+        let line = data.lines[i];
+        let context = || format!("{}, line {line}", data.path.display());
+        let mixture = model.mixture(data.row_x(i)).map_err(|source| Error::Core {
+            context: context(),
+            source,
+        })?;
+        let y = data.row_y(i);
+        let log_prob = mixture.log_prob(y).map_err(|source| Error::Core {
+            context: context(),
+            source,
+        })?;
+        let mean: Vec<f32> = mixture.mean().to_vec();
+        let std: Vec<f32> = mixture.std_dev().to_vec();
+        nll -= f64::from(log_prob);
+        for ((s, &m), &t) in sq.iter_mut().zip(&mean).zip(y) {
+            *s += (f64::from(m) - f64::from(t)).powi(2);
+        }
+        samples.push(Sample {
+            line,
+            log_prob,
+            mean,
+            std,
+        });
+    }
+    let n = data.len();
+    let rows = n.max(1) as f64;
+    Ok(Evaluation {
+        n,
+        nll: nll / rows,
+        rmse: (sq.iter().sum::<f64>() / (rows * d.max(1) as f64)).sqrt(),
+        rmse_per_target: sq.iter().map(|s| (s / rows).sqrt()).collect(),
+        samples,
+    })
+}
+
+/// The per-sample CSV: `line`, the features, the targets, `log_prob`, then `mean_<t>` and
+/// `std_<t>` for every target `t`.
+///
+/// # Examples
+///
+/// ```
+/// # let bytes = mdn_core::doc_example_blob();
+/// let model = mdn_core::HostModel::from_bytes(&bytes[..]).unwrap();
+/// let data = mdn_train::synth::generate(mdn_train::synth::Kind::Hetero, 2, 1);
+/// let e = mdn_train::eval::evaluate(&model, &data).unwrap();
+/// let csv = mdn_train::eval::per_sample_csv(&data, &e);
+/// assert!(csv.starts_with("line,x,y,log_prob,mean_y,std_y\n2,"));
+/// ```
+pub fn per_sample_csv(data: &Dataset, evaluation: &Evaluation) -> String {
+    let mut header = vec!["line".to_owned()];
+    header.extend(data.feature_names.iter().cloned());
+    header.extend(data.target_names.iter().cloned());
+    header.push("log_prob".into());
+    for t in &data.target_names {
+        header.push(format!("mean_{t}"));
+        header.push(format!("std_{t}"));
+    }
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let _ = writer.write_record(&header);
+    for (i, s) in evaluation.samples.iter().enumerate() {
+        let mut row = vec![s.line.to_string()];
+        row.extend(data.row_x(i).iter().map(f32::to_string));
+        row.extend(data.row_y(i).iter().map(f32::to_string));
+        row.push(s.log_prob.to_string());
+        for (m, sd) in s.mean.iter().zip(&s.std) {
+            row.push(m.to_string());
+            row.push(sd.to_string());
+        }
+        let _ = writer.write_record(&row);
+    }
+    String::from_utf8(writer.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+/// Largest `|candle - mdn-core|` of `ln p(y|x)` over the rows of `data`, and the row's
+/// `|ln p|` there: the parity of the trainer's arithmetic with the device's.
+///
+/// # Errors
+///
+/// A candle error, or [`Error::Core`] if mdn-core refuses a row.
+///
+/// # Examples
+///
+/// ```
+/// # let bytes = mdn_core::doc_example_blob();
+/// # use mdn_train::aligned::AlignedBytes;
+/// let file = mdn_train::eval::ModelFile { path: "m.mdn".into(), bytes: AlignedBytes::from_slice(&bytes) };
+/// let data = mdn_train::synth::generate(mdn_train::synth::Kind::Hetero, 50, 1);
+/// let (max_diff, _) = mdn_train::eval::parity(&file, &data).unwrap();
+/// assert!(max_diff < 1e-4);
+/// ```
+pub fn parity(file: &ModelFile, data: &Dataset) -> Result<(f64, f64)> {
+    let candle = file.candle()?.log_prob(&data.x, &data.y)?;
+    let core = evaluate(&file.model()?, data)?;
+    let mut worst = (0.0_f64, 0.0_f64);
+    for (c, s) in candle.iter().zip(&core.samples) {
+        let diff = (f64::from(*c) - f64::from(s.log_prob)).abs();
+        if diff > worst.0 || diff.is_nan() {
+            worst = (diff, f64::from(s.log_prob).abs());
+        }
+    }
+    Ok(worst)
+}

@@ -1,0 +1,202 @@
+//! `--json` prints exactly one parseable JSON object on stdout, whatever else happens on
+//! stderr, and the documented keys are there.
+
+mod common;
+
+use common::{hetero_csv, mdn, text, write};
+use serde_json::Value;
+
+/// Runs `mdn` and parses stdout as exactly one JSON object.
+fn json(dir: &std::path::Path, args: &[&str]) -> Value {
+    let output = mdn(dir, args);
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
+    assert_eq!(stdout.lines().count(), 1, "one line on stdout: {stdout}");
+    let value: Value = serde_json::from_str(&stdout).expect("stdout is JSON");
+    assert!(value.is_object(), "{value}");
+    value
+}
+
+#[test]
+fn every_command_prints_one_json_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let synth = json(
+        d,
+        &[
+            "data",
+            "synth",
+            "--kind",
+            "hetero",
+            "--n",
+            "120",
+            "--seed",
+            "3",
+            "--out",
+            "train.csv",
+            "--json",
+        ],
+    );
+    assert_eq!(synth["n"], 120);
+    write(d, "test.csv", &hetero_csv(30, 9));
+
+    let trained = json(
+        d,
+        &[
+            "train",
+            "--data",
+            "train.csv",
+            "--target",
+            "y",
+            "--out",
+            "m.mdn",
+            "--epochs",
+            "3",
+            "--hidden",
+            "8",
+            "-k",
+            "2",
+            "--json",
+        ],
+    );
+    assert_eq!(trained["epochs"], 3);
+    assert_eq!(trained["features"], serde_json::json!(["x"]));
+    assert_eq!(trained["config"]["sigma_floor"], 0.001);
+    let metrics = std::fs::read_to_string(d.join("m.mdn.metrics.csv")).unwrap();
+    assert!(metrics.starts_with("epoch,train_nll,val_nll,seconds\n1,"));
+
+    let eval = json(
+        d,
+        &[
+            "eval",
+            "m.mdn",
+            "--data",
+            "test.csv",
+            "--json",
+            "--per-sample",
+            "s.csv",
+        ],
+    );
+    assert_eq!(eval["n"], 30);
+    assert!(eval["nll"].as_f64().unwrap().is_finite());
+    assert!(eval["rmse"].as_f64().unwrap() > 0.0);
+    let per_sample = std::fs::read_to_string(d.join("s.csv")).unwrap();
+    assert!(per_sample.starts_with("line,x,y,log_prob,mean_y,std_y\n2,"));
+    assert_eq!(per_sample.lines().count(), 31);
+
+    let predict = json(
+        d,
+        &[
+            "predict", "--model", "m.mdn", "--x", "-0.25", "--y", "1", "--json",
+        ],
+    );
+    assert_eq!(predict["weights"].as_array().unwrap().len(), 2);
+    assert_eq!(predict["means"][0].as_array().unwrap().len(), 1);
+    assert_eq!(predict["x"], serde_json::json!([-0.25]));
+    assert!(predict["log_prob"].as_f64().is_some());
+    assert_eq!(predict["parameter_space"], "original");
+
+    let inspect = json(d, &["inspect", "m.mdn", "--json"]);
+    assert_eq!(inspect["components"], 2);
+    assert_eq!(
+        inspect["min_capacities"],
+        serde_json::json!({"I": 1, "W": 8, "K": 2, "D": 1})
+    );
+    assert_eq!(
+        inspect["bytes"].as_u64().unwrap(),
+        std::fs::metadata(d.join("m.mdn")).unwrap().len()
+    );
+
+    let export = json(d, &["export", "m.mdn", "--format", "json"]);
+    let tensors = export["tensors"].as_array().unwrap();
+    let names: Vec<&str> = tensors
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "input_scaler.offset",
+            "input_scaler.scale",
+            "target_scaler.offset",
+            "target_scaler.scale",
+            "hidden.0.weight",
+            "hidden.0.bias",
+            "head.logits.weight",
+            "head.logits.bias",
+            "head.means.weight",
+            "head.means.bias",
+            "head.sigmas.weight",
+            "head.sigmas.bias",
+        ]
+    );
+    assert_eq!(tensors[4]["shape"], serde_json::json!([8, 1]));
+    let count: usize = tensors
+        .iter()
+        .map(|t| t["values"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(count as u64, inspect["parameters"].as_u64().unwrap());
+
+    let baselines = json(
+        d,
+        &[
+            "baselines",
+            "--train",
+            "train.csv",
+            "--test",
+            "test.csv",
+            "--target",
+            "y",
+            "--epochs",
+            "3",
+            "--hidden",
+            "8",
+            "--json",
+        ],
+    );
+    let models = baselines["models"].as_array().unwrap();
+    assert_eq!(models.len(), 4);
+    assert!(
+        models
+            .iter()
+            .all(|m| m["nll"].is_f64() && m["rmse"].is_f64())
+    );
+}
+
+#[test]
+fn exported_json_reproduces_the_blob_parameters_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "train.csv", &hetero_csv(60, 4));
+    let args = [
+        "train",
+        "--data",
+        "train.csv",
+        "--target",
+        "y",
+        "--out",
+        "m.mdn",
+        "--epochs",
+        "2",
+    ];
+    assert_eq!(mdn(d, &args).status.code(), Some(0));
+    let output = mdn(d, &["export", "m.mdn", "--out", "w.json"]);
+    assert_eq!(output.status.code(), Some(0));
+    let export: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("w.json")).unwrap()).unwrap();
+    let values: Vec<f32> = export["tensors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["values"].as_array().unwrap().clone())
+        .map(|v| v.as_f64().unwrap() as f32)
+        .collect();
+    let bytes =
+        mdn_train::aligned::AlignedBytes::from_slice(&std::fs::read(d.join("m.mdn")).unwrap());
+    let blob = mdn_core::Blob::from_bytes(&bytes).unwrap();
+    let stored: Vec<f32> = blob.parameter_values().collect();
+    assert_eq!(
+        values.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+        stored.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+    );
+}
