@@ -53,6 +53,8 @@ use defmt_semihosting as _;
 
 mod exit;
 mod instruction_counter;
+#[cfg(feature = "qemu")]
+pub mod partition;
 pub mod stack_usage;
 mod vector_table;
 

@@ -106,8 +106,9 @@ fn build_parity_firmware(dir: &Path) -> PathBuf {
     firmware.join("target/thumbv7em-none-eabihf/release/parity")
 }
 
-/// Runs `elf` in QEMU under a timeout, decodes its defmt log, and returns (exit code, log).
-fn run_in_qemu(elf: &Path) -> (i32, String) {
+/// Runs `elf` in QEMU under a timeout, with `extra` arguments, decodes its defmt log, and
+/// returns (exit code, log).
+fn run_in_qemu(elf: &Path, extra: &[String]) -> (i32, String) {
     let mut qemu = Command::new("timeout")
         .arg("120")
         .args([
@@ -120,6 +121,7 @@ fn run_in_qemu(elf: &Path) -> (i32, String) {
         ])
         .args(["-semihosting-config", "enable=on,target=native", "-kernel"])
         .arg(elf)
+        .args(extra)
         .stdout(Stdio::piped())
         .spawn()
         .expect("qemu starts");
@@ -157,12 +159,39 @@ fn fresh_vectors_match_on_cortex_m4f_in_qemu() {
     }
 
     let elf = build_parity_firmware(&dir);
-    let (code, log) = run_in_qemu(&elf);
+    let (code, log) = run_in_qemu(&elf, &[]);
     println!("{log}");
     assert_eq!(code, 0, "device parity failed (exit {code}):\n{log}");
     assert!(
         log.contains(&format!("parity: all {expected_total} vectors")),
         "the device did not report all {expected_total} vectors:\n{log}"
+    );
+
+    // The same binary, another model: QEMU's loader places a blob and its vectors in the
+    // firmware's flash partition (firmware-example/src/partition.rs), no rebuild.
+    let other = ModelSpec {
+        seed: 77,
+        ..PARITY_MODELS[2].clone()
+    };
+    let blob = generated_blob(&other);
+    let vectors = parity_vectors(&blob, 40, 77);
+    let count = check_on_host("partition", &blob, &vectors);
+    let (blob_path, vectors_path) = (dir.join("partition.mdn"), dir.join("partition.bin"));
+    fs::write(&blob_path, &blob).unwrap();
+    fs::write(&vectors_path, &vectors).unwrap();
+    let loader = |path: &Path, address: &str| {
+        ["-device".to_owned(), format!("loader,file={},addr={address}", path.display())]
+    };
+    let extra: Vec<String> = loader(&blob_path, "0x300000")
+        .into_iter()
+        .chain(loader(&vectors_path, "0x340000"))
+        .collect();
+    let (code, log) = run_in_qemu(&elf, &extra);
+    println!("{log}");
+    assert_eq!(code, 0, "partition parity failed (exit {code}):\n{log}");
+    assert!(
+        log.contains(&format!("parity: all {count} vectors of the partition model")),
+        "the device did not evaluate the partition model:\n{log}"
     );
     fs::remove_dir_all(&dir).ok();
 }
