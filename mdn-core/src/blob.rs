@@ -13,8 +13,6 @@
 //!
 //! FORMAT.md at the repository root is the normative description.
 
-use crc::{CRC_32_ISO_HDLC, Crc, NoTable};
-
 use crate::{
     error::{Error, Result},
     header::{Capacities, Header, HeaderRepr},
@@ -33,9 +31,8 @@ pub const PREFIX_LEN: usize = 10;
 /// Bytes of the CRC trailer.
 pub const TRAILER_LEN: usize = 4;
 
-/// CRC-32/ISO-HDLC (zlib's `crc32`), bitwise: no table keeps flash small, and it runs once
-/// per blob.
-const CRC32: Crc<u32, NoTable> = Crc::<u32, NoTable>::new(&CRC_32_ISO_HDLC);
+/// CRC-32/ISO-HDLC's polynomial 0x04C11DB7, bit-reversed (the CRC is computed LSB first).
+const CRC32_POLY_REFLECTED: u32 = 0xEDB8_8320;
 
 /// CRC-32/ISO-HDLC of `bytes`, the checksum of the blob trailer.
 ///
@@ -46,7 +43,17 @@ const CRC32: Crc<u32, NoTable> = Crc::<u32, NoTable>::new(&CRC_32_ISO_HDLC);
 /// assert_eq!(mdn_core::crc32(b"123456789"), 0xCBF4_3926);
 /// ```
 pub fn crc32(bytes: &[u8]) -> u32 {
-    CRC32.checksum(bytes)
+    // Bitwise, without a table: a few dozen bytes of flash instead of 1 KB, and it runs once
+    // per blob (about 0.3 M instructions for a 6.5 KB blob on a Cortex-M4F).
+    let mut crc = !0_u32;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            let mask = (crc & 1).wrapping_neg();
+            crc = (crc >> 1) ^ (CRC32_POLY_REFLECTED & mask);
+        }
+    }
+    !crc
 }
 
 /// A blob that passed every check that does not depend on an evaluator's capacities.

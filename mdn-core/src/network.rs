@@ -38,19 +38,23 @@ impl Dense<'_> {
     /// are dropped. Every output keeps its own left-to-right order, so the bits are those
     /// of the plain loop. Not generic and not `#[inline]`: it is compiled with mdn-core's
     /// own optimisation level, which a firmware can set to 3 while building the rest for
-    /// size.
-    fn forward(&self, input: &[f32], output: &mut [f32]) {
+    /// size. `activation`, if any, is applied to each output as it is written.
+    fn forward(&self, input: &[f32], output: &mut [f32], activation: Option<Activation>) {
         let n = self.fan_in;
         // Zero tests LLVM can see spare `chunks_exact` its panic paths.
         if n == 0 {
             return;
         }
-        // Chunk the outputs like the rows: as many outputs as the layer has rows.
-        let rows = self.bias.len().min(output.len());
-        let Some(output) = output.get_mut(..rows) else {
-            return;
+        let finish = |z: f32| match activation {
+            Some(activation) => activation.apply(z),
+            None => z,
         };
         let mut rows = self.weights.chunks_exact(n);
+        // Chunk the outputs like the rows: as many outputs as the layer has rows.
+        let outputs = self.bias.len().min(output.len());
+        let Some(output) = output.get_mut(..outputs) else {
+            return;
+        };
         let (bias4, bias_rest) = self.bias.as_chunks::<4>();
         let (out4, out_rest) = output.as_chunks_mut::<4>();
         for (bias, out) in bias4.iter().zip(out4) {
@@ -61,7 +65,7 @@ impl Dense<'_> {
             };
             let acc = dot4([r0, r1, r2, r3], input);
             for ((o, a), b) in out.iter_mut().zip(acc).zip(bias) {
-                *o = a + word(b);
+                *o = finish(a + word(b));
             }
         }
         let (acc, count) = match (rows.next(), rows.next(), rows.next()) {
@@ -72,7 +76,7 @@ impl Dense<'_> {
             (None, ..) => return,
         };
         for ((o, a), b) in out_rest.iter_mut().zip(acc).zip(bias_rest).take(count) {
-            *o = a + word(b);
+            *o = finish(a + word(b));
         }
     }
 
@@ -87,13 +91,6 @@ impl Dense<'_> {
                 bias,
                 fan_in: self.fan_in,
             })
-    }
-}
-
-/// Applies a hidden activation in place.
-fn activate(activation: Activation, values: &mut [f32]) {
-    for v in values {
-        *v = activation.apply(*v);
     }
 }
 
@@ -249,22 +246,13 @@ impl<'a> Network<'a> {
 
         let mut ping = [0.0_f32; W];
         let mut pong = [0.0_f32; W];
+        let activation = Some(self.activation);
         for (i, layer) in self.hidden.iter().enumerate() {
-            let output = match i {
-                0 => {
-                    layer.forward(&scaled, &mut ping);
-                    &mut ping
-                }
-                _ if i % 2 == 1 => {
-                    layer.forward(&ping, &mut pong);
-                    &mut pong
-                }
-                _ => {
-                    layer.forward(&pong, &mut ping);
-                    &mut ping
-                }
-            };
-            activate(self.activation, output);
+            match i {
+                0 => layer.forward(&scaled, &mut ping, activation),
+                _ if i % 2 == 1 => layer.forward(&ping, &mut pong, activation),
+                _ => layer.forward(&pong, &mut ping, activation),
+            }
         }
         let features: &[f32] = match self.hidden.len() {
             0 => &scaled,
@@ -274,20 +262,21 @@ impl<'a> Network<'a> {
 
         let mut mixture = Mixture::zeroed(self.components, self.dims, self.transform);
         let (log_weights, means, sigmas) = mixture.parts_mut();
-        self.logits.forward(features, log_weights);
+        self.logits.forward(features, log_weights, None);
         if let Some(log_weights) = log_weights.get_mut(..self.components) {
             log_softmax_in_place(log_weights);
         }
         if self.dims == D {
             // Rows of the mixture arrays are as long as the model's: one call per head.
-            self.means.forward(features, means.as_flattened_mut());
-            self.sigmas.forward(features, sigmas.as_flattened_mut());
+            self.means.forward(features, means.as_flattened_mut(), None);
+            self.sigmas
+                .forward(features, sigmas.as_flattened_mut(), None);
         } else {
             for (row, head) in means.iter_mut().zip(self.means.groups(self.dims)) {
-                head.forward(features, row);
+                head.forward(features, row, None);
             }
             for (row, head) in sigmas.iter_mut().zip(self.sigmas.groups(self.dims)) {
-                head.forward(features, row);
+                head.forward(features, row, None);
             }
         }
         for (mean_row, sigma_row) in means.iter_mut().zip(sigmas.iter_mut()) {
