@@ -200,6 +200,26 @@ pub enum Error {
     NonFiniteInput,
     /// A query's target `y` contains NaN or an infinity.
     NonFiniteTarget,
+    /// A probability or interval level is not strictly between 0 and 1 (or is NaN).
+    InvalidProbability,
+    /// A query defined for one output dimension was asked of a mixture with several.
+    NotUnivariate {
+        /// Output dimensions of the mixture.
+        dims: usize,
+    },
+    /// A sampling temperature is zero, negative or not finite.
+    InvalidTemperature,
+    /// A sampling sigma scale is zero, negative or not finite.
+    InvalidSigmaScale,
+    /// Two mixtures compared by a divergence have different target transforms.
+    TransformMismatch,
+    /// An output buffer's length differs from the number of values the query writes.
+    OutputLength {
+        /// Values the query writes.
+        expected: usize,
+        /// Length of the buffer given.
+        found: usize,
+    },
 }
 
 impl fmt::Display for Error {
@@ -277,6 +297,22 @@ impl fmt::Display for Error {
             }
             Error::NonFiniteInput => write!(f, "input contains NaN or infinity"),
             Error::NonFiniteTarget => write!(f, "target contains NaN or infinity"),
+            Error::InvalidProbability => {
+                write!(f, "probability is not strictly between 0 and 1")
+            }
+            Error::NotUnivariate { dims } => write!(
+                f,
+                "query needs one output dimension, the mixture has {dims}"
+            ),
+            Error::InvalidTemperature => write!(f, "temperature is not positive and finite"),
+            Error::InvalidSigmaScale => write!(f, "sigma scale is not positive and finite"),
+            Error::TransformMismatch => {
+                write!(f, "the mixtures have different target transforms")
+            }
+            Error::OutputLength { expected, found } => write!(
+                f,
+                "output buffer holds {found} values, the query writes {expected}"
+            ),
         }
     }
 }

@@ -26,13 +26,22 @@
 //! 3. **network** (`network`): input scaling, hidden layers, the three heads, over those
 //!    slices with iterators only: no index, no bounds check.
 //! 4. **[`Mixture`]** (`mixture`): log mixing weights, means and sigmas in original target
-//!    units, and what is derived from them: [`Mixture::log_prob`], [`Mixture::prob`],
+//!    units; the density [`Mixture::log_prob`], [`Mixture::prob`],
+//!    [`Mixture::anomaly_score`], [`Mixture::density_on_grid`], and the moments
 //!    [`Mixture::mean`], [`Mixture::variance`].
+//! 5. **derived quantities** (`mixture::*`, each over a non-generic one-dimensional view):
+//!    marginal [`Mixture::cdf`], [`Mixture::quantile`] and central [`Mixture::interval`]
+//!    (`quantile`); every mode with its density, [`Mixture::modes`] (`modes`);
+//!    [`Mixture::entropy`], [`Mixture::kl_divergence`], [`Mixture::hellinger_distance`],
+//!    [`Mixture::total_variation_distance`] (`divergence`); draws with any
+//!    [`rand_core::Rng`], optionally tempered, [`Mixture::sample`] (`sample`). [`Model`]
+//!    has shortcuts that take `x`.
 //!
-//! The scalar arithmetic (activations, sigma transforms, the Gaussian log-density, the
-//! log-sum-exp) lives in `math`, once: every transcendental goes through `libm`, there is
-//! no fused multiply-add and one summation order, so the device computes the bits the
-//! host computes. `FORMAT.md` at the repository root describes the bytes and the
+//! The scalar arithmetic (activations, sigma transforms, the Gaussian log-density and
+//! tails, the log-sum-exp, Box-Muller) lives in `math`, once: every transcendental goes
+//! through `libm`, there is no fused multiply-add and one summation order, so the device
+//! computes the bits the host computes; iterative queries (quantiles, modes) have fixed
+//! caps and deterministic stopping rules, so they stop at the same step on both. `FORMAT.md` at the repository root describes the bytes and the
 //! arithmetic precisely enough for another runtime to reproduce them.
 //!
 //! ## The format contract
@@ -41,11 +50,16 @@
 //! reader can check without serde. The writer ([`encode`], [`encoded_len`]) lives here too,
 //! so the trainer, the firmware and the tests share one definition of the format.
 //!
-//! ## Features
+//! ## Features and dependencies
 //!
 //! | feature | default | effect |
 //! |---|---|---|
 //! | `defmt` | no | `defmt::Format` on every public type (forwarded to `heapless`) |
+//!
+//! Sampling takes any generator implementing [`rand_core::Rng`] (rand_core 0.10, which
+//! renamed `RngCore` to `Rng`), re-exported as [`rand_core`]; `rand_pcg::Pcg32` is a small
+//! seeded choice for a device. Queries that are not called are not linked: a firmware
+//! that only calls `log_prob` pays nothing for the others.
 //!
 //! ## MSRV
 //!
@@ -82,6 +96,15 @@
 //! assert_eq!(mean[0], 7.0);
 //! let log_p = model.log_prob(&[3.0], &[7.0])?;
 //! assert!((log_p - (-(0.5_f32.ln()) - 0.918_938_5)).abs() < 1e-6);
+//!
+//! // The rest of the distribution: a 90 % interval, the most likely value, a draw.
+//! let interval = model.interval(&[3.0], 0.9)?;
+//! assert!((interval.lower - (7.0 - 1.644_853_6 * 0.5)).abs() < 1e-5);
+//! let modes = model.modes(&[3.0])?;
+//! assert_eq!(modes.highest().map(|m| m.location), Some(7.0));
+//! let mut rng = <rand_pcg::Pcg32 as mdn_core::rand_core::SeedableRng>::seed_from_u64(1);
+//! let y = model.mixture(&[3.0])?.sample(&mut rng);
+//! assert!((y[0] - 7.0).abs() < 5.0 * 0.5);
 //! # Ok::<(), mdn_core::Error>(())
 //! ```
 
@@ -108,8 +131,10 @@ pub use header::{
 };
 pub use layout::{Layout, TensorInfo, TensorName};
 pub use math::{HALF_LN_TWO_PI, SOFTPLUS_THRESHOLD};
-pub use mixture::{Component, Mixture, PerOutput};
+pub use mixture::{Component, Interval, Mixture, Mode, Modes, PerOutput};
 pub use model::{HostModel, Model};
+/// The random number generator traits [`Mixture::sample`] takes (rand_core 0.10).
+pub use rand_core;
 
 #[doc(hidden)]
 pub use doc_support::{ExampleBlob, doc_example_blob, doc_example_header};

@@ -7,6 +7,17 @@ use crate::header::{Activation, SigmaTransform};
 /// 0.918938533204672741780329736405617639861397473637783412817... (OEIS A075700 / 2).
 pub const HALF_LN_TWO_PI: f32 = 0.918_938_5;
 
+/// `1 / sqrt(2 pi)` rounded to the nearest `f32` (0x3ECC422A); the exact value is
+/// 0.398942280401432677939946059934381868475858631164934657665...
+pub(crate) const FRAC_1_SQRT_TWO_PI: f32 = 0.398_942_3;
+
+/// `1 / sqrt(2)`: `core::f32::consts::FRAC_1_SQRT_2` (0x3F3504F3).
+pub(crate) const FRAC_1_SQRT_2: f32 = core::f32::consts::FRAC_1_SQRT_2;
+
+/// `2^-24`: the spacing of the uniform variates made from the top 24 bits of a `u32`, so
+/// every variate is an exact `f32`.
+const TWO_POW_MINUS_24: f32 = 1.0 / 16_777_216.0;
+
 /// Above this pre-activation, softplus returns its input: `log1pf(expf(z)) == z` in `f32`
 /// for `z > 17`, and 20 is PyTorch's default threshold.
 pub const SOFTPLUS_THRESHOLD: f32 = 20.0;
@@ -85,6 +96,45 @@ pub(crate) fn normal_log_density(y: f32, mu: f32, sigma: f32) -> f32 {
     -0.5 * (r * r) - libm::logf(sigma) - HALF_LN_TWO_PI
 }
 
+/// Lower or upper tail of the standard normal at `z`: `Phi(z) = 0.5 * erfcf(-(z / sqrt 2))`
+/// or `1 - Phi(z) = 0.5 * erfcf(z / sqrt 2)`.
+///
+/// `erfcf` keeps its relative accuracy far into the tail it measures, where `1 - Phi` would
+/// cancel: both tails are accurate down to the smallest normal `f32`.
+#[inline]
+pub(crate) fn normal_tail(z: f32, upper: bool) -> f32 {
+    let arg = z * FRAC_1_SQRT_2;
+    0.5 * libm::erfcf(if upper { arg } else { -arg })
+}
+
+/// Standard normal density `expf(-0.5 * (z * z)) * FRAC_1_SQRT_TWO_PI`.
+#[inline]
+pub(crate) fn standard_normal_density(z: f32) -> f32 {
+    libm::expf(-0.5 * (z * z)) * FRAC_1_SQRT_TWO_PI
+}
+
+/// A uniform variate in `[0, 1)` from the top 24 bits of `bits`: `(bits >> 8) * 2^-24`.
+#[inline]
+pub(crate) fn unit_open_above(bits: u32) -> f32 {
+    (bits >> 8) as f32 * TWO_POW_MINUS_24
+}
+
+/// A uniform variate in `(0, 1]` from the top 24 bits of `bits`: `((bits >> 8) + 1) * 2^-24`,
+/// never zero, so its logarithm is finite.
+#[inline]
+pub(crate) fn unit_open_below(bits: u32) -> f32 {
+    ((bits >> 8) + 1) as f32 * TWO_POW_MINUS_24
+}
+
+/// Box-Muller: two independent standard normal variates from `u1` in `(0, 1]` and `u2` in
+/// `[0, 1)`: `r * cosf(theta)` and `r * sinf(theta)` with `r = sqrtf(-2 * logf(u1))` and
+/// `theta = TAU * u2` (Box and Muller 1958).
+pub(crate) fn box_muller(u1: f32, u2: f32) -> (f32, f32) {
+    let r = libm::sqrtf(-2.0 * libm::logf(u1));
+    let theta = core::f32::consts::TAU * u2;
+    (r * libm::cosf(theta), r * libm::sinf(theta))
+}
+
 /// `ln(sum(exp(values)))` with the maximum subtracted first.
 ///
 /// The maximum is the first largest value; NaN anywhere gives NaN, an empty or all `-inf`
@@ -129,6 +179,39 @@ mod tests {
         let err = |v: f32| (f64::from(v) - exact).abs();
         assert!(err(HALF_LN_TWO_PI) < err(below) && err(HALF_LN_TWO_PI) < err(above));
         assert_eq!(HALF_LN_TWO_PI.to_bits(), 0x3F6B_3F8E);
+    }
+
+    #[test]
+    fn constants_are_the_nearest_f32() {
+        let exact = 0.398_942_280_401_432_7_f64;
+        let below = f32::from_bits(FRAC_1_SQRT_TWO_PI.to_bits() - 1);
+        let above = f32::from_bits(FRAC_1_SQRT_TWO_PI.to_bits() + 1);
+        let err = |v: f32| (f64::from(v) - exact).abs();
+        assert!(err(FRAC_1_SQRT_TWO_PI) < err(below) && err(FRAC_1_SQRT_TWO_PI) < err(above));
+        assert_eq!(FRAC_1_SQRT_TWO_PI.to_bits(), 0x3ECC_422A);
+        assert_eq!(FRAC_1_SQRT_2.to_bits(), 0x3F35_04F3);
+    }
+
+    #[test]
+    fn normal_tails_match_known_values() {
+        // Phi(-1.959964) = 0.025, Phi(0) = 0.5, Phi(-5) = 2.8665157e-7 (Abramowitz-Stegun).
+        assert!((normal_tail(-1.959_964, false) - 0.025).abs() < 1e-8);
+        assert_eq!(normal_tail(0.0, false), 0.5);
+        assert!((normal_tail(-5.0, false) / 2.866_515_7e-7 - 1.0).abs() < 1e-5);
+        assert_eq!(normal_tail(5.0, true), normal_tail(-5.0, false));
+        assert!((standard_normal_density(0.0) - 0.398_942_3).abs() < 1e-7);
+    }
+
+    #[test]
+    fn uniform_variates_stay_in_their_intervals() {
+        assert_eq!(unit_open_above(0), 0.0);
+        assert_eq!(unit_open_above(u32::MAX), 1.0 - TWO_POW_MINUS_24);
+        assert_eq!(unit_open_below(0), TWO_POW_MINUS_24);
+        assert_eq!(unit_open_below(u32::MAX), 1.0);
+        let (a, b) = box_muller(1.0, 0.25);
+        assert_eq!((a, b), (0.0, 0.0));
+        let (a, b) = box_muller(TWO_POW_MINUS_24, 0.0);
+        assert!((a - 5.768_09).abs() < 1e-4 && b == 0.0);
     }
 
     #[test]

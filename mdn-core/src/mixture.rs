@@ -1,11 +1,26 @@
 //! The predictive distribution: a diagonal mixture in original target units, and the
 //! quantities derived from it.
+//!
+//! This file holds the type, the density and the moments; the submodules hold the other
+//! queries, each over the non-generic one-dimensional view of `univariate`: `quantile`
+//! (marginal CDF, quantiles, intervals), `modes`, `divergence` (entropy, KL, Hellinger,
+//! total variation) and `sample`.
+
+mod divergence;
+mod modes;
+mod quantile;
+mod sample;
+mod univariate;
+
+pub use modes::{Mode, Modes};
+pub use quantile::Interval;
 
 use crate::{
     error::{Error, Result},
     header::TargetTransform,
     math::{log_sum_exp, normal_log_density},
 };
+use univariate::Univariate;
 
 /// A vector with one entry per output dimension, at most `D` of them.
 pub type PerOutput<const D: usize> = heapless::Vec<f32, D>;
@@ -292,6 +307,63 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
         Ok(log_sum_exp(per_component) - jacobian)
     }
 
+    /// The anomaly score of `y`: `-log_prob(y)`, in nats; `+inf` where the density is zero.
+    ///
+    /// Large scores flag observations the model finds unlikely. Scores of different models
+    /// or target units are not comparable: the density carries the units of `y`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Mixture::log_prob`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use mdn_core::{Mixture, TargetTransform};
+    /// let m = Mixture::<1, 1>::new(&[0.0], &[0.0], &[1.0], 1, TargetTransform::Identity).unwrap();
+    /// assert!(m.anomaly_score(&[4.0]).unwrap() > m.anomaly_score(&[0.5]).unwrap());
+    /// ```
+    pub fn anomaly_score(&self, y: &[f32]) -> Result<f32> {
+        self.log_prob(y).map(|log_p| -log_p)
+    }
+
+    /// Writes the density of a one-dimensional mixture at every point of `grid` into `out`:
+    /// `out[i]` has the bits of `prob(&[grid[i]])`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotUnivariate`] for more than one output dimension, [`Error::OutputLength`]
+    /// if `out` and `grid` differ in length, [`Error::NonFiniteTarget`] if a grid value is
+    /// NaN or infinite. On error `out` is left unchanged.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use mdn_core::{Mixture, TargetTransform};
+    /// let m = Mixture::<1, 1>::new(&[0.0], &[0.0], &[1.0], 1, TargetTransform::Identity).unwrap();
+    /// let grid = [-1.0, 0.0, 1.0];
+    /// let mut density = [0.0; 3];
+    /// m.density_on_grid(&grid, &mut density).unwrap();
+    /// assert_eq!(density[1], m.prob(&[0.0]).unwrap());
+    /// assert_eq!(density[0], density[2]);
+    /// ```
+    pub fn density_on_grid(&self, grid: &[f32], out: &mut [f32]) -> Result<()> {
+        self.require_univariate()?;
+        if out.len() != grid.len() {
+            return Err(Error::OutputLength {
+                expected: grid.len(),
+                found: out.len(),
+            });
+        }
+        if grid.iter().any(|v| !v.is_finite()) {
+            return Err(Error::NonFiniteTarget);
+        }
+        for (o, &y) in out.iter_mut().zip(grid) {
+            *o = self.prob(core::slice::from_ref(&y)).unwrap_or(f32::NAN);
+        }
+        Ok(())
+    }
+
     /// The density at `y`: `expf(log_prob(y))`.
     ///
     /// # Errors
@@ -388,6 +460,39 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
             *v = libm::sqrtf(*v);
         }
         std_dev
+    }
+    /// `Ok` for a one-dimensional mixture, else [`Error::NotUnivariate`].
+    fn require_univariate(&self) -> Result<()> {
+        if self.dims == 1 {
+            Ok(())
+        } else {
+            Err(Error::NotUnivariate { dims: self.dims })
+        }
+    }
+
+    /// Dimension `d` of every component's means and sigmas, as contiguous arrays (the
+    /// mixture stores them component-major); entries from `components()` on are zero.
+    fn column(&self, d: usize) -> ([f32; K], [f32; K]) {
+        let mut means = [0.0_f32; K];
+        let mut sigmas = [0.0_f32; K];
+        let rows = self.means.iter().zip(&self.sigmas);
+        for ((m, s), (mean_row, sigma_row)) in means.iter_mut().zip(sigmas.iter_mut()).zip(rows) {
+            *m = at(mean_row, d);
+            *s = at(sigma_row, d);
+        }
+        (means, sigmas)
+    }
+
+    /// The one-dimensional view of a column from [`Mixture::column`]: what the non-generic
+    /// kernels of the submodules work on.
+    fn univariate<'s>(&'s self, means: &'s [f32], sigmas: &'s [f32]) -> Univariate<'s> {
+        let n = self.components;
+        Univariate {
+            log_weights: self.log_weights(),
+            means: means.get(..n).unwrap_or(&[]),
+            sigmas: sigmas.get(..n).unwrap_or(&[]),
+            transform: self.transform,
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use crate::{
     blob::Blob,
     error::{Error, Result},
     header::{Capacities, Header},
-    mixture::{Mixture, PerOutput},
+    mixture::{Interval, Mixture, Modes, PerOutput},
     network::Network,
 };
 
@@ -257,5 +257,113 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
     /// ```
     pub fn variance(&self, x: &[f32]) -> Result<PerOutput<D>> {
         Ok(self.mixture(x)?.variance())
+    }
+
+    /// The marginal CDF of each output dimension at `y`: [`Mixture::cdf`] of
+    /// [`Model::mixture`].
+    ///
+    /// # Errors
+    ///
+    /// The input errors of [`Model::mixture`], then those of [`Mixture::cdf`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let bytes = mdn_core::doc_example_blob();
+    /// let model = mdn_core::HostModel::from_bytes(&bytes[..]).unwrap();
+    /// let median = model.quantile(&[0.3], 0.5).unwrap();
+    /// assert!((model.cdf(&[0.3], &[median]).unwrap()[0] - 0.5).abs() < 1e-6);
+    /// ```
+    pub fn cdf(&self, x: &[f32], y: &[f32]) -> Result<PerOutput<D>> {
+        self.mixture(x)?.cdf(y)
+    }
+
+    /// The `p` quantile of a one-dimensional output: [`Mixture::quantile`] of
+    /// [`Model::mixture`].
+    ///
+    /// # Errors
+    ///
+    /// The input errors of [`Model::mixture`], then those of [`Mixture::quantile`].
+    ///
+    /// # Examples
+    ///
+    /// See [`Model::cdf`].
+    pub fn quantile(&self, x: &[f32], p: f32) -> Result<f32> {
+        self.mixture(x)?.quantile(p)
+    }
+
+    /// The central interval holding probability `level` of a one-dimensional output:
+    /// [`Mixture::interval`] of [`Model::mixture`].
+    ///
+    /// # Errors
+    ///
+    /// The input errors of [`Model::mixture`], then those of [`Mixture::interval`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let bytes = mdn_core::doc_example_blob();
+    /// let model = mdn_core::HostModel::from_bytes(&bytes[..]).unwrap();
+    /// let i = model.interval(&[0.3], 0.8).unwrap();
+    /// assert!(i.lower < model.quantile(&[0.3], 0.5).unwrap() && i.width() > 0.0);
+    /// ```
+    pub fn interval(&self, x: &[f32], level: f32) -> Result<Interval> {
+        self.mixture(x)?.interval(level)
+    }
+
+    /// Every mode of a one-dimensional output, sorted by location: [`Mixture::modes`] of
+    /// [`Model::mixture`].
+    ///
+    /// # Errors
+    ///
+    /// The input errors of [`Model::mixture`], then those of [`Mixture::modes`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let bytes = mdn_core::doc_example_blob();
+    /// let model = mdn_core::HostModel::from_bytes(&bytes[..]).unwrap();
+    /// let modes = model.modes(&[0.3]).unwrap();
+    /// let best = modes.highest().unwrap();
+    /// assert!(best.density >= modes.iter().map(|m| m.density).fold(0.0, f32::max));
+    /// ```
+    pub fn modes(&self, x: &[f32]) -> Result<Modes<K>> {
+        self.mixture(x)?.modes()
+    }
+
+    /// The differential entropy of a one-dimensional output, in nats:
+    /// [`Mixture::entropy`] of [`Model::mixture`].
+    ///
+    /// # Errors
+    ///
+    /// The input errors of [`Model::mixture`], then those of [`Mixture::entropy`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let bytes = mdn_core::doc_example_blob();
+    /// let model = mdn_core::HostModel::from_bytes(&bytes[..]).unwrap();
+    /// assert!(model.entropy(&[0.3]).unwrap().is_finite());
+    /// ```
+    pub fn entropy(&self, x: &[f32]) -> Result<f32> {
+        self.mixture(x)?.entropy()
+    }
+
+    /// The anomaly score `-ln p(y|x)`: [`Mixture::anomaly_score`] of [`Model::mixture`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Model::log_prob`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let bytes = mdn_core::doc_example_blob();
+    /// let model = mdn_core::HostModel::from_bytes(&bytes[..]).unwrap();
+    /// let score = model.anomaly_score(&[0.3], &[40.0]).unwrap();
+    /// assert_eq!(score, -model.log_prob(&[0.3], &[40.0]).unwrap());
+    /// ```
+    pub fn anomaly_score(&self, x: &[f32], y: &[f32]) -> Result<f32> {
+        self.mixture(x)?.anomaly_score(y)
     }
 }

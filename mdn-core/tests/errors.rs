@@ -667,6 +667,29 @@ fn query_errors() -> Vec<Error> {
     ]
 }
 
+/// One instance of each error the distribution queries add, in declaration order.
+fn distribution_errors() -> Vec<Error> {
+    let one = Mixture::<2, 2>::new(&[0.0], &[0.0], &[1.0], 1, TargetTransform::Identity).unwrap();
+    let two = Mixture::<2, 2>::new(
+        &[0.0],
+        &[0.0, 0.0],
+        &[1.0, 1.0],
+        2,
+        TargetTransform::Identity,
+    )
+    .unwrap();
+    let log = Mixture::<2, 2>::new(&[0.0], &[0.0], &[1.0], 1, TargetTransform::Log).unwrap();
+    let mut rng = rand_pcg::Pcg32::new(1, 1);
+    vec![
+        one.quantile(1.0).unwrap_err(),
+        two.modes().unwrap_err(),
+        one.sample_tempered(&mut rng, 0.0, 1.0).unwrap_err(),
+        one.sample_tempered(&mut rng, 1.0, -1.0).unwrap_err(),
+        one.kl_divergence(&log).unwrap_err(),
+        one.density_on_grid(&[0.0], &mut []).unwrap_err(),
+    ]
+}
+
 #[test]
 fn query_errors_are_reported_input_first() {
     let bytes = tiny_blob();
@@ -858,6 +881,7 @@ fn every_error() -> Vec<Error> {
         encode(&tiny_header(), &TINY, &mut [0; 8]).unwrap_err(),
     ];
     errors.extend(query_errors());
+    errors.extend(distribution_errors());
     errors
 }
 
@@ -899,6 +923,12 @@ fn every_variant_is_reached() {
         "TargetLength",
         "NonFiniteInput",
         "NonFiniteTarget",
+        "InvalidProbability",
+        "NotUnivariate",
+        "InvalidTemperature",
+        "InvalidSigmaScale",
+        "TransformMismatch",
+        "OutputLength",
     ];
     let reached: Vec<String> = every_error().iter().map(variant_name).collect();
     assert_eq!(reached, expected);

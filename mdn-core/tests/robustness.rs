@@ -11,7 +11,9 @@ use mdn_core::{
     Activation, Blob, Error, Header, HiddenWidths, HostModel, Layout, Model, Names, SigmaTransform,
     TargetTransform, encode, encoded_len,
 };
+use mdn_core::{Mixture, rand_core::SeedableRng};
 use proptest::prelude::*;
+use rand_pcg::Pcg32;
 
 /// Small capacities, so that capacity checks are exercised as well as evaluation.
 type SmallModel<'a> = Model<'a, 4, 8, 4, 3>;
@@ -44,7 +46,30 @@ fn query<const I: usize, const W: usize, const K: usize, const D: usize>(
     if let Ok(mixture) = model.mixture(&x) {
         let _ = mixture.std_dev();
         let _ = mixture.iter().count();
+        distribution_queries(&mixture, &y);
     }
+}
+
+/// Every distribution query of a mixture, with valid and invalid arguments.
+fn distribution_queries<const K: usize, const D: usize>(mixture: &Mixture<K, D>, y: &[f32]) {
+    let _ = mixture.cdf(y);
+    let _ = mixture.anomaly_score(y);
+    for p in [1e-30, 1e-6, 0.5, 0.999_999, 0.0, f32::NAN] {
+        let _ = mixture.quantile(p);
+        let _ = mixture.interval(p);
+    }
+    let _ = mixture.modes();
+    let _ = mixture.entropy();
+    let _ = mixture.kl_divergence(mixture);
+    let _ = mixture.hellinger_distance(mixture);
+    let _ = mixture.total_variation_distance(mixture);
+    let mut rng = Pcg32::seed_from_u64(1);
+    let _ = mixture.sample(&mut rng);
+    let _ = mixture.sample_tempered(&mut rng, 0.1, 2.0);
+    let _ = mixture.sample_tempered(&mut rng, 0.0, 1.0);
+    let grid = [-1.0, 0.0, 1.5, 1e30];
+    let mut out = [0.0; 4];
+    let _ = mixture.density_on_grid(&grid, &mut out);
 }
 
 const ACTIVATIONS: [Activation; 2] = [Activation::Relu, Activation::Tanh];
@@ -284,6 +309,96 @@ proptest! {
         let y_ok = y.len() == outputs && y.iter().all(|v| v.is_finite());
         prop_assert_eq!(result.is_ok(), x_ok && y_ok);
         prop_assert_eq!(model.mean(&x).is_ok(), x_ok);
+    }
+}
+
+/// Any `f32`, with the special values and extremes well represented.
+fn any_value() -> impl Strategy<Value = f32> {
+    prop_oneof![
+        any::<f32>(),
+        Just(0.0),
+        Just(-0.0),
+        Just(f32::NAN),
+        Just(f32::INFINITY),
+        Just(f32::NEG_INFINITY),
+        Just(f32::MAX),
+        Just(f32::MIN_POSITIVE),
+        Just(1e-30),
+        -100.0_f32..100.0,
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Mixtures built from any parameters (NaN, infinite, zero or negative sigmas) answer
+    /// every distribution query without panicking, in bounded time.
+    #[test]
+    fn distribution_queries_never_panic_on_any_parameters(
+        log_weights in prop::collection::vec(any_value(), 1..5),
+        means in prop::collection::vec(any_value(), 4),
+        sigmas in prop::collection::vec(any_value(), 4),
+        y in any_value(),
+        log_target in any::<bool>(),
+    ) {
+        let k = log_weights.len();
+        let transform = if log_target { TargetTransform::Log } else { TargetTransform::Identity };
+        let mixture =
+            Mixture::<4, 1>::new(&log_weights, &means[..k], &sigmas[..k], 1, transform).unwrap();
+        distribution_queries(&mixture, &[y]);
+    }
+
+    /// On valid mixtures the answers keep their invariants.
+    #[test]
+    fn distribution_queries_keep_their_invariants(
+        weights in prop::collection::vec(0.01_f32..1.0, 1..5),
+        means in prop::collection::vec(-20.0_f32..20.0, 4),
+        sigmas in prop::collection::vec(0.01_f32..5.0, 4),
+        p in 1e-5_f32..0.99999,
+        log_target in any::<bool>(),
+    ) {
+        let k = weights.len();
+        let total: f32 = weights.iter().sum();
+        let log_weights: Vec<f32> = weights.iter().map(|w| (w / total).ln()).collect();
+        let transform = if log_target { TargetTransform::Log } else { TargetTransform::Identity };
+        let m = Mixture::<4, 1>::new(&log_weights, &means[..k], &sigmas[..k], 1, transform).unwrap();
+        let q = m.quantile(p).unwrap();
+        // The documented bound: f32 rounding of F, plus the density times the spacing of
+        // f32 values at the quantile, both in the components' space (ln y for a log
+        // target, where cdf's logf(q) rounds once more: twice the spacing).
+        let (t, density_t, roundings) = if log_target {
+            (q.ln(), m.prob(&[q]).unwrap() * q, 2.0)
+        } else {
+            (q, m.prob(&[q]).unwrap(), 1.0)
+        };
+        let spacing = f32::from_bits(t.abs().to_bits() + 1) - t.abs();
+        let tolerance = 3e-7 + 2e-6 * p + roundings * density_t * spacing;
+        let error = (m.cdf(&[q]).unwrap()[0] - p).abs();
+        prop_assert!(error <= tolerance, "p {} q {} error {} > {}", p, q, error, tolerance);
+        let i = m.interval(p).unwrap();
+        prop_assert!(i.lower <= i.upper);
+        let modes = m.modes().unwrap();
+        prop_assert!(!modes.is_empty() && modes.len() <= k);
+        prop_assert!(modes.windows(2).all(|w| w[0].location < w[1].location));
+        let best = modes.highest().unwrap().density;
+        prop_assert!(modes.iter().all(|mode| mode.density <= best * (1.0 + 1e-6)));
+        prop_assert!(m.entropy().unwrap().is_finite());
+        prop_assert_eq!(m.kl_divergence(&m).unwrap(), 0.0);
+        prop_assert_eq!(m.hellinger_distance(&m).unwrap(), 0.0);
+        prop_assert_eq!(m.total_variation_distance(&m).unwrap(), 0.0);
+        let shifted: Vec<f32> = means.iter().map(|v| v + 1.0).collect();
+        let other = Mixture::<4, 1>::new(&log_weights, &shifted[..k], &sigmas[..k], 1, transform)
+            .unwrap();
+        let (kl, h, tv) = (
+            m.kl_divergence(&other).unwrap(),
+            m.hellinger_distance(&other).unwrap(),
+            m.total_variation_distance(&other).unwrap(),
+        );
+        prop_assert!(kl > 0.0 && (0.0..=1.0).contains(&h) && (0.0..=1.0).contains(&tv));
+        // Pinsker and the Hellinger bounds on total variation: H^2 <= TV <= sqrt(2) H,
+        // TV <= sqrt(KL / 2); with room for the documented quadrature error.
+        prop_assert!(h * h <= tv + 1e-3 && tv <= 2.0_f32.sqrt() * h + 1e-3, "{} {}", h, tv);
+        prop_assert!(tv <= (kl / 2.0).sqrt() + 1e-3, "{} {}", tv, kl);
     }
 }
 

@@ -202,6 +202,48 @@ pub fn generated_blob(spec: &ModelSpec) -> Vec<u8> {
     bytes
 }
 
+/// Records for the distribution queries at `x`: quantiles and intervals across the range,
+/// modes, entropy, a tempered draw, the divergences to the mixture at `previous_x`, and
+/// every fifth query the density on a grid over the central 99.8 %.
+fn distribution_queries(
+    writer: &mut VectorWriter,
+    model: &ParityModel<'_>,
+    x: &[f32],
+    previous_x: &[f32],
+    q: usize,
+    rng: &mut SplitMix64,
+) {
+    for p in [1e-6, 0.025, 0.5, 0.9, 0.999_9] {
+        writer.push(model, Op::Quantile, x, &[p]);
+    }
+    writer.push(model, Op::Quantile, x, &[rng.uniform(0.0, 1.0)]);
+    for level in [0.5, 0.95] {
+        writer.push(model, Op::Interval, x, &[level]);
+    }
+    writer.push(model, Op::Modes, x, &[]);
+    writer.push(model, Op::Entropy, x, &[]);
+    let temperature = [1.0, 0.5, 2.0][q % 3];
+    let scale = [1.0, 0.7][q % 2];
+    writer.push(model, Op::Sample, x, &[temperature, scale, q as f32]);
+    let pair: Vec<f32> = x.iter().chain(previous_x).copied().collect();
+    for op in [Op::KlDivergence, Op::Hellinger, Op::TotalVariation] {
+        writer.push(model, op, &pair, &[]);
+    }
+    if q.is_multiple_of(5) {
+        let mixture = model.mixture(x).expect("finite input");
+        // Across the central 99.8 % (quantiles stay finite where a log target's moments
+        // overflow); multivariate models get a plain grid and their error.
+        let (lo, hi) = match (mixture.quantile(1e-3), mixture.quantile(0.999)) {
+            (Ok(lo), Ok(hi)) => (lo, hi),
+            _ => (-4.0, 4.0),
+        };
+        let grid: Vec<f32> = (0..33)
+            .map(|i| lo + (hi - lo) * (i as f32 / 32.0))
+            .collect();
+        writer.push(model, Op::DensityOnGrid, x, &grid);
+    }
+}
+
 /// Libm inputs: ordinary values across each function's range, and the special ones.
 fn libm_arguments() -> Vec<f32> {
     let mut values = vec![
@@ -232,6 +274,26 @@ fn libm_arguments() -> Vec<f32> {
     for _ in 0..100 {
         values.push(rng.uniform(0.0, 1.0));
     }
+    // Where the queries use them: erfcf of standardised residuals (|z| <= ~10 inside the
+    // quantile bracket, beyond it in the tails), sinf / cosf of Box-Muller angles in
+    // [0, 2 pi), and the large arguments that need the full range reduction.
+    for _ in 0..100 {
+        values.push(rng.uniform(-12.0, 12.0));
+    }
+    for _ in 0..100 {
+        values.push(rng.uniform(0.0, core::f32::consts::TAU));
+    }
+    values.extend([
+        core::f32::consts::TAU,
+        core::f32::consts::PI,
+        core::f32::consts::FRAC_PI_2,
+        1e5,
+        -3e6,
+        1e20,
+        9.2,
+        -9.2,
+        10.1,
+    ]);
     values
 }
 
@@ -249,7 +311,11 @@ pub fn parity_vectors(blob: &[u8], queries: usize, seed: u64) -> Vec<u8> {
     let (inputs, outputs) = (header.input_dim as usize, header.output_dim as usize);
     let log_target = header.target_transform == TargetTransform::Log;
     let mut rng = SplitMix64::new(seed);
+    // The distribution queries draw from their own stream, so the inputs and targets of
+    // the density queries do not depend on them.
+    let mut extra = SplitMix64::new(seed ^ 0x005E_ED0F_D157);
     let mut writer = VectorWriter::default();
+    let mut previous_x: Vec<f32> = vec![0.0; inputs];
 
     for q in 0..queries {
         // Scales reach 3, offsets 2: this spans several scaled units either side.
@@ -271,7 +337,11 @@ pub fn parity_vectors(blob: &[u8], queries: usize, seed: u64) -> Vec<u8> {
             }
             writer.push(&model, Op::LogProb, &x, &y);
             writer.push(&model, Op::Prob, &x, &y);
+            writer.push(&model, Op::Cdf, &x, &y);
+            writer.push(&model, Op::AnomalyScore, &x, &y);
         }
+        distribution_queries(&mut writer, &model, &x, &previous_x, q, &mut extra);
+        previous_x = x;
     }
 
     // Edge cases: error kinds and non-finite values must agree too.
@@ -305,6 +375,60 @@ pub fn parity_vectors(blob: &[u8], queries: usize, seed: u64) -> Vec<u8> {
         writer.push(&model, Op::Prob, x, y);
         writer.push(&model, Op::Mean, x, &[]);
         writer.push(&model, Op::Mixture, x, &[]);
+        writer.push(&model, Op::Cdf, x, y);
+        writer.push(&model, Op::AnomalyScore, x, y);
+        writer.push(&model, Op::Quantile, x, &[0.3]);
+        writer.push(&model, Op::Interval, x, &[0.9]);
+        writer.push(&model, Op::Modes, x, &[]);
+        writer.push(&model, Op::Entropy, x, &[]);
+        writer.push(&model, Op::Sample, x, &[1.0, 1.0, 7.0]);
+        writer.push(&model, Op::DensityOnGrid, x, y);
+        let pair: Vec<f32> = x.iter().chain(&x0).copied().collect();
+        for op in [Op::KlDivergence, Op::Hellinger, Op::TotalVariation] {
+            writer.push(&model, op, &pair, &[]);
+        }
+    }
+    // Arguments out of range, and argument lists of the wrong length.
+    for p in [
+        0.0,
+        1.0,
+        -0.5,
+        1.5,
+        f32::NAN,
+        f32::INFINITY,
+        1e-30,
+        1.0 - 6e-8,
+        6e-8,
+    ] {
+        writer.push(&model, Op::Quantile, &x0, &[p]);
+        writer.push(&model, Op::Interval, &x0, &[p]);
+    }
+    writer.push(&model, Op::Quantile, &x0, &[]);
+    for (temperature, scale) in [
+        (0.0, 1.0),
+        (-1.0, 1.0),
+        (f32::NAN, 1.0),
+        (f32::INFINITY, 1.0),
+        (1.0, 0.0),
+        (1.0, -2.0),
+        (1.0, f32::INFINITY),
+        (1e-3, 1.0),
+        (1e3, 1e-3),
+        (1e-38, 1.0),
+    ] {
+        writer.push(&model, Op::Sample, &x0, &[temperature, scale, 3.0]);
+    }
+    writer.push(&model, Op::Sample, &x0, &[]);
+    let mut nan_grid = vec![0.5_f32; 5];
+    nan_grid[2] = f32::NAN;
+    writer.push(&model, Op::DensityOnGrid, &x0, &nan_grid);
+    writer.push(&model, Op::DensityOnGrid, &x0, &[]);
+    let odd: Vec<f32> = vec![0.5; 2 * inputs + 1];
+    let wide_pair: Vec<f32> = x0.iter().chain(&huge_x).copied().collect();
+    for op in [Op::KlDivergence, Op::Hellinger, Op::TotalVariation] {
+        writer.push(&model, op, &odd, &[]);
+        writer.push(&model, op, &wide_pair, &[]);
+        writer.push(&model, op, &[], &[]);
     }
 
     for op in [
@@ -314,6 +438,9 @@ pub fn parity_vectors(blob: &[u8], queries: usize, seed: u64) -> Vec<u8> {
         Op::Expm1f,
         Op::Tanhf,
         Op::Sqrtf,
+        Op::Erfcf,
+        Op::Sinf,
+        Op::Cosf,
     ] {
         for a in libm_arguments() {
             writer.push(&model, op, &[], &[a]);

@@ -24,11 +24,25 @@
 //! | `Mean` | 3 | x | `D` means |
 //! | `StdDev` | 4 | x | `D` standard deviations |
 //! | `Mixture` | 5 | x | `K` log weights, `K*D` means, `K*D` sigmas |
-//! | `Expf` .. `Sqrtf` | 16..21 | one value | the libm function's output |
+//! | `Cdf` | 6 | x, y | `D` marginal CDF values |
+//! | `Quantile` | 7 | x, `[p]` | the `p` quantile |
+//! | `Interval` | 8 | x, `[level]` | lower, upper |
+//! | `Modes` | 9 | x | count `n`, index of the highest (NaN if none), `n` locations, `n` densities |
+//! | `Sample` | 10 | x, `[temperature, sigma_scale, seed]` | [`SAMPLE_DRAWS`] draws of `D` values, from [`ParityRng`] seeded with `seed` (an integer-valued `f32`) |
+//! | `Entropy` | 11 | x | differential entropy |
+//! | `KlDivergence` | 12 | `x1 ++ x2` (halves) | `KL(p(.\|x1) \|\| p(.\|x2))` |
+//! | `Hellinger` | 13 | `x1 ++ x2` | Hellinger distance |
+//! | `TotalVariation` | 14 | `x1 ++ x2` | total-variation distance |
+//! | `AnomalyScore` | 15 | x, y | `-log p(y\|x)` |
+//! | `Expf` .. `Sqrtf`, `Erfcf`, `Sinf`, `Cosf` | 16..24 | one value | the libm function's output |
+//! | `DensityOnGrid` | 32 | x, grid | the density at each grid point |
 //!
-//! New queries get new op codes; old files stay valid.
+//! Codes 16..=31 are for raw libm functions. Counts and indices are written as `f32`
+//! (exact below 2^24). New queries get new op codes; old files stay valid.
 
-use mdn_core::{Error, Model};
+use core::convert::Infallible;
+
+use mdn_core::{Error, Model, rand_core::TryRng};
 
 /// Magic bytes of a vector file.
 pub const VECTOR_MAGIC: [u8; 4] = *b"MDNV";
@@ -36,6 +50,9 @@ pub const VECTOR_MAGIC: [u8; 4] = *b"MDNV";
 pub const VECTOR_VERSION: u16 = 1;
 /// The most words an outcome may have.
 pub const MAX_OUTCOME: usize = 255;
+
+/// Draws per `Sample` record.
+pub const SAMPLE_DRAWS: usize = 4;
 
 /// Capacities of the firmware's parity binary: every parity model must fit them.
 pub type ParityModel<'a> = Model<'a, 16, 64, 8, 4>;
@@ -62,6 +79,26 @@ pub enum Op {
     StdDev = 4,
     /// Every parameter of `Model::mixture(x)`.
     Mixture = 5,
+    /// `Model::cdf(x, y)`.
+    Cdf = 6,
+    /// `Model::quantile(x, y[0])`.
+    Quantile = 7,
+    /// `Model::interval(x, y[0])`.
+    Interval = 8,
+    /// `Model::modes(x)`.
+    Modes = 9,
+    /// `Mixture::sample_tempered` of `Model::mixture(x)`, [`SAMPLE_DRAWS`] times.
+    Sample = 10,
+    /// `Model::entropy(x)`.
+    Entropy = 11,
+    /// `Mixture::kl_divergence` between the mixtures at the two halves of `x`.
+    KlDivergence = 12,
+    /// `Mixture::hellinger_distance` between the mixtures at the two halves of `x`.
+    Hellinger = 13,
+    /// `Mixture::total_variation_distance` between the mixtures at the two halves of `x`.
+    TotalVariation = 14,
+    /// `Model::anomaly_score(x, y)`.
+    AnomalyScore = 15,
     /// `libm::expf(y[0])`.
     Expf = 16,
     /// `libm::logf(y[0])`.
@@ -74,6 +111,14 @@ pub enum Op {
     Tanhf = 20,
     /// `libm::sqrtf(y[0])`.
     Sqrtf = 21,
+    /// `libm::erfcf(y[0])`.
+    Erfcf = 22,
+    /// `libm::sinf(y[0])`.
+    Sinf = 23,
+    /// `libm::cosf(y[0])`.
+    Cosf = 24,
+    /// `Mixture::density_on_grid` of `Model::mixture(x)` over the grid `y`.
+    DensityOnGrid = 32,
 }
 
 impl TryFrom<u8> for Op {
@@ -86,12 +131,26 @@ impl TryFrom<u8> for Op {
             3 => Op::Mean,
             4 => Op::StdDev,
             5 => Op::Mixture,
+            6 => Op::Cdf,
+            7 => Op::Quantile,
+            8 => Op::Interval,
+            9 => Op::Modes,
+            10 => Op::Sample,
+            11 => Op::Entropy,
+            12 => Op::KlDivergence,
+            13 => Op::Hellinger,
+            14 => Op::TotalVariation,
+            15 => Op::AnomalyScore,
             16 => Op::Expf,
             17 => Op::Logf,
             18 => Op::Log1pf,
             19 => Op::Expm1f,
             20 => Op::Tanhf,
             21 => Op::Sqrtf,
+            22 => Op::Erfcf,
+            23 => Op::Sinf,
+            24 => Op::Cosf,
+            32 => Op::DensityOnGrid,
             _ => return Err(VectorError::UnknownOp(code)),
         })
     }
@@ -123,7 +182,55 @@ pub fn error_code(error: &Error) -> u32 {
         Error::TargetLength { .. } => 2,
         Error::NonFiniteInput => 3,
         Error::NonFiniteTarget => 4,
+        Error::InvalidProbability => 5,
+        Error::NotUnivariate { .. } => 6,
+        Error::InvalidTemperature => 7,
+        Error::InvalidSigmaScale => 8,
+        Error::TransformMismatch => 9,
+        Error::OutputLength { .. } => 10,
         _ => 255,
+    }
+}
+
+/// SplitMix64 (Steele, Lea and Flood 2014) as a `rand_core` generator: the fixed-seed
+/// generator of `Sample` records, so host and device draw the same numbers.
+///
+/// `next_u32` is the high half of `next_u64`.
+///
+/// # Examples
+///
+/// ```
+/// use mdn_core::rand_core::Rng;
+/// let mut rng = mdn_tests::vectors::ParityRng::new(0);
+/// assert_eq!(rng.next_u64(), 0xE220_A839_7B1D_CDAF);
+/// ```
+#[derive(Debug, Clone)]
+pub struct ParityRng(u64);
+
+impl ParityRng {
+    /// A generator with the given seed.
+    pub fn new(seed: u64) -> Self {
+        ParityRng(seed)
+    }
+}
+
+impl TryRng for ParityRng {
+    type Error = Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
+        self.try_next_u64().map(|v| (v >> 32) as u32)
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        Ok(z ^ (z >> 31))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
+        mdn_core::rand_core::utils::fill_bytes_via_next_word(dst, || self.try_next_u64())
     }
 }
 
@@ -248,6 +355,14 @@ fn write_outcome(out: &mut [u32], result: Result<&[f32], Error>) -> usize {
     }
 }
 
+/// Writes the outcome of a query with one result.
+fn write_one(out: &mut [u32], result: Result<f32, Error>) -> usize {
+    write_outcome(
+        out,
+        result.as_ref().map(core::slice::from_ref).map_err(|e| *e),
+    )
+}
+
 /// Runs the query of `record` on `model` and writes its outcome into `out`; returns the
 /// number of words written. This is the one definition of what each op computes.
 ///
@@ -309,12 +424,76 @@ pub fn evaluate<const I: usize, const W: usize, const K: usize, const D: usize>(
             }
             Err(e) => write_outcome(out, Err(e)),
         },
+        Op::Cdf => write_outcome(out, model.cdf(&x, &y).as_deref().map_err(|e| *e)),
+        Op::Quantile => {
+            let p = y.first().copied().unwrap_or(f32::NAN);
+            write_one(out, model.quantile(&x, p))
+        }
+        Op::Interval => {
+            let level = y.first().copied().unwrap_or(f32::NAN);
+            let interval = model.interval(&x, level).map(|i| [i.lower, i.upper]);
+            write_outcome(out, interval.as_ref().map(|v| &v[..]).map_err(|e| *e))
+        }
+        Op::Modes => match model.modes(&x) {
+            Ok(modes) => {
+                let mut values: heapless::Vec<f32, MAX_OUTCOME> = heapless::Vec::new();
+                let highest = modes.highest_index().map_or(f32::NAN, |i| i as f32);
+                let _ = values.extend_from_slice(&[modes.len() as f32, highest]);
+                for m in modes.iter() {
+                    let _ = values.push(m.location);
+                }
+                for m in modes.iter() {
+                    let _ = values.push(m.density);
+                }
+                write_outcome(out, Ok(&values))
+            }
+            Err(e) => write_outcome(out, Err(e)),
+        },
+        Op::Sample => {
+            let arg = |i: usize| y.get(i).copied().unwrap_or(f32::NAN);
+            // `as` saturates and maps NaN to 0: any argument gives a seed.
+            let mut rng = ParityRng::new(arg(2) as u64);
+            let draws = model.mixture(&x).and_then(|mixture| {
+                let mut values: heapless::Vec<f32, MAX_OUTCOME> = heapless::Vec::new();
+                for _ in 0..SAMPLE_DRAWS {
+                    let draw = mixture.sample_tempered(&mut rng, arg(0), arg(1))?;
+                    let _ = values.extend_from_slice(&draw);
+                }
+                Ok(values)
+            });
+            write_outcome(out, draws.as_deref().map_err(|e| *e))
+        }
+        Op::Entropy => write_one(out, model.entropy(&x)),
+        Op::KlDivergence | Op::Hellinger | Op::TotalVariation => {
+            let (x1, x2) = x.split_at(x.len() / 2);
+            let value = model.mixture(x1).and_then(|p| {
+                let q = model.mixture(x2)?;
+                match record.op {
+                    Op::KlDivergence => p.kl_divergence(&q),
+                    Op::Hellinger => p.hellinger_distance(&q),
+                    _ => p.total_variation_distance(&q),
+                }
+            });
+            write_one(out, value)
+        }
+        Op::AnomalyScore => write_one(out, model.anomaly_score(&x, &y)),
+        Op::DensityOnGrid => {
+            let mut density = [0.0_f32; 64];
+            let density = density.get_mut(..y.len()).unwrap_or(&mut []);
+            let result = model
+                .mixture(&x)
+                .and_then(|mixture| mixture.density_on_grid(&y, density));
+            write_outcome(out, result.map(|()| &density[..]))
+        }
         Op::Expf => write_outcome(out, Ok(&[scalar(libm::expf)])),
         Op::Logf => write_outcome(out, Ok(&[scalar(libm::logf)])),
         Op::Log1pf => write_outcome(out, Ok(&[scalar(libm::log1pf)])),
         Op::Expm1f => write_outcome(out, Ok(&[scalar(libm::expm1f)])),
         Op::Tanhf => write_outcome(out, Ok(&[scalar(libm::tanhf)])),
         Op::Sqrtf => write_outcome(out, Ok(&[scalar(libm::sqrtf)])),
+        Op::Erfcf => write_outcome(out, Ok(&[scalar(libm::erfcf)])),
+        Op::Sinf => write_outcome(out, Ok(&[scalar(libm::sinf)])),
+        Op::Cosf => write_outcome(out, Ok(&[scalar(libm::cosf)])),
     }
 }
 

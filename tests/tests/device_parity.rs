@@ -180,7 +180,10 @@ fn fresh_vectors_match_on_cortex_m4f_in_qemu() {
     fs::write(&blob_path, &blob).unwrap();
     fs::write(&vectors_path, &vectors).unwrap();
     let loader = |path: &Path, address: &str| {
-        ["-device".to_owned(), format!("loader,file={},addr={address}", path.display())]
+        [
+            "-device".to_owned(),
+            format!("loader,file={},addr={address}", path.display()),
+        ]
     };
     let extra: Vec<String> = loader(&blob_path, "0x300000")
         .into_iter()
@@ -190,7 +193,9 @@ fn fresh_vectors_match_on_cortex_m4f_in_qemu() {
     println!("{log}");
     assert_eq!(code, 0, "partition parity failed (exit {code}):\n{log}");
     assert!(
-        log.contains(&format!("parity: all {count} vectors of the partition model")),
+        log.contains(&format!(
+            "parity: all {count} vectors of the partition model"
+        )),
         "the device did not evaluate the partition model:\n{log}"
     );
     fs::remove_dir_all(&dir).ok();

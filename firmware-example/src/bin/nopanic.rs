@@ -16,9 +16,11 @@
 
 use core::{hint::black_box, panic::PanicInfo};
 
+use core::convert::Infallible;
+
 use cortex_m_rt::entry;
 use firmware_example::exit;
-use mdn_core::Model;
+use mdn_core::{Mixture, Model, rand_core::TryRng};
 
 unsafe extern "C" {
     /// Deliberately undefined: referencing it from a reachable panic fails the link.
@@ -29,6 +31,71 @@ unsafe extern "C" {
 fn panic(_: &PanicInfo) -> ! {
     // SAFETY: never executed; the symbol does not exist, so any reachable call fails to link.
     unsafe { mdn_core_has_a_panic_path() }
+}
+
+/// A generator whose state the compiler cannot see (xorshift32).
+struct Opaque(u32);
+
+impl TryRng for Opaque {
+    type Error = Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 17;
+        self.0 ^= self.0 << 5;
+        Ok(self.0)
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
+        mdn_core::rand_core::utils::next_u64_via_u32(self)
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
+        mdn_core::rand_core::utils::fill_bytes_via_next_word(dst, || self.try_next_u32())
+    }
+}
+
+/// Every distribution query of `mixture`, with arguments the compiler cannot see.
+fn distribution_queries(mixture: &Mixture<8, 2>, other: &Mixture<8, 2>, y: &[f32]) -> u32 {
+    let bits = |r: mdn_core::Result<f32>| r.map_or(0, f32::to_bits);
+    let mut checksum = 0_u32;
+    checksum ^= mixture
+        .cdf(y)
+        .map_or(0, |c| c.iter().fold(0, |a, v| a ^ v.to_bits()));
+    checksum ^= bits(mixture.anomaly_score(y));
+    checksum ^= bits(mixture.quantile(black_box(0.3)));
+    checksum ^= mixture
+        .interval(black_box(0.9))
+        .map_or(0, |i| i.lower.to_bits() ^ i.upper.to_bits());
+    checksum ^= mixture.modes().map_or(0, |m| {
+        m.iter()
+            .fold(m.highest_index().unwrap_or(0) as u32, |a, v| {
+                a ^ v.location.to_bits() ^ v.density.to_bits()
+            })
+    });
+    checksum ^= bits(mixture.entropy());
+    checksum ^= bits(mixture.kl_divergence(other));
+    checksum ^= bits(mixture.hellinger_distance(other));
+    checksum ^= bits(mixture.total_variation_distance(other));
+    let mut rng = Opaque(black_box(1));
+    checksum ^= mixture
+        .sample(&mut rng)
+        .iter()
+        .fold(0, |a, v| a ^ v.to_bits());
+    checksum ^= mixture
+        .sample_tempered(&mut rng, black_box(0.5), black_box(2.0))
+        .map_or(0, |s| s.iter().fold(0, |a, v| a ^ v.to_bits()));
+    let grid: [f32; 8] = black_box([0.0; 8]);
+    let mut density = [0.0_f32; 8];
+    let n = black_box(8_usize);
+    let (grid, out) = (
+        grid.get(..n).unwrap_or(&[]),
+        density.get_mut(..n).unwrap_or(&mut []),
+    );
+    if mixture.density_on_grid(grid, out).is_ok() {
+        checksum ^= density.iter().fold(0, |a, v| a ^ v.to_bits());
+    }
+    checksum
 }
 
 /// Arbitrary bytes: the compiler may assume nothing about the blob.
@@ -51,6 +118,10 @@ fn main() -> ! {
             checksum ^= mixture.mean().iter().fold(0, |a, v| a ^ v.to_bits());
             checksum ^= mixture.variance().iter().fold(0, |a, v| a ^ v.to_bits());
             checksum ^= mixture.std_dev().iter().fold(0, |a, v| a ^ v.to_bits());
+            let x2: [f32; 4] = black_box([1.0; 4]);
+            if let Ok(other) = model.mixture(x2.get(..nx).unwrap_or(&[])) {
+                checksum ^= distribution_queries(&mixture, &other, y);
+            }
         }
         checksum ^= model.log_prob(x, y).map_or(0, f32::to_bits);
     }
