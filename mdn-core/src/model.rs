@@ -207,6 +207,65 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
         self.mixture(x)?.log_prob(y)
     }
 
+    /// `ln p(y|x)` for many rows at once: row `r` is `xs[r * F..(r + 1) * F]` and
+    /// `ys[r * D..(r + 1) * D]` (with `F` inputs and `D` outputs), its result `out[r]`.
+    ///
+    /// Each row gets exactly the bits of [`Model::log_prob`]; the rows share the work of
+    /// the hidden layers, 8 at a time, which makes this several times faster on a host.
+    /// Scratch for 8 rows lives on the stack (for [`HostModel`], about 100 KB).
+    ///
+    /// # Errors
+    ///
+    /// Checked for the whole batch before anything is computed: [`Error::InputLength`] or
+    /// [`Error::TargetLength`] if `xs` or `ys` does not hold `out.len()` rows,
+    /// [`Error::NonFiniteInput`] or [`Error::NonFiniteTarget`] for any NaN or infinity.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let bytes = mdn_core::doc_example_blob();
+    /// let model = mdn_core::HostModel::from_bytes(&bytes).unwrap();
+    /// let (xs, ys) = ([0.1, 0.2, 0.3], [1.0, 0.0, -1.0]);
+    /// let mut out = [0.0; 3];
+    /// model.log_prob_batch(&xs, &ys, &mut out).unwrap();
+    /// assert_eq!(out[2].to_bits(), model.log_prob(&[0.3], &[-1.0]).unwrap().to_bits());
+    /// ```
+    pub fn log_prob_batch(&self, xs: &[f32], ys: &[f32], out: &mut [f32]) -> Result<()> {
+        let (inputs, dims) = (self.network.inputs(), self.network.dims());
+        let expected = out.len().saturating_mul(inputs);
+        if xs.len() != expected {
+            return Err(Error::InputLength {
+                expected,
+                found: xs.len(),
+            });
+        }
+        let expected = out.len().saturating_mul(dims);
+        if ys.len() != expected {
+            return Err(Error::TargetLength {
+                expected,
+                found: ys.len(),
+            });
+        }
+        if xs.iter().any(|v| !v.is_finite()) {
+            return Err(Error::NonFiniteInput);
+        }
+        if ys.iter().any(|v| !v.is_finite()) {
+            return Err(Error::NonFiniteTarget);
+        }
+        let mut targets = ys.chunks_exact(dims.max(1));
+        let mut outputs = out.iter_mut();
+        let mut result = Ok(());
+        self.network.forward_rows::<I, W, K, D>(xs, |_, mixture| {
+            if let (Some(y), Some(o)) = (targets.next(), outputs.next()) {
+                match mixture.log_prob(y) {
+                    Ok(v) => *o = v,
+                    Err(e) => result = Err(e),
+                }
+            }
+        });
+        result
+    }
+
     /// `p(y|x)`, defined as `expf(log_prob(x, y))`.
     ///
     /// # Errors

@@ -80,6 +80,33 @@ impl Dense<'_> {
         }
     }
 
+    /// [`Dense::forward`] for [`LANES`] rows at once: `input[i][lane]` is input `i` of row
+    /// `lane`. Each lane sums from `i = 0` upwards starting at `0.0` and adds the bias
+    /// last, the order of the single-row kernel, so each lane has its bits.
+    fn forward_lanes(&self, input: &[Lanes], output: &mut [Lanes], activation: Option<Activation>) {
+        let n = self.fan_in;
+        if n == 0 {
+            return;
+        }
+        for ((row, bias), out) in self.weights.chunks_exact(n).zip(self.bias).zip(output) {
+            let mut acc = [0.0_f32; LANES];
+            for (w, x) in row.iter().zip(input) {
+                let w = word(w);
+                for (a, &x) in acc.iter_mut().zip(x) {
+                    *a += w * x;
+                }
+            }
+            let bias = word(bias);
+            for (o, a) in out.iter_mut().zip(acc) {
+                let z = a + bias;
+                *o = match activation {
+                    Some(activation) => activation.apply(z),
+                    None => z,
+                };
+            }
+        }
+    }
+
     /// Splits a `[K * D][H]` head into `K` groups of `D` rows.
     fn groups(&self, dims: usize) -> impl Iterator<Item = Dense<'_>> {
         let group = dims.saturating_mul(self.fan_in).max(1);
@@ -92,6 +119,20 @@ impl Dense<'_> {
                 fan_in: self.fan_in,
             })
     }
+}
+
+/// Rows the batched path evaluates together.
+pub(crate) const LANES: usize = 8;
+
+/// One value per row of a block.
+type Lanes = [f32; LANES];
+
+/// Copies lane `lane` of `values` into `out`, and returns `out`.
+fn column<'o>(values: &[Lanes], lane: usize, out: &'o mut [f32]) -> &'o [f32] {
+    for (o, v) in out.iter_mut().zip(values) {
+        *o = v.get(lane).copied().unwrap_or(0.0);
+    }
+    out
 }
 
 /// Four dot products of `input` with four rows of equal length, each summed from index 0
@@ -230,6 +271,11 @@ impl<'a> Network<'a> {
         self.inputs
     }
 
+    /// Number of output dimensions.
+    pub(crate) const fn dims(&self) -> usize {
+        self.dims
+    }
+
     /// The predictive mixture for raw input `x`, in original target units.
     ///
     /// The caller guarantees that the model fits capacities `I`, `W`, `K`, `D` and that
@@ -259,8 +305,13 @@ impl<'a> Network<'a> {
             n if n % 2 == 1 => &ping,
             _ => &pong,
         };
-
         let mut mixture = Mixture::zeroed(self.components, self.dims, self.transform);
+        self.heads(features, &mut mixture);
+        mixture
+    }
+
+    /// Fills `mixture` from the last hidden layer's outputs (or the scaled input).
+    fn heads<const K: usize, const D: usize>(&self, features: &[f32], mixture: &mut Mixture<K, D>) {
         let (log_weights, means, sigmas) = mixture.parts_mut();
         self.logits.forward(features, log_weights, None);
         if let Some(log_weights) = log_weights.get_mut(..self.components) {
@@ -283,7 +334,62 @@ impl<'a> Network<'a> {
             self.unscale_means(mean_row);
             self.sigmas_from_pre_activations(sigma_row);
         }
-        mixture
+    }
+
+    /// The predictive mixture of each row of `xs` (rows of `inputs()` values), handed to
+    /// `visit` with the row's index, [`LANES`] rows at a time.
+    ///
+    /// The hidden layers run once per block of rows, each weight loaded once for every
+    /// row, in a loop the compiler vectorises across rows; each row's sums keep the order
+    /// of [`Network::forward`], so every row gets exactly the single-row bits. The caller
+    /// guarantees the capacities and that `xs.len()` is a multiple of `inputs()`.
+    pub(crate) fn forward_rows<const I: usize, const W: usize, const K: usize, const D: usize>(
+        &self,
+        xs: &[f32],
+        mut visit: impl FnMut(usize, &Mixture<K, D>),
+    ) {
+        let width = self.inputs.max(1);
+        let mut mixture = Mixture::zeroed(self.components, self.dims, self.transform);
+        let mut features = [0.0_f32; W];
+        let mut scaled_row = [0.0_f32; I];
+        for (block_index, block) in xs.chunks(width * LANES).enumerate() {
+            let rows = block.chunks_exact(width);
+            let count = rows.len();
+            let mut scaled = [[0.0_f32; LANES]; I];
+            // Lanes past the block's rows repeat its first row; their results are dropped.
+            for (lane, x) in rows
+                .clone()
+                .chain(core::iter::repeat(block))
+                .take(LANES)
+                .enumerate()
+            {
+                let scaler = self.input_offset.iter().zip(self.input_scale);
+                for ((s, &raw), (offset, scale)) in scaled.iter_mut().zip(x).zip(scaler) {
+                    if let Some(s) = s.get_mut(lane) {
+                        *s = (raw - word(offset)) / word(scale);
+                    }
+                }
+            }
+            let mut ping = [[0.0_f32; LANES]; W];
+            let mut pong = [[0.0_f32; LANES]; W];
+            let activation = Some(self.activation);
+            for (i, layer) in self.hidden.iter().enumerate() {
+                match i {
+                    0 => layer.forward_lanes(&scaled, &mut ping, activation),
+                    _ if i % 2 == 1 => layer.forward_lanes(&ping, &mut pong, activation),
+                    _ => layer.forward_lanes(&pong, &mut ping, activation),
+                }
+            }
+            for lane in 0..count {
+                let features: &[f32] = match self.hidden.len() {
+                    0 => column(&scaled, lane, &mut scaled_row),
+                    n if n % 2 == 1 => column(&ping, lane, &mut features),
+                    _ => column(&pong, lane, &mut features),
+                };
+                self.heads(features, &mut mixture);
+                visit(block_index * LANES + lane, &mixture);
+            }
+        }
     }
 
     /// `mu = u * scale + offset`: from scaled target units to original ones.
