@@ -165,6 +165,14 @@ pub enum Error {
         /// Where the best model so far went, or why none was written.
         saved: String,
     },
+    /// A figure could not be drawn or encoded (a bug: drawing in memory cannot fail on I/O).
+    #[error("cannot draw the {figure} plot: {message}")]
+    Plot {
+        /// The figure, such as `density`.
+        figure: &'static str,
+        /// The drawing library's message.
+        message: String,
+    },
     /// JSON output could not be produced.
     #[error("cannot encode JSON: {0}")]
     Json(#[from] serde_json::Error),

@@ -1,7 +1,8 @@
 //! Evaluation with mdn-core: the numbers a device computes from the same blob.
 //!
 //! NLL is the mean of `-ln p(y|x)` in nats per row, in original target units; RMSE is the
-//! root mean square error of the predictive mean, pooled over target dimensions.
+//! root mean square error of the predictive mean, pooled over target dimensions;
+//! calibration (interval coverage and the PIT histogram) comes from [`crate::calibration`].
 
 use std::path::Path;
 
@@ -9,6 +10,7 @@ use mdn_core::{Blob, HostModel};
 
 use crate::{
     aligned::AlignedBytes,
+    calibration::{self, Calibration},
     data::{Dataset, Table},
     error::{Error, Result},
     model::Mdn,
@@ -172,6 +174,8 @@ pub struct Sample {
     pub mean: Vec<f32>,
     /// Predictive standard deviation per target.
     pub std: Vec<f32>,
+    /// Per target, the predicted marginal CDF at the observed value (PIT).
+    pub pit: Vec<f32>,
 }
 
 /// Scores of a model on a data set.
@@ -186,6 +190,10 @@ pub struct Evaluation {
     pub rmse: f64,
     /// RMSE per target dimension.
     pub rmse_per_target: Vec<f64>,
+    /// Interval coverage and PIT histogram, pooled over targets (serialised as
+    /// `coverage_50`, `coverage_80`, `coverage_95`, `pit_histogram`).
+    #[serde(flatten)]
+    pub calibration: Calibration,
     /// One entry per row.
     #[serde(skip)]
     pub samples: Vec<Sample>,
@@ -213,6 +221,7 @@ pub fn evaluate(model: &HostModel<'_>, data: &Dataset) -> Result<Evaluation> {
     let mut samples = Vec::with_capacity(data.len());
     let mut nll = 0.0_f64;
     let mut sq = vec![0.0_f64; d];
+    let mut calibration = Calibration::default();
     for i in 0..data.len() {
         let line = data.lines[i];
         let context = || format!("{}, line {line}", data.path.display());
@@ -227,6 +236,11 @@ pub fn evaluate(model: &HostModel<'_>, data: &Dataset) -> Result<Evaluation> {
         })?;
         let mean: Vec<f32> = mixture.mean().to_vec();
         let std: Vec<f32> = mixture.std_dev().to_vec();
+        let scores = calibration::score(&mixture, y).map_err(|source| Error::Core {
+            context: context(),
+            source,
+        })?;
+        scores.iter().for_each(|s| calibration.add(s));
         nll -= f64::from(log_prob);
         for ((s, &m), &t) in sq.iter_mut().zip(&mean).zip(y) {
             *s += (f64::from(m) - f64::from(t)).powi(2);
@@ -236,6 +250,7 @@ pub fn evaluate(model: &HostModel<'_>, data: &Dataset) -> Result<Evaluation> {
             log_prob,
             mean,
             std,
+            pit: scores.iter().map(|s| s.pit).collect(),
         });
     }
     let n = data.len();
@@ -245,12 +260,14 @@ pub fn evaluate(model: &HostModel<'_>, data: &Dataset) -> Result<Evaluation> {
         nll: nll / rows,
         rmse: (sq.iter().sum::<f64>() / (rows * d.max(1) as f64)).sqrt(),
         rmse_per_target: sq.iter().map(|s| (s / rows).sqrt()).collect(),
+        calibration,
         samples,
     })
 }
 
 /// The per-sample CSV: `line`, the features, the targets, `log_prob`, then `mean_<t>` and
-/// `std_<t>` for every target `t`.
+/// `std_<t>` for every target `t`, then the PIT (predicted CDF at the observed value):
+/// `pit` for one target, `pit_<t>` for each of several.
 ///
 /// # Examples
 ///
@@ -260,7 +277,7 @@ pub fn evaluate(model: &HostModel<'_>, data: &Dataset) -> Result<Evaluation> {
 /// let data = mdn_train::synth::generate(mdn_train::synth::Kind::Hetero, 2, 1);
 /// let e = mdn_train::eval::evaluate(&model, &data).unwrap();
 /// let csv = mdn_train::eval::per_sample_csv(&data, &e);
-/// assert!(csv.starts_with("line,x,y,log_prob,mean_y,std_y\n2,"));
+/// assert!(csv.starts_with("line,x,y,log_prob,mean_y,std_y,pit\n2,"));
 /// ```
 pub fn per_sample_csv(data: &Dataset, evaluation: &Evaluation) -> String {
     let mut header = vec!["line".to_owned()];
@@ -270,6 +287,10 @@ pub fn per_sample_csv(data: &Dataset, evaluation: &Evaluation) -> String {
     for t in &data.target_names {
         header.push(format!("mean_{t}"));
         header.push(format!("std_{t}"));
+    }
+    match data.target_names.as_slice() {
+        [_] => header.push("pit".into()),
+        names => header.extend(names.iter().map(|t| format!("pit_{t}"))),
     }
     let mut writer = csv::Writer::from_writer(Vec::new());
     let _ = writer.write_record(&header);
@@ -282,6 +303,7 @@ pub fn per_sample_csv(data: &Dataset, evaluation: &Evaluation) -> String {
             row.push(m.to_string());
             row.push(sd.to_string());
         }
+        row.extend(s.pit.iter().map(f32::to_string));
         let _ = writer.write_record(&row);
     }
     String::from_utf8(writer.into_inner().unwrap_or_default()).unwrap_or_default()

@@ -21,6 +21,9 @@
 //! | [`model`] | the MDN in candle, mirroring mdn-core's arithmetic (FORMAT.md section 5); parameter names and order from [`mdn_core::Layout`]; export with [`mdn_core::encode`]; blob loading |
 //! | [`train`] | seeded split, AdamW minibatches, early stopping with the best weights restored, divergence handling, per-epoch metrics |
 //! | [`eval`] | NLL and RMSE with [`mdn_core::HostModel`], per-sample output, candle vs mdn-core parity |
+//! | [`calibration`] | interval coverage and the PIT histogram, from mdn-core's `interval` and `cdf` |
+//! | [`summary`] | one prediction's modes, quantiles, intervals and entropy (mdn-core), for `mdn predict` |
+//! | [`plot`] | PNG and SVG figures with plotters and an embedded font: density, slices, training curves, calibration |
 //! | [`baselines`] | null model, linear least squares and an MSE-trained MLP, each with a constant sigma |
 //! | [`describe`] | what a blob holds (`mdn inspect`) and its weights as JSON (`mdn export`) |
 //! | [`synth`] | the `hetero` and `invsin` generators |
@@ -70,13 +73,17 @@
 
 pub mod aligned;
 pub mod baselines;
+pub mod calibration;
 pub mod data;
 pub mod describe;
 pub mod error;
 pub mod eval;
 pub mod io;
+pub mod members;
 pub mod model;
+pub mod plot;
 pub mod scaling;
+pub mod summary;
 pub mod synth;
 pub mod train;
 

@@ -156,20 +156,9 @@ impl Mdn {
             device: Device::Cpu,
         };
         let layout = model.layout()?;
-        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(seed);
-        for info in layout.tensors() {
-            if is_scaler(info.name) {
-                continue;
-            }
-            let values: Vec<f32> = if is_weight(info.name) {
-                // Glorot uniform: fan_in = cols, fan_out = rows.
-                let limit = (6.0 / (info.rows + info.cols) as f64).sqrt() as f32;
-                (0..info.len())
-                    .map(|_| rng.random_range(-limit..limit))
-                    .collect()
-            } else {
-                vec![0.0; info.len()]
-            };
+        let params = initial_parameters(&layout, seed);
+        for info in layout.tensors().filter(|t| !is_scaler(t.name)) {
+            let values = params[info.offset..info.offset + info.len()].to_vec();
             model.vars.push((info.name, model.var(&info, values)?));
         }
         Ok(model)
@@ -393,15 +382,7 @@ impl Mdn {
     /// ```
     pub fn set_parameters(&self, params: &[f32]) -> Result<()> {
         let layout = self.layout()?;
-        if params.len() != layout.parameter_count() {
-            return Err(Error::Core {
-                context: "restoring parameters".into(),
-                source: mdn_core::Error::ParameterSizeMismatch {
-                    expected: layout.parameter_count() * 4,
-                    found: params.len() * 4,
-                },
-            });
-        }
+        check_parameter_count(&layout, params.len())?;
         for (name, var) in &self.vars {
             if let Some(info) = layout.find(*name) {
                 let values = &params[info.offset..info.offset + info.len()];
@@ -468,7 +449,7 @@ impl Mdn {
                 .forward(&h)?;
             h = match self.arch.activation {
                 Activation::Relu => z.relu()?,
-                Activation::Tanh => z.contiguous()?.apply_op1(LibmTanh)?,
+                Activation::Tanh => libm_tanh(&z)?,
             };
         }
         let n = h.dim(0)?;
@@ -610,7 +591,56 @@ pub fn encode_blob(header: &Header<'_>, params: &[f32]) -> Result<AlignedBytes> 
     Ok(bytes)
 }
 
-fn is_scaler(name: TensorName) -> bool {
+/// Initial parameters in layout order, scaler slots zero: Glorot-uniform weights,
+/// `U(-sqrt(6 / (fan_in + fan_out)), +sqrt(..))`, and zero biases, drawn from
+/// `Pcg64Mcg::seed_from_u64(seed)` in layout order.
+pub(crate) fn initial_parameters(layout: &Layout, seed: u64) -> Vec<f32> {
+    let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(seed);
+    let mut out = vec![0.0; layout.parameter_count()];
+    for info in layout.tensors().filter(|t| is_weight(t.name)) {
+        // Glorot uniform: fan_in = cols, fan_out = rows.
+        let limit = (6.0 / (info.rows + info.cols) as f64).sqrt() as f32;
+        for v in &mut out[info.offset..info.offset + info.len()] {
+            *v = rng.random_range(-limit..limit);
+        }
+    }
+    out
+}
+
+/// The layout of `arch` (names do not change it).
+pub(crate) fn layout_of(arch: &Architecture) -> Result<Layout> {
+    let names = |n: usize| vec![String::new(); n];
+    let scalers = Scalers {
+        input: Scaler::identity(arch.inputs),
+        target: Scaler::identity(arch.outputs),
+        transform: TargetTransform::Identity,
+    };
+    let probe = Mdn {
+        arch: arch.clone(),
+        scalers,
+        feature_names: join_names(&names(arch.inputs)),
+        target_names: join_names(&names(arch.outputs)),
+        vars: Vec::new(),
+        device: Device::Cpu,
+    };
+    probe.layout()
+}
+
+/// [`Error::Core`] unless a parameter vector has `layout`'s length.
+pub(crate) fn check_parameter_count(layout: &Layout, found: usize) -> Result<()> {
+    if found == layout.parameter_count() {
+        return Ok(());
+    }
+    Err(Error::Core {
+        context: "restoring parameters".into(),
+        source: mdn_core::Error::ParameterSizeMismatch {
+            expected: layout.parameter_count() * 4,
+            found: found * 4,
+        },
+    })
+}
+
+pub(crate) fn is_scaler(name: TensorName) -> bool {
     matches!(
         name,
         TensorName::InputOffset
@@ -620,7 +650,7 @@ fn is_scaler(name: TensorName) -> bool {
     )
 }
 
-fn is_weight(name: TensorName) -> bool {
+pub(crate) fn is_weight(name: TensorName) -> bool {
     matches!(
         name,
         TensorName::HiddenWeight(_)
@@ -666,16 +696,21 @@ impl candle_core::CustomOp1 for LibmTanh {
     }
 }
 
+/// `tanh` through libm's `tanhf` (see [`LibmTanh`]).
+pub(crate) fn libm_tanh(z: &Tensor) -> Result<Tensor> {
+    Ok(z.contiguous()?.apply_op1(LibmTanh)?)
+}
+
 /// `ln sum exp` over the last dimension, kept: `m + ln(sum(exp(v - m)))` with `m` the
 /// maximum, as mdn-core. `m` is detached: the exact gradient does not depend on it.
-fn log_sum_exp_keepdim(v: &Tensor) -> Result<Tensor> {
+pub(crate) fn log_sum_exp_keepdim(v: &Tensor) -> Result<Tensor> {
     let max = v.max_keepdim(Dim::Minus1)?.detach();
     let sum = v.broadcast_sub(&max)?.exp()?.sum_keepdim(Dim::Minus1)?;
     Ok((max + sum.log()?)?)
 }
 
 /// Applies a sigma transform as mdn-core does, with gradients that stay finite.
-fn sigma_transform(z: &Tensor, kind: SigmaTransform) -> Result<Tensor> {
+pub(crate) fn sigma_transform(z: &Tensor, kind: SigmaTransform) -> Result<Tensor> {
     Ok(match kind {
         SigmaTransform::Nnelu => {
             let positive = (z + 1.0)?;

@@ -8,14 +8,14 @@
 use std::time::Instant;
 
 use candle_core::{Device, Tensor};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use mdn_core::{Activation, SigmaTransform, TargetTransform};
-use rand::{SeedableRng, seq::SliceRandom};
+use rand::{RngExt, SeedableRng, seq::SliceRandom};
 use rand_pcg::Pcg64Mcg;
 
 use crate::{
     data::{Dataset, MIN_TRAIN_ROWS},
     error::{Error, Result},
+    members::{MemberAdam, Members},
     model::{Architecture, Mdn},
     scaling::{self, InputScaling, Scalers, TargetScaling},
 };
@@ -32,6 +32,9 @@ use crate::{
 pub struct TrainConfig {
     /// Mixture components `K`.
     pub components: usize,
+    /// Networks trained side by side, each validating on its own fold (1: one network
+    /// on a `val_fraction` split).
+    pub members: usize,
     /// Hidden layer widths.
     pub hidden: Vec<usize>,
     /// Hidden activation.
@@ -60,6 +63,19 @@ pub struct TrainConfig {
     /// Epochs without a better validation NLL before the learning rate halves (again
     /// after as many more, down to `lr / 64`); 0 keeps it constant.
     pub lr_patience: usize,
+    /// Times a member whose patience ran out goes back to its best weights and goes on
+    /// with the learning rate times `lr_drop_factor`, before it stops.
+    pub lr_drops: usize,
+    /// Factor of each drop.
+    pub lr_drop_factor: f64,
+    /// Patience after a drop (0: `patience`).
+    pub drop_patience: usize,
+    /// Standard deviation of Gaussian noise added to every training input, in standard
+    /// deviations of that feature (0: none).
+    pub noise_x: f32,
+    /// Standard deviation of Gaussian noise added to every training target, in standard
+    /// deviations of the target (0: none).
+    pub noise_y: f32,
     /// Feature scaling.
     pub scale_x: InputScaling,
     /// Target transform and scaling.
@@ -82,6 +98,7 @@ impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
             components: 5,
+            members: 1,
             hidden: vec![32, 32],
             activation: Activation::Relu,
             sigma: SigmaTransform::Nnelu,
@@ -94,6 +111,11 @@ impl Default for TrainConfig {
             val_fraction: 0.1,
             patience: 100,
             lr_patience: 0,
+            lr_drops: 0,
+            lr_drop_factor: 0.2,
+            drop_patience: 0,
+            noise_x: 0.0,
+            noise_y: 0.0,
             scale_x: InputScaling::MinMax,
             scale_y: TargetScaling::Standard,
             fail_at_epoch: None,
@@ -126,10 +148,16 @@ pub struct Divergence {
 /// The outcome of [`train`].
 #[derive(Debug)]
 pub struct Trained {
-    /// The model with the kept weights (best validation epoch, or last epoch).
+    /// The first member with its kept weights (best validation epoch, or last epoch).
     pub model: Mdn,
-    /// The model as a blob.
+    /// The first member as a blob.
     pub blob: crate::aligned::AlignedBytes,
+    /// Every member with its kept weights, sharing one pair of scalers.
+    pub models: Vec<Mdn>,
+    /// Every member as a blob.
+    pub blobs: Vec<crate::aligned::AlignedBytes>,
+    /// How each member's training went.
+    pub member_runs: Vec<MemberRun>,
     /// One entry per completed epoch.
     pub metrics: Vec<EpochMetrics>,
     /// The epoch whose weights were kept (0: the initial weights).
@@ -162,6 +190,7 @@ fn stream_seed(seed: u64, purpose: u64) -> u64 {
 const STREAM_INIT: u64 = 0;
 const STREAM_SPLIT: u64 = 1;
 const STREAM_BATCHES: u64 = 2;
+const STREAM_NOISE: u64 = 3;
 
 fn invalid(option: &'static str, expected: &str, found: impl ToString) -> Error {
     Error::InvalidOption {
@@ -189,6 +218,9 @@ impl TrainConfig {
     pub fn validate(&self) -> Result<()> {
         if self.components == 0 {
             return Err(invalid("--components", "at least 1", self.components));
+        }
+        if self.members == 0 {
+            return Err(invalid("--members", "at least 1", self.members));
         }
         if self.hidden.contains(&0) || self.hidden.len() > mdn_core::MAX_HIDDEN_LAYERS {
             return Err(invalid(
@@ -246,19 +278,76 @@ fn split(n: usize, val_fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
     (train, val)
 }
 
-/// Scaled tensors of one split, and the constant that converts its mean NLL from scaled
-/// to original units.
-struct Split {
-    xs: Tensor,
-    us: Tensor,
-    rows: usize,
-    /// `sum_d ln(scale_d)` plus the mean Jacobian `sum_d ln y_d` for a log target.
-    to_original: f64,
+/// Splits `0..n` into `folds` folds with the seed's split stream: row `order[j]` goes to
+/// fold `j % folds`, so fold sizes differ by at most one. Each fold is sorted.
+fn folds(n: usize, folds: usize, seed: u64) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(&mut stream(seed, STREAM_SPLIT));
+    let mut out = vec![Vec::new(); folds];
+    for (j, &row) in order.iter().enumerate() {
+        out[j % folds].push(row);
+    }
+    for fold in &mut out {
+        fold.sort_unstable();
+    }
+    out
 }
 
-impl Split {
+/// Which rows each member trains and validates on (indices into the whole data set).
+#[derive(Debug, Clone, PartialEq)]
+struct Assignment {
+    train: Vec<Vec<usize>>,
+    val: Vec<Vec<usize>>,
+}
+
+impl Assignment {
+    /// One member on a random split, or `members` members on as many folds, each
+    /// validating on its own fold and training on the others.
+    fn new(n: usize, config: &TrainConfig) -> Self {
+        if config.members <= 1 {
+            let (train, val) = split(n, config.val_fraction, config.seed);
+            return Assignment {
+                train: vec![train],
+                val: vec![val],
+            };
+        }
+        let folds = folds(n, config.members, config.seed);
+        let train = (0..folds.len())
+            .map(|m| {
+                let mut rows: Vec<usize> = folds
+                    .iter()
+                    .enumerate()
+                    .filter(|&(f, _)| f != m)
+                    .flat_map(|(_, fold)| fold.iter().copied())
+                    .collect();
+                rows.sort_unstable();
+                rows
+            })
+            .collect();
+        Assignment { train, val: folds }
+    }
+}
+
+/// The whole data set scaled, as tensors, and the constant that converts a mean NLL from
+/// scaled to original units.
+struct Scaled {
+    /// Standard deviation of each scaled feature and target over all rows.
+    x_std: Vec<f32>,
+    u_std: Vec<f32>,
+    xs: Tensor,
+    us: Tensor,
+    inputs: usize,
+    outputs: usize,
+    /// `sum_d ln(scale_d)`.
+    log_scale: f64,
+    /// Per-row `sum_d ln y_d` for a log target (the Jacobian), else zeros.
+    jacobian: Vec<f64>,
+}
+
+impl Scaled {
     fn new(data: &Dataset, scalers: &Scalers, device: &Device) -> Result<Self> {
         let rows = data.len();
+        let (f, d) = (data.inputs(), data.outputs());
         let xs = scalers.input.apply(&data.x);
         let t = scaling::transform_targets(&data.y, scalers.transform);
         let us = scalers.target.apply(&t);
@@ -269,21 +358,157 @@ impl Split {
             .map(|&s| f64::from(s).ln())
             .sum();
         let jacobian = match scalers.transform {
-            TargetTransform::Identity => 0.0,
-            TargetTransform::Log => {
-                t.iter().map(|&v| f64::from(v)).sum::<f64>() / rows.max(1) as f64
-            }
+            TargetTransform::Identity => vec![0.0; rows],
+            TargetTransform::Log => t
+                .chunks(d.max(1))
+                .map(|row| row.iter().map(|&v| f64::from(v)).sum())
+                .collect(),
         };
-        Ok(Split {
-            xs: Tensor::from_vec(xs, (rows, data.inputs()), device)?,
-            us: Tensor::from_vec(us, (rows, data.outputs()), device)?,
-            rows,
-            to_original: log_scale + jacobian,
+        let column_std = |values: &[f32], cols: usize| -> Vec<f32> {
+            (0..cols)
+                .map(|j| {
+                    let col: Vec<f64> = values
+                        .iter()
+                        .skip(j)
+                        .step_by(cols.max(1))
+                        .map(|&v| f64::from(v))
+                        .collect();
+                    let mean = col.iter().sum::<f64>() / col.len().max(1) as f64;
+                    let var = col.iter().map(|v| (v - mean).powi(2)).sum::<f64>()
+                        / col.len().max(1) as f64;
+                    var.sqrt() as f32
+                })
+                .collect()
+        };
+        let x_std = column_std(&xs, f);
+        let u_std = column_std(&us, d);
+        Ok(Scaled {
+            x_std,
+            u_std,
+            xs: Tensor::from_vec(xs, (rows, f), device)?,
+            us: Tensor::from_vec(us, (rows, d), device)?,
+            inputs: f,
+            outputs: d,
+            log_scale,
+            jacobian,
         })
+    }
+
+    /// `[M, n, len(std)]` Gaussian noise, column `j` with standard deviation
+    /// `level * std[j]`.
+    fn noise(
+        &self,
+        rng: &mut Pcg64Mcg,
+        members: usize,
+        n: usize,
+        std: &[f32],
+        level: f32,
+    ) -> Result<Tensor> {
+        let cols = std.len();
+        let values: Vec<f32> = (0..members * n * cols)
+            .map(|i| {
+                let z: f32 = rng.sample(rand_distr::StandardNormal);
+                z * level * std[i % cols]
+            })
+            .collect();
+        Ok(Tensor::from_vec(
+            values,
+            (members, n, cols),
+            self.xs.device(),
+        )?)
+    }
+
+    /// Mean of the per-row offsets to original units over `rows`.
+    fn to_original(&self, rows: &[usize]) -> f64 {
+        let jacobian =
+            rows.iter().map(|&i| self.jacobian[i]).sum::<f64>() / rows.len().max(1) as f64;
+        self.log_scale + jacobian
+    }
+
+    /// `[M, n, F]` inputs and `[M, n, D]` targets of the given rows, member-major.
+    fn gather(&self, rows: &[u32], members: usize) -> Result<(Tensor, Tensor)> {
+        let n = rows.len() / members.max(1);
+        let idx = Tensor::from_slice(rows, rows.len(), self.xs.device())?;
+        let xs = self
+            .xs
+            .index_select(&idx, 0)?
+            .reshape((members, n, self.inputs))?;
+        let us = self
+            .us
+            .index_select(&idx, 0)?
+            .reshape((members, n, self.outputs))?;
+        Ok((xs, us))
     }
 }
 
+/// Every member's validation rows padded to one length, with weights `1 / rows` (0 on
+/// padding) so that `sum(weights * ln p)` is each member's mean log-likelihood.
+struct Validation {
+    xs: Tensor,
+    us: Tensor,
+    weights: Tensor,
+    /// Offset to original units per member.
+    to_original: Vec<f64>,
+}
+
+impl Validation {
+    fn new(scaled: &Scaled, val: &[Vec<usize>]) -> Result<Option<Self>> {
+        let longest = val.iter().map(Vec::len).max().unwrap_or(0);
+        if longest == 0 || val.iter().any(Vec::is_empty) {
+            return Ok(None);
+        }
+        let members = val.len();
+        let mut rows = Vec::with_capacity(members * longest);
+        let mut weights = Vec::with_capacity(members * longest);
+        for fold in val {
+            let w = 1.0 / fold.len() as f32;
+            for j in 0..longest {
+                // Padding repeats a real row (finite values) with weight 0.
+                rows.push(fold.get(j).copied().unwrap_or(fold[0]) as u32);
+                weights.push(if j < fold.len() { w } else { 0.0 });
+            }
+        }
+        let (xs, us) = scaled.gather(&rows, members)?;
+        Ok(Some(Validation {
+            xs,
+            us,
+            weights: Tensor::from_vec(weights, (members, longest), scaled.xs.device())?,
+            to_original: val.iter().map(|fold| scaled.to_original(fold)).collect(),
+        }))
+    }
+
+    /// Each member's validation NLL, original units.
+    fn nll(&self, members: &Members) -> Result<Vec<f64>> {
+        let lp = members.log_density(&self.xs, &self.us)?;
+        let mean = (lp * &self.weights)?.sum(1)?.to_vec1::<f32>()?;
+        Ok(mean
+            .iter()
+            .zip(&self.to_original)
+            .map(|(&m, &o)| -f64::from(m) + o)
+            .collect())
+    }
+}
+
+/// How one member's training went.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct MemberRun {
+    /// The epoch whose weights were kept (0: the initial weights).
+    pub best_epoch: usize,
+    /// Validation NLL of the kept weights, nats per row, original units.
+    pub best_val_nll: Option<f64>,
+    /// Rows it trained on.
+    pub train_rows: usize,
+    /// Rows it validated on.
+    pub val_rows: usize,
+    /// Whether early stopping ended its training before `epochs`.
+    pub stopped_early: bool,
+}
+
 /// Trains an MDN on `data` with `config`, calling `on_epoch` after every epoch.
+///
+/// With `members` 1, one network on a random split (`val_fraction` held out); with more,
+/// that many networks of one architecture side by side, member `m` validating on fold
+/// `m` of `members` and training on the rest, each with its own early stopping.
 ///
 /// A non-finite loss stops training: the result then carries [`Trained::diverged`] and the
 /// best weights so far (the caller writes them and reports the failure).
@@ -313,12 +538,19 @@ pub fn train(
     if config.scale_y == TargetScaling::Log {
         scaling::require_positive_targets(data)?;
     }
-    let (train_idx, val_idx) = split(data.len(), config.val_fraction, config.seed);
-    let train_data = data.subset(&train_idx);
-    let val_data = data.subset(&val_idx);
-    let fitted = scaling::fit(&train_data, config.scale_x, config.scale_y)?;
+    let assignment = Assignment::new(data.len(), config);
+    // One member fits its scalers on its training rows; an ensemble shares one pair of
+    // scalers (a blob holds them once), fitted on every row.
+    let fitted = if config.members <= 1 {
+        scaling::fit(
+            &data.subset(&assignment.train[0]),
+            config.scale_x,
+            config.scale_y,
+        )?
+    } else {
+        scaling::fit(data, config.scale_x, config.scale_y)?
+    };
     let scalers = fitted.scalers;
-
     let arch = Architecture {
         inputs: data.inputs(),
         outputs: data.outputs(),
@@ -328,117 +560,260 @@ pub fn train(
         sigma: config.sigma,
         sigma_floor: config.sigma_floor,
     };
-    let model = Mdn::new(
-        arch,
-        scalers.clone(),
-        &data.feature_names,
-        &data.target_names,
-        stream_seed(config.seed, STREAM_INIT),
-    )?;
-    let device = model.device().clone();
-    let train_split = Split::new(&train_data, &scalers, &device)?;
-    let val_split = (!val_idx.is_empty())
-        .then(|| Split::new(&val_data, &scalers, &device))
-        .transpose()?;
+    let layout = Members::layout_of(&arch)?;
+    let count = assignment.train.len();
+    let init: Vec<Vec<f32>> = (0..count)
+        .map(|m| Members::initial(&layout, member_seed(config.seed, m, STREAM_INIT)))
+        .collect();
+    let members = Members::new(arch.clone(), &layout, &init)?;
+    let scaled = Scaled::new(data, &scalers, members.device())?;
+    let run = fit(&members, &scaled, &assignment, config, &mut on_epoch)?;
 
-    let mut optimizer = AdamW::new(
-        model.vars(),
-        ParamsAdamW {
-            lr: config.lr,
-            beta1: 0.9,
-            beta2: 0.999,
-            // Keras' default epsilon, as the reference; candle's 1e-8 differs little.
-            eps: 1e-7,
-            weight_decay: config.weight_decay,
-        },
-    )?;
-    let mut batch_rng = stream(config.seed, STREAM_BATCHES);
-    let mut order: Vec<u32> = (0..train_split.rows as u32).collect();
+    let models = (0..count)
+        .map(|m| {
+            let model = Mdn::new(
+                arch.clone(),
+                scalers.clone(),
+                &data.feature_names,
+                &data.target_names,
+                0,
+            )?;
+            let mut params = members.member_parameters(&layout, &run.best, m);
+            let own = model.parameters()?;
+            // The scaler slots come from the model, which holds the shared scalers.
+            for info in layout.tensors().filter(|t| crate::model::is_scaler(t.name)) {
+                let range = info.offset..info.offset + info.len();
+                params[range.clone()].copy_from_slice(&own[range]);
+            }
+            model.set_parameters(&params)?;
+            Ok(model)
+        })
+        .collect::<Result<Vec<Mdn>>>()?;
+    let blobs = models
+        .iter()
+        .map(Mdn::to_blob)
+        .collect::<Result<Vec<_>>>()?;
+    let best_epoch = run.members.iter().map(|r| r.best_epoch).max().unwrap_or(0);
+    let best_val_nll = oof_mean(&run.members);
+    let stopped_early = run.members.iter().all(|r| r.stopped_early);
+    Ok(Trained {
+        model: models[0].clone(),
+        blob: blobs[0].clone(),
+        models,
+        blobs,
+        metrics: run.metrics,
+        best_epoch,
+        best_val_nll,
+        stopped_early,
+        diverged: run.diverged,
+        train_rows: run.members[0].train_rows,
+        val_rows: run.members[0].val_rows,
+        member_runs: run.members,
+        constant_features: fitted.constant_features,
+    })
+}
 
+/// The validation NLL of the whole set of members, each on its own rows: with folds, the
+/// out-of-fold NLL of every row.
+fn oof_mean(runs: &[MemberRun]) -> Option<f64> {
+    let rows: usize = runs.iter().map(|r| r.val_rows).sum();
+    let mut sum = 0.0;
+    for r in runs {
+        sum += r.best_val_nll? * r.val_rows as f64;
+    }
+    (rows > 0).then(|| sum / rows as f64)
+}
+
+/// The seed of member `member`'s stream `purpose`: member 0 uses the run's own streams,
+/// so one member trains exactly as a single network.
+fn member_seed(seed: u64, member: usize, purpose: u64) -> u64 {
+    stream_seed(seed, purpose + STREAMS_PER_MEMBER * member as u64)
+}
+
+/// Stream purposes are spaced by this per member.
+const STREAMS_PER_MEMBER: u64 = 16;
+
+struct Run {
+    best: crate::members::Snapshot,
+    members: Vec<MemberRun>,
+    metrics: Vec<EpochMetrics>,
+    diverged: Option<Divergence>,
+}
+
+/// The training loop over all members at once.
+fn fit(
+    members: &Members,
+    scaled: &Scaled,
+    assignment: &Assignment,
+    config: &TrainConfig,
+    on_epoch: &mut impl FnMut(&EpochMetrics),
+) -> Result<Run> {
+    let count = members.count();
+    let validation = Validation::new(scaled, &assignment.val)?;
+    let mut adam = MemberAdam::new(members, config.lr, config.weight_decay)?;
+    let mut rngs: Vec<Pcg64Mcg> = (0..count)
+        .map(|m| Pcg64Mcg::seed_from_u64(member_seed(config.seed, m, STREAM_BATCHES)))
+        .collect();
+    let mut orders: Vec<Vec<u32>> = assignment
+        .train
+        .iter()
+        .map(|rows| rows.iter().map(|&i| i as u32).collect())
+        .collect();
+    // Every member takes the same number of rows per epoch (folds differ by at most one
+    // row; the row left out changes with each shuffle).
+    let rows_per_epoch = orders.iter().map(Vec::len).min().unwrap_or(0);
+    let train_offsets: Vec<f64> = assignment
+        .train
+        .iter()
+        .map(|rows| scaled.to_original(rows))
+        .collect();
+
+    let mut runs: Vec<MemberRun> = (0..count)
+        .map(|m| MemberRun {
+            best_epoch: 0,
+            best_val_nll: None,
+            train_rows: assignment.train[m].len(),
+            val_rows: assignment.val[m].len(),
+            stopped_early: false,
+        })
+        .collect();
+    let mut best = members.snapshot()?;
+    let mut best_score = vec![f64::INFINITY; count];
+    let mut active = vec![true; count];
     let mut metrics = Vec::new();
-    let mut best_params = model.parameters()?;
-    let mut best_epoch = 0;
-    let mut best_score = f64::INFINITY;
-    let mut best_val_nll = None;
     let mut diverged = None;
-    let mut stopped_early = false;
+    let mut batch = Vec::with_capacity(count * config.batch);
+    let mut noise_rng = stream(config.seed, STREAM_NOISE);
+    let mut drops = vec![0_usize; count];
+    let mut dropped_at = vec![0_usize; count];
+    let patience_now = |drops: usize| {
+        if drops == 0 || config.drop_patience == 0 {
+            config.patience
+        } else {
+            config.drop_patience
+        }
+    };
 
     'epochs: for epoch in 1..=config.epochs {
         let start = Instant::now();
-        order.shuffle(&mut batch_rng);
-        let mut loss_sum = 0.0_f64;
-        for chunk in order.chunks(config.batch) {
-            let idx = Tensor::from_slice(chunk, chunk.len(), &device)?;
-            let xb = train_split.xs.index_select(&idx, 0)?;
-            let ub = train_split.us.index_select(&idx, 0)?;
-            let loss = model.loss(&xb, &ub)?;
-            let mut value = loss.to_scalar::<f32>()?;
-            if config.fail_at_epoch == Some(epoch) {
-                value = f32::NAN;
+        for (order, rng) in orders.iter_mut().zip(&mut rngs) {
+            order.shuffle(rng);
+        }
+        let mut loss_sum = vec![0.0_f64; count];
+        let mut first = 0;
+        while first < rows_per_epoch {
+            let size = config.batch.min(rows_per_epoch - first);
+            batch.clear();
+            for order in &orders {
+                batch.extend_from_slice(&order[first..first + size]);
             }
-            if !value.is_finite() {
-                diverged = Some(Divergence { epoch, loss: value });
+            first += size;
+            let (mut xb, mut ub) = scaled.gather(&batch, count)?;
+            if config.noise_x > 0.0 {
+                xb = (xb
+                    + scaled.noise(&mut noise_rng, count, size, &scaled.x_std, config.noise_x)?)?;
+            }
+            if config.noise_y > 0.0 {
+                ub = (ub
+                    + scaled.noise(&mut noise_rng, count, size, &scaled.u_std, config.noise_y)?)?;
+            }
+            let losses = members.log_density(&xb, &ub)?.mean(1)?.neg()?;
+            let mut values = losses.to_vec1::<f32>()?;
+            if config.fail_at_epoch == Some(epoch) {
+                values.iter_mut().for_each(|v| *v = f32::NAN);
+            }
+            for (m, &value) in values.iter().enumerate() {
+                if active[m] && !value.is_finite() {
+                    // The member stops here with its best weights so far.
+                    active[m] = false;
+                    adam.lr[m] = 0.0;
+                    diverged.get_or_insert(Divergence { epoch, loss: value });
+                }
+                loss_sum[m] += f64::from(value) * size as f64;
+            }
+            if !active.iter().any(|&a| a) {
                 break 'epochs;
             }
-            optimizer.backward_step(&loss)?;
-            loss_sum += f64::from(value) * chunk.len() as f64;
+            adam.backward_step(&losses.sum_all()?)?;
         }
-        let train_nll = loss_sum / train_split.rows as f64 + train_split.to_original;
-        let val_nll = match &val_split {
-            Some(v) => {
-                let loss = f64::from(model.loss(&v.xs, &v.us)?.to_scalar::<f32>()?);
-                if !loss.is_finite() {
-                    diverged = Some(Divergence {
-                        epoch,
-                        loss: loss as f32,
-                    });
-                    break 'epochs;
-                }
-                Some(loss + v.to_original)
-            }
-            None => None,
+        let train_nll: Vec<f64> = loss_sum
+            .iter()
+            .zip(&train_offsets)
+            .map(|(&s, &o)| s / rows_per_epoch.max(1) as f64 + o)
+            .collect();
+        let val_nll = validation.as_ref().map(|v| v.nll(members)).transpose()?;
+        let live: Vec<usize> = (0..count).filter(|&m| active[m]).collect();
+        let mean_over = |values: &[f64]| {
+            live.iter().map(|&m| values[m]).sum::<f64>() / live.len().max(1) as f64
         };
         let row = EpochMetrics {
             epoch,
-            train_nll,
-            val_nll,
+            train_nll: mean_over(&train_nll),
+            val_nll: val_nll.as_deref().map(mean_over),
             seconds: start.elapsed().as_secs_f64(),
         };
         metrics.push(row);
         on_epoch(&row);
 
-        // Without validation the last epoch's weights are kept; they are also the
-        // "best so far" should a later epoch diverge.
-        let score = val_nll.unwrap_or(f64::NEG_INFINITY);
-        if score < best_score || val_nll.is_none() {
-            best_score = score;
-            best_epoch = epoch;
-            best_val_nll = val_nll;
-            best_params = model.parameters()?;
-        } else if epoch - best_epoch >= config.patience {
-            stopped_early = true;
+        let Some(val_nll) = val_nll else {
+            // Without validation the last epoch's weights are kept; they are also the
+            // "best so far" should a later epoch diverge.
+            best = members.snapshot()?;
+            for run in &mut runs {
+                run.best_epoch = epoch;
+            }
+            continue;
+        };
+        let mut improved = Vec::new();
+        for &m in &live {
+            if !val_nll[m].is_finite() {
+                active[m] = false;
+                adam.lr[m] = 0.0;
+                diverged.get_or_insert(Divergence {
+                    epoch,
+                    loss: val_nll[m] as f32,
+                });
+            } else if val_nll[m] < best_score[m] {
+                best_score[m] = val_nll[m];
+                runs[m].best_epoch = epoch;
+                runs[m].best_val_nll = Some(val_nll[m]);
+                improved.push(m);
+            } else if epoch - runs[m].best_epoch.max(dropped_at[m]) >= patience_now(drops[m]) {
+                if drops[m] < config.lr_drops {
+                    // Back to the best weights, with smaller steps to settle into the
+                    // minimum the validation NLL found.
+                    drops[m] += 1;
+                    dropped_at[m] = epoch;
+                    adam.lr[m] *= config.lr_drop_factor;
+                    adam.restore_member(&best, m)?;
+                } else {
+                    runs[m].stopped_early = true;
+                    active[m] = false;
+                    adam.lr[m] = 0.0;
+                }
+            } else if config.lr_patience > 0
+                && (epoch - runs[m].best_epoch) % config.lr_patience == 0
+            {
+                // Smaller steps settle into the minimum the validation NLL stopped
+                // improving at; the floor keeps training alive for the rest of the patience.
+                adam.lr[m] = (adam.lr[m] * 0.5).max(config.lr / 64.0);
+            }
+        }
+        if !improved.is_empty() {
+            let now = members.snapshot()?;
+            for m in improved {
+                Members::copy_member(&now, &mut best, m, count);
+            }
+        }
+        if !active.iter().any(|&a| a) {
             break;
-        } else if config.lr_patience > 0 && (epoch - best_epoch) % config.lr_patience == 0 {
-            // Smaller steps settle into the minimum the validation NLL stopped improving
-            // at; the floor keeps training alive for the rest of the patience.
-            let lr = (optimizer.learning_rate() * 0.5).max(config.lr / 64.0);
-            optimizer.set_learning_rate(lr);
         }
     }
-
-    model.set_parameters(&best_params)?;
-    let blob = model.to_blob()?;
-    Ok(Trained {
-        model,
-        blob,
+    Ok(Run {
+        best,
+        members: runs,
         metrics,
-        best_epoch,
-        best_val_nll,
-        stopped_early,
         diverged,
-        train_rows: train_idx.len(),
-        val_rows: val_idx.len(),
-        constant_features: fitted.constant_features,
     })
 }
 

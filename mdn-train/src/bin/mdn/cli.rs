@@ -34,11 +34,14 @@ pub enum Command {
     /// Train an MDN on a CSV file and write the model blob and per-epoch metrics.
     #[command(allow_negative_numbers = true, args_override_self = true)]
     Train(TrainArgs),
-    /// Score a model on a CSV file with mdn-core: NLL (nats per row, original units) and
-    /// RMSE of the predictive mean.
+    /// Score a model on a CSV file with mdn-core: NLL (nats per row, original units), RMSE
+    /// of the predictive mean, and calibration: coverage of the central 50/80/95% intervals
+    /// and the PIT histogram (several targets: each target's marginal, pooled).
     #[command(allow_negative_numbers = true, args_override_self = true)]
     Eval(EvalArgs),
-    /// The predictive mixture, mean and standard deviation for one input.
+    /// The predictive mixture, mean and standard deviation for one input; for a model with
+    /// one target also every mode, quantiles, central intervals and the entropy (left out
+    /// for several targets).
     #[command(allow_negative_numbers = true, args_override_self = true)]
     Predict(PredictArgs),
     /// Validate a model blob (CRC included) and describe it.
@@ -51,6 +54,11 @@ pub enum Command {
     /// squares, and the same MLP trained on MSE, each with a constant sigma.
     #[command(allow_negative_numbers = true, args_override_self = true)]
     Baselines(BaselinesArgs),
+    /// Draw a model as PNG and SVG files: `density` (p(y|x) over one feature, data on
+    /// top), `slices` (p(y|x) at chosen inputs), `training` (NLL per epoch) and, with
+    /// --data, `calibration`. Several targets: one target's marginal.
+    #[command(allow_negative_numbers = true, args_override_self = true)]
+    Plot(PlotArgs),
     /// Generate data.
     Data {
         /// What to generate.
@@ -123,6 +131,10 @@ pub struct ModelOptions {
     /// Mixture components K.
     #[arg(long, short = 'k', default_value_t = 5, help_heading = "Model")]
     pub components: usize,
+    /// Networks trained side by side and merged into one mixture, member m validating on
+    /// fold m of M; 1 trains one network on a --val-fraction split.
+    #[arg(long, default_value_t = 1, help_heading = "Model")]
+    pub members: usize,
     /// Hidden layer widths, input side first (at most 8 layers).
     #[arg(
         long,
@@ -172,6 +184,22 @@ pub struct ModelOptions {
     /// (and again after as many more, down to lr/64); 0 keeps it constant.
     #[arg(long, default_value_t = 0, help_heading = "Training")]
     pub lr_patience: usize,
+    /// Gaussian noise added to training inputs, in standard deviations of each feature.
+    #[arg(long, default_value_t = 0.0, help_heading = "Training")]
+    pub noise_x: f32,
+    /// Gaussian noise added to training targets, in standard deviations of the target.
+    #[arg(long, default_value_t = 0.0, help_heading = "Training")]
+    pub noise_y: f32,
+    /// Times a member whose patience ran out restarts from its best weights with a
+    /// smaller learning rate before it stops.
+    #[arg(long, default_value_t = 0, help_heading = "Training")]
+    pub lr_drops: usize,
+    /// Learning-rate factor of each drop.
+    #[arg(long, default_value_t = 0.2, help_heading = "Training")]
+    pub lr_drop_factor: f64,
+    /// Patience after a drop (0: --patience).
+    #[arg(long, default_value_t = 0, help_heading = "Training")]
+    pub drop_patience: usize,
 }
 
 impl ModelOptions {
@@ -179,6 +207,7 @@ impl ModelOptions {
     pub fn config(&self) -> TrainConfig {
         TrainConfig {
             components: self.components,
+            members: self.members,
             hidden: self.hidden.clone(),
             activation: match self.activation {
                 ActivationArg::Relu => Activation::Relu,
@@ -198,6 +227,11 @@ impl ModelOptions {
             val_fraction: self.val_fraction,
             patience: self.patience,
             lr_patience: self.lr_patience,
+            noise_x: self.noise_x,
+            noise_y: self.noise_y,
+            lr_drops: self.lr_drops,
+            lr_drop_factor: self.lr_drop_factor,
+            drop_patience: self.drop_patience,
             scale_x: self.scale_x,
             scale_y: self.scale_y,
             fail_at_epoch: None,
@@ -229,6 +263,12 @@ pub struct TrainArgs {
     /// Testing aid: make the loss NaN in this epoch.
     #[arg(long, hide = true)]
     pub fail_at_epoch: Option<usize>,
+    /// Experiment aid: score the ensemble on this CSV and report `test_nll`.
+    #[arg(long, hide = true)]
+    pub experiment_test: Option<PathBuf>,
+    /// Experiment aid: write out-of-fold and test log-densities per row to this prefix.
+    #[arg(long, hide = true)]
+    pub experiment_dump: Option<PathBuf>,
 }
 
 /// `mdn eval`.
@@ -265,6 +305,67 @@ pub struct PredictArgs {
     /// Target value(s) whose log density to report.
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     pub y: Option<Vec<f32>>,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A finite number (`--at`).
+fn finite_f32(s: &str) -> Result<f32, String> {
+    match s.trim().parse::<f32>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        Ok(_) => Err("expected a finite number".into()),
+        Err(_) => Err(format!("expected a number, found `{s}`")),
+    }
+}
+
+/// A 1-based row number (`--rows`).
+fn data_row(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(v) if v >= 1 => Ok(v),
+        _ => Err(format!(
+            "expected a 1-based data row number (1 is the first row after the header), found `{s}`"
+        )),
+    }
+}
+
+/// `mdn plot`.
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// The model.
+    #[command(flatten)]
+    pub model: ModelArg,
+    /// CSV file with the model's columns: its points go on the density, its medians hold
+    /// the features that do not vary, and it is scored for the calibration plot.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Directory for `<plot>.png` and `<plot>.svg` (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Values of the varied feature at which to draw p(y|x), comma separated [default:
+    /// its 10th, 50th and 90th percentiles in --data, or of the scaler's range].
+    #[arg(
+        long,
+        value_delimiter = ',',
+        allow_hyphen_values = true,
+        value_parser = finite_f32
+    )]
+    pub at: Vec<f32>,
+    /// 1-based data rows of --data whose p(y|x) to draw, with the observed value marked.
+    #[arg(long, value_delimiter = ',', requires = "data", value_parser = data_row)]
+    pub rows: Vec<usize>,
+    /// The feature on the horizontal axis [default: the first]; the others are held at
+    /// their medians in --data, or without --data at offset + scale / 2 of the input
+    /// scaler (the middle of the training range under minmax scaling).
+    #[arg(long)]
+    pub feature: Option<String>,
+    /// The target shown, for a model with several [default: the first].
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Per-epoch metrics CSV [default: the model's path with `.metrics.csv` appended, and
+    /// `training` is skipped with a note when that file does not exist].
+    #[arg(long, value_name = "CSV")]
+    pub metrics: Option<PathBuf>,
     /// Print one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
