@@ -1,5 +1,6 @@
 //! Selects the memory layout for the chosen target feature, passes the linker scripts, and
-//! exports `MDN_PARITY_DIR` for binaries that embed model blobs and parity vectors.
+//! exports `MDN_PARITY_DIR`, `MDN_MODEL` and `MDN_CAPACITIES` for binaries that embed model
+//! blobs and parity vectors.
 
 use std::{
     env, fs,
@@ -44,6 +45,30 @@ fn main() {
 
     export_parity_dir(&manifest_dir);
     export_model(&manifest_dir);
+    export_capacities();
+}
+
+/// The capacities `minimal` and `cost` evaluate `MDN_MODEL` with, when `MDN_CAPACITIES` is
+/// not set: 1 input, hidden layers up to 32 wide, 5 components, 1 output.
+const DEFAULT_CAPACITIES: &str = "1,32,5,1";
+
+/// Exports `MDN_CAPACITIES`, the `Model<I, W, K, D>` capacities of `minimal` and `cost` as
+/// `I,W,K,D` (default [`DEFAULT_CAPACITIES`]); src/capacities.rs parses it at compile time.
+/// Checked here too, so a typo fails with a message rather than a const-evaluation error.
+fn export_capacities() {
+    println!("cargo::rerun-if-env-changed=MDN_CAPACITIES");
+    let capacities = env::var("MDN_CAPACITIES").unwrap_or_else(|_| DEFAULT_CAPACITIES.into());
+    let values: Vec<Option<usize>> = capacities
+        .split(',')
+        .map(|v| v.trim().parse().ok().filter(|&v: &usize| v > 0))
+        .collect();
+    assert!(
+        values.len() == 4 && values.iter().all(Option::is_some),
+        "MDN_CAPACITIES: expected four positive integers I,W,K,D (e.g. {DEFAULT_CAPACITIES}), \
+         found {capacities:?}"
+    );
+    let values: Vec<String> = values.iter().flatten().map(usize::to_string).collect();
+    println!("cargo::rustc-env=MDN_CAPACITIES={}", values.join(","));
 }
 
 /// Exports the absolute path of the model that `minimal` and `cost` embed as `MDN_MODEL`

@@ -51,6 +51,7 @@ use defmt_rtt as _;
 #[cfg(all(feature = "qemu", not(feature = "nopanic")))]
 use defmt_semihosting as _;
 
+pub mod capacities;
 mod exit;
 mod instruction_counter;
 #[cfg(feature = "qemu")]

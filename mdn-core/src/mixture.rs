@@ -175,6 +175,16 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
         (&mut self.log_weights, &mut self.means, &mut self.sigmas)
     }
 
+    /// The actual log weights, and every component's means and sigmas flattened
+    /// component-major with a stride of `D`, for the approximate path of [`crate::fast`].
+    pub(crate) fn flat_parts(&self) -> (&[f32], &[f32], &[f32]) {
+        (
+            self.log_weights(),
+            self.means.as_flattened(),
+            self.sigmas.as_flattened(),
+        )
+    }
+
     /// Number of components.
     ///
     /// # Examples
@@ -499,7 +509,11 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
 /// Writes the target in the components' space into `point` (`y` itself, or `ln y` for a
 /// log target) and returns the log-Jacobian `sum_d ln y_d` (0 for identity), or `None` if
 /// a log target has an entry `<= 0` (density zero).
-fn transform_target(transform: TargetTransform, y: &[f32], point: &mut [f32]) -> Option<f32> {
+pub(crate) fn transform_target(
+    transform: TargetTransform,
+    y: &[f32],
+    point: &mut [f32],
+) -> Option<f32> {
     let mut jacobian = 0.0_f32;
     for (t, &v) in point.iter_mut().zip(y) {
         *t = match transform {
@@ -521,7 +535,7 @@ fn transform_target(transform: TargetTransform, y: &[f32], point: &mut [f32]) ->
 /// starting at `0.0`. `means` and `sigmas` are component-major with `stride` values per
 /// component, of which the first `point.len()` are used. Not generic, so it is compiled
 /// with mdn-core's optimisation level (see `Dense::forward`).
-fn component_log_densities(
+pub(crate) fn component_log_densities(
     log_weights: &[f32],
     means: &[f32],
     sigmas: &[f32],

@@ -159,7 +159,12 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
         &self.blob
     }
 
-    fn check_input(&self, x: &[f32]) -> Result<()> {
+    /// The network, for the approximate path of [`crate::fast`].
+    pub(crate) fn network(&self) -> &Network<'a> {
+        &self.network
+    }
+
+    pub(crate) fn check_input(&self, x: &[f32]) -> Result<()> {
         if x.len() != self.network.inputs() {
             return Err(Error::InputLength {
                 expected: self.network.inputs(),
@@ -211,8 +216,8 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
     /// `ys[r * D..(r + 1) * D]` (with `F` inputs and `D` outputs), its result `out[r]`.
     ///
     /// Each row gets exactly the bits of [`Model::log_prob`]; the rows share the work of
-    /// the hidden layers, 8 at a time, which makes this several times faster on a host.
-    /// Scratch for 8 rows lives on the stack (for [`HostModel`], about 100 KB).
+    /// the hidden layers and heads, 8 at a time, which makes this several times faster on a
+    /// host. Scratch for 8 rows lives on the stack (for [`HostModel`], about 160 KB).
     ///
     /// # Errors
     ///
@@ -252,18 +257,8 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
         if ys.iter().any(|v| !v.is_finite()) {
             return Err(Error::NonFiniteTarget);
         }
-        let mut targets = ys.chunks_exact(dims.max(1));
-        let mut outputs = out.iter_mut();
-        let mut result = Ok(());
-        self.network.forward_rows::<I, W, K, D>(xs, |_, mixture| {
-            if let (Some(y), Some(o)) = (targets.next(), outputs.next()) {
-                match mixture.log_prob(y) {
-                    Ok(v) => *o = v,
-                    Err(e) => result = Err(e),
-                }
-            }
-        });
-        result
+        self.network.log_prob_rows::<I, W, K, D>(xs, ys, out);
+        Ok(())
     }
 
     /// `p(y|x)`, defined as `expf(log_prob(x, y))`.

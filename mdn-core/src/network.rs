@@ -8,8 +8,8 @@ use crate::{
     blob::from_word,
     error::{Error, Result},
     header::{Activation, Header, MAX_HIDDEN_LAYERS, SigmaTransform, TargetTransform, to_usize},
-    math::{floor_at, log_softmax_in_place},
-    mixture::Mixture,
+    math::{floor_at, log_softmax_in_place, log_sum_exp},
+    mixture::{Mixture, component_log_densities, transform_target},
 };
 
 /// A parameter tensor: little-endian `f32` bit patterns inside the blob, 4-byte aligned.
@@ -83,12 +83,49 @@ impl Dense<'_> {
     /// [`Dense::forward`] for [`LANES`] rows at once: `input[i][lane]` is input `i` of row
     /// `lane`. Each lane sums from `i = 0` upwards starting at `0.0` and adds the bias
     /// last, the order of the single-row kernel, so each lane has its bits.
+    ///
+    /// Four outputs go together, as in [`Dense::forward`]: each input block is loaded
+    /// once for 4 x [`LANES`] independent sums, enough of them to keep a host's vector
+    /// adders busy instead of waiting on one sum's chain of additions.
     fn forward_lanes(&self, input: &[Lanes], output: &mut [Lanes], activation: Option<Activation>) {
         let n = self.fan_in;
         if n == 0 {
             return;
         }
-        for ((row, bias), out) in self.weights.chunks_exact(n).zip(self.bias).zip(output) {
+        let finish = |z: f32| match activation {
+            Some(activation) => activation.apply(z),
+            None => z,
+        };
+        let mut rows = self.weights.chunks_exact(n);
+        let outputs = self.bias.len().min(output.len());
+        let Some(output) = output.get_mut(..outputs) else {
+            return;
+        };
+        let (bias4, bias_rest) = self.bias.as_chunks::<4>();
+        let (out4, out_rest) = output.as_chunks_mut::<4>();
+        for (bias, out) in bias4.iter().zip(out4) {
+            let (Some(r0), Some(r1), Some(r2), Some(r3)) =
+                (rows.next(), rows.next(), rows.next(), rows.next())
+            else {
+                return;
+            };
+            let mut acc = [[0.0_f32; LANES]; 4];
+            for ((((w0, w1), w2), w3), x) in r0.iter().zip(r1).zip(r2).zip(r3).zip(input) {
+                for (acc, w) in acc.iter_mut().zip([w0, w1, w2, w3]) {
+                    let w = word(w);
+                    for (a, &x) in acc.iter_mut().zip(x) {
+                        *a += w * x;
+                    }
+                }
+            }
+            for ((out, acc), bias) in out.iter_mut().zip(acc).zip(bias) {
+                let bias = word(bias);
+                for (o, a) in out.iter_mut().zip(acc) {
+                    *o = finish(a + bias);
+                }
+            }
+        }
+        for ((row, bias), out) in rows.zip(bias_rest).zip(out_rest) {
             let mut acc = [0.0_f32; LANES];
             for (w, x) in row.iter().zip(input) {
                 let w = word(w);
@@ -98,11 +135,7 @@ impl Dense<'_> {
             }
             let bias = word(bias);
             for (o, a) in out.iter_mut().zip(acc) {
-                let z = a + bias;
-                *o = match activation {
-                    Some(activation) => activation.apply(z),
-                    None => z,
-                };
+                *o = finish(a + bias);
             }
         }
     }
@@ -128,7 +161,7 @@ pub(crate) const LANES: usize = 8;
 type Lanes = [f32; LANES];
 
 /// Copies lane `lane` of `values` into `out`, and returns `out`.
-fn column<'o>(values: &[Lanes], lane: usize, out: &'o mut [f32]) -> &'o [f32] {
+fn column<'o>(values: &[Lanes], lane: usize, out: &'o mut [f32]) -> &'o mut [f32] {
     for (o, v) in out.iter_mut().zip(values) {
         *o = v.get(lane).copied().unwrap_or(0.0);
     }
@@ -310,6 +343,81 @@ impl<'a> Network<'a> {
         mixture
     }
 
+    /// [`Network::forward`] with the approximate functions of [`crate::fast`]: the same
+    /// dense layers and sums; `tanh`, the log-softmax and the sigma transform approximate.
+    pub(crate) fn forward_fast<const I: usize, const W: usize, const K: usize, const D: usize>(
+        &self,
+        x: &[f32],
+    ) -> Mixture<K, D> {
+        let mut scaled = [0.0_f32; I];
+        let scaler = self.input_offset.iter().zip(self.input_scale);
+        for ((s, &raw), (offset, scale)) in scaled.iter_mut().zip(x).zip(scaler) {
+            *s = (raw - word(offset)) / word(scale);
+        }
+        let mut ping = [0.0_f32; W];
+        let mut pong = [0.0_f32; W];
+        // ReLU is exact and fused into the kernel; tanh is applied afterwards, approximately.
+        let fused = match self.activation {
+            Activation::Relu => Some(Activation::Relu),
+            Activation::Tanh => None,
+        };
+        for (i, layer) in self.hidden.iter().enumerate() {
+            let output: &mut [f32] = match i {
+                0 => {
+                    layer.forward(&scaled, &mut ping, fused);
+                    &mut ping
+                }
+                _ if i % 2 == 1 => {
+                    layer.forward(&ping, &mut pong, fused);
+                    &mut pong
+                }
+                _ => {
+                    layer.forward(&pong, &mut ping, fused);
+                    &mut ping
+                }
+            };
+            if fused.is_none() {
+                let width = layer.bias.len().min(output.len());
+                if let Some(output) = output.get_mut(..width) {
+                    crate::fast::activate_in_place(self.activation, output);
+                }
+            }
+        }
+        let features: &[f32] = match self.hidden.len() {
+            0 => &scaled,
+            n if n % 2 == 1 => &ping,
+            _ => &pong,
+        };
+        let mut mixture = Mixture::zeroed(self.components, self.dims, self.transform);
+        let (log_weights, means, sigmas) = mixture.parts_mut();
+        self.logits.forward(features, log_weights, None);
+        if let Some(log_weights) = log_weights.get_mut(..self.components) {
+            crate::fast::log_softmax_in_place(log_weights);
+        }
+        if self.dims == D {
+            self.means.forward(features, means.as_flattened_mut(), None);
+            self.sigmas
+                .forward(features, sigmas.as_flattened_mut(), None);
+        } else {
+            for (row, head) in means.iter_mut().zip(self.means.groups(self.dims)) {
+                head.forward(features, row, None);
+            }
+            for (row, head) in sigmas.iter_mut().zip(self.sigmas.groups(self.dims)) {
+                head.forward(features, row, None);
+            }
+        }
+        for (mean_row, sigma_row) in means.iter_mut().zip(sigmas.iter_mut()) {
+            self.unscale_means(mean_row);
+            crate::fast::sigmas_in_place(
+                self.sigma,
+                self.sigma_floor,
+                sigma_row,
+                self.target_scale,
+            );
+        }
+        mixture
+    }
+
     /// Fills `mixture` from the last hidden layer's outputs (or the scaled input).
     fn heads<const K: usize, const D: usize>(&self, features: &[f32], mixture: &mut Mixture<K, D>) {
         let (log_weights, means, sigmas) = mixture.parts_mut();
@@ -336,29 +444,39 @@ impl<'a> Network<'a> {
         }
     }
 
-    /// The predictive mixture of each row of `xs` (rows of `inputs()` values), handed to
-    /// `visit` with the row's index, [`LANES`] rows at a time.
+    /// `ln p(y|x)` of each row into `out`: row `r` is `xs[r * F..]` with `F = inputs()`
+    /// values and `ys[r * D..]` with `D = dims()` values, [`LANES`] rows at a time.
     ///
-    /// The hidden layers run once per block of rows, each weight loaded once for every
-    /// row, in a loop the compiler vectorises across rows; each row's sums keep the order
-    /// of [`Network::forward`], so every row gets exactly the single-row bits. The caller
-    /// guarantees the capacities and that `xs.len()` is a multiple of `inputs()`.
-    pub(crate) fn forward_rows<const I: usize, const W: usize, const K: usize, const D: usize>(
+    /// The hidden layers and the three heads run once per block of rows, each weight
+    /// loaded once for every row, in loops the compiler vectorises across rows; each row's
+    /// sums keep the order of [`Network::forward`]. Unscaling and the sigma transform are
+    /// the single-row path's operations, element by element; the log-softmax, the target
+    /// transform, the component densities and the log-sum-exp are the very functions
+    /// [`Mixture::log_prob`] calls, on each row's values. So every row gets exactly the
+    /// single-row bits. The caller guarantees the capacities, that `xs`, `ys` and `out` hold
+    /// the same number of rows, and that every value is finite.
+    pub(crate) fn log_prob_rows<const I: usize, const W: usize, const K: usize, const D: usize>(
         &self,
         xs: &[f32],
-        mut visit: impl FnMut(usize, &Mixture<K, D>),
+        ys: &[f32],
+        out: &mut [f32],
     ) {
         let width = self.inputs.max(1);
-        let mut mixture = Mixture::zeroed(self.components, self.dims, self.transform);
-        let mut features = [0.0_f32; W];
-        let mut scaled_row = [0.0_f32; I];
-        for (block_index, block) in xs.chunks(width * LANES).enumerate() {
-            let rows = block.chunks_exact(width);
-            let count = rows.len();
+        let dims = self.dims.max(1);
+        let head_rows = self.components.saturating_mul(dims);
+        // Head outputs in the model's row order, `k * dims + d`.
+        let mut logits = [[0.0_f32; LANES]; K];
+        let mut means = [[[0.0_f32; LANES]; D]; K];
+        let mut sigmas = [[[0.0_f32; LANES]; D]; K];
+        let blocks = xs
+            .chunks(width * LANES)
+            .zip(ys.chunks(dims * LANES))
+            .zip(out.chunks_mut(LANES));
+        for ((block, targets), out) in blocks {
             let mut scaled = [[0.0_f32; LANES]; I];
             // Lanes past the block's rows repeat its first row; their results are dropped.
-            for (lane, x) in rows
-                .clone()
+            for (lane, x) in block
+                .chunks_exact(width)
                 .chain(core::iter::repeat(block))
                 .take(LANES)
                 .enumerate()
@@ -380,14 +498,61 @@ impl<'a> Network<'a> {
                     _ => layer.forward_lanes(&pong, &mut ping, activation),
                 }
             }
-            for lane in 0..count {
-                let features: &[f32] = match self.hidden.len() {
-                    0 => column(&scaled, lane, &mut scaled_row),
-                    n if n % 2 == 1 => column(&ping, lane, &mut features),
-                    _ => column(&pong, lane, &mut features),
+            let features: &[Lanes] = match self.hidden.len() {
+                0 => &scaled,
+                n if n % 2 == 1 => &ping,
+                _ => &pong,
+            };
+            let means = means.as_flattened_mut();
+            let sigmas = sigmas.as_flattened_mut();
+            self.logits.forward_lanes(features, &mut logits, None);
+            self.means.forward_lanes(features, means, None);
+            self.sigmas.forward_lanes(features, sigmas, None);
+            let rows = means
+                .chunks_exact_mut(dims)
+                .zip(sigmas.chunks_exact_mut(dims));
+            for (mean_row, sigma_row) in rows.take(self.components) {
+                let target = self.target_offset.iter().zip(self.target_scale);
+                for ((mean, sigma), (offset, scale)) in
+                    mean_row.iter_mut().zip(sigma_row).zip(target)
+                {
+                    let (offset, scale) = (word(offset), word(scale));
+                    for mu in mean {
+                        *mu = *mu * scale + offset;
+                    }
+                    for z in sigma {
+                        *z = floor_at(self.sigma.apply(*z), self.sigma_floor) * scale;
+                    }
+                }
+            }
+            for (lane, (y, out)) in targets.chunks_exact(dims).zip(out).enumerate() {
+                let mut log_weights = [0.0_f32; K];
+                let log_weights = column(&logits, lane, &mut log_weights);
+                let log_weights = log_weights.get_mut(..self.components).unwrap_or(&mut []);
+                log_softmax_in_place(log_weights);
+                let mut point = [0.0_f32; D];
+                let point = point.get_mut(..self.dims).unwrap_or(&mut []);
+                let Some(jacobian) = transform_target(self.transform, y, point) else {
+                    *out = f32::NEG_INFINITY;
+                    continue;
                 };
-                self.heads(features, &mut mixture);
-                visit(block_index * LANES + lane, &mixture);
+                let mut mu = [[0.0_f32; D]; K];
+                let mut sigma = [[0.0_f32; D]; K];
+                let heads = means.get(..head_rows).unwrap_or(&[]);
+                column(heads, lane, mu.as_flattened_mut());
+                let heads = sigmas.get(..head_rows).unwrap_or(&[]);
+                column(heads, lane, sigma.as_flattened_mut());
+                let mut per_component = [0.0_f32; K];
+                component_log_densities(
+                    log_weights,
+                    mu.as_flattened(),
+                    sigma.as_flattened(),
+                    dims,
+                    point,
+                    &mut per_component,
+                );
+                let per_component = per_component.get(..self.components).unwrap_or(&[]);
+                *out = log_sum_exp(per_component) - jacobian;
             }
         }
     }

@@ -115,6 +115,20 @@ pub const SMALL: ModelSpec = ModelSpec {
     seed: 5,
 };
 
+/// A 13-64-64 ReLU, K = 5 model: the larger benchmark shape (13 features, the size of a
+/// small tabular data set), for host speed and device cost beside the 1-32-32 K = 5 model.
+pub const WIDE: ModelSpec = ModelSpec {
+    name: "wide_13x64x64_k5",
+    inputs: 13,
+    hidden: &[64, 64],
+    components: 5,
+    outputs: 1,
+    activation: Activation::Relu,
+    sigma: SigmaTransform::Nnelu,
+    target: TargetTransform::Identity,
+    seed: 6,
+};
+
 /// The models of the committed parity set: every activation, sigma transform and target
 /// transform, one and several outputs, zero to two hidden layers.
 pub const PARITY_MODELS: [ModelSpec; 4] = [

@@ -1,6 +1,8 @@
-//! Cost figures of the `minimal` model: instructions per query, counted with SysTick, and
-//! the stack peak. Run under `-icount shift=6` (see `scripts/footprint.sh`), where one
-//! instruction is 1.6 SysTick ticks on mps2-an386; QEMU counts instructions, not cycles.
+//! Cost figures of the `minimal` model (`MDN_MODEL` with capacities `MDN_CAPACITIES`):
+//! instructions per query, counted with SysTick, and the stack peak. Run under
+//! `-icount shift=6` (see `scripts/footprint.sh`), where one instruction is 1.6 SysTick
+//! ticks on mps2-an386; QEMU counts instructions, not cycles. `cost_fast` counts the
+//! approximate `mdn_core::fast` path the same way.
 
 #![no_std]
 #![no_main]
@@ -9,13 +11,14 @@ use core::hint::black_box;
 
 use cortex_m_rt::entry;
 use defmt::info;
-use firmware_example::{InstructionCounter, exit, stack_usage};
+use firmware_example::{
+    InstructionCounter,
+    capacities::{AppModel as MinimalModel, INPUTS, OUTPUTS},
+    exit, stack_usage,
+};
 use mdn_core::Aligned;
-use mdn_core::Model;
 
 static MODEL: &Aligned<[u8]> = &Aligned(*include_bytes!(env!("MDN_MODEL")));
-
-type MinimalModel<'a> = Model<'a, 1, 32, 5, 1>;
 
 /// Evaluations per measurement; the figure is the mean.
 const REPEATS: u64 = 16;
@@ -45,7 +48,8 @@ fn main() -> ! {
 /// What `minimal` does: validate the blob, answer one query.
 #[inline(never)]
 fn minimal_query() -> mdn_core::Result<f32> {
-    MinimalModel::from_bytes(black_box(&MODEL.0))?.log_prob(black_box(&[0.3]), black_box(&[-0.7]))
+    MinimalModel::from_bytes(black_box(&MODEL.0))?
+        .log_prob(black_box(&[0.3; INPUTS]), black_box(&[-0.7; OUTPUTS]))
 }
 
 /// Instructions per validation and per query, under `-icount shift=6`.
@@ -65,7 +69,7 @@ fn instruction_counts(counter: InstructionCounter) -> ! {
 
     let (model, validate_ticks) = counter.measure(|| MinimalModel::from_bytes(black_box(&MODEL.0)));
     let Ok(model) = model else { exit(1) };
-    let (x, y) = ([0.3_f32], [-0.7_f32]);
+    let (x, y) = ([0.3_f32; INPUTS], [-0.7_f32; OUTPUTS]);
 
     let (log_p, ticks) = counter.measure(|| {
         let mut last = Ok(0.0);
@@ -105,5 +109,6 @@ fn instruction_counts(counter: InstructionCounter) -> ! {
         "cost: mixture (network only) {=u64} instructions",
         mixture_instructions
     );
+
     exit(0)
 }

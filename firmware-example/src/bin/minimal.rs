@@ -1,8 +1,9 @@
 //! The smallest useful application, and the footprint figure: one embedded model
-//! (`models/minimal.mdn`: 1-32-32 ReLU, K = 5, nnelu, D = 1), validated once, one query,
-//! one defmt line, exit 0.
+//! (`MDN_MODEL`, default `models/minimal.mdn`: 1-32-32 ReLU, K = 5, nnelu, D = 1) with
+//! capacities `MDN_CAPACITIES` (default `1,32,5,1`), validated once, one query, one defmt
+//! line, exit 0.
 //!
-//! Regenerate the model with `cargo run -p mdn-tests --bin regenerate-golden`.
+//! Regenerate the models with `cargo run -p mdn-tests --bin regenerate-golden`.
 
 #![no_std]
 #![no_main]
@@ -10,22 +11,21 @@
 use core::hint::black_box;
 
 use cortex_m_rt::entry;
-use firmware_example::exit;
+use firmware_example::{
+    capacities::{AppModel, INPUTS, OUTPUTS},
+    exit,
+};
 use mdn_core::Aligned;
-use mdn_core::Model;
 
 /// The model, 4-byte aligned in flash. It is read in place; nothing is copied to RAM.
 static MODEL: &Aligned<[u8]> = &Aligned(*include_bytes!(env!("MDN_MODEL")));
-
-/// Capacities: 1 input, hidden layers up to 32 wide, 5 components, 1 output.
-type MinimalModel<'a> = Model<'a, 1, 32, 5, 1>;
 
 #[entry]
 fn main() -> ! {
     // black_box: the firmware must work for any blob of these capacities, as if loaded at
     // run time, so the compiler may not specialise on this one.
-    let (x, y) = (black_box([0.3_f32]), black_box([-0.7_f32]));
-    match MinimalModel::from_bytes(black_box(&MODEL.0)).and_then(|m| m.log_prob(&x, &y)) {
+    let (x, y) = (black_box([0.3_f32; INPUTS]), black_box([-0.7_f32; OUTPUTS]));
+    match AppModel::from_bytes(black_box(&MODEL.0)).and_then(|m| m.log_prob(&x, &y)) {
         Ok(log_p) => {
             defmt::info!("log p(y|x) = {=f32}", log_p);
             exit(0)

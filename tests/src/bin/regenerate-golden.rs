@@ -6,13 +6,13 @@
 //!
 //! Writes `firmware-example/golden/<model>.mdn` and `<model>.vectors` for every model of
 //! `mdn_tests::generate::PARITY_MODELS`, and the footprint models
-//! `firmware-example/models/minimal.mdn` and `small_1x16x16_k1.mdn`. The
-//! expected outcomes are mdn-core's on this host; the committed files are a regression
+//! `firmware-example/models/minimal.mdn`, `small_1x16x16_k1.mdn` and `wide_13x64x64_k5.mdn`.
+//! The expected outcomes are mdn-core's on this host; the committed files are a regression
 //! snapshot whose correctness `tests/device_parity.rs` re-proves from fresh files.
 
 use std::{fs, path::Path};
 
-use mdn_tests::generate::{MINIMAL, PARITY_MODELS, SMALL, generated_blob, parity_vectors};
+use mdn_tests::generate::{MINIMAL, PARITY_MODELS, SMALL, WIDE, generated_blob, parity_vectors};
 
 /// Queries per parity model in the committed set.
 const QUERIES: usize = 60;
@@ -42,6 +42,10 @@ fn main() -> std::io::Result<()> {
         firmware.join("models/small_1x16x16_k1.mdn"),
         generated_blob(&SMALL),
     )?;
-    println!("models/minimal.mdn and models/small_1x16x16_k1.mdn written");
+    fs::write(
+        firmware.join("models/wide_13x64x64_k5.mdn"),
+        generated_blob(&WIDE),
+    )?;
+    println!("models/minimal.mdn, small_1x16x16_k1.mdn and wide_13x64x64_k5.mdn written");
     Ok(())
 }
