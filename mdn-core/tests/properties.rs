@@ -418,10 +418,10 @@ proptest! {
 
 /// A case `cdf_inverts_quantile` found (shrunk): five components whose CDF is S-shaped
 /// between 10 and 30, where Newton's method alternates between two points (about 11.9 and
-/// 27.7) that both stay inside the bracket, so the bisection fallback never runs and the 64
-/// evaluations end far from the root.
+/// 27.7) that both stay inside the bracket. Before the step-length rule (a Newton step must
+/// be shorter than half the step before last) the bisection fallback never ran and the 64
+/// evaluations ended far from the root; this pins the fix.
 #[test]
-#[ignore = "mdn-core bug: Mixture::quantile ends in a Newton two-cycle (cdf(q) = 0.257 for p = 0.490)"]
 fn quantile_escapes_a_newton_two_cycle() {
     let mixture = Mix::new(
         &[-13.610266, -13.610266, -0.28255606, -1.4684281, -4.1442018],

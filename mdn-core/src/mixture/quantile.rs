@@ -102,8 +102,9 @@ impl Univariate<'_> {
     ///
     /// Safeguarded Newton in the components' space: the bracket starts as
     /// [`Univariate::span`] of [`QUANTILE_BRACKET_SIGMAS`] and shrinks to every evaluated
-    /// point on its side of the root; a Newton step that leaves it (or a zero density) is
-    /// replaced by the bracket's midpoint `0.5 * lo + 0.5 * hi` (no overflow). It stops
+    /// point on its side of the root; a Newton step that leaves it, that is not shorter
+    /// than half the step before last, or that divides by a zero density, is replaced by
+    /// the bracket's midpoint `0.5 * lo + 0.5 * hi` (no overflow). It stops
     /// after [`QUANTILE_ITERATIONS`] evaluations, on an exact hit, or when no `f32` is left
     /// strictly inside the bracket, and returns the evaluated point with the smallest
     /// `|tail - mass|` (the first of equals).
@@ -112,6 +113,11 @@ impl Univariate<'_> {
         let mut t = 0.5 * lo + 0.5 * hi;
         let mut best = t;
         let mut best_err = f32::INFINITY;
+        // The last two step lengths: a Newton step must be shorter than half the step
+        // before last, or Newton may cycle between two points inside the bracket
+        // (Numerical Recipes' `rtsafe` rule).
+        let mut step = hi - lo;
+        let mut step_before = step;
         for _ in 0..QUANTILE_ITERATIONS {
             let (tail, density) = self.tail_and_density(t, upper);
             let err = tail - mass;
@@ -131,7 +137,8 @@ impl Univariate<'_> {
             }
             let slope = if upper { -density } else { density };
             let newton = t - err / slope;
-            let next = if newton > lo && newton < hi {
+            let shrinking = (newton - t).abs() < 0.5 * step_before;
+            let next = if newton > lo && newton < hi && shrinking {
                 newton
             } else {
                 0.5 * lo + 0.5 * hi
@@ -139,6 +146,8 @@ impl Univariate<'_> {
             if !(next > lo && next < hi) {
                 break;
             }
+            step_before = step;
+            step = (next - t).abs();
             t = next;
         }
         self.original_units(best)
