@@ -247,8 +247,12 @@ pub fn mlp(train: &Dataset, test: &Dataset, config: &TrainConfig) -> Result<Scor
     let n = train.len();
     let mut order: Vec<usize> = (0..n).collect();
     order.shuffle(&mut rng);
-    let val_rows = if config.val_fraction > 0.0 {
-        ((n as f64 * config.val_fraction).round() as usize).clamp(1, n.saturating_sub(2))
+    // With folds, the MLP holds out as much as one fold.
+    let fraction = config
+        .val_fraction
+        .unwrap_or(1.0 / config.folds.max(1) as f64);
+    let val_rows = if fraction > 0.0 {
+        ((n as f64 * fraction).round() as usize).clamp(1, n.saturating_sub(2))
     } else {
         0
     };

@@ -19,7 +19,9 @@
 //! | [`data`] | CSV to numbers: header, field counts, numeric cells, each error with file, line, column and expectation |
 //! | [`scaling`] | feature and target scalers, fitted on training rows only, stored in the blob |
 //! | [`model`] | the MDN in candle, mirroring mdn-core's arithmetic (FORMAT.md section 5); parameter names and order from [`mdn_core::Layout`]; export with [`mdn_core::encode`]; blob loading |
-//! | [`train`] | seeded split, AdamW minibatches, early stopping with the best weights restored, divergence handling, per-epoch metrics |
+//! | [`train`] | the recipe: candidate models (K, noise level) times folds, Adam minibatches, early stopping with one learning-rate drop and the best weights restored, divergence handling, per-epoch metrics |
+//! | [`members`] | many networks of one shape as batched tensors, with a hand-differentiated mixture density and per-network Adam |
+//! | [`ensemble`] | weighting the candidates on out-of-fold densities (stacking) and the mixture of all kept networks |
 //! | [`eval`] | NLL and RMSE with [`mdn_core::HostModel`], per-sample output, candle vs mdn-core parity |
 //! | [`calibration`] | interval coverage and the PIT histogram, from mdn-core's `interval` and `cdf` |
 //! | [`summary`] | one prediction's modes, quantiles, intervals and entropy (mdn-core), for `mdn predict` |
@@ -76,6 +78,7 @@ pub mod baselines;
 pub mod calibration;
 pub mod data;
 pub mod describe;
+pub mod ensemble;
 pub mod error;
 pub mod eval;
 pub mod io;

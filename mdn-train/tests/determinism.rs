@@ -40,3 +40,58 @@ fn library_training_is_deterministic_too() {
     assert_eq!(a.blob, b.blob);
     assert_eq!(a.metrics.len(), 5);
 }
+
+#[test]
+fn candidate_groups_on_one_or_two_threads_give_identical_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "d.csv", &hetero_csv(120, 6));
+    let run = |out: &str, jobs: &str| {
+        let output = mdn(
+            dir.path(),
+            &[
+                "train", "--data", "d.csv", "--target", "y", "--out", out, "--epochs", "6",
+                "--seed", "3", "--jobs", jobs,
+            ],
+        );
+        assert_eq!(output.status.code(), Some(0), "{:?}", text(&output));
+        std::fs::read(dir.path().join(out)).unwrap()
+    };
+    assert_eq!(run("one.mdn", "1"), run("two.mdn", "2"));
+}
+
+#[test]
+fn the_default_recipe_weighs_its_candidates() {
+    let data = mdn_train::synth::generate(mdn_train::synth::Kind::Hetero, 150, 4);
+    let config = mdn_train::train::TrainConfig {
+        epochs: 4,
+        hidden: vec![8],
+        ..Default::default()
+    };
+    let trained = mdn_train::train::train(&data, &config, |_| {}).unwrap();
+    assert_eq!(trained.candidates.len(), 4);
+    assert_eq!(trained.member_runs.len(), 4 * 5);
+    let total: f64 = trained.candidates.iter().map(|c| c.weight).sum();
+    assert!((total - 1.0).abs() < 1e-9, "weights add up to {total}");
+    let networks = trained.candidates.iter().filter(|c| c.weight > 0.0).count() * 5;
+    assert_eq!(trained.ensemble.members.len(), networks);
+    let mass: f64 = trained.ensemble.log_weights.iter().map(|w| w.exp()).sum();
+    assert!((mass - 1.0).abs() < 1e-9);
+    // Every network has the largest candidate's shape.
+    for blob in &trained.ensemble.members {
+        let model = mdn_core::HostModel::from_bytes(blob).unwrap();
+        assert_eq!(model.header().components, 5);
+    }
+    let lp = trained.ensemble.log_prob(&data).unwrap();
+    assert!(lp.iter().all(|v| v.is_finite()));
+
+    // Without validation: one network of the first candidate, exactly `epochs` epochs.
+    let fixed = mdn_train::train::TrainConfig {
+        val_fraction: Some(0.0),
+        components: vec![3],
+        ..config
+    };
+    let trained = mdn_train::train::train(&data, &fixed, |_| {}).unwrap();
+    assert_eq!(trained.ensemble.members.len(), 1);
+    assert_eq!(trained.metrics.len(), 4);
+    assert!(trained.metrics.iter().all(|m| m.val_nll.is_none()));
+}

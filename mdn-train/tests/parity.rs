@@ -68,7 +68,7 @@ fn tanh_softplus_and_standard_inputs() {
         activation: Activation::Tanh,
         sigma: SigmaTransform::Softplus,
         scale_x: InputScaling::Standard,
-        components: 3,
+        components: vec![3],
         ..TrainConfig::default()
     };
     let (diff, bound) = worst_difference(&data, &small(config));
@@ -106,7 +106,7 @@ fn two_outputs_and_no_hidden_layer() {
     for hidden in [vec![], vec![24]] {
         let config = TrainConfig {
             hidden,
-            components: 4,
+            components: vec![4],
             ..TrainConfig::default()
         };
         let (diff, bound) = worst_difference(&data, &small(config));

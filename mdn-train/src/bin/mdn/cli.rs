@@ -128,13 +128,31 @@ pub enum SigmaArg {
 /// Model and optimiser settings shared by `train`, `baselines` and `demo`.
 #[derive(Debug, Clone, Args)]
 pub struct ModelOptions {
-    /// Mixture components K.
-    #[arg(long, short = 'k', default_value_t = 5, help_heading = "Model")]
-    pub components: usize,
-    /// Networks trained side by side and merged into one mixture, member m validating on
-    /// fold m of M; 1 trains one network on a --val-fraction split.
-    #[arg(long, default_value_t = 1, help_heading = "Model")]
-    pub members: usize,
+    /// Candidate numbers of mixture components K, comma separated. Every K is tried with
+    /// every --noise level; the candidates are weighted by their validation likelihood.
+    #[arg(
+        long,
+        short = 'k',
+        value_delimiter = ',',
+        default_value = "1,5",
+        help_heading = "Model"
+    )]
+    pub components: Vec<usize>,
+    /// Candidate noise levels, comma separated: Gaussian noise added to each training
+    /// input and target, in standard deviations of that column (a regulariser for small
+    /// data sets; 0 is none).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "0,0.1",
+        help_heading = "Model"
+    )]
+    pub noise: Vec<f32>,
+    /// Networks per candidate: network f stops early on fold f of the rows and learns
+    /// from the others; every row's out-of-fold density weighs the candidates, and the
+    /// model is the mixture of all networks of the kept candidates.
+    #[arg(long, default_value_t = 5, help_heading = "Model")]
+    pub folds: usize,
     /// Hidden layer widths, input side first (at most 8 layers).
     #[arg(
         long,
@@ -162,7 +180,7 @@ pub struct ModelOptions {
     #[arg(long, default_value_t = 3000, help_heading = "Training")]
     pub epochs: usize,
     /// Minibatch size.
-    #[arg(long, default_value_t = 128, help_heading = "Training")]
+    #[arg(long, default_value_t = 64, help_heading = "Training")]
     pub batch: usize,
     /// Adam learning rate.
     #[arg(long, default_value_t = 1e-3, help_heading = "Training")]
@@ -173,41 +191,42 @@ pub struct ModelOptions {
     /// Seed of the initial weights, the validation split and the batch order.
     #[arg(long, default_value_t = 42, help_heading = "Training")]
     pub seed: u64,
-    /// Fraction of rows held out (at random, from the seed) for validation and early
-    /// stopping; 0 disables both and keeps the last epoch's weights.
-    #[arg(long, default_value_t = 0.1, help_heading = "Training")]
-    pub val_fraction: f64,
-    /// Stop after this many epochs without a better validation NLL, and keep the best.
-    #[arg(long, default_value_t = 100, help_heading = "Training")]
+    /// Instead of folds: one network per candidate, this fraction of the rows held out
+    /// at random for validation; 0 disables validation and early stopping and trains
+    /// one network of the first candidate for exactly --epochs epochs.
+    #[arg(long, help_heading = "Training")]
+    pub val_fraction: Option<f64>,
+    /// Epochs without a better validation NLL before a network restarts from its best
+    /// weights with a smaller learning rate (--lr-drops), or stops.
+    #[arg(long, default_value_t = 300, help_heading = "Training")]
     pub patience: usize,
     /// Halve the learning rate after this many epochs without a better validation NLL
     /// (and again after as many more, down to lr/64); 0 keeps it constant.
     #[arg(long, default_value_t = 0, help_heading = "Training")]
     pub lr_patience: usize,
-    /// Gaussian noise added to training inputs, in standard deviations of each feature.
-    #[arg(long, default_value_t = 0.0, help_heading = "Training")]
-    pub noise_x: f32,
-    /// Gaussian noise added to training targets, in standard deviations of the target.
-    #[arg(long, default_value_t = 0.0, help_heading = "Training")]
-    pub noise_y: f32,
-    /// Times a member whose patience ran out restarts from its best weights with a
-    /// smaller learning rate before it stops.
-    #[arg(long, default_value_t = 0, help_heading = "Training")]
+    /// Times a network whose patience ran out restarts from its best weights with the
+    /// learning rate times --lr-drop-factor, before it stops.
+    #[arg(long, default_value_t = 1, help_heading = "Training")]
     pub lr_drops: usize,
     /// Learning-rate factor of each drop.
-    #[arg(long, default_value_t = 0.2, help_heading = "Training")]
+    #[arg(long, default_value_t = 0.1, help_heading = "Training")]
     pub lr_drop_factor: f64,
     /// Patience after a drop (0: --patience).
-    #[arg(long, default_value_t = 0, help_heading = "Training")]
+    #[arg(long, default_value_t = 100, help_heading = "Training")]
     pub drop_patience: usize,
+    /// Threads training the two groups of candidates side by side (0: one per core, at
+    /// most two). The model does not depend on it.
+    #[arg(long, default_value_t = 0, help_heading = "Training")]
+    pub jobs: usize,
 }
 
 impl ModelOptions {
     /// The library configuration.
     pub fn config(&self) -> TrainConfig {
         TrainConfig {
-            components: self.components,
-            members: self.members,
+            components: self.components.clone(),
+            noise: self.noise.clone(),
+            folds: self.folds,
             hidden: self.hidden.clone(),
             activation: match self.activation {
                 ActivationArg::Relu => Activation::Relu,
@@ -227,11 +246,10 @@ impl ModelOptions {
             val_fraction: self.val_fraction,
             patience: self.patience,
             lr_patience: self.lr_patience,
-            noise_x: self.noise_x,
-            noise_y: self.noise_y,
             lr_drops: self.lr_drops,
             lr_drop_factor: self.lr_drop_factor,
             drop_patience: self.drop_patience,
+            jobs: self.jobs,
             scale_x: self.scale_x,
             scale_y: self.scale_y,
             fail_at_epoch: None,
@@ -263,12 +281,10 @@ pub struct TrainArgs {
     /// Testing aid: make the loss NaN in this epoch.
     #[arg(long, hide = true)]
     pub fail_at_epoch: Option<usize>,
-    /// Experiment aid: score the ensemble on this CSV and report `test_nll`.
-    #[arg(long, hide = true)]
-    pub experiment_test: Option<PathBuf>,
-    /// Experiment aid: write out-of-fold and test log-densities per row to this prefix.
-    #[arg(long, hide = true)]
-    pub experiment_dump: Option<PathBuf>,
+    /// Also score the trained model (every network of the ensemble, by mdn-core) on this
+    /// CSV file and report its NLL, nats per row, original units.
+    #[arg(long, value_name = "CSV")]
+    pub test: Option<PathBuf>,
 }
 
 /// `mdn eval`.

@@ -149,11 +149,12 @@ fn architecture_text(config: &TrainConfig, inputs: usize) -> String {
         .chain(config.hidden.iter().copied())
         .map(|w| w.to_string())
         .collect();
+    let ks: Vec<String> = config.components.iter().map(|k| k.to_string()).collect();
     format!(
         "{} {}, K = {}, {} sigma",
         widths.join("-"),
         config.activation,
-        config.components,
+        ks.join(","),
         config.sigma
     )
 }
@@ -198,10 +199,31 @@ fn cmd_train(args: cli::TrainArgs) -> Result<()> {
         .metrics
         .iter()
         .find(|m| m.epoch == trained.best_epoch);
-    let experiment = experiment(&args, &data, &config, &trained)?;
+    let test = test_score(&args, &data, &trained)?;
+    let diverged: Vec<usize> = trained
+        .member_runs
+        .iter()
+        .filter_map(|r| r.diverged_at)
+        .collect();
+    if !diverged.is_empty() {
+        warn(&format!(
+            "{} of the {} networks stopped at a NaN or infinite loss (first at epoch {}); each keeps its best weights from before",
+            diverged.len(),
+            trained.member_runs.len(),
+            diverged.iter().min().copied().unwrap_or(0)
+        ));
+    }
+    if trained.ensemble.members.len() > 1 {
+        warn(&format!(
+            "mdn-core cannot read ensemble blobs yet: {} holds 1 of the {} networks of the model (the first of the heaviest candidate); --test scores all of them",
+            args.out.display(),
+            trained.ensemble.members.len()
+        ));
+    }
     let value = json!({
-        "experiment": experiment,
-        "members": trained.member_runs,
+        "test": test,
+        "candidates": trained.candidates,
+        "networks": trained.ensemble.members.len(),
         "model": args.out,
         "metrics": metrics_path,
         "bytes": trained.blob.len(),
@@ -221,21 +243,61 @@ fn cmd_train(args: cli::TrainArgs) -> Result<()> {
     });
     emit(args.json, &value, || {
         let mut s = format!(
-            "trained {} on {} rows of {} ({} for validation)\n",
+            "trained {} on {} rows of {} ({} for validation per network)\n",
             architecture_text(&config, data.inputs()),
             trained.train_rows,
             args.data.display(),
             trained.val_rows,
         );
+        if trained.candidates.len() > 1 {
+            let weights: Vec<String> = trained
+                .candidates
+                .iter()
+                .map(|c| {
+                    format!(
+                        "K = {} noise {}: {:.2}{}",
+                        c.components,
+                        c.noise,
+                        c.weight,
+                        c.val_nll
+                            .map_or(String::new(), |v| format!(" (val {v:.4})"))
+                    )
+                })
+                .collect();
+            s += &format!(
+                "{} candidates of {} network(s) each, weights: {}\n",
+                trained.candidates.len(),
+                config.networks_per_candidate(),
+                weights.join("; ")
+            );
+        }
+        if let Some(t) = test.get("nll").and_then(Value::as_f64) {
+            s += &format!(
+                "test NLL {t:.4} nats per row ({} networks, mdn-core)\n",
+                trained.ensemble.members.len()
+            );
+        }
         s += &format!(
             "epochs: {} of {}{}; kept epoch {}\n",
             trained.metrics.len(),
             config.epochs,
             if trained.stopped_early {
-                format!(
-                    " (early stop after {} epochs without improvement)",
-                    config.patience
-                )
+                if config.lr_drops > 0 {
+                    format!(
+                        " (every network stopped early: {} epochs without improvement, then {} after each learning-rate drop)",
+                        config.patience,
+                        if config.drop_patience == 0 {
+                            config.patience
+                        } else {
+                            config.drop_patience
+                        }
+                    )
+                } else {
+                    format!(
+                        " (early stop after {} epochs without improvement)",
+                        config.patience
+                    )
+                }
             } else {
                 String::new()
             },
@@ -555,9 +617,21 @@ fn compare(
             .map_err(|source| anyhow!("the trained model does not validate: {source}"))?;
         eval::evaluate(&model, test_data)?
     };
+    let lp = trained.ensemble.log_prob(test_data)?;
+    let ks: Vec<String> = trained
+        .candidates
+        .iter()
+        .filter(|c| c.weight > 0.0)
+        .map(|c| c.components.to_string())
+        .collect();
     scores.push(baselines::Score {
-        name: format!("MDN (K = {})", config.components),
-        nll: evaluation.nll,
+        name: format!(
+            "MDN (K = {}, {} nets)",
+            ks.join("+"),
+            trained.ensemble.members.len()
+        ),
+        nll: -lp.iter().sum::<f64>() / lp.len().max(1) as f64,
+        // The predictive mean of the deployed blob (one network until ensemble blobs).
         rmse: evaluation.rmse,
     });
     Ok((scores, trained))
@@ -717,64 +791,15 @@ fn display_dir(p: &Path) -> String {
     format!("{}/", p.display())
 }
 
-/// Experiment aid: the ensemble's test NLL (members' densities averaged) and per-row dumps.
-fn experiment(
-    args: &cli::TrainArgs,
-    data: &Dataset,
-    config: &TrainConfig,
-    trained: &Trained,
-) -> Result<Value> {
-    let Some(test_path) = &args.experiment_test else {
+/// `--test`: the whole ensemble scored on a test file by mdn-core, as `mdn eval` scores a
+/// blob.
+fn test_score(args: &cli::TrainArgs, data: &Dataset, trained: &Trained) -> Result<Value> {
+    let Some(test_path) = &args.test else {
         return Ok(Value::Null);
     };
     let test = Table::read(test_path)?.select(&data.feature_names, &data.target_names)?;
-    let models: Vec<mdn_core::HostModel<'_>> = trained
-        .blobs
-        .iter()
-        .map(|b| mdn_core::HostModel::from_bytes(b).map_err(|e| anyhow!("{e}")))
-        .collect::<Result<_>>()?;
-    let m = models.len();
-    let mut per_member = vec![vec![0.0_f64; test.len()]; m];
-    for (j, model) in models.iter().enumerate() {
-        for i in 0..test.len() {
-            per_member[j][i] = f64::from(model.log_prob(test.row_x(i), test.row_y(i))?);
-        }
-    }
-    let mut nll = 0.0;
-    for i in 0..test.len() {
-        let mx = (0..m)
-            .map(|j| per_member[j][i])
-            .fold(f64::NEG_INFINITY, f64::max);
-        let s: f64 = (0..m).map(|j| (per_member[j][i] - mx).exp()).sum();
-        nll -= mx + (s / m as f64).ln();
-    }
-    nll /= test.len() as f64;
-    // Out-of-fold log-densities: each row by the member that validated on it.
-    let mut oof = vec![f64::NAN; data.len()];
-    if m > 1 {
-        let mut order: Vec<usize> = (0..data.len()).collect();
-        rand::seq::SliceRandom::shuffle(
-            &mut order[..],
-            &mut <rand_pcg::Pcg64Mcg as rand::SeedableRng>::seed_from_u64(
-                config.seed ^ 0x9E37_79B9_7F4A_7C15,
-            ),
-        );
-        for (j, &row) in order.iter().enumerate() {
-            let model = &models[j % m];
-            oof[row] = f64::from(model.log_prob(data.row_x(row), data.row_y(row))?);
-        }
-    }
-    let oof_nll = -oof.iter().sum::<f64>() / data.len() as f64;
-    if let Some(prefix) = &args.experiment_dump {
-        let mut t = String::new();
-        for i in 0..test.len() {
-            let row: Vec<String> = (0..m).map(|j| per_member[j][i].to_string()).collect();
-            t += &row.join(",");
-            t += "\n";
-        }
-        io::write_atomic(&io::with_suffix(prefix, ".test.csv"), t.as_bytes())?;
-        let o: String = oof.iter().map(|v| format!("{v}\n")).collect();
-        io::write_atomic(&io::with_suffix(prefix, ".oof.csv"), o.as_bytes())?;
-    }
-    Ok(json!({ "test_nll": nll, "oof_nll": oof_nll }))
+    test.require_rows(1)?;
+    let lp = trained.ensemble.log_prob(&test)?;
+    let nll = -lp.iter().sum::<f64>() / lp.len() as f64;
+    Ok(json!({ "data": test_path, "n": test.len(), "nll": nll }))
 }
