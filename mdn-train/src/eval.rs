@@ -203,8 +203,9 @@ pub struct Evaluation {
 ///
 /// # Errors
 ///
-/// [`Error::Core`] naming the line if mdn-core refuses a row (a non-finite value cannot
-/// come from [`Table::select`], so this means a shape bug).
+/// [`Error::BadCell`] naming the first target `<= 0` for a log-target model (its density
+/// there is zero); [`Error::Core`] naming the line if mdn-core refuses a row (a non-finite
+/// value cannot come from [`Table::select`], so this means a shape bug).
 ///
 /// # Examples
 ///
@@ -217,6 +218,10 @@ pub struct Evaluation {
 /// assert!(e.nll.is_finite() && e.rmse > 0.0);
 /// ```
 pub fn evaluate(model: &HostModel<'_>, data: &Dataset) -> Result<Evaluation> {
+    // A log-target model gives y <= 0 density zero: an infinite NLL that says nothing.
+    if model.header().target_transform == mdn_core::TargetTransform::Log {
+        crate::scaling::require_positive_targets(data)?;
+    }
     let d = data.outputs();
     let mut samples = Vec::with_capacity(data.len());
     let mut nll = 0.0_f64;

@@ -301,7 +301,6 @@ fn eval_names_the_problem_with_its_data() {
 }
 
 #[test]
-#[ignore = "CLI misbehaviour: eval on a log-target model with a target <= 0 exits 0 with NLL inf (JSON null)"]
 fn eval_rejects_targets_outside_a_log_models_support() {
     // A log-target model gives such a row density zero: the NLL is infinite and useless.
     // `train --scale-y log` rejects the same data with "expected a positive number"; eval
@@ -423,7 +422,6 @@ fn data_synth_rejects_bad_kinds_and_counts() {
 }
 
 #[test]
-#[ignore = "CLI misbehaviour: `data synth --n 0` exits 0 and writes a CSV with a header and no rows"]
 fn data_synth_rejects_zero_rows() {
     let dir = workdir();
     fails(

@@ -674,6 +674,9 @@ fn cmd_baselines(args: cli::BaselinesArgs) -> Result<()> {
 }
 
 fn cmd_synth(args: cli::SynthArgs) -> Result<()> {
+    if args.n == 0 {
+        return Err(anyhow!("--n: expected at least 1 row, found 0"));
+    }
     let data = synth::generate(args.kind, args.n, args.seed);
     io::write_atomic(&args.out, synth::to_csv(&data).as_bytes())?;
     let value =
