@@ -33,7 +33,7 @@
 use micromath::F32Ext;
 
 use crate::{
-    error::{Error, Result},
+    error::Result,
     header::{Activation, SigmaTransform, TargetTransform},
     math::{HALF_LN_TWO_PI, SOFTPLUS_THRESHOLD, floor_at},
     mixture::Mixture,
@@ -91,7 +91,7 @@ impl<'m, 'a, const I: usize, const W: usize, const K: usize, const D: usize>
     ///
     /// # Errors
     ///
-    /// As [`Model::mixture`]: [`Error::InputLength`] or [`Error::NonFiniteInput`].
+    /// As [`Model::mixture`]: [`Error::InputLength`](crate::Error::InputLength) or [`Error::NonFiniteInput`](crate::Error::NonFiniteInput).
     ///
     /// # Examples
     ///
@@ -113,7 +113,7 @@ impl<'m, 'a, const I: usize, const W: usize, const K: usize, const D: usize>
     /// # Errors
     ///
     /// As [`Model::log_prob`]: the input errors of [`FastModel::mixture`], then
-    /// [`Error::TargetLength`] or [`Error::NonFiniteTarget`].
+    /// [`Error::TargetLength`](crate::Error::TargetLength) or [`Error::NonFiniteTarget`](crate::Error::NonFiniteTarget).
     ///
     /// # Examples
     ///
@@ -127,15 +127,7 @@ impl<'m, 'a, const I: usize, const W: usize, const K: usize, const D: usize>
 /// `ln p(y)` of `mixture`, approximately: [`Mixture::log_prob`]'s steps with the fast
 /// functions.
 fn log_prob<const K: usize, const D: usize>(mixture: &Mixture<K, D>, y: &[f32]) -> Result<f32> {
-    if y.len() != mixture.dims() {
-        return Err(Error::TargetLength {
-            expected: mixture.dims(),
-            found: y.len(),
-        });
-    }
-    if y.iter().any(|v| !v.is_finite()) {
-        return Err(Error::NonFiniteTarget);
-    }
+    mixture.check_target(y)?;
     let mut point = [0.0_f32; D];
     let Some(jacobian) = transform_target(mixture.transform(), y, &mut point) else {
         return Ok(f32::NEG_INFINITY);
@@ -146,25 +138,11 @@ fn log_prob<const K: usize, const D: usize>(mixture: &Mixture<K, D>, y: &[f32]) 
     Ok(log_density(log_weights, means, sigmas, D, point, &mut per_component) - jacobian)
 }
 
-/// The target in the components' space and the log-Jacobian, as the exact path's
-/// `transform_target`, with the fast `ln`; `None` for a log target with an entry `<= 0`.
-/// Not generic, so it is compiled with mdn-core's optimisation level (see `Dense::forward`).
+/// The target in the components' space and the log-Jacobian: the exact path's steps with
+/// the fast `ln`. Not generic, so it is compiled with mdn-core's optimisation level (see
+/// `Dense::forward`).
 fn transform_target(transform: TargetTransform, y: &[f32], point: &mut [f32]) -> Option<f32> {
-    let mut jacobian = 0.0_f32;
-    for (t, &v) in point.iter_mut().zip(y) {
-        *t = match transform {
-            TargetTransform::Identity => v,
-            TargetTransform::Log => {
-                if v <= 0.0 {
-                    return None;
-                }
-                let ln_v = ln(v);
-                jacobian += ln_v;
-                ln_v
-            }
-        };
-    }
-    Some(jacobian)
+    crate::mixture::transform_target_with(transform, y, point, ln)
 }
 
 /// `lse_k(log_weights[k] + sum_d ln N(point[d]; mu_kd, sigma_kd))` with the fast functions;
@@ -294,23 +272,7 @@ pub(crate) fn sigmas_in_place(
 /// The log-sum-exp of the exact path (maximum first, NaN and infinity rules) with the fast
 /// `exp` and `ln`.
 pub(crate) fn log_sum_exp(values: &[f32]) -> f32 {
-    let mut max = f32::NEG_INFINITY;
-    for &v in values {
-        if v.is_nan() {
-            return f32::NAN;
-        }
-        if v > max {
-            max = v;
-        }
-    }
-    if max.is_infinite() {
-        return max;
-    }
-    let mut sum = 0.0_f32;
-    for &v in values {
-        sum += exp(v - max);
-    }
-    max + ln(sum)
+    crate::math::log_sum_exp_with(values, exp, ln)
 }
 
 /// Replaces `logits` with their log-softmax, with the fast log-sum-exp.

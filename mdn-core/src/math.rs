@@ -140,6 +140,17 @@ pub(crate) fn box_muller(u1: f32, u2: f32) -> (f32, f32) {
 /// The maximum is the first largest value; NaN anywhere gives NaN, an empty or all `-inf`
 /// input gives `-inf`, and a `+inf` maximum gives `+inf`.
 pub(crate) fn log_sum_exp(values: &[f32]) -> f32 {
+    log_sum_exp_with(values, libm::expf, libm::logf)
+}
+
+/// [`log_sum_exp`]'s steps with the given `exp` and `ln`, so the approximate path
+/// (`crate::fast`) follows the exact one rule for rule.
+#[inline(always)]
+pub(crate) fn log_sum_exp_with(
+    values: &[f32],
+    exp: impl Fn(f32) -> f32,
+    ln: impl Fn(f32) -> f32,
+) -> f32 {
     let mut max = f32::NEG_INFINITY;
     for &v in values {
         if v.is_nan() {
@@ -154,9 +165,9 @@ pub(crate) fn log_sum_exp(values: &[f32]) -> f32 {
     }
     let mut sum = 0.0_f32;
     for &v in values {
-        sum += libm::expf(v - max);
+        sum += exp(v - max);
     }
-    max + libm::logf(sum)
+    max + ln(sum)
 }
 
 /// Replaces `logits` with their log-softmax: `logit - log_sum_exp(logits)`.

@@ -267,7 +267,7 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
         (0..self.components).filter_map(|k| self.component(k))
     }
 
-    fn check_target(&self, y: &[f32]) -> Result<()> {
+    pub(crate) fn check_target(&self, y: &[f32]) -> Result<()> {
         if y.len() != self.dims {
             return Err(Error::TargetLength {
                 expected: self.dims,
@@ -514,6 +514,17 @@ pub(crate) fn transform_target(
     y: &[f32],
     point: &mut [f32],
 ) -> Option<f32> {
+    transform_target_with(transform, y, point, libm::logf)
+}
+
+/// [`transform_target`] with the given `ln`, for the approximate path (`crate::fast`).
+#[inline(always)]
+pub(crate) fn transform_target_with(
+    transform: TargetTransform,
+    y: &[f32],
+    point: &mut [f32],
+    ln: impl Fn(f32) -> f32,
+) -> Option<f32> {
     let mut jacobian = 0.0_f32;
     for (t, &v) in point.iter_mut().zip(y) {
         *t = match transform {
@@ -522,9 +533,9 @@ pub(crate) fn transform_target(
                 if v <= 0.0 {
                     return None;
                 }
-                let ln = libm::logf(v);
-                jacobian += ln;
-                ln
+                let ln_v = ln(v);
+                jacobian += ln_v;
+                ln_v
             }
         };
     }
