@@ -72,25 +72,14 @@ impl Case {
 }
 
 /// The host benchmark models: 1-32-32 ReLU K = 5 (the `minimal` firmware's model) and
-/// 13-64-64 ReLU K = 5.
+/// 13-64-64 ReLU K = 5: [`DEVICE_CASES`] without the 1-16-16 model.
 ///
 /// # Examples
 ///
 /// ```
 /// assert_eq!(mdn_benches::CASES[0].label, "1-32-32 K=5");
 /// ```
-pub const CASES: [Case; 2] = [
-    Case {
-        spec: MINIMAL,
-        label: "1-32-32 K=5",
-        capacities: [1, 32, 5, 1],
-    },
-    Case {
-        spec: WIDE,
-        label: "13-64-64 K=5",
-        capacities: [13, 64, 5, 1],
-    },
-];
+pub const CASES: &[Case] = DEVICE_CASES.split_at(1).1;
 
 /// The device benchmark models: [`CASES`] and the 1-16-16 K = 1 model, the shape of the
 /// published MicroFlow and TensorFlow Lite Micro figures.

@@ -265,7 +265,7 @@ fn host_section(root: &Path) -> Result<String> {
             a.fastest / b.fastest
         )
     };
-    for case in &CASES {
+    for case in CASES {
         let group = group_name("single", case.spec.name);
         let core = criterion_timing(root, &group, "mdn-core")?;
         let host = criterion_timing(root, &group, "mdn-core-host")?;
@@ -290,7 +290,7 @@ fn host_section(root: &Path) -> Result<String> {
          | model | mdn-core | candle | mdn-core per row (ns) | candle / mdn-core |\n\
          |---|---|---|---|---|\n"
     )?;
-    for case in &CASES {
+    for case in CASES {
         let group = group_name(&format!("batch{BATCH_ROWS}"), case.spec.name);
         let core = criterion_timing(root, &group, "mdn-core")?;
         let candle = criterion_timing(root, &group, "candle")?;
@@ -424,7 +424,7 @@ fn accuracy_section(root: &Path) -> Result<Vec<Accuracy>> {
             &pairs,
         ));
     }
-    for case in &CASES {
+    for case in CASES {
         let blob = case.blob();
         let model = HostModel::from_bytes(blob.bytes()).map_err(|e| anyhow::anyhow!("{e}"))?;
         let fast = FastModel::new(&model);
