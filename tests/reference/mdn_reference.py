@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent reference implementation of the mdn model blob, format version 1 (FORMAT.md).
+"""Independent reference implementation of the mdn model blob, format version 2 (FORMAT.md).
 
 This file is written from FORMAT.md alone and shares no code with mdn-core: the postcard
 header is encoded by hand (LEB128 varints), parameters with `struct`, the trailer with
@@ -9,7 +9,8 @@ in real arithmetic, not an emulation of its f32 operations). Standard library on
 It writes the golden files under `tests/golden/`, which `cargo test -p mdn-tests` checks
 against mdn-core (`tests/tests/format_golden.rs`, `tests/tests/reference_numerics.rs`):
 
-- `<name>.mdn`: a blob with deterministic pseudo-random parameters;
+- `<name>.mdn`: a blob with deterministic pseudo-random parameters; a model of `M > 1`
+  networks (an ensemble) is one blob whose mixture has the `K M` components of all networks;
 - `<name>.json`: its header fields, the hex of the encoded header, the tensor table
   (names, shapes, offsets) and the flat parameter list in layout order, so that the Rust
   side can re-encode the blob and compare bytes;
@@ -34,10 +35,12 @@ import struct
 import zlib
 
 MAGIC = b"MDN\x00"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 PREFIX_LEN = 10
 TRAILER_LEN = 4
 MAX_HIDDEN_LAYERS = 8
+# FORMAT.md section 4: the network weights exp(members.log_weight) add up to one within this.
+MEMBER_WEIGHT_TOLERANCE = 1e-4
 
 ACTIVATIONS = {"relu": 0, "tanh": 1}
 SIGMAS = {"nnelu": 0, "softplus": 1, "exp": 2}
@@ -90,6 +93,7 @@ def encode_header(header):
     out += varint(header["input_dim"])
     out += varint(header["output_dim"])
     out += varint(header["components"])
+    out += varint(header["members"])
     out += varint(len(header["hidden"]))
     for width in header["hidden"]:
         out += varint(width)
@@ -102,28 +106,37 @@ def encode_header(header):
     return bytes(out)
 
 
+def member_prefix(m):
+    """The prefix of network m's tensor names (FORMAT.md section 3): `members.m.`."""
+    return "members.%d." % m
+
+
 def layout(header):
-    """(name, shape) of every tensor in blob order (FORMAT.md section 3)."""
+    """(name, shape) of every tensor in blob order (FORMAT.md section 3): the shared
+    tensors (scalers, network log weights), then the M networks one after the other."""
     f, d, k = header["input_dim"], header["output_dim"], header["components"]
     tensors = [
         ("input_scaler.offset", [f]),
         ("input_scaler.scale", [f]),
         ("target_scaler.offset", [d]),
         ("target_scaler.scale", [d]),
+        ("members.log_weight", [header["members"]]),
     ]
-    fan_in = f
-    for i, width in enumerate(header["hidden"]):
-        tensors.append(("hidden.%d.weight" % i, [width, fan_in]))
-        tensors.append(("hidden.%d.bias" % i, [width]))
-        fan_in = width
-    tensors += [
-        ("head.logits.weight", [k, fan_in]),
-        ("head.logits.bias", [k]),
-        ("head.means.weight", [k * d, fan_in]),
-        ("head.means.bias", [k * d]),
-        ("head.sigmas.weight", [k * d, fan_in]),
-        ("head.sigmas.bias", [k * d]),
-    ]
+    for m in range(header["members"]):
+        prefix = member_prefix(m)
+        fan_in = f
+        for i, width in enumerate(header["hidden"]):
+            tensors.append((prefix + "hidden.%d.weight" % i, [width, fan_in]))
+            tensors.append((prefix + "hidden.%d.bias" % i, [width]))
+            fan_in = width
+        tensors += [
+            (prefix + "head.logits.weight", [k, fan_in]),
+            (prefix + "head.logits.bias", [k]),
+            (prefix + "head.means.weight", [k * d, fan_in]),
+            (prefix + "head.means.bias", [k * d]),
+            (prefix + "head.sigmas.weight", [k * d, fan_in]),
+            (prefix + "head.sigmas.bias", [k * d]),
+        ]
     return tensors
 
 
@@ -176,6 +189,7 @@ def read_blob(blob):
     h["input_dim"], pos = read_varint(blob, pos)
     h["output_dim"], pos = read_varint(blob, pos)
     h["components"], pos = read_varint(blob, pos)
+    h["members"], pos = read_varint(blob, pos)
     count, pos = read_varint(blob, pos)
     h["hidden"] = []
     for _ in range(count):
@@ -208,6 +222,7 @@ def read_blob(blob):
 class Model:
     def __init__(self, header, parameters):
         self.header = header
+        self.parameters = parameters
         self.tensors = {}
         offset = 0
         for name, shape in layout(header):
@@ -221,6 +236,10 @@ class Model:
             offset += n
         assert offset == len(parameters)
 
+    def member_log_weights(self):
+        """`members.log_weight` (FORMAT.md section 3, row 5)."""
+        return self.tensors["members.log_weight"]
+
     def dense(self, prefix, v):
         weight = self.tensors[prefix + ".weight"]
         bias = self.tensors[prefix + ".bias"]
@@ -232,26 +251,26 @@ class Model:
             out.append(acc + b)
         return out
 
-    def mixture(self, x):
-        """(log_alpha[k], mu[k][d], sigma[k][d]) in original target units."""
+    def network(self, m, scaled):
+        """Network m on the scaled input: (log_alpha[k], mu[k][d], sigma[k][d]) of its K
+        components, with log_alpha_k = (l_mk - lse(l_m)) + w_m (FORMAT.md section 5)."""
         h = self.header
         t = self.tensors
-        v = [
-            (xi - o) / s
-            for xi, o, s in zip(x, t["input_scaler.offset"], t["input_scaler.scale"])
-        ]
+        prefix = member_prefix(m)
+        v = scaled
         for i in range(len(h["hidden"])):
-            z = self.dense("hidden.%d" % i, v)
+            z = self.dense(prefix + "hidden.%d" % i, v)
             if h["activation"] == "relu":
                 v = [zi if zi > 0.0 else 0.0 for zi in z]
             else:
                 v = [math.tanh(zi) for zi in z]
-        logits = self.dense("head.logits", v)
+        logits = self.dense(prefix + "head.logits", v)
         lse = log_sum_exp(logits)
-        log_alpha = [l - lse for l in logits]
+        w_m = self.member_log_weights()[m]
+        log_alpha = [(l - lse) + w_m for l in logits]
         k_count, d_count = h["components"], h["output_dim"]
-        u = self.dense("head.means", v)
-        z = self.dense("head.sigmas", v)
+        u = self.dense(prefix + "head.means", v)
+        z = self.dense(prefix + "head.sigmas", v)
         offset, scale = t["target_scaler.offset"], t["target_scaler.scale"]
         floor = h["sigma_floor"]
         mu, sigma = [], []
@@ -265,6 +284,22 @@ class Model:
                 sigma_row.append(s * scale[d])
             mu.append(mu_row)
             sigma.append(sigma_row)
+        return log_alpha, mu, sigma
+
+    def mixture(self, x):
+        """(log_alpha[j], mu[j][d], sigma[j][d]) of the K M components in original target
+        units; component k of network m is j = m*K + k."""
+        t = self.tensors
+        scaled = [
+            (xi - o) / s
+            for xi, o, s in zip(x, t["input_scaler.offset"], t["input_scaler.scale"])
+        ]
+        log_alpha, mu, sigma = [], [], []
+        for m in range(self.header["members"]):
+            la, mu_m, sigma_m = self.network(m, scaled)
+            log_alpha += la
+            mu += mu_m
+            sigma += sigma_m
         return log_alpha, mu, sigma
 
     def log_prob(self, x, y):
@@ -316,6 +351,19 @@ def sigma_transform(kind, z):
     return math.exp(z)
 
 
+def check_member_weights(log_weights):
+    """FORMAT.md section 4's rule (`InvalidMemberWeights`): the network weights add up to one
+    within 1e-4, both in float64 and summed in f32 as the format writes it (each exp rounded
+    to f32, then each partial sum)."""
+    exact = math.fsum(math.exp(w) for w in log_weights)
+    single = 0.0
+    for w in log_weights:
+        single = f32(single + f32(math.exp(w)))
+    return abs(exact - 1.0) <= MEMBER_WEIGHT_TOLERANCE and abs(
+        single - 1.0
+    ) <= MEMBER_WEIGHT_TOLERANCE
+
+
 def log_sum_exp(values):
     m = max(values)
     if math.isinf(m):
@@ -329,13 +377,24 @@ def log_sum_exp(values):
 
 
 def header(
-    inputs, hidden, activation, sigma, floor, components, outputs, target, features, targets
+    inputs,
+    hidden,
+    activation,
+    sigma,
+    floor,
+    components,
+    outputs,
+    target,
+    features,
+    targets,
+    members=1,
 ):
     assert len(features) == inputs and len(targets) == outputs
     return {
         "input_dim": inputs,
         "output_dim": outputs,
         "components": components,
+        "members": members,
         "hidden": hidden,
         "activation": activation,
         "sigma": sigma,
@@ -346,7 +405,9 @@ def header(
     }
 
 
-# name, seed, header, sigma bias range (pre-activation of the sigma head), target offset range.
+# name, seed, header, sigma bias range (pre-activation of the sigma head), target offset range,
+# network weights (one per network; `members.log_weight` stores their ln rounded to f32, and
+# a single network stores [0.0]).
 MODELS = [
     (
         # The classic 1-32-32 toy MDN (inverse sine), K = 5.
@@ -355,6 +416,7 @@ MODELS = [
         header(1, [32, 32], "relu", "nnelu", 1e-3, 5, 1, "identity", ["x"], ["y"]),
         (-2.0, 0.5),
         (-2.0, 5.0),
+        [1.0],
     ),
     (
         # Multi-byte UTF-8 names; a very negative sigma bias row makes the floor bind.
@@ -374,6 +436,7 @@ MODELS = [
         ),
         (-3.0, 1.0),
         (-2.0, 5.0),
+        [1.0],
     ),
     (
         # Log target: log-normal components, Jacobian, y <= 0 has density zero.
@@ -382,6 +445,7 @@ MODELS = [
         header(2, [6], "relu", "exp", 0.0, 2, 2, "log", ["load", "speed"], ["energy", "heat"]),
         (-2.5, -0.5),
         (0.5, 2.0),
+        [1.0],
     ),
     (
         # No hidden layer: the heads read the scaled inputs directly; K = 1; the floor binds.
@@ -390,6 +454,7 @@ MODELS = [
         header(2, [], "relu", "nnelu", 0.25, 1, 1, "identity", ["a", "b"], ["y"]),
         (-2.5, 0.5),
         (-2.0, 5.0),
+        [1.0],
     ),
     (
         # Three hidden layers (both scratch buffers alternate), a width > 127 (two-byte
@@ -415,17 +480,58 @@ MODELS = [
         ),
         (-2.0, 0.0),
         (-2.0, 5.0),
+        [1.0],
+    ),
+    (
+        # An ensemble: M = 3 networks of K = 2 components merged into one mixture of 6, with
+        # non-uniform network weights; each network's logits are normalised on their own.
+        "ensemble_m3_k2",
+        6,
+        header(1, [8, 8], "tanh", "nnelu", 1e-3, 2, 1, "identity", ["x"], ["y"], members=3),
+        (-2.0, 0.5),
+        (-2.0, 5.0),
+        [0.5, 0.3, 0.2],
+    ),
+    (
+        # An ensemble with a log target and D = 2: M = 2 networks of K = 3 (6 components),
+        # softplus with a binding floor, density zero for y <= 0.
+        "ensemble_m2_k3_log_d2",
+        7,
+        header(
+            2,
+            [6],
+            "relu",
+            "softplus",
+            0.01,
+            3,
+            2,
+            "log",
+            ["load", "speed"],
+            ["energy", "heat"],
+            members=2,
+        ),
+        (-2.0, 0.0),
+        (0.5, 2.0),
+        [0.7, 0.3],
     ),
 ]
 
 
-def make_parameters(rng, header, sigma_bias, target_offset):
-    """Deterministic parameters, each exactly an f32, with non-trivial scalers."""
+def make_parameters(rng, header, sigma_bias, target_offset, member_weights):
+    """Deterministic parameters, each exactly an f32, with non-trivial scalers. Every network
+    draws its own parameters from the same ranges; `members.log_weight` draws nothing (so a
+    single network has the parameters it had in format version 1)."""
+    assert len(member_weights) == header["members"]
     params = []
-    for name, shape in layout(header):
+    for full_name, shape in layout(header):
         n = size(shape)
         fan_in = shape[1] if len(shape) == 2 else 1
-        if name == "input_scaler.offset":
+        name = full_name
+        if name.startswith("members.") and name != "members.log_weight":
+            name = name.split(".", 2)[2]
+        if name == "members.log_weight":
+            values = [math.log(w) for w in member_weights]
+        elif name == "input_scaler.offset":
             values = [rng.uniform(-3.0, 3.0) for _ in range(n)]
         elif name == "input_scaler.scale":
             values = [rng.uniform(0.4, 3.0) for _ in range(n)]
@@ -458,6 +564,45 @@ def make_parameters(rng, header, sigma_bias, target_offset):
             raise AssertionError(name)
         params += [f32(v) for v in values]
     return params
+
+
+def split_networks(model):
+    """Each network of `model` as a model of its own (M = 1, log weight 0.0), from the blob's
+    parameter order alone: the shared scalers, then that network's slice."""
+    h = model.header
+    single = dict(h, members=1)
+    scalers = sum(
+        size(shape) for name, shape in layout(h) if not name.startswith("members.")
+    )
+    per_network = (len(model.parameters) - scalers - h["members"]) // h["members"]
+    start = scalers + h["members"]
+    out = []
+    for m in range(h["members"]):
+        begin = start + m * per_network
+        out.append(
+            Model(
+                single,
+                model.parameters[:scalers] + [0.0] + model.parameters[begin : begin + per_network],
+            )
+        )
+    return out
+
+
+def check_ensemble(model, vectors):
+    """An ensemble is the mixture of its networks: p(y|x) = sum_m exp(w_m) p_m(y|x), and the
+    mean is the weighted mean of the networks' means (a check of the reference itself)."""
+    networks = split_networks(model)
+    weights = model.member_log_weights()
+    for v in vectors:
+        x, y = v["x"], v["y"]
+        if v["log_prob"] != "-inf":
+            parts = [w + net.log_prob(x, y) for w, net in zip(weights, networks)]
+            assert abs(log_sum_exp(parts) - v["log_prob"]) <= 1e-9 * (1 + abs(v["log_prob"]))
+        for d in range(model.header["output_dim"]):
+            mean = math.fsum(
+                math.exp(w) * net.moments(x)[0][d] for w, net in zip(weights, networks)
+            )
+            assert abs(mean - v["mean"][d]) <= 1e-9 * (1 + abs(mean))
 
 
 def make_vectors(rng, model, parameters, count):
@@ -521,6 +666,10 @@ def self_test():
     assert varint(2**32 - 1) == b"\xff\xff\xff\xff\x0f"
     assert abs(HALF_LN_TWO_PI - 0.5 * math.log(2.0 * math.pi)) < 4e-8
     assert log_sum_exp([0.0, 0.0]) == math.log(2.0)
+    assert check_member_weights([0.0])
+    assert check_member_weights([f32(math.log(w)) for w in (0.5, 0.3, 0.2)])
+    assert not check_member_weights([0.0, 0.0])
+    assert not check_member_weights([f32(math.log(0.5)), f32(math.log(0.4999))])
 
 
 def dump(path, value):
@@ -532,14 +681,18 @@ def dump(path, value):
 def main():
     self_test()
     os.makedirs(GOLDEN_DIR, exist_ok=True)
-    for name, seed, h, sigma_bias, target_offset in MODELS:
+    for name, seed, h, sigma_bias, target_offset, member_weights in MODELS:
         rng = random.Random(seed)
-        parameters = make_parameters(rng, h, sigma_bias, target_offset)
+        parameters = make_parameters(rng, h, sigma_bias, target_offset, member_weights)
         blob = write_blob(h, parameters)
         parsed_header, parsed_parameters = read_blob(blob)
         assert parsed_header == h and parsed_parameters == parameters, name
         encoded = encode_header(h)
         model = Model(h, parameters)
+        assert check_member_weights(model.member_log_weights()), name
+        vectors = make_vectors(rng, model, parameters, 40)
+        if h["members"] > 1:
+            check_ensemble(model, vectors)
 
         tensors, offset = [], 0
         for tensor_name, shape in layout(h):
@@ -568,13 +721,13 @@ def main():
             {
                 "generator": "python3 tests/reference/mdn_reference.py",
                 "blob": name + ".mdn",
-                "vectors": make_vectors(rng, model, parameters, 40),
+                "vectors": vectors,
             },
         )
         print(
-            "%-24s %6d bytes, header %3d bytes, padding %d, %5d parameters"
+            "%-24s %6d bytes, header %3d bytes, padding %d, %5d parameters, M = %d"
             % (name, len(blob), len(encoded), (4 - (PREFIX_LEN + len(encoded)) % 4) % 4,
-               len(parameters))
+               len(parameters), h["members"])
         )
 
 

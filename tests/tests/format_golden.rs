@@ -1,13 +1,15 @@
 //! FORMAT.md's byte layout is what mdn-core writes and reads: blobs from the independent
 //! Python writer (`tests/reference/mdn_reference.py`) re-encode bit for bit with
-//! `mdn_core::encode`, validate with `Blob::from_bytes`, and name the same tensors.
+//! `mdn_core::encode`, validate with `Blob::from_bytes`, and name the same tensors; the
+//! version-2 checks (the version itself, `members`, `members.log_weight`) reject what
+//! FORMAT.md section 4 says they reject.
 
 mod common;
 
 use common::{Golden, exact_f32};
 use mdn_core::{
-    Blob, FORMAT_VERSION, HostModel, Layout, MAGIC, PREFIX_LEN, TRAILER_LEN, TensorInfo, crc32,
-    encode, encoded_len,
+    Blob, Dimension, Error, FORMAT_VERSION, HostModel, Layout, MAGIC, PREFIX_LEN, TRAILER_LEN,
+    TensorInfo, crc32, encode, encoded_len,
 };
 
 fn first_difference(a: &[u8], b: &[u8]) -> Option<usize> {
@@ -111,7 +113,14 @@ fn tensor_names_shapes_and_offsets_match_the_python_layout() {
         let tensors: Vec<TensorInfo> = layout.tensors().collect();
         assert_eq!(tensors.len(), golden.model.tensors.len(), "{name}");
         for (rust, python) in tensors.iter().zip(&golden.model.tensors) {
-            assert_eq!(rust.name.to_string(), python.name, "{name}");
+            // The full name of FORMAT.md section 3, with `members.m.` for a network's tensor.
+            assert_eq!(rust.to_string(), python.name, "{name}");
+            assert_eq!(
+                rust.member.is_none(),
+                !python.name.starts_with("members.") || python.name == "members.log_weight",
+                "{name}: {}",
+                python.name
+            );
             // FORMAT.md writes vectors as `[n]`; mdn-core as one row of n columns.
             let shape = match python.shape[..] {
                 [n] => (1, n),
@@ -120,8 +129,147 @@ fn tensor_names_shapes_and_offsets_match_the_python_layout() {
             };
             assert_eq!((rust.rows, rust.cols), shape, "{name}: {}", python.name);
             assert_eq!(rust.offset, python.offset, "{name}: {}", python.name);
-            assert_eq!(layout.find(rust.name).as_ref(), Some(rust), "{name}");
+            // `find` gives a shared tensor or the first network's; the others follow at
+            // multiples of one network's parameter count.
+            let first = layout.find(rust.name).unwrap();
+            let member = rust.member.unwrap_or(0);
+            assert_eq!(
+                (first.rows, first.cols, first.member.unwrap_or(0)),
+                (rust.rows, rust.cols, 0),
+                "{name}: {}",
+                python.name
+            );
+            assert_eq!(
+                first.offset + member * layout.member_parameter_count(),
+                rust.offset,
+                "{name}: {}",
+                python.name
+            );
         }
+        assert_eq!(layout.members(), golden.model.header.members as usize);
+    }
+}
+
+/// Index of `members.log_weight` in the parameter section, from the Python tensor table.
+fn member_weights_offset(golden: &Golden) -> usize {
+    golden
+        .model
+        .tensors
+        .iter()
+        .find(|t| t.name == "members.log_weight")
+        .expect("every version-2 blob has members.log_weight")
+        .offset
+}
+
+/// The blob with its CRC trailer recomputed, so that a check after the CRC is reached.
+fn with_crc(mut bytes: Vec<u8>) -> Vec<u8> {
+    let body = bytes.len() - TRAILER_LEN;
+    let crc = crc32(&bytes[..body]);
+    bytes[body..].copy_from_slice(&crc.to_le_bytes());
+    bytes
+}
+
+#[test]
+fn member_log_weights_are_stored_after_the_scalers() {
+    for golden in common::all() {
+        let name = &golden.name;
+        let h = &golden.model.header;
+        let offset = member_weights_offset(&golden);
+        // Right after the four scaler tensors ([F], [F], [D], [D]).
+        assert_eq!(offset, 2 * (h.input_dim + h.output_dim) as usize, "{name}");
+        let weights = &golden.model.parameters[offset..offset + h.members as usize];
+        if h.members == 1 {
+            assert_eq!(weights, [0.0], "{name}: a single network stores ln 1");
+        }
+        // FORMAT.md section 4's sum, in f32 as mdn-core computes it.
+        let total = weights
+            .iter()
+            .fold(0.0_f32, |s, &w| s + libm::expf(exact_f32(w)));
+        assert!(
+            (total - 1.0).abs() <= 1e-4,
+            "{name}: weights add up to {total}"
+        );
+    }
+}
+
+#[test]
+fn version_1_is_refused() {
+    for golden in common::all() {
+        let mut bytes = golden.bytes.clone();
+        bytes[4..6].copy_from_slice(&1_u16.to_le_bytes());
+        // The version is checked before the CRC: no need to fix the trailer.
+        assert_eq!(
+            Blob::from_bytes(&bytes).unwrap_err(),
+            Error::UnsupportedVersion { found: 1 },
+            "{}",
+            golden.name
+        );
+        assert_eq!(
+            Blob::from_bytes(&with_crc(bytes)).unwrap_err(),
+            Error::UnsupportedVersion { found: 1 },
+            "{}",
+            golden.name
+        );
+    }
+}
+
+#[test]
+fn member_weights_that_do_not_add_up_to_one_are_rejected() {
+    for golden in common::all() {
+        let name = &golden.name;
+        let start = PREFIX_LEN + golden.model.header_hex.len() / 2 + golden.model.padding;
+        let at = start + 4 * member_weights_offset(&golden);
+        let stored = f32::from_le_bytes(golden.bytes[at..at + 4].try_into().unwrap());
+        // Network 0's weight doubled (+ ln 2), a little too much (+ 2e-4 in weight) and, for
+        // a single network, ln 1 replaced by ln 0.5: all move the sum off 1 by more than 1e-4.
+        let weight = libm::expf(stored);
+        let wrong = [
+            stored + core::f32::consts::LN_2,
+            libm::logf(weight + 2e-4),
+            libm::logf(weight - 2e-4),
+        ];
+        for value in wrong {
+            let mut bytes = golden.bytes.clone();
+            bytes[at..at + 4].copy_from_slice(&value.to_le_bytes());
+            let bytes = with_crc(bytes);
+            assert_eq!(
+                Blob::from_bytes(&bytes).unwrap_err(),
+                Error::InvalidMemberWeights,
+                "{name}: log weight {value}"
+            );
+            assert_eq!(
+                HostModel::from_bytes(&bytes).unwrap_err(),
+                Error::InvalidMemberWeights,
+                "{name}"
+            );
+        }
+        // Within the tolerance: still accepted (+ 5e-5 in weight).
+        let mut bytes = golden.bytes.clone();
+        let value = libm::logf(weight + 5e-5);
+        bytes[at..at + 4].copy_from_slice(&value.to_le_bytes());
+        assert!(Blob::from_bytes(&with_crc(bytes)).is_ok(), "{name}");
+    }
+}
+
+#[test]
+fn zero_members_is_an_empty_dimension() {
+    for golden in common::all() {
+        let name = &golden.name;
+        let h = &golden.model.header;
+        // The first three varints (inputs, outputs, components) are one byte each in every
+        // golden header, so `members` is the fourth byte of the header.
+        assert!(h.input_dim < 128 && h.output_dim < 128 && h.components < 128);
+        let at = PREFIX_LEN + 3;
+        assert_eq!(u32::from(golden.bytes[at]), h.members, "{name}");
+        let mut bytes = golden.bytes.clone();
+        bytes[at] = 0;
+        assert_eq!(
+            Blob::from_bytes(&with_crc(bytes)).unwrap_err(),
+            Error::EmptyDimension {
+                what: Dimension::Members
+            },
+            "{name}"
+        );
     }
 }
 
@@ -168,6 +316,34 @@ fn golden_set_covers_the_format() {
         !g.model.header.feature_names.concat().is_ascii()
     });
     covers(&goldens, "K = 1", |g| g.model.header.components == 1);
+    covers(&goldens, "a single network (M = 1)", |g| {
+        g.model.header.members == 1
+    });
+    covers(&goldens, "an ensemble of three networks", |g| {
+        g.model.header.members == 3
+    });
+    covers(&goldens, "an ensemble with K > 1 and hidden layers", |g| {
+        g.model.header.members > 1
+            && g.model.header.components > 1
+            && !g.model.header.hidden.is_empty()
+    });
+    covers(&goldens, "an ensemble with a log target and D > 1", |g| {
+        g.model.header.members > 1
+            && g.model.header.output_dim > 1
+            && g.model.header.target_transform == "log"
+    });
+    covers(&goldens, "non-uniform network weights", |g| {
+        let offset = member_weights_offset(g);
+        let weights = &g.model.parameters[offset..offset + g.model.header.members as usize];
+        weights.iter().any(|&w| w != weights[0])
+    });
+    covers(&goldens, "ensemble density-zero vectors", |g| {
+        g.model.header.members > 1
+            && g.vectors
+                .vectors
+                .iter()
+                .any(|v| v.log_prob.value() == f64::NEG_INFINITY)
+    });
     covers(&goldens, "D > 1 with a log target", |g| {
         g.model.header.output_dim > 1 && g.model.header.target_transform == "log"
     });

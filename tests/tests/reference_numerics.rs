@@ -1,6 +1,8 @@
 //! mdn-core's f32 evaluation agrees with the independent float64 reference
 //! (`tests/reference/mdn_reference.py`, FORMAT.md section 5 in real arithmetic) on every
-//! golden vector: mixture parameters, `log_prob`, `mean` and `variance`.
+//! golden vector: mixture parameters, `log_prob`, `mean` and `variance`. The golden set
+//! includes ensembles (`M > 1` networks in one blob, a mixture of `K M` components), whose
+//! vectors list every network's components in mixture order.
 //!
 //! # Tolerance
 //!
@@ -27,8 +29,8 @@
 
 mod common;
 
-use common::{Vector, exact_f32s};
-use mdn_core::{HostModel, Mixture};
+use common::{Golden, Vector, exact_f32s};
+use mdn_core::{Dimension, Error, HostModel, Mixture, Model};
 
 const ATOL: f64 = 1e-5;
 const RTOL: f64 = 1e-5;
@@ -116,6 +118,12 @@ fn check_vector(
     let mixture: Mixture<64, 16> = model.mixture(&x).unwrap();
     let dims = mixture.dims();
     assert_eq!(mixture.components(), v.log_weights.len(), "{what}");
+    let header = model.header();
+    assert_eq!(
+        mixture.components(),
+        (header.components * header.members) as usize,
+        "{what}: K M components"
+    );
     let rows = v.means.chunks_exact(dims).zip(v.sigmas.chunks_exact(dims));
     for ((component, &log_weight), (means, sigmas)) in mixture.iter().zip(&v.log_weights).zip(rows)
     {
@@ -165,7 +173,9 @@ fn host_model_matches_the_float64_reference() {
     let mut worst: [Worst; 6] = Default::default();
     let mut zeros = 0;
     let mut conditioned = 0;
+    let mut ensembles = 0;
     for golden in common::all() {
+        ensembles += usize::from(golden.model.header.members > 1);
         let model = HostModel::from_bytes(&golden.bytes).unwrap();
         for (i, v) in golden.vectors.vectors.iter().enumerate() {
             let what = format!("{} vector {i}", golden.name);
@@ -193,6 +203,58 @@ fn host_model_matches_the_float64_reference() {
         zeros >= 8,
         "the log-target vectors include density-zero cases"
     );
+    assert!(ensembles >= 2, "the golden set includes ensembles");
+}
+
+/// `Model::<I, W, K, D>` on `golden` computes the host model's bits.
+fn same_bits_as_host<const I: usize, const W: usize, const K: usize, const D: usize>(
+    golden: &Golden,
+) {
+    let host = HostModel::from_bytes(&golden.bytes).unwrap();
+    let small = Model::<I, W, K, D>::from_bytes(&golden.bytes)
+        .unwrap_or_else(|e| panic!("{}: {e}", golden.name));
+    for v in &golden.vectors.vectors {
+        let (x, y) = (exact_f32s(&v.x), exact_f32s(&v.y));
+        let (a, b) = (
+            host.log_prob(&x, &y).unwrap(),
+            small.log_prob(&x, &y).unwrap(),
+        );
+        assert_eq!(a.to_bits(), b.to_bits(), "{}", golden.name);
+        assert_eq!(host.mean(&x).unwrap(), small.mean(&x).unwrap());
+        assert_eq!(host.variance(&x).unwrap(), small.variance(&x).unwrap());
+    }
+}
+
+#[test]
+fn an_ensemble_needs_capacity_for_every_networks_components() {
+    // FORMAT.md section 4: the mixture of M networks of K components needs K M.
+    for golden in common::all() {
+        match golden.name.as_str() {
+            "ensemble_m3_k2" => {
+                same_bits_as_host::<1, 8, 6, 1>(&golden);
+                assert_eq!(
+                    Model::<1, 8, 5, 1>::from_bytes(&golden.bytes).unwrap_err(),
+                    Error::CapacityExceeded {
+                        what: Dimension::Components,
+                        found: 6,
+                        max: 5
+                    }
+                );
+            }
+            "ensemble_m2_k3_log_d2" => {
+                same_bits_as_host::<2, 6, 6, 2>(&golden);
+                assert_eq!(
+                    Model::<2, 6, 3, 2>::from_bytes(&golden.bytes).unwrap_err(),
+                    Error::CapacityExceeded {
+                        what: Dimension::Components,
+                        found: 6,
+                        max: 3
+                    }
+                );
+            }
+            _ => {}
+        }
+    }
 }
 
 #[test]

@@ -38,6 +38,8 @@ pub struct HeaderFields {
     pub input_dim: u32,
     pub output_dim: u32,
     pub components: u32,
+    /// Networks `M` (an ensemble when > 1); the mixture has `components * members`.
+    pub members: u32,
     pub hidden: Vec<u32>,
     pub activation: String,
     pub sigma: String,
@@ -62,7 +64,8 @@ pub struct VectorFile {
     pub vectors: Vec<Vector>,
 }
 
-/// One query with its float64 reference results.
+/// One query with its float64 reference results; the mixture lists all `K M` components,
+/// component k of network m at `m*K + k`.
 #[derive(Debug, Deserialize)]
 pub struct Vector {
     pub x: Vec<f64>,
@@ -112,6 +115,7 @@ impl Golden {
             input_dim: h.input_dim,
             output_dim: h.output_dim,
             components: h.components,
+            members: h.members,
             hidden: HiddenWidths::from_slice(&h.hidden).expect("at most 8 hidden layers"),
             activation: by_name::<Activation>(&h.activation),
             sigma: by_name::<SigmaTransform>(&h.sigma),
@@ -169,7 +173,7 @@ pub fn all() -> Vec<Golden> {
         .collect();
     names.sort();
     assert!(
-        names.len() >= 5,
+        names.len() >= 7,
         "expected the golden blobs; run python3 tests/reference/mdn_reference.py"
     );
     names
