@@ -9,11 +9,10 @@
 #                                        # (scripts/extra_data.py makes them; target last)
 #   SEEDS="0" scripts/quality.sh       # other seeds
 #
-# Each set is trained with exactly `mdn train --data NAME_train.csv --target COL --out
-# m.mdn --seed S --test NAME_test.csv --json`: the defaults plus `--test`, which scores the
-# whole trained model (every network of the ensemble, evaluated by mdn-core) on the test
-# file. That is the number `mdn eval --model m.mdn --data NAME_test.csv` gives once
-# mdn-core reads ensemble blobs; until then m.mdn holds one network of the ensemble.
+# Each set is trained and scored with exactly the two commands of the acceptance rule:
+# `mdn train --data NAME_train.csv --target COL --out m.mdn --seed S --json` (defaults
+# only) and `mdn eval --model m.mdn --data NAME_test.csv --json`, whose NLL is mdn-core's
+# on the blob (every network of the ensemble in it), as a device computes it.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -56,8 +55,9 @@ for base in "${sets[@]}"; do
   for seed in $SEEDS; do
     echo "training $name, seed $seed" >&2
     json="$("$MDN" train --data "$train" --target "$target" --out "$OUT/$name-$seed.mdn" \
-      --seed "$seed" --test "$test" --json 2>/dev/null)"
-    nll="$(grep -o '"test":{[^}]*}' <<<"$json" | grep -o '"nll":[-0-9.eE+]*' | cut -d: -f2)"
+      --seed "$seed" --json 2>/dev/null)"
+    eval_json="$("$MDN" eval --model "$OUT/$name-$seed.mdn" --data "$test" --json)"
+    nll="$(grep -o '"nll":[-0-9.eE+]*' <<<"$eval_json" | cut -d: -f2)"
     values+=("$nll")
     if [[ -z "$networks" ]]; then
       networks="$(grep -o '"networks":[0-9]*' <<<"$json" | cut -d: -f2)"

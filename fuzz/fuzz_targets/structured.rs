@@ -12,7 +12,7 @@ use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use mdn_core::{
     Activation, Blob, Header, HiddenWidths, Layout, NAME_SEPARATOR, Names, PREFIX_LEN,
-    SigmaTransform, TRAILER_LEN, TargetTransform, crc32, encode, encoded_len,
+    SigmaTransform, TRAILER_LEN, TargetTransform, TensorName, crc32, encode, encoded_len,
 };
 use mdn_fuzz::{AlignedBytes, Queries, SplitMix, models_from_bytes, parse_every_way};
 
@@ -27,6 +27,7 @@ struct Spec {
     sigma_floor: f32,
     target: TargetTransform,
     components: u32,
+    members: u32,
     outputs: u32,
     feature_names: String,
     target_names: String,
@@ -86,6 +87,7 @@ impl<'a> Arbitrary<'a> for Spec {
         };
         let target = *u.choose(&[TargetTransform::Identity, TargetTransform::Log])?;
         let components = u.int_in_range(1..=6)?;
+        let members = u.int_in_range(1..=3)?;
         let outputs = u.int_in_range(1..=3)?;
         let feature_names = names(u, inputs, "x")?;
         let target_names = names(u, outputs, "y")?;
@@ -112,6 +114,7 @@ impl<'a> Arbitrary<'a> for Spec {
             sigma_floor,
             target,
             components,
+            members,
             outputs,
             feature_names,
             target_names,
@@ -134,6 +137,7 @@ impl Spec {
             input_dim: self.inputs,
             output_dim: self.outputs,
             components: self.components,
+            members: self.members,
             hidden: HiddenWidths::from_slice(&self.hidden).expect("at most 3 layers"),
             activation: self.activation,
             sigma: self.sigma,
@@ -144,12 +148,18 @@ impl Spec {
         }
     }
 
-    /// Parameters in layout order: uniform in `[-2^e, 2^e]`, scales in `(0, 2^e]`.
+    /// Parameters in layout order: uniform in `[-2^e, 2^e]`, scales in `(0, 2^e]`, equal
+    /// network weights (`-ln M` each; parameter overrides may break them).
     fn parameter_values(&self, layout: &Layout) -> Vec<f32> {
         let mut rng = SplitMix(self.seed);
         let bound = 2_f32.powi(self.weight_exponent);
         let mut values = Vec::with_capacity(layout.parameter_count());
         for tensor in layout.tensors() {
+            if tensor.name == TensorName::MemberLogWeights {
+                let equal = -(tensor.len() as f32).ln();
+                values.extend(std::iter::repeat_n(equal, tensor.len()));
+                continue;
+            }
             for _ in 0..tensor.len() {
                 let unit = (rng.next_word() >> 40) as f32 / (1_u32 << 24) as f32; // [0, 1)
                 values.push(if tensor.name.is_scale() {

@@ -23,7 +23,18 @@ use crate::{
 pub const MAGIC: [u8; 4] = *b"MDN\0";
 
 /// The format version this crate reads and writes.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
+
+/// How far the networks' weights, `exp(members.log_weight)`, may add up from 1.
+///
+/// # Examples
+///
+/// ```
+/// // Three networks with weights 0.5, 0.3 and 0.2, stored as f32 logs, pass.
+/// let total: f32 = [0.5_f32.ln(), 0.3_f32.ln(), 0.2_f32.ln()].iter().map(|w| w.exp()).sum();
+/// assert!((total - 1.0).abs() <= mdn_core::MEMBER_WEIGHT_TOLERANCE);
+/// ```
+pub const MEMBER_WEIGHT_TOLERANCE: f32 = 1e-4;
 
 /// Bytes before the header: magic, version, total length.
 pub const PREFIX_LEN: usize = 10;
@@ -197,6 +208,17 @@ impl<'a> Blob<'a> {
                     return Err(Error::InvalidScale { index });
                 }
             }
+        }
+        let member_weights = layout.member_weights_range();
+        let weights = parameters.iter().skip(member_weights.start);
+        let total = weights
+            .take(member_weights.len())
+            .fold(0.0, |sum, &w| sum + libm::expf(from_word(w)));
+        // f32 rounding of normalised log-weights leaves the sum within about 1e-6 of 1.
+        // (Written so that an infinite or NaN sum fails too.)
+        let normalised = libm::fabsf(total - 1.0) <= MEMBER_WEIGHT_TOLERANCE;
+        if !normalised {
+            return Err(Error::InvalidMemberWeights);
         }
 
         Ok(Blob {
@@ -416,6 +438,7 @@ pub fn encoded_len(header: &Header<'_>) -> Result<usize> {
 /// let header = mdn_core::doc_example_header();
 /// let count = Layout::new(&header).unwrap().parameter_count();
 /// let mut parameters = vec![0.25_f32; count];
+/// parameters[4] = 0.0; // members.log_weight of the one network: ln 1
 /// let mut bytes = vec![0; encoded_len(&header).unwrap()];
 /// let len = encode(&header, &parameters, &mut bytes).unwrap();
 /// assert_eq!(len, bytes.len());

@@ -23,6 +23,8 @@ pub enum Dimension {
     HiddenWidth,
     /// Number of hidden layers.
     HiddenLayers,
+    /// Number of networks `M` of an ensemble.
+    Members,
 }
 
 impl fmt::Display for Dimension {
@@ -33,6 +35,7 @@ impl fmt::Display for Dimension {
             Dimension::Components => "mixture components",
             Dimension::HiddenWidth => "hidden layer width",
             Dimension::HiddenLayers => "hidden layers",
+            Dimension::Members => "networks",
         })
     }
 }
@@ -175,6 +178,8 @@ pub enum Error {
         /// Index of the parameter, in `f32`s from the start of the parameter section.
         index: usize,
     },
+    /// The networks' weights (`members.log_weight`, as `exp`) do not add up to 1.
+    InvalidMemberWeights,
     /// A buffer given to the writer is too small.
     BufferTooSmall {
         /// Bytes needed.
@@ -282,6 +287,9 @@ impl fmt::Display for Error {
                     f,
                     "scaler scale at parameter {index} is not positive and finite"
                 )
+            }
+            Error::InvalidMemberWeights => {
+                f.write_str("the networks' weights (members.log_weight) do not add up to 1")
             }
             Error::BufferTooSmall { expected, found } => {
                 write!(f, "buffer too small: need {expected} bytes, have {found}")

@@ -240,6 +240,7 @@ impl<'a> Names<'a> {
 ///     input_dim: 1,
 ///     output_dim: 1,
 ///     components: 3,
+///     members: 1,
 ///     hidden: HiddenWidths::from_slice(&[32, 32]).unwrap(),
 ///     activation: Activation::Relu,
 ///     sigma: SigmaTransform::Nnelu,
@@ -249,7 +250,7 @@ impl<'a> Names<'a> {
 ///     target_names: Names::new("y"),
 /// };
 /// let count = mdn_core::Layout::new(&header).unwrap().parameter_count();
-/// assert_eq!(count, 4 + 64 + 1056 + 3 * 33 * 3);
+/// assert_eq!(count, 4 + 1 + 64 + 1056 + 3 * 33 * 3);
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -258,9 +259,11 @@ pub struct Header<'a> {
     pub input_dim: u32,
     /// Number of target dimensions `D` (the mixture is diagonal in these).
     pub output_dim: u32,
-    /// Number of mixture components `K`.
+    /// Number of mixture components `K` of each network.
     pub components: u32,
-    /// Widths of the hidden layers, input side first.
+    /// Number of networks `M` (an ensemble): the mixture has `K * M` components.
+    pub members: u32,
+    /// Widths of the hidden layers, input side first (the same for every network).
     pub hidden: HiddenWidths,
     /// Activation of every hidden layer.
     pub activation: Activation,
@@ -284,6 +287,7 @@ pub(crate) struct HeaderRepr<'a> {
     input_dim: u32,
     output_dim: u32,
     components: u32,
+    members: u32,
     hidden: HiddenWidths,
     activation: u8,
     sigma: u8,
@@ -299,6 +303,7 @@ impl<'a> From<&Header<'a>> for HeaderRepr<'a> {
             input_dim: header.input_dim,
             output_dim: header.output_dim,
             components: header.components,
+            members: header.members,
             hidden: header.hidden.clone(),
             activation: header.activation.code(),
             sigma: header.sigma.code(),
@@ -318,6 +323,7 @@ impl<'a> TryFrom<HeaderRepr<'a>> for Header<'a> {
             input_dim: repr.input_dim,
             output_dim: repr.output_dim,
             components: repr.components,
+            members: repr.members,
             hidden: repr.hidden,
             activation: Activation::try_from(repr.activation)?,
             sigma: SigmaTransform::try_from(repr.sigma)?,
@@ -330,7 +336,7 @@ impl<'a> TryFrom<HeaderRepr<'a>> for Header<'a> {
 }
 
 impl Header<'_> {
-    /// Checks what the header says about itself: no zero dimension, one name per input
+    /// Checks what the header says about itself: no zero dimension or network count, one name per input
     /// and per target, a finite non-negative sigma floor.
     ///
     /// # Errors
@@ -342,7 +348,7 @@ impl Header<'_> {
     /// ```
     /// # use mdn_core::*;
     /// let mut header = Header {
-    ///     input_dim: 2, output_dim: 1, components: 1, hidden: HiddenWidths::new(),
+    ///     input_dim: 2, output_dim: 1, components: 1, members: 1, hidden: HiddenWidths::new(),
     ///     activation: Activation::Relu, sigma: SigmaTransform::Exp, sigma_floor: 0.0,
     ///     target_transform: TargetTransform::Identity,
     ///     feature_names: Names::new("a\nb"), target_names: Names::new("y"),
@@ -356,6 +362,7 @@ impl Header<'_> {
             (Dimension::Inputs, self.input_dim),
             (Dimension::Outputs, self.output_dim),
             (Dimension::Components, self.components),
+            (Dimension::Members, self.members),
         ];
         for (what, size) in dims {
             if size == 0 {
@@ -398,7 +405,7 @@ impl Header<'_> {
     /// ```
     /// # use mdn_core::*;
     /// let header = Header {
-    ///     input_dim: 13, output_dim: 1, components: 5,
+    ///     input_dim: 13, output_dim: 1, components: 5, members: 2,
     ///     hidden: HiddenWidths::from_slice(&[64, 32]).unwrap(),
     ///     activation: Activation::Relu, sigma: SigmaTransform::Nnelu, sigma_floor: 1e-3,
     ///     target_transform: TargetTransform::Identity,
@@ -406,17 +413,21 @@ impl Header<'_> {
     ///     target_names: Names::new("medv"),
     /// };
     /// let needed = header.capacities().unwrap();
-    /// assert_eq!((needed.inputs, needed.width, needed.components, needed.outputs), (13, 64, 5, 1));
+    /// // Two networks of five components: a mixture of ten.
+    /// assert_eq!((needed.inputs, needed.width, needed.components, needed.outputs), (13, 64, 10, 1));
     /// ```
     pub fn capacities(&self) -> Result<Capacities> {
         let mut width = 0;
         for &w in &self.hidden {
             width = width.max(to_usize(w)?);
         }
+        let components = to_usize(self.components)?
+            .checked_mul(to_usize(self.members)?)
+            .ok_or(Error::SizeOverflow)?;
         Ok(Capacities {
             inputs: to_usize(self.input_dim)?,
             width,
-            components: to_usize(self.components)?,
+            components,
             outputs: to_usize(self.output_dim)?,
         })
     }
@@ -437,7 +448,7 @@ pub struct Capacities {
     pub inputs: usize,
     /// Widest hidden layer (0 for a model without hidden layers).
     pub width: usize,
-    /// Mixture components `K`.
+    /// Mixture components: `K * M`, every network's components.
     pub components: usize,
     /// Output dimensions `D`.
     pub outputs: usize,

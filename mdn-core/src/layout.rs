@@ -11,9 +11,10 @@ use crate::{
     header::{Header, to_usize},
 };
 
-/// The name of one parameter tensor.
+/// The name of one parameter tensor, within the shared tensors or within one network.
 ///
-/// `Display` gives the stable string name used by the trainer and the JSON export.
+/// `Display` gives the stable string name used by the trainer; [`TensorInfo`]'s `Display`
+/// adds the network (`members.m.`) for the full name of FORMAT.md section 3.
 ///
 /// # Examples
 ///
@@ -33,6 +34,8 @@ pub enum TensorName {
     TargetOffset,
     /// Target scaler scales, `[output_dim]`.
     TargetScale,
+    /// `ln` of each network's weight in the mixture, `[members]`.
+    MemberLogWeights,
     /// Weights of hidden layer `i`, `[out][in]` row-major.
     HiddenWeight(usize),
     /// Bias of hidden layer `i`, `[out]`.
@@ -58,6 +61,7 @@ impl fmt::Display for TensorName {
             TensorName::InputScale => f.write_str("input_scaler.scale"),
             TensorName::TargetOffset => f.write_str("target_scaler.offset"),
             TensorName::TargetScale => f.write_str("target_scaler.scale"),
+            TensorName::MemberLogWeights => f.write_str("members.log_weight"),
             TensorName::HiddenWeight(i) => write!(f, "hidden.{i}.weight"),
             TensorName::HiddenBias(i) => write!(f, "hidden.{i}.bias"),
             TensorName::LogitsWeight => f.write_str("head.logits.weight"),
@@ -81,6 +85,27 @@ impl TensorName {
     pub const fn is_scale(self) -> bool {
         matches!(self, TensorName::InputScale | TensorName::TargetScale)
     }
+
+    /// Whether the tensor is shared by the networks (scalers, network weights) rather than
+    /// repeated in each.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mdn_core::TensorName;
+    /// assert!(TensorName::MemberLogWeights.is_shared());
+    /// assert!(!TensorName::HiddenBias(0).is_shared());
+    /// ```
+    pub const fn is_shared(self) -> bool {
+        matches!(
+            self,
+            TensorName::InputOffset
+                | TensorName::InputScale
+                | TensorName::TargetOffset
+                | TensorName::TargetScale
+                | TensorName::MemberLogWeights
+        )
+    }
 }
 
 /// One tensor of the parameter section.
@@ -92,14 +117,17 @@ impl TensorName {
 /// ```
 /// use mdn_core::TensorInfo;
 /// # use mdn_core::TensorName;
-/// let t = TensorInfo { name: TensorName::LogitsBias, rows: 1, cols: 5, offset: 100 };
+/// let t = TensorInfo { name: TensorName::LogitsBias, member: Some(1), rows: 1, cols: 5, offset: 100 };
 /// assert_eq!(t.len(), 5);
+/// assert_eq!(t.to_string(), "members.1.head.logits.bias");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct TensorInfo {
-    /// The tensor's name.
+    /// The tensor's name within its network, or among the shared tensors.
     pub name: TensorName,
+    /// The network it belongs to; `None` for a shared tensor ([`TensorName::is_shared`]).
+    pub member: Option<usize>,
     /// Rows (outputs of a layer); 1 for vectors.
     pub rows: usize,
     /// Columns (inputs of a layer, or the vector's length).
@@ -115,7 +143,7 @@ impl TensorInfo {
     ///
     /// ```
     /// # use mdn_core::{TensorInfo, TensorName};
-    /// let t = TensorInfo { name: TensorName::HiddenWeight(0), rows: 32, cols: 1, offset: 0 };
+    /// let t = TensorInfo { name: TensorName::HiddenWeight(0), member: Some(0), rows: 32, cols: 1, offset: 5 };
     /// assert_eq!(t.len(), 32);
     /// ```
     pub const fn len(&self) -> usize {
@@ -128,11 +156,22 @@ impl TensorInfo {
     ///
     /// ```
     /// # use mdn_core::{TensorInfo, TensorName};
-    /// let t = TensorInfo { name: TensorName::LogitsBias, rows: 1, cols: 3, offset: 0 };
+    /// let t = TensorInfo { name: TensorName::LogitsBias, member: Some(0), rows: 1, cols: 3, offset: 0 };
     /// assert!(!t.is_empty());
     /// ```
     pub const fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// The full name of FORMAT.md section 3: `members.m.` and the network's tensor name, or
+/// the shared tensor's name.
+impl fmt::Display for TensorInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.member {
+            Some(m) => write!(f, "members.{m}.{}", self.name),
+            None => write!(f, "{}", self.name),
+        }
     }
 }
 
@@ -146,16 +185,20 @@ impl TensorInfo {
 /// ```
 /// # use mdn_core::*;
 /// let header = Header {
-///     input_dim: 1, output_dim: 1, components: 2,
+///     input_dim: 1, output_dim: 1, components: 2, members: 2,
 ///     hidden: HiddenWidths::from_slice(&[4]).unwrap(),
 ///     activation: Activation::Relu, sigma: SigmaTransform::Nnelu, sigma_floor: 0.0,
 ///     target_transform: TargetTransform::Identity,
 ///     feature_names: Names::new("x"), target_names: Names::new("y"),
 /// };
 /// let layout = Layout::new(&header).unwrap();
-/// let names: Vec<String> = layout.tensors().map(|t| t.name.to_string()).collect();
-/// assert_eq!(names[4], "hidden.0.weight");
-/// assert_eq!(layout.parameter_count(), 4 + 8 + 3 * (2 * 4 + 2));
+/// let names: Vec<String> = layout.tensors().map(|t| t.to_string()).collect();
+/// assert_eq!(names[4], "members.log_weight");
+/// assert_eq!(names[5], "members.0.hidden.0.weight");
+/// assert_eq!(names[13], "members.1.hidden.0.weight");
+/// // Scalers, two network weights, and two networks of 8 hidden and 3 * (2 * 4 + 2) head values.
+/// assert_eq!(layout.member_parameter_count(), 8 + 3 * (2 * 4 + 2));
+/// assert_eq!(layout.parameter_count(), 4 + 2 + 2 * (8 + 3 * (2 * 4 + 2)));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -163,7 +206,9 @@ pub struct Layout {
     inputs: usize,
     outputs: usize,
     components: usize,
+    members: usize,
     hidden: heapless::Vec<usize, { crate::MAX_HIDDEN_LAYERS }>,
+    member_parameter_count: usize,
     parameter_count: usize,
 }
 
@@ -189,29 +234,40 @@ impl Layout {
             inputs: to_usize(header.input_dim)?,
             outputs: to_usize(header.output_dim)?,
             components: to_usize(header.components)?,
+            members: to_usize(header.members)?,
             hidden,
+            member_parameter_count: 0,
             parameter_count: 0,
         };
-        layout.parameter_count = layout.count().ok_or(Error::SizeOverflow)?;
+        (layout.member_parameter_count, layout.parameter_count) =
+            layout.count().ok_or(Error::SizeOverflow)?;
         Ok(layout)
     }
 
     /// Total parameters with checked arithmetic, including the byte size fitting `usize`
     /// (readers index bytes). Arithmetic rather than a walk over [`Layout::tensors`]: this
     /// runs on devices, where the iterator costs a kilobyte of flash.
-    fn count(&self) -> Option<usize> {
+    ///
+    /// Returns the parameters of one network, then of the whole model.
+    fn count(&self) -> Option<(usize, usize)> {
         let (f, d, k) = (self.inputs, self.outputs, self.components);
-        let mut count = f.checked_add(d)?.checked_mul(2)?;
+        let mut network = 0_usize;
         let mut fan_in = f;
         for &width in &self.hidden {
-            count = count.checked_add(width.checked_mul(fan_in.checked_add(1)?)?)?;
+            network = network.checked_add(width.checked_mul(fan_in.checked_add(1)?)?)?;
             fan_in = width;
         }
         // Heads: K logits and 2 K D means and sigmas, each row H weights and a bias.
         let head_rows = k.checked_mul(d)?.checked_mul(2)?.checked_add(k)?;
-        count = count.checked_add(head_rows.checked_mul(fan_in.checked_add(1)?)?)?;
+        network = network.checked_add(head_rows.checked_mul(fan_in.checked_add(1)?)?)?;
+        // Scalers, one log weight per network, the networks.
+        let shared = f
+            .checked_add(d)?
+            .checked_mul(2)?
+            .checked_add(self.members)?;
+        let count = shared.checked_add(network.checked_mul(self.members)?)?;
         count.checked_mul(4)?;
-        Some(count)
+        Some((network, count))
     }
 
     /// The index ranges of the input and target scales in the parameter section, which
@@ -222,25 +278,37 @@ impl Layout {
         [f..2 * f, 2 * f + d..2 * (f + d)]
     }
 
-    /// The tensor names in blob order.
-    fn names(&self) -> impl Iterator<Item = TensorName> + '_ {
-        let scalers = [
+    /// The index range of `members.log_weight` in the parameter section.
+    pub(crate) fn member_weights_range(&self) -> core::ops::Range<usize> {
+        // Within the checked parameter count: right after the scalers.
+        let start = 2 * (self.inputs + self.outputs);
+        start..start + self.members
+    }
+
+    /// The tensor names in blob order, each with its network (`None`: shared).
+    fn names(&self) -> impl Iterator<Item = (TensorName, Option<usize>)> + '_ {
+        let shared = [
             TensorName::InputOffset,
             TensorName::InputScale,
             TensorName::TargetOffset,
             TensorName::TargetScale,
+            TensorName::MemberLogWeights,
         ];
-        let hidden = (0..self.hidden.len())
-            .flat_map(|i| [TensorName::HiddenWeight(i), TensorName::HiddenBias(i)]);
-        let head = [
-            TensorName::LogitsWeight,
-            TensorName::LogitsBias,
-            TensorName::MeansWeight,
-            TensorName::MeansBias,
-            TensorName::SigmasWeight,
-            TensorName::SigmasBias,
-        ];
-        scalers.into_iter().chain(hidden).chain(head)
+        let network = move |m: usize| {
+            let hidden = (0..self.hidden.len())
+                .flat_map(|i| [TensorName::HiddenWeight(i), TensorName::HiddenBias(i)]);
+            let head = [
+                TensorName::LogitsWeight,
+                TensorName::LogitsBias,
+                TensorName::MeansWeight,
+                TensorName::MeansBias,
+                TensorName::SigmasWeight,
+                TensorName::SigmasBias,
+            ];
+            hidden.chain(head).map(move |name| (name, Some(m)))
+        };
+        let shared = shared.into_iter().map(|name| (name, None));
+        shared.chain((0..self.members).flat_map(network))
     }
 
     /// `(rows, cols)` of a tensor (of a hidden layer that does not exist: `(0, 0)`).
@@ -251,6 +319,7 @@ impl Layout {
         match name {
             TensorName::InputOffset | TensorName::InputScale => (1, self.inputs),
             TensorName::TargetOffset | TensorName::TargetScale => (1, self.outputs),
+            TensorName::MemberLogWeights => (1, self.members),
             TensorName::HiddenWeight(i) => match (width(i), i.checked_sub(1)) {
                 (Some(w), None) => (w, self.inputs),
                 (Some(w), Some(previous)) => (w, width(previous).unwrap_or(0)),
@@ -272,10 +341,11 @@ impl Layout {
     pub fn tensors(&self) -> impl Iterator<Item = TensorInfo> + '_ {
         // Offsets accumulate with wrapping arithmetic: `new` proved no sum overflows.
         let mut offset = 0_usize;
-        self.names().map(move |name| {
+        self.names().map(move |(name, member)| {
             let (rows, cols) = self.shape(name);
             let info = TensorInfo {
                 name,
+                member,
                 rows,
                 cols,
                 offset,
@@ -294,21 +364,42 @@ impl Layout {
         self.parameter_count
     }
 
-    /// Looks a tensor up by name.
+    /// Number of `f32` parameters of one network (every network has as many).
+    ///
+    /// # Examples
+    ///
+    /// See [`Layout`].
+    pub const fn member_parameter_count(&self) -> usize {
+        self.member_parameter_count
+    }
+
+    /// Number of networks `M`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let header = mdn_core::doc_example_header();
+    /// assert_eq!(mdn_core::Layout::new(&header).unwrap().members(), 1);
+    /// ```
+    pub const fn members(&self) -> usize {
+        self.members
+    }
+
+    /// Looks a tensor up by name: a shared tensor, or the first network's.
     ///
     /// # Examples
     ///
     /// ```
     /// # use mdn_core::*;
     /// # let header = Header {
-    /// #     input_dim: 1, output_dim: 1, components: 2, hidden: HiddenWidths::new(),
+    /// #     input_dim: 1, output_dim: 1, components: 2, members: 1, hidden: HiddenWidths::new(),
     /// #     activation: Activation::Relu, sigma: SigmaTransform::Nnelu, sigma_floor: 0.0,
     /// #     target_transform: TargetTransform::Identity,
     /// #     feature_names: Names::new("x"), target_names: Names::new("y"),
     /// # };
     /// let layout = Layout::new(&header).unwrap();
     /// let logits = layout.find(TensorName::LogitsWeight).unwrap();
-    /// assert_eq!((logits.rows, logits.cols, logits.offset), (2, 1, 4));
+    /// assert_eq!((logits.rows, logits.cols, logits.offset), (2, 1, 5));
     /// ```
     pub fn find(&self, name: TensorName) -> Option<TensorInfo> {
         self.tensors().find(|t| t.name == name)

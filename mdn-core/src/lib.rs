@@ -10,8 +10,9 @@
 //! ```
 //!
 //! with mixing weights `alpha` from a softmax and `sigma > 0` from a positive transform.
-//! `mdn-train` fits such a network on a workstation and writes it, with its data scaling,
-//! as one blob; this crate validates that blob and answers queries from it.
+//! `mdn-train` fits such a network (by default an ensemble of several, merged into one
+//! mixture of every network's components) on a workstation and writes it, with its data
+//! scaling, as one blob; this crate validates that blob and answers queries from it.
 //!
 //! ## Layers
 //!
@@ -19,12 +20,15 @@
 //!
 //! 1. **bytes -> [`Blob`]** (`blob`): magic, version, declared length, CRC-32, postcard
 //!    [`Header`], zero padding, parameter section size, finite parameters, positive
-//!    scales. Nothing is copied: parameters stay little-endian `f32` words in the blob.
+//!    scales, network weights that add up to 1. Nothing is copied: parameters stay
+//!    little-endian `f32` words in the blob.
 //! 2. **[`Blob`] -> [`Model`]** (`model`): the header is checked against the evaluator's
 //!    capacities (const generics), and the parameter section is cut into per-tensor
 //!    slices following the one [`Layout`] (`layout`). From here on evaluation is total.
-//! 3. **network** (`network`): input scaling, hidden layers, the three heads, over those
-//!    slices with iterators only: no index, no bounds check.
+//! 3. **network** (`network`): input scaling, then for each of the `M` networks its hidden
+//!    layers and three heads (one set of placements, bound to each network's words), over
+//!    those slices with iterators only: no index, no bounds check; network `m` fills
+//!    components `m*K .. m*K + K` of one mixture.
 //! 4. **[`Mixture`]** (`mixture`): log mixing weights, means and sigmas in original target
 //!    units; the density [`Mixture::log_prob`], [`Mixture::prob`],
 //!    [`Mixture::anomaly_score`], [`Mixture::density_on_grid`], and the moments
@@ -83,7 +87,7 @@
 //! // Normally a blob comes from `mdn train`; here we write a tiny one: one input, no hidden
 //! // layer, one component, so p(y|x) = N(y; 2x + 1, 0.5^2).
 //! let header = Header {
-//!     input_dim: 1, output_dim: 1, components: 1, hidden: HiddenWidths::new(),
+//!     input_dim: 1, output_dim: 1, components: 1, members: 1, hidden: HiddenWidths::new(),
 //!     activation: Activation::Relu, sigma: SigmaTransform::Exp, sigma_floor: 0.0,
 //!     target_transform: TargetTransform::Identity,
 //!     feature_names: Names::new("x"), target_names: Names::new("y"),
@@ -91,6 +95,7 @@
 //! let parameters = [
 //!     0.0, 1.0, // input scaler: offset, scale
 //!     0.0, 1.0, // target scaler: offset, scale
+//!     0.0,      // members.log_weight: one network, weight 1
 //!     0.0, 0.0, // logits: weight, bias
 //!     2.0, 1.0, // means: weight, bias
 //!     0.0, 0.5_f32.ln(), // sigmas: weight, bias (exp transform)
@@ -132,7 +137,8 @@ mod model;
 mod network;
 
 pub use blob::{
-    Aligned, Blob, FORMAT_VERSION, MAGIC, PREFIX_LEN, TRAILER_LEN, crc32, encode, encoded_len,
+    Aligned, Blob, FORMAT_VERSION, MAGIC, MEMBER_WEIGHT_TOLERANCE, PREFIX_LEN, TRAILER_LEN, crc32,
+    encode, encoded_len,
 };
 pub use error::{CodedField, Dimension, Error, Result};
 pub use header::{
@@ -179,6 +185,7 @@ mod doc_support {
             input_dim: 1,
             output_dim: 1,
             components: 2,
+            members: 1,
             hidden,
             activation: Activation::Relu,
             sigma: SigmaTransform::Nnelu,
@@ -195,9 +202,12 @@ mod doc_support {
         let mut parameters = [0.0_f32; 64];
         let count = Layout::new(&header).map_or(0, |l| l.parameter_count());
         for (i, p) in parameters.iter_mut().enumerate().take(count) {
-            // Scales (indices 1 and 3) must be positive; the rest vary in [-0.8, 0.8].
+            // Scales (indices 1 and 3) must be positive, the one network's log weight
+            // (index 4) is ln 1; the rest vary in [-0.8, 0.8].
             *p = if i == 1 || i == 3 {
                 1.0
+            } else if i == 4 {
+                0.0
             } else {
                 ((i * 7 % 17) as f32 - 8.0) / 10.0
             };

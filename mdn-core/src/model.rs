@@ -44,9 +44,11 @@ pub struct Model<'a, const I: usize, const W: usize, const K: usize, const D: us
     network: Network<'a>,
 }
 
-/// Capacities generous enough for any model `mdn-train` writes, for host-side use.
+/// Capacities generous enough for any model `mdn-train` writes, for host-side use: up to
+/// 128 mixture components in all (an ensemble's networks together).
 ///
-/// Evaluation keeps about 24 KB of scratch on the stack; use tighter capacities on a device.
+/// Evaluation keeps about 30 KB of scratch on the stack (`log_prob_batch` about 170 KB);
+/// use tighter capacities on a device.
 ///
 /// # Examples
 ///
@@ -55,7 +57,7 @@ pub struct Model<'a, const I: usize, const W: usize, const K: usize, const D: us
 /// let model = mdn_core::HostModel::from_bytes(&bytes[..]).unwrap();
 /// assert_eq!(model.header().input_dim, 1);
 /// ```
-pub type HostModel<'a> = Model<'a, 512, 1024, 64, 16>;
+pub type HostModel<'a> = Model<'a, 512, 1024, 128, 16>;
 
 impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'a, I, W, K, D> {
     /// This evaluator's capacities.
@@ -273,7 +275,9 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
     /// # let bytes = mdn_core::doc_example_blob();
     /// let model = mdn_core::HostModel::from_bytes(&bytes[..]).unwrap();
     /// let p = model.prob(&[0.0], &[0.0]).unwrap();
-    /// assert_eq!(p, model.log_prob(&[0.0], &[0.0]).unwrap().exp());
+    /// // `expf` of the log-density, with the libm every target uses (std's `exp` may round
+    /// // differently).
+    /// assert_eq!(p, libm::expf(model.log_prob(&[0.0], &[0.0]).unwrap()));
     /// ```
     pub fn prob(&self, x: &[f32], y: &[f32]) -> Result<f32> {
         self.mixture(x)?.prob(y)

@@ -216,7 +216,147 @@ fn dot1(row: &[u32], input: &[f32]) -> f32 {
     acc
 }
 
-/// The evaluable network of a validated blob.
+/// Where a dense layer's tensors lie in a network's parameters: `outputs * fan_in`
+/// weights from `start`, then `outputs` biases.
+#[derive(Debug, Clone, Copy, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+struct Placement {
+    start: usize,
+    fan_in: usize,
+    outputs: usize,
+}
+
+impl Placement {
+    /// The layer over one network's parameter words (`None` only if they are too short,
+    /// which [`Network::new`] ruled out).
+    fn bind<'a>(&self, words: Words<'a>) -> Option<Dense<'a>> {
+        // `Network::new` computed these sums and products with checked arithmetic.
+        let weights_end = self.start + self.outputs * self.fan_in;
+        Some(Dense {
+            weights: words.get(self.start..weights_end)?,
+            bias: words.get(weights_end..weights_end + self.outputs)?,
+            fan_in: self.fan_in,
+        })
+    }
+}
+
+/// One network of the model: the shared shapes over its own parameter words.
+struct Member<'n, 'a> {
+    network: &'n Network<'a>,
+    words: Words<'a>,
+}
+
+impl<'a> Member<'_, 'a> {
+    fn hidden(&self) -> impl Iterator<Item = Dense<'a>> + '_ {
+        self.network
+            .hidden
+            .iter()
+            .filter_map(|layer| layer.bind(self.words))
+    }
+
+    /// The logit, mean and sigma heads.
+    fn heads_dense(&self) -> [Option<Dense<'a>>; 3] {
+        self.network.heads.map(|head| head.bind(self.words))
+    }
+
+    /// Runs the hidden layers on `input`, alternating between the two scratch buffers, and
+    /// returns the last layer's outputs (`input` itself without hidden layers).
+    ///
+    /// `fused` is applied by the kernel as each output is written; `approximate_tanh`
+    /// applies [`crate::fast`]'s tanh to each layer's outputs afterwards instead.
+    fn features<'s>(
+        &self,
+        input: &'s [f32],
+        ping: &'s mut [f32],
+        pong: &'s mut [f32],
+        fused: Option<Activation>,
+        approximate_tanh: bool,
+    ) -> &'s [f32] {
+        for (i, layer) in self.hidden().enumerate() {
+            let output = match i {
+                0 => {
+                    layer.forward(input, ping, fused);
+                    &mut *ping
+                }
+                _ if i % 2 == 1 => {
+                    layer.forward(ping, pong, fused);
+                    &mut *pong
+                }
+                _ => {
+                    layer.forward(pong, ping, fused);
+                    &mut *ping
+                }
+            };
+            if approximate_tanh {
+                let width = layer.bias.len().min(output.len());
+                if let Some(output) = output.get_mut(..width) {
+                    crate::fast::activate_in_place(Activation::Tanh, output);
+                }
+            }
+        }
+        match self.network.hidden.len() {
+            0 => input,
+            n if n % 2 == 1 => ping,
+            _ => pong,
+        }
+    }
+
+    /// [`Member::features`] for [`LANES`] rows at once.
+    fn features_lanes<'s>(
+        &self,
+        input: &'s [Lanes],
+        ping: &'s mut [Lanes],
+        pong: &'s mut [Lanes],
+        activation: Activation,
+    ) -> &'s [Lanes] {
+        let activation = Some(activation);
+        for (i, layer) in self.hidden().enumerate() {
+            match i {
+                0 => layer.forward_lanes(input, ping, activation),
+                _ if i % 2 == 1 => layer.forward_lanes(ping, pong, activation),
+                _ => layer.forward_lanes(pong, ping, activation),
+            }
+        }
+        match self.network.hidden.len() {
+            0 => input,
+            n if n % 2 == 1 => ping,
+            _ => pong,
+        }
+    }
+
+    /// Writes the three heads' raw outputs for `features` into one network's share of a
+    /// mixture: `K` logits, `K` rows of means and of sigma pre-activations.
+    fn heads<const D: usize>(
+        &self,
+        features: &[f32],
+        logits: &mut [f32],
+        means: &mut [[f32; D]],
+        sigmas: &mut [[f32; D]],
+    ) {
+        let [Some(logit_head), Some(mean_head), Some(sigma_head)] = self.heads_dense() else {
+            return;
+        };
+        let dims = self.network.dims;
+        logit_head.forward(features, logits, None);
+        if dims == D {
+            // Rows of the mixture arrays are as long as the model's: one call per head.
+            mean_head.forward(features, means.as_flattened_mut(), None);
+            sigma_head.forward(features, sigmas.as_flattened_mut(), None);
+        } else {
+            for (row, head) in means.iter_mut().zip(mean_head.groups(dims)) {
+                head.forward(features, row, None);
+            }
+            for (row, head) in sigmas.iter_mut().zip(sigma_head.groups(dims)) {
+                head.forward(features, row, None);
+            }
+        }
+    }
+}
+
+/// The evaluable model of a validated blob: shared scalers and `M` networks.
+///
+/// The networks share one set of [`Placement`]s, bound to each network's words when it is
+/// evaluated, so the model stays small on a device's stack whatever `M` is.
 #[derive(Debug, Clone)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub(crate) struct Network<'a> {
@@ -224,10 +364,13 @@ pub(crate) struct Network<'a> {
     input_scale: Words<'a>,
     target_offset: Words<'a>,
     target_scale: Words<'a>,
-    hidden: heapless::Vec<Dense<'a>, MAX_HIDDEN_LAYERS>,
-    logits: Dense<'a>,
-    means: Dense<'a>,
-    sigmas: Dense<'a>,
+    member_log_weights: Words<'a>,
+    /// Every network's parameters, `member_len` words each, in blob order.
+    members: Words<'a>,
+    member_len: usize,
+    /// Where each network's hidden layers and heads (logits, means, sigmas) lie in its words.
+    hidden: heapless::Vec<Placement, MAX_HIDDEN_LAYERS>,
+    heads: [Placement; 3],
     activation: Activation,
     sigma: SigmaTransform,
     sigma_floor: f32,
@@ -237,58 +380,66 @@ pub(crate) struct Network<'a> {
     dims: usize,
 }
 
+/// Cuts a tensor of `len` words from the front of `rest`.
+fn take<'a>(rest: &mut Words<'a>, len: usize) -> Result<Words<'a>> {
+    let (tensor, tail) = rest
+        .split_at_checked(len)
+        .ok_or(Error::ParameterSizeMismatch {
+            expected: len.saturating_mul(4),
+            found: rest.len().saturating_mul(4),
+        })?;
+    *rest = tail;
+    Ok(tensor)
+}
+
 impl<'a> Network<'a> {
-    /// Cuts `parameters` into tensors in the order of [`Layout`](crate::Layout) (FORMAT.md section 3):
-    /// consecutive slices, without looking tensors up, to keep device code small.
+    /// Cuts `parameters` into the shared tensors and `M` equal networks in the order of
+    /// [`Layout`](crate::Layout) (FORMAT.md section 3), with arithmetic rather than tensor
+    /// look-ups, to keep device code small.
     pub(crate) fn new(header: &Header<'_>, parameters: Words<'a>) -> Result<Self> {
         let mut rest = parameters;
-        let mut take = |rows: usize, cols: usize| -> Result<Words<'a>> {
-            let len = rows.checked_mul(cols).ok_or(Error::SizeOverflow)?;
-            let (tensor, tail) =
-                rest.split_at_checked(len)
-                    .ok_or(Error::ParameterSizeMismatch {
-                        expected: len.saturating_mul(4),
-                        found: rest.len().saturating_mul(4),
-                    })?;
-            rest = tail;
-            Ok(tensor)
-        };
         let inputs = to_usize(header.input_dim)?;
         let dims = to_usize(header.output_dim)?;
         let components = to_usize(header.components)?;
-        let head_rows = components.checked_mul(dims).ok_or(Error::SizeOverflow)?;
-        let input_offset = take(1, inputs)?;
-        let input_scale = take(1, inputs)?;
-        let target_offset = take(1, dims)?;
-        let target_scale = take(1, dims)?;
+        let members = to_usize(header.members)?;
         let mut hidden = heapless::Vec::new();
+        let mut member_len = 0_usize;
         let mut fan_in = inputs;
+        let mut place = |outputs: usize, fan_in: usize| -> Result<Placement> {
+            let placement = Placement {
+                start: member_len,
+                fan_in,
+                outputs,
+            };
+            let len = outputs
+                .checked_mul(fan_in.checked_add(1).ok_or(Error::SizeOverflow)?)
+                .ok_or(Error::SizeOverflow)?;
+            member_len = member_len.checked_add(len).ok_or(Error::SizeOverflow)?;
+            Ok(placement)
+        };
         for &width in &header.hidden {
             let width = to_usize(width)?;
-            let layer = Dense {
-                weights: take(width, fan_in)?,
-                bias: take(1, width)?,
-                fan_in,
-            };
+            let layer = place(width, fan_in)?;
             hidden.push(layer).map_err(|_| Error::SizeOverflow)?;
             fan_in = width;
         }
-        let mut head = |rows| -> Result<Dense<'a>> {
-            Ok(Dense {
-                weights: take(rows, fan_in)?,
-                bias: take(1, rows)?,
-                fan_in,
-            })
-        };
+        let head_rows = components.checked_mul(dims).ok_or(Error::SizeOverflow)?;
+        let heads = [
+            place(components, fan_in)?,
+            place(head_rows, fan_in)?,
+            place(head_rows, fan_in)?,
+        ];
+        let networks = member_len.checked_mul(members).ok_or(Error::SizeOverflow)?;
         Ok(Network {
-            input_offset,
-            input_scale,
-            target_offset,
-            target_scale,
+            input_offset: take(&mut rest, inputs)?,
+            input_scale: take(&mut rest, inputs)?,
+            target_offset: take(&mut rest, dims)?,
+            target_scale: take(&mut rest, dims)?,
+            member_log_weights: take(&mut rest, members)?,
+            members: take(&mut rest, networks)?,
+            member_len,
             hidden,
-            logits: head(components)?,
-            means: head(head_rows)?,
-            sigmas: head(head_rows)?,
+            heads,
             activation: header.activation,
             sigma: header.sigma,
             sigma_floor: header.sigma_floor,
@@ -296,6 +447,17 @@ impl<'a> Network<'a> {
             inputs,
             components,
             dims,
+        })
+    }
+
+    /// The networks in blob order.
+    fn networks(&self) -> impl Iterator<Item = Member<'_, 'a>> + '_ {
+        // `max(1)`: every network has heads, so `member_len > 0`; this lets the compiler
+        // see it (`chunks_exact(0)` panics).
+        let chunks = self.members.chunks_exact(self.member_len.max(1));
+        chunks.map(|words| Member {
+            network: self,
+            words,
         })
     }
 
@@ -309,6 +471,22 @@ impl<'a> Network<'a> {
         self.dims
     }
 
+    /// Components of the whole mixture: `K` from each network.
+    fn mixture_components(&self) -> usize {
+        self.components
+            .saturating_mul(self.member_log_weights.len())
+    }
+
+    /// `s_i = (x_i - offset_i) / scale_i`.
+    fn scale_input<const I: usize>(&self, x: &[f32]) -> [f32; I] {
+        let mut scaled = [0.0_f32; I];
+        let scaler = self.input_offset.iter().zip(self.input_scale);
+        for ((s, &raw), (offset, scale)) in scaled.iter_mut().zip(x).zip(scaler) {
+            *s = (raw - word(offset)) / word(scale);
+        }
+        scaled
+    }
+
     /// The predictive mixture for raw input `x`, in original target units.
     ///
     /// The caller guarantees that the model fits capacities `I`, `W`, `K`, `D` and that
@@ -317,30 +495,7 @@ impl<'a> Network<'a> {
         &self,
         x: &[f32],
     ) -> Mixture<K, D> {
-        let mut scaled = [0.0_f32; I];
-        let scaler = self.input_offset.iter().zip(self.input_scale);
-        for ((s, &raw), (offset, scale)) in scaled.iter_mut().zip(x).zip(scaler) {
-            *s = (raw - word(offset)) / word(scale);
-        }
-
-        let mut ping = [0.0_f32; W];
-        let mut pong = [0.0_f32; W];
-        let activation = Some(self.activation);
-        for (i, layer) in self.hidden.iter().enumerate() {
-            match i {
-                0 => layer.forward(&scaled, &mut ping, activation),
-                _ if i % 2 == 1 => layer.forward(&ping, &mut pong, activation),
-                _ => layer.forward(&pong, &mut ping, activation),
-            }
-        }
-        let features: &[f32] = match self.hidden.len() {
-            0 => &scaled,
-            n if n % 2 == 1 => &ping,
-            _ => &pong,
-        };
-        let mut mixture = Mixture::zeroed(self.components, self.dims, self.transform);
-        self.heads(features, &mut mixture);
-        mixture
+        self.mixture::<I, W, K, D>(x, false)
     }
 
     /// [`Network::forward`] with the approximate functions of [`crate::fast`]: the same
@@ -349,98 +504,65 @@ impl<'a> Network<'a> {
         &self,
         x: &[f32],
     ) -> Mixture<K, D> {
-        let mut scaled = [0.0_f32; I];
-        let scaler = self.input_offset.iter().zip(self.input_scale);
-        for ((s, &raw), (offset, scale)) in scaled.iter_mut().zip(x).zip(scaler) {
-            *s = (raw - word(offset)) / word(scale);
-        }
+        self.mixture::<I, W, K, D>(x, true)
+    }
+
+    /// The mixture of every network's components, exact or `approximate`.
+    fn mixture<const I: usize, const W: usize, const K: usize, const D: usize>(
+        &self,
+        x: &[f32],
+        approximate: bool,
+    ) -> Mixture<K, D> {
+        let scaled = self.scale_input::<I>(x);
         let mut ping = [0.0_f32; W];
         let mut pong = [0.0_f32; W];
-        // ReLU is exact and fused into the kernel; tanh is applied afterwards, approximately.
-        let fused = match self.activation {
-            Activation::Relu => Some(Activation::Relu),
-            Activation::Tanh => None,
-        };
-        for (i, layer) in self.hidden.iter().enumerate() {
-            let output: &mut [f32] = match i {
-                0 => {
-                    layer.forward(&scaled, &mut ping, fused);
-                    &mut ping
-                }
-                _ if i % 2 == 1 => {
-                    layer.forward(&ping, &mut pong, fused);
-                    &mut pong
-                }
-                _ => {
-                    layer.forward(&pong, &mut ping, fused);
-                    &mut ping
-                }
-            };
-            if fused.is_none() {
-                let width = layer.bias.len().min(output.len());
-                if let Some(output) = output.get_mut(..width) {
-                    crate::fast::activate_in_place(self.activation, output);
-                }
-            }
-        }
-        let features: &[f32] = match self.hidden.len() {
-            0 => &scaled,
-            n if n % 2 == 1 => &ping,
-            _ => &pong,
-        };
-        let mut mixture = Mixture::zeroed(self.components, self.dims, self.transform);
+        let approximate_tanh = approximate && self.activation == Activation::Tanh;
+        let fused = (!approximate_tanh).then_some(self.activation);
+        let components = self.mixture_components();
+        let mut mixture = Mixture::zeroed(components, self.dims, self.transform);
         let (log_weights, means, sigmas) = mixture.parts_mut();
-        self.logits.forward(features, log_weights, None);
-        if let Some(log_weights) = log_weights.get_mut(..self.components) {
-            crate::fast::log_softmax_in_place(log_weights);
+        let k = self.components.max(1);
+        let shares = log_weights
+            .chunks_mut(k)
+            .zip(means.chunks_mut(k))
+            .zip(sigmas.chunks_mut(k));
+        for (member, ((logits, means), sigmas)) in self.networks().zip(shares) {
+            let features = member.features(&scaled, &mut ping, &mut pong, fused, approximate_tanh);
+            member.heads(features, logits, means, sigmas);
         }
-        if self.dims == D {
-            self.means.forward(features, means.as_flattened_mut(), None);
-            self.sigmas
-                .forward(features, sigmas.as_flattened_mut(), None);
+        let log_weights = log_weights.get_mut(..components).unwrap_or(&mut []);
+        let rows = means.iter_mut().zip(sigmas.iter_mut()).take(components);
+        if approximate {
+            self.mix(log_weights, crate::fast::log_softmax_in_place);
+            for (mean_row, sigma_row) in rows {
+                self.unscale_means(mean_row);
+                crate::fast::sigmas_in_place(
+                    self.sigma,
+                    self.sigma_floor,
+                    sigma_row,
+                    self.target_scale,
+                );
+            }
         } else {
-            for (row, head) in means.iter_mut().zip(self.means.groups(self.dims)) {
-                head.forward(features, row, None);
+            self.mix(log_weights, log_softmax_in_place);
+            for (mean_row, sigma_row) in rows {
+                self.unscale_means(mean_row);
+                self.sigmas_from_pre_activations(sigma_row);
             }
-            for (row, head) in sigmas.iter_mut().zip(self.sigmas.groups(self.dims)) {
-                head.forward(features, row, None);
-            }
-        }
-        for (mean_row, sigma_row) in means.iter_mut().zip(sigmas.iter_mut()) {
-            self.unscale_means(mean_row);
-            crate::fast::sigmas_in_place(
-                self.sigma,
-                self.sigma_floor,
-                sigma_row,
-                self.target_scale,
-            );
         }
         mixture
     }
 
-    /// Fills `mixture` from the last hidden layer's outputs (or the scaled input).
-    fn heads<const K: usize, const D: usize>(&self, features: &[f32], mixture: &mut Mixture<K, D>) {
-        let (log_weights, means, sigmas) = mixture.parts_mut();
-        self.logits.forward(features, log_weights, None);
-        if let Some(log_weights) = log_weights.get_mut(..self.components) {
-            log_softmax_in_place(log_weights);
-        }
-        if self.dims == D {
-            // Rows of the mixture arrays are as long as the model's: one call per head.
-            self.means.forward(features, means.as_flattened_mut(), None);
-            self.sigmas
-                .forward(features, sigmas.as_flattened_mut(), None);
-        } else {
-            for (row, head) in means.iter_mut().zip(self.means.groups(self.dims)) {
-                head.forward(features, row, None);
+    /// Turns every network's logits into mixture log weights in place:
+    /// `log_softmax(l_m) + w_m`, each network's `K` values at a time.
+    fn mix(&self, log_weights: &mut [f32], log_softmax: fn(&mut [f32])) {
+        let shares = log_weights.chunks_mut(self.components.max(1));
+        for (share, weight) in shares.zip(self.member_log_weights) {
+            log_softmax(share);
+            let weight = word(weight);
+            for v in share {
+                *v += weight;
             }
-            for (row, head) in sigmas.iter_mut().zip(self.sigmas.groups(self.dims)) {
-                head.forward(features, row, None);
-            }
-        }
-        for (mean_row, sigma_row) in means.iter_mut().zip(sigmas.iter_mut()) {
-            self.unscale_means(mean_row);
-            self.sigmas_from_pre_activations(sigma_row);
         }
     }
 
@@ -450,7 +572,7 @@ impl<'a> Network<'a> {
     /// The hidden layers and the three heads run once per block of rows, each weight
     /// loaded once for every row, in loops the compiler vectorises across rows; each row's
     /// sums keep the order of [`Network::forward`]. Unscaling and the sigma transform are
-    /// the single-row path's operations, element by element; the log-softmax, the target
+    /// the single-row path's operations, element by element; the mixing weights, the target
     /// transform, the component densities and the log-sum-exp are the very functions
     /// [`Mixture::log_prob`] calls, on each row's values. So every row gets exactly the
     /// single-row bits. The caller guarantees the capacities, that `xs`, `ys` and `out` hold
@@ -463,8 +585,10 @@ impl<'a> Network<'a> {
     ) {
         let width = self.inputs.max(1);
         let dims = self.dims.max(1);
-        let head_rows = self.components.saturating_mul(dims);
-        // Head outputs in the model's row order, `k * dims + d`.
+        let components = self.mixture_components();
+        let k = self.components.max(1);
+        let head_rows = components.saturating_mul(dims);
+        // Head outputs of every network in the mixture's row order, `k * dims + d`.
         let mut logits = [[0.0_f32; LANES]; K];
         let mut means = [[[0.0_f32; LANES]; D]; K];
         let mut sigmas = [[[0.0_f32; LANES]; D]; K];
@@ -490,28 +614,27 @@ impl<'a> Network<'a> {
             }
             let mut ping = [[0.0_f32; LANES]; W];
             let mut pong = [[0.0_f32; LANES]; W];
-            let activation = Some(self.activation);
-            for (i, layer) in self.hidden.iter().enumerate() {
-                match i {
-                    0 => layer.forward_lanes(&scaled, &mut ping, activation),
-                    _ if i % 2 == 1 => layer.forward_lanes(&ping, &mut pong, activation),
-                    _ => layer.forward_lanes(&pong, &mut ping, activation),
-                }
+            let shares = logits
+                .chunks_mut(k)
+                .zip(means.as_flattened_mut().chunks_mut(k * dims))
+                .zip(sigmas.as_flattened_mut().chunks_mut(k * dims));
+            for (member, ((logits, means), sigmas)) in self.networks().zip(shares) {
+                let features =
+                    member.features_lanes(&scaled, &mut ping, &mut pong, self.activation);
+                let [Some(logit_head), Some(mean_head), Some(sigma_head)] = member.heads_dense()
+                else {
+                    continue;
+                };
+                logit_head.forward_lanes(features, logits, None);
+                mean_head.forward_lanes(features, means, None);
+                sigma_head.forward_lanes(features, sigmas, None);
             }
-            let features: &[Lanes] = match self.hidden.len() {
-                0 => &scaled,
-                n if n % 2 == 1 => &ping,
-                _ => &pong,
-            };
             let means = means.as_flattened_mut();
             let sigmas = sigmas.as_flattened_mut();
-            self.logits.forward_lanes(features, &mut logits, None);
-            self.means.forward_lanes(features, means, None);
-            self.sigmas.forward_lanes(features, sigmas, None);
             let rows = means
                 .chunks_exact_mut(dims)
                 .zip(sigmas.chunks_exact_mut(dims));
-            for (mean_row, sigma_row) in rows.take(self.components) {
+            for (mean_row, sigma_row) in rows.take(components) {
                 let target = self.target_offset.iter().zip(self.target_scale);
                 for ((mean, sigma), (offset, scale)) in
                     mean_row.iter_mut().zip(sigma_row).zip(target)
@@ -528,8 +651,8 @@ impl<'a> Network<'a> {
             for (lane, (y, out)) in targets.chunks_exact(dims).zip(out).enumerate() {
                 let mut log_weights = [0.0_f32; K];
                 let log_weights = column(&logits, lane, &mut log_weights);
-                let log_weights = log_weights.get_mut(..self.components).unwrap_or(&mut []);
-                log_softmax_in_place(log_weights);
+                let log_weights = log_weights.get_mut(..components).unwrap_or(&mut []);
+                self.mix(log_weights, log_softmax_in_place);
                 let mut point = [0.0_f32; D];
                 let point = point.get_mut(..self.dims).unwrap_or(&mut []);
                 let Some(jacobian) = transform_target(self.transform, y, point) else {
@@ -551,7 +674,7 @@ impl<'a> Network<'a> {
                     point,
                     &mut per_component,
                 );
-                let per_component = per_component.get(..self.components).unwrap_or(&[]);
+                let per_component = per_component.get(..components).unwrap_or(&[]);
                 *out = log_sum_exp(per_component) - jacobian;
             }
         }

@@ -17,12 +17,14 @@ fn same_bits(a: f32, b: f32) -> bool {
 #[test]
 fn batch_rows_equal_single_rows_bit_for_bit() {
     let mut rng = Rng(7);
-    let shapes: [(&[u32], u32, u32, u32); 5] = [
-        (&[32, 32], 1, 5, 1),
-        (&[16, 8, 4], 3, 3, 2),
-        (&[], 2, 2, 1),
-        (&[7], 5, 1, 3),
-        (&[24, 24, 24], 4, 4, 1),
+    // (hidden, inputs, components, outputs, networks)
+    let shapes: [(&[u32], u32, u32, u32, u32); 6] = [
+        (&[32, 32], 1, 5, 1, 1),
+        (&[16, 8, 4], 3, 3, 2, 1),
+        (&[], 2, 2, 1, 1),
+        (&[7], 5, 1, 3, 1),
+        (&[24, 24, 24], 4, 4, 1, 1),
+        (&[8, 8], 2, 2, 2, 3),
     ];
     let variants = [
         (
@@ -38,11 +40,14 @@ fn batch_rows_equal_single_rows_bit_for_bit() {
         (Activation::Relu, SigmaTransform::Exp, TargetTransform::Log),
     ];
     let mut checked = 0;
-    for &(hidden, inputs, components, outputs) in &shapes {
+    for &(hidden, inputs, components, outputs, members) in &shapes {
         for &(activation, sigma, target) in &variants {
-            let h = header(
-                inputs, hidden, activation, sigma, 1e-3, components, outputs, target,
-            );
+            let h = mdn_core::Header {
+                members,
+                ..header(
+                    inputs, hidden, activation, sigma, 1e-3, components, outputs, target,
+                )
+            };
             let bytes = blob(&h, &parameters(&h, &mut rng, 1.0, (-2.0, 1.0)));
             let model = HostModel::from_bytes(&bytes).unwrap();
             for rows in [1_usize, 7, 8, 9, 23] {
@@ -73,7 +78,7 @@ fn batch_rows_equal_single_rows_bit_for_bit() {
             }
         }
     }
-    assert_eq!(checked, 5 * 3 * (1 + 7 + 8 + 9 + 23));
+    assert_eq!(checked, 6 * 3 * (1 + 7 + 8 + 9 + 23));
 }
 
 #[test]

@@ -20,7 +20,7 @@ const MASS_TOLERANCE: f64 = 1e-4;
 /// Relative tolerance of moments from quadrature against `mean` / `variance`.
 const MOMENT_TOLERANCE: f64 = 1e-4;
 
-type Mix = Mixture<64, 16>;
+type Mix = Mixture<{ HostModel::CAPACITIES.components }, { HostModel::CAPACITIES.outputs }>;
 
 /// `sum_i w_i f(lo + i h)` with trapezoid weights over `[lo, hi]`, at most `h` apart.
 fn trapezoid(lo: f64, hi: f64, h: f64, mut f: impl FnMut(f64) -> f64) -> f64 {
@@ -262,6 +262,7 @@ fn single_gaussian_matches_closed_form() {
     let parameters = [
         0.0, 0.0, 1.0, 1.0, // input scaler
         0.0, 1.0, // target scaler
+        0.0, // members.log_weight: the one network
         0.3, -0.2, 0.1, // logits (irrelevant for K = 1)
         w[0], w[1], b, // means
         v[0], v[1], c, // sigmas
@@ -294,6 +295,71 @@ fn single_gaussian_matches_closed_form() {
         }
     }
     println!("single Gaussian: max relative log-density error {worst:.2e}");
+}
+
+#[test]
+fn ensemble_is_the_weighted_mixture_of_its_networks() {
+    // Two networks without hidden layers, K = 1 each, weights 0.3 and 0.7:
+    // p(y|x) = 0.3 N(y; 2x + 1, 0.5^2) + 0.7 N(y; -x, exp(0.25 x)^2), in closed form.
+    let header = mdn_core::Header {
+        members: 2,
+        ..common::header(
+            1,
+            &[],
+            Activation::Relu,
+            SigmaTransform::Exp,
+            0.0,
+            1,
+            1,
+            TargetTransform::Identity,
+        )
+    };
+    let (w0, w1) = (0.3_f32.ln(), 0.7_f32.ln());
+    let parameters = [
+        0.0,
+        1.0,
+        0.0,
+        1.0, // scalers
+        w0,
+        w1, // members.log_weight
+        0.4,
+        -0.1,
+        2.0,
+        1.0,
+        0.0,
+        0.5_f32.ln(), // network 0: logits, means, sigmas
+        -0.2,
+        0.3,
+        -1.0,
+        0.0,
+        0.25,
+        0.0, // network 1
+    ];
+    let bytes = common::blob(&header, &parameters);
+    let model = HostModel::from_bytes(&bytes).unwrap();
+    let normal = |y: f64, mu: f64, sigma: f64| {
+        (-0.5 * ((y - mu) / sigma).powi(2)).exp() / (sigma * (2.0 * std::f64::consts::PI).sqrt())
+    };
+    for x in [-2.0_f32, 0.0, 1.5] {
+        let xf = f64::from(x);
+        let mixture = model.mixture(&[x]).unwrap();
+        assert_eq!(mixture.components(), 2);
+        let weights: Vec<f32> = mixture.iter().map(|c| c.log_weight.exp()).collect();
+        assert!((weights[0] - 0.3).abs() < 1e-6 && (weights[1] - 0.7).abs() < 1e-6);
+        let (mu0, s0) = (2.0 * xf + 1.0, 0.5);
+        let (mu1, s1) = (-xf, (0.25 * xf).exp());
+        let mean = 0.3 * mu0 + 0.7 * mu1;
+        assert!((f64::from(model.mean(&[x]).unwrap()[0]) - mean).abs() < 1e-5);
+        for y in [-3.0_f32, -0.5, 0.0, 1.0, 4.0] {
+            let yf = f64::from(y);
+            let expected = (0.3 * normal(yf, mu0, s0) + 0.7 * normal(yf, mu1, s1)).ln();
+            let got = f64::from(model.log_prob(&[x], &[y]).unwrap());
+            assert!(
+                (got - expected).abs() <= 1e-5 * (1.0 + expected.abs()),
+                "x {x} y {y}: {got} vs {expected}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -15,10 +15,10 @@ use mdn_core::{
 };
 
 /// Parameters of the tiny model: input scaler (offset, scale), target scaler (offset, scale),
-/// then logits, means and sigmas (weight, bias each).
-const TINY: [f32; 10] = [0.0, 1.0, 0.0, 1.0, 0.25, 0.25, 0.25, 0.25, 0.25, 0.25];
-/// Length of the tiny blob: 10 prefix + 17 header + 1 padding + 40 parameters + 4 CRC.
-const TINY_LEN: usize = 72;
+/// the one network's log weight, then logits, means and sigmas (weight, bias each).
+const TINY: [f32; 11] = [0.0, 1.0, 0.0, 1.0, 0.0, 0.25, 0.25, 0.25, 0.25, 0.25, 0.25];
+/// Length of the tiny blob: 10 prefix + 17 header + 1 padding + 44 parameters + 4 CRC.
+const TINY_LEN: usize = 76;
 /// Offset of the tiny blob's single padding byte.
 const TINY_PADDING: usize = 27;
 
@@ -69,7 +69,8 @@ fn bad_magic() {
 
 #[test]
 fn unsupported_version() {
-    for version in [0, 2, u16::MAX] {
+    // Version 1 (single networks, no `members`) is refused: its blobs must be re-exported.
+    for version in [0, 1, 3, u16::MAX] {
         assert_eq!(
             blob_err(&with_version(version)),
             Error::UnsupportedVersion { found: version }
@@ -199,7 +200,7 @@ fn header_decode() {
     // Nothing but prefix and trailer.
     let mut empty = vec![0; 14];
     empty[..4].copy_from_slice(&mdn_core::MAGIC);
-    empty[4..6].copy_from_slice(&1_u16.to_le_bytes());
+    empty[4..6].copy_from_slice(&mdn_core::FORMAT_VERSION.to_le_bytes());
     set_declared_len(&mut empty);
     assert_eq!(blob_err(&empty), Error::HeaderDecode);
 
@@ -292,6 +293,14 @@ fn empty_dimension() {
         }
     );
     let mut raw = RawHeader::tiny();
+    raw.members = 0;
+    assert_eq!(
+        raw_err(&raw, &TINY),
+        Error::EmptyDimension {
+            what: Dimension::Members
+        }
+    );
+    let mut raw = RawHeader::tiny();
     raw.hidden = vec![3, 0];
     assert_eq!(
         raw_err(&raw, &TINY),
@@ -329,8 +338,7 @@ fn capacity_exceeded_for_each_dimension() {
         2,
         TargetTransform::Identity,
     );
-    let count = Layout::new(&header).unwrap().parameter_count();
-    let bytes = common::blob(&header, &vec![1.0; count]);
+    let bytes = common::blob(&header, &common::filled(&header, 1.0));
     assert!(Model::<3, 6, 4, 2>::from_bytes(&bytes).is_ok());
     let exceeded = |what, found, max| Error::CapacityExceeded { what, found, max };
     assert_eq!(
@@ -348,6 +356,17 @@ fn capacity_exceeded_for_each_dimension() {
     assert_eq!(
         Model::<4, 8, 8, 1>::from_bytes(&bytes).unwrap_err(),
         exceeded(Dimension::Outputs, 2, 1)
+    );
+    // An ensemble's mixture holds every network's components: 2 networks of 4 need 8.
+    let ensemble = Header {
+        members: 2,
+        ..header.clone()
+    };
+    let bytes = common::blob(&ensemble, &common::filled(&ensemble, 1.0));
+    assert!(Model::<3, 6, 8, 2>::from_bytes(&bytes).is_ok());
+    assert_eq!(
+        Model::<3, 6, 7, 2>::from_bytes(&bytes).unwrap_err(),
+        exceeded(Dimension::Components, 8, 7)
     );
     // A model without hidden layers needs no hidden width at all.
     let tiny = tiny_blob();
@@ -456,7 +475,7 @@ fn size_overflow() {
     raw.hidden = vec![100_000, 100_000];
     assert!(matches!(
         raw_err(&raw, &TINY),
-        Error::ParameterSizeMismatch { found: 40, .. }
+        Error::ParameterSizeMismatch { found: 44, .. }
     ));
 }
 
@@ -484,15 +503,15 @@ fn parameter_size_mismatch() {
     assert_eq!(
         blob_err(&raw_blob(&header, &TINY[..9])),
         Error::ParameterSizeMismatch {
-            expected: 40,
+            expected: 44,
             found: 36
         }
     );
     assert_eq!(
         blob_err(&raw_blob(&header, &[TINY.as_slice(), &[1.0]].concat())),
         Error::ParameterSizeMismatch {
-            expected: 40,
-            found: 44
+            expected: 44,
+            found: 48
         }
     );
     // Not a whole number of words.
@@ -502,8 +521,8 @@ fn parameter_size_mismatch() {
     assert_eq!(
         blob_err(&ragged),
         Error::ParameterSizeMismatch {
-            expected: 40,
-            found: 42
+            expected: 44,
+            found: 46
         }
     );
     // The blob ends before the padding does.
@@ -513,7 +532,7 @@ fn parameter_size_mismatch() {
     assert_eq!(
         blob_err(&short),
         Error::ParameterSizeMismatch {
-            expected: 40,
+            expected: 44,
             found: 0
         }
     );
@@ -521,7 +540,7 @@ fn parameter_size_mismatch() {
     assert_eq!(
         encode(&tiny_header(), &TINY[..9], &mut [0; 128]),
         Err(Error::ParameterSizeMismatch {
-            expected: 40,
+            expected: 44,
             found: 36
         })
     );
@@ -614,6 +633,47 @@ fn invalid_scale() {
     parameters[0] = -1e30;
     parameters[1] = f32::from_bits(1);
     assert!(Blob::from_bytes(&raw_blob(&header, &parameters)).is_ok());
+}
+
+#[test]
+fn invalid_member_weights() {
+    // Two networks over the tiny model's shape: scalers, two log weights, two networks.
+    let mut raw = RawHeader::tiny();
+    raw.members = 2;
+    let header = raw.encode();
+    let network = &TINY[5..];
+    let with_weights = |w: [f32; 2]| -> Vec<f32> {
+        let mut p = TINY[..4].to_vec();
+        p.extend(w);
+        p.extend(network);
+        p.extend(network);
+        p
+    };
+    let half = 0.5_f32.ln();
+    assert!(Blob::from_bytes(&raw_blob(&header, &with_weights([half, half]))).is_ok());
+    // Off by more than the tolerance either way, or a zero weight written as a huge
+    // negative log: the weights must add up to 1.
+    for weights in [[0.0, 0.0], [half, -1.0], [-1e30, half], [half + 1e-3, half]] {
+        assert_eq!(
+            blob_err(&raw_blob(&header, &with_weights(weights))),
+            Error::InvalidMemberWeights,
+            "{weights:?}"
+        );
+    }
+    // Within the tolerance (f32 rounding of normalised weights) is accepted.
+    let close = [half + 5e-5, half];
+    assert!(Blob::from_bytes(&raw_blob(&header, &with_weights(close))).is_ok());
+    // The check runs after the scales', before the capacities'.
+    let mut zero_scale = with_weights([0.0, 0.0]);
+    zero_scale[1] = 0.0;
+    assert_eq!(
+        blob_err(&raw_blob(&header, &zero_scale)),
+        Error::InvalidScale { index: 1 }
+    );
+    assert_eq!(
+        Model::<1, 0, 1, 1>::from_bytes(&raw_blob(&header, &with_weights([0.0, 0.0]))).unwrap_err(),
+        Error::InvalidMemberWeights
+    );
 }
 
 #[test]
@@ -737,9 +797,9 @@ fn query_errors_are_reported_input_first() {
 #[test]
 fn blob_checks_run_in_format_order() {
     // Each case has two defects; the one FORMAT.md section 4 lists first must win.
-    let mut bytes = with_version(2);
+    let mut bytes = with_version(3);
     bytes[40] ^= 1;
-    assert_eq!(blob_err(&bytes), Error::UnsupportedVersion { found: 2 });
+    assert_eq!(blob_err(&bytes), Error::UnsupportedVersion { found: 3 });
 
     let mut bytes = tiny_blob();
     bytes.push(0);
@@ -844,6 +904,8 @@ fn every_error() -> Vec<Error> {
     nan[5] = f32::NAN;
     let mut zero_scale = TINY;
     zero_scale[3] = 0.0;
+    let mut heavy = TINY;
+    heavy[4] = 0.1;
     let big = common::header(
         2,
         &[],
@@ -861,7 +923,7 @@ fn every_error() -> Vec<Error> {
 
     let mut errors = vec![
         blob_err(b"nope"),
-        blob_err(&with_version(2)),
+        blob_err(&with_version(3)),
         blob_err(&tiny_blob()[..20]),
         blob_err(&with_declared_len(3)),
         blob_err(&longer),
@@ -878,6 +940,7 @@ fn every_error() -> Vec<Error> {
         blob_err(misaligned_view),
         blob_err(&raw_blob(&header, &nan)),
         blob_err(&raw_blob(&header, &zero_scale)),
+        blob_err(&raw_blob(&header, &heavy)),
         encode(&tiny_header(), &TINY, &mut [0; 8]).unwrap_err(),
     ];
     errors.extend(query_errors());
@@ -917,6 +980,7 @@ fn every_variant_is_reached() {
         "Misaligned",
         "NonFiniteParameter",
         "InvalidScale",
+        "InvalidMemberWeights",
         "BufferTooSmall",
         "InputLength",
         "InputLength",
@@ -963,7 +1027,6 @@ fn header_roundtrips_through_the_blob() {
             TargetTransform::Log,
         )
     };
-    let count = Layout::new(&header).unwrap().parameter_count();
-    let bytes = common::blob(&header, &vec![0.5; count]);
+    let bytes = common::blob(&header, &common::filled(&header, 0.5));
     assert_eq!(Blob::from_bytes(&bytes).unwrap().header(), &header);
 }

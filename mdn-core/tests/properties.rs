@@ -35,7 +35,7 @@ use mdn_core::{Activation, Header, HostModel, Layout, Mixture, SigmaTransform, T
 use proptest::{prelude::*, sample::Index, test_runner::RngSeed};
 
 /// The capacities of [`HostModel`]: the mixtures it returns.
-type Mix = Mixture<64, 16>;
+type Mix = Mixture<{ HostModel::CAPACITIES.components }, { HostModel::CAPACITIES.outputs }>;
 
 /// Cases per property.
 const CASES: u32 = 128;
@@ -101,15 +101,18 @@ fn case(outputs: std::ops::RangeInclusive<u32>) -> impl Strategy<Value = Case> {
         activation(),
         sigma_transform(),
         1e-3_f32..=0.1,
-        1_u32..=5,
+        (1_u32..=5, 1_u32..=3),
         outputs,
         target_transform(),
     )
         .prop_flat_map(
-            |(inputs, hidden, activation, sigma, floor, components, outputs, target)| {
-                let header = common::header(
-                    inputs, &hidden, activation, sigma, floor, components, outputs, target,
-                );
+            |(inputs, hidden, activation, sigma, floor, (components, members), outputs, target)| {
+                let header = Header {
+                    members,
+                    ..common::header(
+                        inputs, &hidden, activation, sigma, floor, components, outputs, target,
+                    )
+                };
                 let count = Layout::new(&header)
                     .expect("small layout")
                     .parameter_count();
@@ -132,14 +135,26 @@ fn case(outputs: std::ops::RangeInclusive<u32>) -> impl Strategy<Value = Case> {
 }
 
 /// Maps uniform `[0, 1)` draws to parameters in layout order: scalers from their ranges,
-/// every weight and bias in `[-w, w]`.
+/// network weights proportional to `[0.2, 1)`, every weight and bias in `[-w, w]`.
 fn parameters(header: &Header<'_>, w: f32, units: &[f32]) -> Vec<f32> {
-    use mdn_core::TensorName::{InputOffset, InputScale, TargetOffset, TargetScale};
+    use mdn_core::TensorName::{
+        InputOffset, InputScale, MemberLogWeights, TargetOffset, TargetScale,
+    };
     let log = header.target_transform == TargetTransform::Log;
     let layout = Layout::new(header).expect("small layout");
     let mut out = Vec::with_capacity(units.len());
     let mut units = units.iter().copied();
     for tensor in layout.tensors() {
+        if tensor.name == MemberLogWeights {
+            let raw: Vec<f32> = units
+                .by_ref()
+                .take(tensor.len())
+                .map(|u| 0.2 + 0.8 * u)
+                .collect();
+            let total: f32 = raw.iter().sum();
+            out.extend(raw.iter().map(|r| (r / total).ln()));
+            continue;
+        }
         let (lo, hi) = match tensor.name {
             InputOffset => (-1.0, 1.0),
             InputScale => (0.5, 2.0),

@@ -9,7 +9,7 @@ mod common;
 use common::{fix_crc, set_declared_len};
 use mdn_core::{
     Activation, Blob, Error, Header, HiddenWidths, HostModel, Layout, Model, Names, SigmaTransform,
-    TargetTransform, encode, encoded_len,
+    TargetTransform, TensorName, encode, encoded_len,
 };
 use mdn_core::{Mixture, rand_core::SeedableRng};
 use proptest::prelude::*;
@@ -89,6 +89,7 @@ struct Shape {
     sigma: SigmaTransform,
     floor: f32,
     components: u32,
+    members: u32,
     outputs: u32,
     target: TargetTransform,
 }
@@ -99,6 +100,7 @@ impl Shape {
             input_dim: self.inputs,
             output_dim: self.outputs,
             components: self.components,
+            members: self.members,
             hidden: HiddenWidths::from_slice(&self.hidden).unwrap(),
             activation: self.activation,
             sigma: self.sigma,
@@ -119,18 +121,22 @@ fn shape() -> impl Strategy<Value = Shape> {
         prop_oneof![Just(0.0_f32), 0.0_f32..1.0],
         1_u32..=5,
         1_u32..=3,
+        1_u32..=3,
         prop::sample::select(TARGETS.as_slice()),
     )
         .prop_map(
-            |(inputs, hidden, activation, sigma, floor, components, outputs, target)| Shape {
-                inputs,
-                hidden,
-                activation,
-                sigma,
-                floor,
-                components,
-                outputs,
-                target,
+            |(inputs, hidden, activation, sigma, floor, components, members, outputs, target)| {
+                Shape {
+                    inputs,
+                    hidden,
+                    activation,
+                    sigma,
+                    floor,
+                    components,
+                    members,
+                    outputs,
+                    target,
+                }
             },
         )
 }
@@ -158,6 +164,10 @@ fn valid_blob() -> impl Strategy<Value = Vec<u8>> {
                     *p = p.abs().max(f32::MIN_POSITIVE);
                 }
             }
+            // Equal network weights, which add up to 1 within the format's tolerance.
+            let weights = layout.find(TensorName::MemberLogWeights).unwrap();
+            let equal = -(weights.len() as f32).ln();
+            parameters[weights.offset..weights.offset + weights.len()].fill(equal);
             let mut bytes = vec![0; encoded_len(&header).unwrap()];
             encode(&header, &parameters, &mut bytes).unwrap();
             bytes
@@ -192,7 +202,7 @@ proptest! {
     /// codes, odd floors) over a random parameter section.
     #[test]
     fn crafted_headers_never_panic(
-        dims in prop::array::uniform3(prop_oneof![0_u32..4, any::<u32>()]),
+        dims in prop::array::uniform4(prop_oneof![0_u32..4, any::<u32>()]),
         hidden in prop::collection::vec(prop_oneof![0_u32..12, any::<u32>()], 0..10),
         codes in prop::array::uniform3(prop_oneof![0_u8..3, any::<u8>()]),
         floor in any::<f32>(),
@@ -203,6 +213,7 @@ proptest! {
             input_dim: dims[0],
             output_dim: dims[1],
             components: dims[2],
+            members: dims[3],
             hidden,
             activation: codes[0],
             sigma: codes[1],
@@ -284,7 +295,8 @@ proptest! {
         let _ = model.variance(x).unwrap();
         let _ = mixture.std_dev();
         // Shapes never depend on values.
-        prop_assert_eq!(mixture.components(), model.header().components as usize);
+        let header = model.header();
+        prop_assert_eq!(mixture.components(), (header.components * header.members) as usize);
         prop_assert_eq!(mixture.dims(), outputs);
         // The density is never positive infinity: sigmas are floored at > 0 or finite.
         prop_assert!(log_p != f32::INFINITY || mixture.iter().any(|c| c.sigmas.contains(&0.0)));
@@ -409,9 +421,8 @@ fn names_are_checked_by_count_not_content() {
         feature_names: Names::new(""),
         ..common::tiny_header()
     };
-    let count = Layout::new(&header).unwrap().parameter_count();
     let mut bytes = vec![0; encoded_len(&header).unwrap()];
-    encode(&header, &vec![1.0; count], &mut bytes).unwrap();
+    encode(&header, &common::filled(&header, 1.0), &mut bytes).unwrap();
     assert_eq!(
         Blob::from_bytes(&bytes)
             .unwrap()

@@ -3,7 +3,7 @@
 //! Tensor names, shapes and order come from mdn-core's [`Layout`], the one definition of
 //! the parameter section.
 
-use mdn_core::{Blob, FORMAT_VERSION, Layout, TensorName};
+use mdn_core::{Blob, FORMAT_VERSION, TensorInfo, TensorName};
 use serde_json::{Value, json};
 
 /// `v` as a JSON number in its shortest decimal form that reads back to the same `f32`
@@ -66,8 +66,12 @@ pub struct ModelInfo {
     pub inputs: u32,
     /// Target dimensions `D`.
     pub outputs: u32,
-    /// Mixture components `K`.
+    /// Mixture components `K` of each network.
     pub components: u32,
+    /// Networks `M` (an ensemble when more than one; the mixture has `K M` components).
+    pub networks: u32,
+    /// Each network's weight in the mixture (they add up to 1).
+    pub network_weights: Vec<f32>,
     /// Hidden layer widths.
     pub hidden: Vec<u32>,
     /// Hidden activation.
@@ -115,7 +119,7 @@ pub struct Capacities {
     /// `W`, widest hidden layer (at least 1 for the const generic).
     #[serde(rename = "W")]
     pub width: usize,
-    /// `K`, components.
+    /// `K`, components of the whole mixture (every network's).
     #[serde(rename = "K")]
     pub components: usize,
     /// `D`, outputs.
@@ -123,13 +127,31 @@ pub struct Capacities {
     pub outputs: usize,
 }
 
-fn tensor_values(blob: &Blob<'_>, layout: &Layout, name: TensorName) -> Vec<f32> {
-    layout.find(name).map_or_else(Vec::new, |t| {
-        blob.parameter_values()
-            .skip(t.offset)
-            .take(t.len())
-            .collect()
-    })
+fn tensor_values(blob: &Blob<'_>, t: &TensorInfo) -> Vec<f32> {
+    blob.parameter_values()
+        .skip(t.offset)
+        .take(t.len())
+        .collect()
+}
+
+/// The shape of a tensor as exported: `[rows, cols]` for a weight matrix, `[len]` for a
+/// vector.
+///
+/// # Examples
+///
+/// ```
+/// use mdn_core::{TensorInfo, TensorName};
+/// let w = TensorInfo { name: TensorName::HiddenWeight(0), member: Some(0), rows: 3, cols: 1, offset: 5 };
+/// assert_eq!(mdn_train::describe::tensor_shape(&w), [3, 1]);
+/// let b = TensorInfo { name: TensorName::MemberLogWeights, member: None, rows: 1, cols: 2, offset: 4 };
+/// assert_eq!(mdn_train::describe::tensor_shape(&b), [2]);
+/// ```
+pub fn tensor_shape(t: &TensorInfo) -> Vec<usize> {
+    if crate::model::is_weight(t.name) {
+        vec![t.rows, t.cols]
+    } else {
+        vec![t.len()]
+    }
 }
 
 fn scaler(names: &[String], offset: Vec<f32>, scale: Vec<f32>) -> Vec<ScalerEntry> {
@@ -163,7 +185,8 @@ impl ModelInfo {
         let values = |name| {
             layout
                 .as_ref()
-                .map_or_else(Vec::new, |l| tensor_values(blob, l, name))
+                .and_then(|l| l.find(name))
+                .map_or_else(Vec::new, |t| tensor_values(blob, &t))
         };
         let features: Vec<String> = h.feature_names.iter().map(str::to_owned).collect();
         let targets: Vec<String> = h.target_names.iter().map(str::to_owned).collect();
@@ -174,6 +197,11 @@ impl ModelInfo {
             inputs: h.input_dim,
             outputs: h.output_dim,
             components: h.components,
+            networks: h.members,
+            network_weights: values(TensorName::MemberLogWeights)
+                .into_iter()
+                .map(libm::expf)
+                .collect(),
             hidden: h.hidden.to_vec(),
             activation: h.activation.to_string(),
             sigma: h.sigma.to_string(),
@@ -192,19 +220,30 @@ impl ModelInfo {
             features,
             targets,
             parameters: blob.parameters().len(),
-            min_capacities: Capacities {
-                inputs: h.input_dim as usize,
-                width: h.hidden.iter().copied().max().unwrap_or(1).max(1) as usize,
-                components: h.components as usize,
-                outputs: h.output_dim as usize,
-            },
+            // A blob that validated has capacities; the fallback is never taken.
+            min_capacities: blob.required_capacities().map_or(
+                Capacities {
+                    inputs: 0,
+                    width: 0,
+                    components: 0,
+                    outputs: 0,
+                },
+                |c| Capacities {
+                    inputs: c.inputs,
+                    width: c.width.max(1),
+                    components: c.components,
+                    outputs: c.outputs,
+                },
+            ),
         }
     }
 }
 
 /// How the exported weights are laid out, stated once in the export itself.
-pub const LAYOUT_NOTE: &str = "Tensors in blob order (FORMAT.md section 3). Values are f32, \
-row-major; a weight has shape [out, in] and computes z[o] = sum_i W[o][i] * v[i] + b[o] \
+pub const LAYOUT_NOTE: &str = "Tensors in blob order (FORMAT.md section 3): the shared scalers \
+and members.log_weight (ln of each network's weight), then each network m's tensors, named \
+members.m.*; network m's component k is mixture component m*K + k, with log weight \
+log_softmax(logits_m)_k + members.log_weight[m]. Values are f32, row-major; a weight has shape [out, in] and computes z[o] = sum_i W[o][i] * v[i] + b[o] \
 (bias added last). Scalers map raw to scaled values as (raw - offset) / scale. In the \
 means and sigmas heads row k*D + d is component k, target dimension d. Sigmas are \
 floor(transform(z)) * target_scaler.scale; means are u * target_scaler.scale + \
@@ -221,8 +260,9 @@ target_scaler.offset.";
 /// # let bytes = mdn_core::doc_example_blob();
 /// let blob = mdn_core::Blob::from_bytes(&bytes[..]).unwrap();
 /// let json = mdn_train::describe::weights_json(&blob);
-/// assert_eq!(json["tensors"][4]["name"], "hidden.0.weight");
-/// assert_eq!(json["tensors"][4]["shape"], serde_json::json!([3, 1]));
+/// assert_eq!(json["tensors"][4]["name"], "members.log_weight");
+/// assert_eq!(json["tensors"][5]["name"], "members.0.hidden.0.weight");
+/// assert_eq!(json["tensors"][5]["shape"], serde_json::json!([3, 1]));
 /// ```
 pub fn weights_json(blob: &Blob<'_>) -> Value {
     let info = ModelInfo::new(blob);
@@ -232,23 +272,11 @@ pub fn weights_json(blob: &Blob<'_>) -> Value {
             layout
                 .tensors()
                 .map(|t| {
-                    let is_matrix = matches!(
-                        t.name,
-                        TensorName::HiddenWeight(_)
-                            | TensorName::LogitsWeight
-                            | TensorName::MeansWeight
-                            | TensorName::SigmasWeight
-                    );
-                    let shape = if is_matrix {
-                        json!([t.rows, t.cols])
-                    } else {
-                        json!([t.len()])
-                    };
                     json!({
-                        "name": t.name.to_string(),
-                        "shape": shape,
+                        "name": t.to_string(),
+                        "shape": tensor_shape(&t),
                         "offset": t.offset,
-                        "values": f32s_json(&tensor_values(blob, &layout, t.name)),
+                        "values": f32s_json(&tensor_values(blob, &t)),
                     })
                 })
                 .collect()
@@ -262,6 +290,7 @@ pub fn weights_json(blob: &Blob<'_>) -> Value {
             "input_dim": info.inputs,
             "output_dim": info.outputs,
             "components": info.components,
+            "members": info.networks,
             "hidden": info.hidden,
             "activation": info.activation,
             "sigma": info.sigma,

@@ -13,13 +13,11 @@
 //! p(y|x) = sum_c w_c / F sum_f p_cf(y|x)
 //! ```
 //!
-//! Every density here is computed by mdn-core from the networks' blobs, as a device would.
-
-use mdn_core::HostModel;
+//! Every density here is computed by mdn-core from the networks' blobs, as a device would,
+//! and the model is written as one blob of `M` networks ([`Ensemble::to_blob`]).
 
 use crate::{
     aligned::AlignedBytes,
-    data::Dataset,
     error::{Error, Result},
 };
 
@@ -109,7 +107,8 @@ pub fn pruned_weights(log_p: &[Vec<f64>]) -> Vec<f64> {
     }
 }
 
-/// The networks of an ensemble as blobs, each with its log-weight in the mixture.
+/// The networks of an ensemble as single-network blobs, each with its log-weight in the
+/// mixture; [`Ensemble::to_blob`] merges them into the one blob a device reads.
 #[derive(Debug, Clone)]
 pub struct Ensemble {
     /// Every network, one blob each, all of one shape and with the same scalers.
@@ -118,42 +117,23 @@ pub struct Ensemble {
     pub log_weights: Vec<f64>,
 }
 
-impl Ensemble {
-    /// The networks as mdn-core models.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Core`] if a blob does not validate (a bug: the trainer wrote them).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # let bytes = mdn_core::doc_example_blob();
-    /// use mdn_train::{aligned::AlignedBytes, ensemble::Ensemble};
-    /// let e = Ensemble { members: vec![AlignedBytes::from_slice(&bytes)], log_weights: vec![0.0] };
-    /// assert_eq!(e.models().unwrap().len(), 1);
-    /// ```
-    pub fn models(&self) -> Result<Vec<HostModel<'_>>> {
-        self.members
-            .iter()
-            .map(|b| {
-                HostModel::from_bytes(b).map_err(|source| Error::Core {
-                    context: "validating an ensemble member".into(),
-                    source,
-                })
-            })
-            .collect()
+fn core(context: &str) -> impl FnOnce(mdn_core::Error) -> Error + '_ {
+    move |source| Error::Core {
+        context: context.into(),
+        source,
     }
+}
 
-    /// The parameter section of the whole ensemble as one blob will hold it: the scalers
-    /// once (shared by every network), then each network's log-weight (`[M]`), then every
-    /// network's parameters without scalers, each in its own [`mdn_core::Layout`] order.
-    /// Writing an ensemble blob is this plus a header with the network count, once
-    /// mdn-core defines one (FORMAT.md version 2).
+impl Ensemble {
+    /// The ensemble as one blob (FORMAT.md section 3): the first network's header with
+    /// `members = M`, the scalers once (every network has the same), each network's
+    /// log-weight, then every network's own tensors in [`mdn_core::Layout`] order. For one
+    /// network, the network's own blob.
     ///
     /// # Errors
     ///
-    /// [`Error::Core`] if a blob does not validate (a bug).
+    /// [`Error::Core`] if a member does not validate, the members differ in shape, or the
+    /// weights do not add up to 1 (bugs: the trainer wrote them).
     ///
     /// # Examples
     ///
@@ -162,81 +142,99 @@ impl Ensemble {
     /// use mdn_train::{aligned::AlignedBytes, ensemble::Ensemble};
     /// let one = AlignedBytes::from_slice(&bytes);
     /// let e = Ensemble { members: vec![one.clone(), one], log_weights: vec![0.5_f64.ln(); 2] };
-    /// let n = mdn_core::Blob::from_bytes(&bytes).unwrap().parameter_values().len();
-    /// // 4 scaler values (1 input, 1 target) once, 2 weights, 2 networks.
-    /// assert_eq!(e.parameter_section().unwrap().len(), 4 + 2 + 2 * (n - 4));
+    /// let blob = e.to_blob().unwrap();
+    /// let model = mdn_core::HostModel::from_bytes(&blob).unwrap();
+    /// assert_eq!(model.header().members, 2);
+    /// // Two copies of one network, half the weight each: the network's own density.
+    /// let single = mdn_core::HostModel::from_bytes(&bytes).unwrap();
+    /// let (a, b) = (model.log_prob(&[0.3], &[0.1]).unwrap(), single.log_prob(&[0.3], &[0.1]).unwrap());
+    /// assert!((a - b).abs() < 1e-6);
     /// ```
-    pub fn parameter_section(&self) -> Result<Vec<f32>> {
-        let core = |source| Error::Core {
-            context: "reading an ensemble member".into(),
-            source,
+    pub fn to_blob(&self) -> Result<AlignedBytes> {
+        let Some(first) = self.members.first() else {
+            return Err(Error::Core {
+                context: "writing an ensemble without networks".into(),
+                source: mdn_core::Error::EmptyDimension {
+                    what: mdn_core::Dimension::Members,
+                },
+            });
         };
-        let mut scalers = Vec::new();
+        let first =
+            mdn_core::Blob::from_bytes(first).map_err(core("reading an ensemble member"))?;
+        let mut header = first.header().clone();
+        header.members = u32::try_from(self.members.len()).map_err(|_| Error::Core {
+            context: "counting the networks of an ensemble".into(),
+            source: mdn_core::Error::SizeOverflow,
+        })?;
+        let mut shared = Vec::new();
         let mut networks = Vec::new();
         for (m, bytes) in self.members.iter().enumerate() {
-            let blob = mdn_core::Blob::from_bytes(bytes).map_err(core)?;
-            let layout = blob.layout().map_err(core)?;
+            let blob =
+                mdn_core::Blob::from_bytes(bytes).map_err(core("reading an ensemble member"))?;
+            let layout = blob.layout().map_err(core("reading an ensemble member"))?;
             let values: Vec<f32> = blob.parameter_values().collect();
             for info in layout.tensors() {
                 let range = info.offset..info.offset + info.len();
-                let scaler = matches!(
-                    info.name,
-                    mdn_core::TensorName::InputOffset
-                        | mdn_core::TensorName::InputScale
-                        | mdn_core::TensorName::TargetOffset
-                        | mdn_core::TensorName::TargetScale
-                );
-                if !scaler {
+                if !info.name.is_shared() {
                     networks.extend_from_slice(&values[range]);
-                } else if m == 0 {
-                    scalers.extend_from_slice(&values[range]);
+                } else if m == 0 && info.name != mdn_core::TensorName::MemberLogWeights {
+                    shared.extend_from_slice(&values[range]);
                 }
             }
         }
-        Ok(scalers
-            .into_iter()
-            .chain(self.log_weights.iter().map(|&w| w as f32))
-            .chain(networks)
-            .collect())
+        shared.extend(self.log_weights.iter().map(|&w| w as f32));
+        shared.extend(networks);
+        crate::model::encode_blob(&header, &shared)
     }
 
-    /// `ln p(y|x)` of the ensemble for every row of `data`, in original units:
-    /// `ln sum_m exp(log_weight_m + ln p_m(y|x))`, each `p_m` from mdn-core.
+    /// The networks of a blob, each as a single-network blob, with their log-weights: the
+    /// inverse of [`Ensemble::to_blob`].
     ///
     /// # Errors
     ///
-    /// [`Error::Core`] if a row does not fit the models (wrong columns).
+    /// [`Error::InvalidModel`] if `bytes` is not a valid blob (`path` names it).
     ///
     /// # Examples
     ///
     /// ```
     /// # let bytes = mdn_core::doc_example_blob();
-    /// use mdn_train::{aligned::AlignedBytes, ensemble::Ensemble, synth};
+    /// use mdn_train::{aligned::AlignedBytes, ensemble::Ensemble};
     /// let one = AlignedBytes::from_slice(&bytes);
-    /// let e = Ensemble { members: vec![one.clone(), one], log_weights: vec![0.5_f64.ln(); 2] };
-    /// let data = synth::generate(synth::Kind::Hetero, 3, 1);
-    /// let core = mdn_core::HostModel::from_bytes(&bytes).unwrap();
-    /// let lp = e.log_prob(&data).unwrap();
-    /// let single = core.log_prob(data.row_x(0), data.row_y(0)).unwrap();
-    /// assert!((lp[0] - f64::from(single)).abs() < 1e-6);
+    /// let weights = vec![0.25_f64.ln(), 0.75_f64.ln()];
+    /// let e = Ensemble { members: vec![one.clone(), one.clone()], log_weights: weights };
+    /// let back = Ensemble::from_blob(&e.to_blob().unwrap(), "e.mdn".as_ref()).unwrap();
+    /// assert_eq!(back.members, [one.clone(), one]);
+    /// assert!((back.log_weights[1] - 0.75_f64.ln()).abs() < 1e-7);
     /// ```
-    pub fn log_prob(&self, data: &Dataset) -> Result<Vec<f64>> {
-        let models = self.models()?;
-        let mut terms = vec![0.0; models.len()];
-        (0..data.len())
-            .map(|i| {
-                for ((t, model), w) in terms.iter_mut().zip(&models).zip(&self.log_weights) {
-                    let lp = model
-                        .log_prob(data.row_x(i), data.row_y(i))
-                        .map_err(|source| Error::Core {
-                            context: format!("evaluating row {}", data.lines[i]),
-                            source,
-                        })?;
-                    *t = w + f64::from(lp);
+    pub fn from_blob(bytes: &[u8], path: &std::path::Path) -> Result<Self> {
+        let aligned = AlignedBytes::from_slice(bytes);
+        let blob = mdn_core::Blob::from_bytes(&aligned).map_err(|source| Error::InvalidModel {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let layout = blob.layout().map_err(core("laying out the model"))?;
+        let values: Vec<f32> = blob.parameter_values().collect();
+        let mut header = blob.header().clone();
+        header.members = 1;
+        let mut members = Vec::new();
+        let mut log_weights = Vec::new();
+        for m in 0..layout.members() {
+            let mut params = Vec::new();
+            for info in layout.tensors() {
+                let range = info.offset..info.offset + info.len();
+                if info.name == mdn_core::TensorName::MemberLogWeights {
+                    log_weights.push(f64::from(values[info.offset + m]));
+                    params.push(0.0);
+                } else if info.member.is_none_or(|owner| owner == m) {
+                    params.extend_from_slice(&values[range]);
                 }
-                Ok(log_sum_exp(&terms))
-            })
-            .collect()
+            }
+            members.push(crate::model::encode_blob(&header, &params)?);
+        }
+        Ok(Ensemble {
+            members,
+            log_weights,
+        })
     }
 }
 

@@ -142,6 +142,17 @@ pub enum Error {
         /// The check that failed.
         source: mdn_core::Error,
     },
+    /// A blob of several networks was given where one network is needed (a candle model).
+    #[error(
+        "{}: holds an ensemble of {members} networks; expected one (split it with `Ensemble::from_blob`)",
+        path.display()
+    )]
+    EnsembleBlob {
+        /// The file.
+        path: PathBuf,
+        /// Networks in the blob.
+        members: u32,
+    },
     /// mdn-core refused a query or could not encode a model.
     #[error("{context}: {source}")]
     Core {

@@ -142,24 +142,6 @@ impl ModelFile {
         data.require_rows(1)?;
         Ok(data)
     }
-
-    /// The model loaded into candle.
-    ///
-    /// # Errors
-    ///
-    /// As [`Mdn::from_blob`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # let bytes = mdn_core::doc_example_blob();
-    /// # use mdn_train::aligned::AlignedBytes;
-    /// let file = mdn_train::eval::ModelFile { path: "m.mdn".into(), bytes: AlignedBytes::from_slice(&bytes) };
-    /// assert_eq!(file.candle().unwrap().architecture().hidden, [3]);
-    /// ```
-    pub fn candle(&self) -> Result<Mdn> {
-        Mdn::from_blob(&self.bytes, &self.path)
-    }
 }
 
 /// The prediction for one row.
@@ -315,7 +297,9 @@ pub fn per_sample_csv(data: &Dataset, evaluation: &Evaluation) -> String {
 }
 
 /// Largest `|candle - mdn-core|` of `ln p(y|x)` over the rows of `data`, and the row's
-/// `|ln p|` there: the parity of the trainer's arithmetic with the device's.
+/// `|ln p|` there: the parity of the trainer's arithmetic with the device's. For an
+/// ensemble, candle evaluates each network and the log-weighted densities are combined in
+/// f64; mdn-core evaluates the blob itself.
 ///
 /// # Errors
 ///
@@ -332,11 +316,23 @@ pub fn per_sample_csv(data: &Dataset, evaluation: &Evaluation) -> String {
 /// assert!(max_diff < 1e-4);
 /// ```
 pub fn parity(file: &ModelFile, data: &Dataset) -> Result<(f64, f64)> {
-    let candle = file.candle()?.log_prob(&data.x, &data.y)?;
+    let ensemble = crate::ensemble::Ensemble::from_blob(&file.bytes, &file.path)?;
+    let mut per_member = Vec::new();
+    for (bytes, &weight) in ensemble.members.iter().zip(&ensemble.log_weights) {
+        let lp = Mdn::from_blob(bytes, &file.path)?.log_prob(&data.x, &data.y)?;
+        per_member.push((weight, lp));
+    }
+    let candle = (0..data.len()).map(|i| {
+        let terms: Vec<f64> = per_member
+            .iter()
+            .map(|(w, lp)| w + f64::from(lp[i]))
+            .collect();
+        crate::ensemble::log_sum_exp(&terms)
+    });
     let core = evaluate(&file.model()?, data)?;
     let mut worst = (0.0_f64, 0.0_f64);
-    for (c, s) in candle.iter().zip(&core.samples) {
-        let diff = (f64::from(*c) - f64::from(s.log_prob)).abs();
+    for (c, s) in candle.zip(&core.samples) {
+        let diff = (c - f64::from(s.log_prob)).abs();
         if diff > worst.0 || diff.is_nan() {
             worst = (diff, f64::from(s.log_prob).abs());
         }

@@ -24,7 +24,7 @@ use mdn_core::{
 
 use crate::{
     error::Result,
-    model::{Architecture, is_scaler, is_weight},
+    model::{Architecture, is_weight},
 };
 
 /// One parameter of all members: a weight `[M, in, out]` or a bias `[M, 1, out]`,
@@ -155,7 +155,7 @@ impl Members {
         }
         let mut groups: Vec<Vec<TensorInfo>> = Vec::new();
         let (mut head_weight, mut head_bias) = (Vec::new(), Vec::new());
-        for info in layout.tensors().filter(|t| !is_scaler(t.name)) {
+        for info in layout.tensors().filter(|t| !t.name.is_shared()) {
             match info.name {
                 TensorName::LogitsWeight | TensorName::MeansWeight | TensorName::SigmasWeight => {
                     head_weight.push(info);
@@ -885,7 +885,7 @@ mod tests {
         for (var, info) in model
             .vars()
             .iter()
-            .zip(layout.tensors().filter(|t| !is_scaler(t.name)))
+            .zip(layout.tensors().filter(|t| !t.name.is_shared()))
         {
             let g = grads
                 .get(var)

@@ -157,7 +157,7 @@ impl Mdn {
         };
         let layout = model.layout()?;
         let params = initial_parameters(&layout, seed);
-        for info in layout.tensors().filter(|t| !is_scaler(t.name)) {
+        for info in layout.tensors().filter(|t| !t.name.is_shared()) {
             let values = params[info.offset..info.offset + info.len()].to_vec();
             model.vars.push((info.name, model.var(&info, values)?));
         }
@@ -172,11 +172,13 @@ impl Mdn {
         })
     }
 
-    /// Loads a validated blob into candle, for evaluation or further training.
+    /// Loads a validated single-network blob into candle, for evaluation or further
+    /// training ([`crate::ensemble::Ensemble::from_blob`] splits an ensemble's).
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidModel`] if `bytes` is not a valid blob (`path` names it).
+    /// [`Error::InvalidModel`] if `bytes` is not a valid blob (`path` names it),
+    /// [`Error::EnsembleBlob`] if it holds several networks.
     ///
     /// # Examples
     ///
@@ -192,6 +194,12 @@ impl Mdn {
             source,
         })?;
         let header = blob.header();
+        if header.members != 1 {
+            return Err(Error::EnsembleBlob {
+                path: path.to_path_buf(),
+                members: header.members,
+            });
+        }
         let layout = blob.layout().map_err(core_error("laying out the model"))?;
         let params: Vec<f32> = blob.parameter_values().collect();
         let get = |name| -> Vec<f32> {
@@ -227,7 +235,7 @@ impl Mdn {
             vars: Vec::new(),
             device: Device::Cpu,
         };
-        for info in layout.tensors().filter(|t| !is_scaler(t.name)) {
+        for info in layout.tensors().filter(|t| !t.name.is_shared()) {
             let values = params[info.offset..info.offset + info.len()].to_vec();
             model.vars.push((info.name, model.var(&info, values)?));
         }
@@ -289,6 +297,7 @@ impl Mdn {
             input_dim: u32_dim("--features", self.arch.inputs)?,
             output_dim: u32_dim("--target", self.arch.outputs)?,
             components: u32_dim("--components", self.arch.components)?,
+            members: 1,
             hidden,
             activation: self.arch.activation,
             sigma: self.arch.sigma,
@@ -354,6 +363,8 @@ impl Mdn {
                 TensorName::InputScale => self.scalers.input.scale.clone(),
                 TensorName::TargetOffset => self.scalers.target.offset.clone(),
                 TensorName::TargetScale => self.scalers.target.scale.clone(),
+                // One network: all of the mixture's weight.
+                TensorName::MemberLogWeights => vec![0.0],
                 name => self.tensor(name)?.flatten_all()?.to_vec1::<f32>()?,
             };
             debug_assert_eq!(values.len(), info.len(), "{}", info.name);
@@ -579,7 +590,9 @@ impl Mdn {
 /// ```
 /// let header = mdn_core::doc_example_header();
 /// let n = mdn_core::Layout::new(&header).unwrap().parameter_count();
-/// let blob = mdn_train::model::encode_blob(&header, &vec![0.5; n]).unwrap();
+/// let mut params = vec![0.5; n];
+/// params[4] = 0.0; // the one network's log weight, after 4 scaler values
+/// let blob = mdn_train::model::encode_blob(&header, &params).unwrap();
 /// assert!(mdn_core::HostModel::from_bytes(&blob).is_ok());
 /// ```
 pub fn encode_blob(header: &Header<'_>, params: &[f32]) -> Result<AlignedBytes> {
@@ -638,16 +651,6 @@ pub(crate) fn check_parameter_count(layout: &Layout, found: usize) -> Result<()>
             found: found * 4,
         },
     })
-}
-
-pub(crate) fn is_scaler(name: TensorName) -> bool {
-    matches!(
-        name,
-        TensorName::InputOffset
-            | TensorName::InputScale
-            | TensorName::TargetOffset
-            | TensorName::TargetScale
-    )
 }
 
 pub(crate) fn is_weight(name: TensorName) -> bool {

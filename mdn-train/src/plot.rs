@@ -236,7 +236,7 @@ impl Setup<'_> {
     }
 
     /// The predictive marginal of the shown target at input `x`.
-    fn marginal(&self, x: &[f32]) -> Result<Mixture<64, 1>> {
+    fn marginal(&self, x: &[f32]) -> Result<Mixture<{ HostModel::CAPACITIES.components }, 1>> {
         let context = || format!("plot at x = {}", fmt_list(x));
         let mixture = self.model.mixture(x).map_err(|source| Error::Core {
             context: context(),

@@ -223,13 +223,9 @@ pub struct CandidateRun {
 /// The outcome of [`train`].
 #[derive(Debug)]
 pub struct Trained {
-    /// The network of [`Trained::blob`] with its kept weights.
-    pub model: Mdn,
-    /// The model to deploy as one blob: the network itself when the ensemble has one;
-    /// for more, the first network of the candidate with the largest weight, until
-    /// mdn-core reads ensemble blobs ([`Trained::ensemble`] holds them all).
+    /// The model to deploy: every kept network in one blob ([`Ensemble::to_blob`]).
     pub blob: crate::aligned::AlignedBytes,
-    /// Every kept network as a blob, with its weight in the mixture.
+    /// Every kept network as a blob of its own, with its weight in the mixture.
     pub ensemble: Ensemble,
     /// The candidate models, in [`TrainConfig::candidates`] order.
     pub candidates: Vec<CandidateRun>,
@@ -356,6 +352,21 @@ impl TrainConfig {
                 "--lr-drop-factor",
                 "a finite number > 0",
                 self.lr_drop_factor,
+            ));
+        }
+        // Every network of every candidate may be kept, each with the largest K (smaller
+        // K are padded to it), and the model must fit the host's evaluator.
+        let most = self.candidates().len()
+            * self.networks_per_candidate()
+            * self.components.iter().copied().max().unwrap_or(1);
+        let max = mdn_core::HostModel::CAPACITIES.components;
+        if most > max {
+            return Err(invalid(
+                "--components, --noise and --folds",
+                &format!(
+                    "at most {max} mixture components in all (candidates x networks x largest K)"
+                ),
+                most,
             ));
         }
         Ok(())
@@ -768,8 +779,9 @@ pub fn train(
             let (members, run) = &results[g];
             let mut params = members.member_parameters(&layout, &run.best, local);
             let own = model.parameters()?;
-            // The scaler slots come from the model, which holds the shared scalers.
-            for info in layout.tensors().filter(|t| crate::model::is_scaler(t.name)) {
+            // The shared slots (scalers, the one network's log weight 0) come from the
+            // model, which holds the shared scalers.
+            for info in layout.tensors().filter(|t| t.name.is_shared()) {
                 let range = info.offset..info.offset + info.len();
                 params[range.clone()].copy_from_slice(&own[range]);
             }
@@ -847,14 +859,10 @@ pub fn train(
             kept.log_weights.push(w.ln() - (per_candidate as f64).ln());
         }
     }
-    let heaviest = (0..candidates.len())
-        .max_by(|&a, &b| weights[a].total_cmp(&weights[b]).then(b.cmp(&a)))
-        .unwrap_or(0);
     let best_epoch = member_runs.iter().map(|r| r.best_epoch).max().unwrap_or(0);
     let stopped_early = member_runs.iter().all(|r| r.stopped_early);
     Ok(Trained {
-        model: models[heaviest * per_candidate].clone(),
-        blob: blobs[heaviest * per_candidate].clone(),
+        blob: kept.to_blob()?,
         ensemble: kept,
         candidates: candidate_runs,
         metrics: merged_metrics,

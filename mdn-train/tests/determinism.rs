@@ -81,8 +81,30 @@ fn the_default_recipe_weighs_its_candidates() {
         let model = mdn_core::HostModel::from_bytes(blob).unwrap();
         assert_eq!(model.header().components, 5);
     }
-    let lp = trained.ensemble.log_prob(&data).unwrap();
-    assert!(lp.iter().all(|v| v.is_finite()));
+    // The blob is every network in one: its density is the weighted mixture of the
+    // networks' own densities (combined here in f64).
+    let merged = mdn_core::HostModel::from_bytes(&trained.blob).unwrap();
+    assert_eq!(merged.header().members as usize, networks);
+    let members: Vec<_> = trained
+        .ensemble
+        .members
+        .iter()
+        .map(|b| mdn_core::HostModel::from_bytes(b).unwrap())
+        .collect();
+    for i in 0..data.len() {
+        let (x, y) = (data.row_x(i), data.row_y(i));
+        let terms: Vec<f64> = members
+            .iter()
+            .zip(&trained.ensemble.log_weights)
+            .map(|(m, w)| w + f64::from(m.log_prob(x, y).unwrap()))
+            .collect();
+        let expected = mdn_train::ensemble::log_sum_exp(&terms);
+        let got = f64::from(merged.log_prob(x, y).unwrap());
+        assert!(
+            (got - expected).abs() <= 1e-5 * (1.0 + expected.abs()),
+            "row {i}: blob {got}, networks {expected}"
+        );
+    }
 
     // Without validation: one network of the first candidate, exactly `epochs` epochs.
     let fixed = mdn_train::train::TrainConfig {

@@ -90,7 +90,10 @@ fn every_command_prints_one_json_object() {
             "predict", "--model", "m.mdn", "--x", "-0.25", "--y", "1", "--json",
         ],
     );
-    assert_eq!(predict["weights"].as_array().unwrap().len(), 2);
+    // K = 2 from every network of the ensemble in the blob.
+    let networks = trained["networks"].as_u64().unwrap() as usize;
+    assert!(networks >= 5, "{networks} networks");
+    assert_eq!(predict["weights"].as_array().unwrap().len(), 2 * networks);
     assert_eq!(predict["means"][0].as_array().unwrap().len(), 1);
     assert_eq!(predict["x"], serde_json::json!([-0.25]));
     assert!(predict["log_prob"].as_f64().is_some());
@@ -98,9 +101,13 @@ fn every_command_prints_one_json_object() {
 
     let inspect = json(d, &["inspect", "m.mdn", "--json"]);
     assert_eq!(inspect["components"], 2);
+    assert_eq!(inspect["networks"], networks);
+    let weights = inspect["network_weights"].as_array().unwrap();
+    let total: f64 = weights.iter().map(|w| w.as_f64().unwrap()).sum();
+    assert!((total - 1.0).abs() < 1e-4, "{total}");
     assert_eq!(
         inspect["min_capacities"],
-        serde_json::json!({"I": 1, "W": 8, "K": 2, "D": 1})
+        serde_json::json!({"I": 1, "W": 8, "K": 2 * networks, "D": 1})
     );
     assert_eq!(
         inspect["bytes"].as_u64().unwrap(),
@@ -113,24 +120,32 @@ fn every_command_prints_one_json_object() {
         .iter()
         .map(|t| t["name"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        names,
-        [
-            "input_scaler.offset",
-            "input_scaler.scale",
-            "target_scaler.offset",
-            "target_scaler.scale",
-            "hidden.0.weight",
-            "hidden.0.bias",
-            "head.logits.weight",
-            "head.logits.bias",
-            "head.means.weight",
-            "head.means.bias",
-            "head.sigmas.weight",
-            "head.sigmas.bias",
-        ]
-    );
-    assert_eq!(tensors[4]["shape"], serde_json::json!([8, 1]));
+    // The shared tensors, then each network's tensors under `members.m.`.
+    let network = [
+        "hidden.0.weight",
+        "hidden.0.bias",
+        "head.logits.weight",
+        "head.logits.bias",
+        "head.means.weight",
+        "head.means.bias",
+        "head.sigmas.weight",
+        "head.sigmas.bias",
+    ];
+    let mut expected: Vec<String> = [
+        "input_scaler.offset",
+        "input_scaler.scale",
+        "target_scaler.offset",
+        "target_scaler.scale",
+        "members.log_weight",
+    ]
+    .map(String::from)
+    .to_vec();
+    for m in 0..networks {
+        expected.extend(network.iter().map(|t| format!("members.{m}.{t}")));
+    }
+    assert_eq!(names, expected);
+    assert_eq!(tensors[4]["shape"], serde_json::json!([networks]));
+    assert_eq!(tensors[5]["shape"], serde_json::json!([8, 1]));
     let count: usize = tensors
         .iter()
         .map(|t| t["values"].as_array().unwrap().len())

@@ -18,22 +18,40 @@
 use mdn_core::{Activation, HostModel, SigmaTransform};
 use mdn_train::{
     data::Dataset,
+    ensemble::{Ensemble, log_sum_exp},
     model::Mdn,
     scaling::{InputScaling, TargetScaling},
     synth::{Kind, generate},
     train::{TrainConfig, train},
 };
 
-/// Trains `config` on `data` and returns the worst `(|diff|, bound)` over its rows.
+/// Trains `config` on `data` and returns the worst `(|diff|, bound)` over its rows: candle
+/// evaluates each network of the trained blob (the ensemble's networks, split back out
+/// with `Ensemble::from_blob`) and their weighted densities are combined in f64; mdn-core
+/// evaluates the blob.
 fn worst_difference(data: &Dataset, config: &TrainConfig) -> (f64, f64) {
     let trained = train(data, config, |_| {}).expect("training succeeds");
     let core = HostModel::from_bytes(&trained.blob).unwrap();
-    let candle = Mdn::from_blob(&trained.blob, "trained".as_ref()).unwrap();
-    let candle_lp = candle.log_prob(&data.x, &data.y).unwrap();
+    let networks = Ensemble::from_blob(&trained.blob, "trained".as_ref()).unwrap();
+    assert_eq!(networks.members.len(), trained.ensemble.members.len());
+    let per_network: Vec<Vec<f32>> = networks
+        .members
+        .iter()
+        .map(|blob| {
+            let candle = Mdn::from_blob(blob, "trained".as_ref()).unwrap();
+            candle.log_prob(&data.x, &data.y).unwrap()
+        })
+        .collect();
     let mut worst = (0.0_f64, 0.0_f64);
-    for (i, &c) in candle_lp.iter().enumerate() {
+    for i in 0..data.len() {
+        let terms: Vec<f64> = per_network
+            .iter()
+            .zip(&networks.log_weights)
+            .map(|(lp, w)| w + f64::from(lp[i]))
+            .collect();
+        let c = log_sum_exp(&terms);
         let lp = core.log_prob(data.row_x(i), data.row_y(i)).unwrap();
-        let diff = (f64::from(c) - f64::from(lp)).abs();
+        let diff = (c - f64::from(lp)).abs();
         let bound = 2e-5 + 2e-6 * f64::from(lp).abs();
         assert!(
             diff <= bound,

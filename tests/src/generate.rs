@@ -73,8 +73,10 @@ pub struct ModelSpec {
     pub inputs: u32,
     /// Hidden widths.
     pub hidden: &'static [u32],
-    /// Mixture components.
+    /// Mixture components of each network.
     pub components: u32,
+    /// Networks (an ensemble when more than one).
+    pub members: u32,
     /// Output dimensions.
     pub outputs: u32,
     /// Hidden activation.
@@ -94,6 +96,7 @@ pub const MINIMAL: ModelSpec = ModelSpec {
     inputs: 1,
     hidden: &[32, 32],
     components: 5,
+    members: 1,
     outputs: 1,
     activation: Activation::Relu,
     sigma: SigmaTransform::Nnelu,
@@ -108,6 +111,7 @@ pub const SMALL: ModelSpec = ModelSpec {
     inputs: 1,
     hidden: &[16, 16],
     components: 1,
+    members: 1,
     outputs: 1,
     activation: Activation::Relu,
     sigma: SigmaTransform::Nnelu,
@@ -122,6 +126,7 @@ pub const WIDE: ModelSpec = ModelSpec {
     inputs: 13,
     hidden: &[64, 64],
     components: 5,
+    members: 1,
     outputs: 1,
     activation: Activation::Relu,
     sigma: SigmaTransform::Nnelu,
@@ -130,14 +135,15 @@ pub const WIDE: ModelSpec = ModelSpec {
 };
 
 /// The models of the committed parity set: every activation, sigma transform and target
-/// transform, one and several outputs, zero to two hidden layers.
-pub const PARITY_MODELS: [ModelSpec; 4] = [
+/// transform, one and several outputs, zero to two hidden layers, one and several networks.
+pub const PARITY_MODELS: [ModelSpec; 5] = [
     MINIMAL,
     ModelSpec {
         name: "tanh_softplus_3x16x8_k3_d2",
         inputs: 3,
         hidden: &[16, 8],
         components: 3,
+        members: 1,
         outputs: 2,
         activation: Activation::Tanh,
         sigma: SigmaTransform::Softplus,
@@ -149,6 +155,7 @@ pub const PARITY_MODELS: [ModelSpec; 4] = [
         inputs: 2,
         hidden: &[24],
         components: 4,
+        members: 1,
         outputs: 1,
         activation: Activation::Relu,
         sigma: SigmaTransform::Exp,
@@ -160,11 +167,24 @@ pub const PARITY_MODELS: [ModelSpec; 4] = [
         inputs: 2,
         hidden: &[],
         components: 2,
+        members: 1,
         outputs: 3,
         activation: Activation::Relu,
         sigma: SigmaTransform::Nnelu,
         target: TargetTransform::Identity,
         seed: 4,
+    },
+    ModelSpec {
+        name: "ensemble_tanh_exp_2x8x8_k2_m3",
+        inputs: 2,
+        hidden: &[8, 8],
+        components: 2,
+        members: 3,
+        outputs: 1,
+        activation: Activation::Tanh,
+        sigma: SigmaTransform::Exp,
+        target: TargetTransform::Identity,
+        seed: 7,
     },
 ];
 
@@ -174,7 +194,7 @@ fn names(prefix: &str, n: u32) -> String {
 }
 
 /// Writes the blob of a generated model: He-uniform weights, small biases, non-trivial
-/// scalers, sigma floor 1e-3.
+/// scalers, network weights proportional to uniforms in `[0.2, 1]`, sigma floor 1e-3.
 ///
 /// # Panics
 ///
@@ -185,6 +205,7 @@ pub fn generated_blob(spec: &ModelSpec) -> Vec<u8> {
         input_dim: spec.inputs,
         output_dim: spec.outputs,
         components: spec.components,
+        members: spec.members,
         hidden: HiddenWidths::from_slice(spec.hidden).expect("at most 8 hidden layers"),
         activation: spec.activation,
         sigma: spec.sigma,
@@ -197,6 +218,14 @@ pub fn generated_blob(spec: &ModelSpec) -> Vec<u8> {
     let mut rng = SplitMix64::new(spec.seed);
     let mut parameters = Vec::with_capacity(layout.parameter_count());
     for tensor in layout.tensors() {
+        if tensor.name == TensorName::MemberLogWeights {
+            let raw: Vec<f64> = (0..tensor.len())
+                .map(|_| f64::from(rng.uniform(0.2, 1.0)))
+                .collect();
+            let total: f64 = raw.iter().sum();
+            parameters.extend(raw.iter().map(|r| (r / total).ln() as f32));
+            continue;
+        }
         for _ in 0..tensor.len() {
             parameters.push(match tensor.name {
                 TensorName::InputOffset => rng.uniform(-2.0, 2.0),

@@ -30,7 +30,7 @@
 mod common;
 
 use common::{Golden, Vector, exact_f32s};
-use mdn_core::{Dimension, Error, HostModel, Mixture, Model};
+use mdn_core::{Dimension, Error, HostModel, Model};
 
 const ATOL: f64 = 1e-5;
 const RTOL: f64 = 1e-5;
@@ -115,7 +115,7 @@ fn check_vector(
     let log_target = model.header().target_transform == mdn_core::TargetTransform::Log;
     let x = exact_f32s(&v.x);
     let y = exact_f32s(&v.y);
-    let mixture: Mixture<64, 16> = model.mixture(&x).unwrap();
+    let mixture = model.mixture(&x).unwrap();
     let dims = mixture.dims();
     assert_eq!(mixture.components(), v.log_weights.len(), "{what}");
     let header = model.header();

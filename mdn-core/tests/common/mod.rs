@@ -7,7 +7,7 @@
 
 use mdn_core::{
     Activation, Header, HiddenWidths, Layout, Names, PREFIX_LEN, SigmaTransform, TRAILER_LEN,
-    TargetTransform, crc32, encode, encoded_len,
+    TargetTransform, TensorName, crc32, encode, encoded_len,
 };
 
 /// SplitMix64: a deterministic generator, so failures reproduce without a seed file.
@@ -57,6 +57,7 @@ pub fn header(
         input_dim: inputs,
         output_dim: outputs,
         components,
+        members: 1,
         hidden: HiddenWidths::from_slice(hidden).expect("at most 8 hidden layers"),
         activation,
         sigma,
@@ -67,9 +68,10 @@ pub fn header(
     }
 }
 
-/// The smallest interesting model: 1 input, no hidden layer, K = 1, D = 1.
+/// The smallest interesting model: 1 input, no hidden layer, K = 1, D = 1. Its feature is
+/// named `x` (not `x0`) so that its header is 17 bytes and the blob has a padding byte.
 pub fn tiny_header() -> Header<'static> {
-    header(
+    let header = header(
         1,
         &[],
         Activation::Relu,
@@ -78,16 +80,25 @@ pub fn tiny_header() -> Header<'static> {
         1,
         1,
         TargetTransform::Identity,
-    )
+    );
+    Header {
+        feature_names: Names::new("x"),
+        ..header
+    }
 }
 
 /// Deterministic parameters for `header`: weights in `[-w, w]`, scaler offsets in
-/// `[-2, 2]`, scales in `[0.5, 2]`, biases of the sigma head in `sigma_bias`.
+/// `[-2, 2]`, scales in `[0.5, 2]`, biases of the sigma head in `sigma_bias`, network
+/// weights proportional to uniforms in `[0.2, 1]`.
 pub fn parameters(header: &Header<'_>, rng: &mut Rng, w: f64, sigma_bias: (f64, f64)) -> Vec<f32> {
     let layout = Layout::new(header).expect("valid layout");
     let mut out = Vec::with_capacity(layout.parameter_count());
     for tensor in layout.tensors() {
         let name = tensor.name.to_string();
+        if tensor.name == TensorName::MemberLogWeights {
+            out.extend(member_log_weights(rng, tensor.len()));
+            continue;
+        }
         for _ in 0..tensor.len() {
             let v = if tensor.name.is_scale() {
                 rng.uniform(0.5, 2.0)
@@ -102,6 +113,25 @@ pub fn parameters(header: &Header<'_>, rng: &mut Rng, w: f64, sigma_bias: (f64, 
         }
     }
     out
+}
+
+/// Every parameter `value`, except the network weights: equal, `-ln M` each.
+pub fn filled(header: &Header<'_>, value: f32) -> Vec<f32> {
+    let layout = Layout::new(header).expect("valid layout");
+    let mut out = vec![value; layout.parameter_count()];
+    let weights = layout
+        .find(TensorName::MemberLogWeights)
+        .expect("every layout has network weights");
+    let equal = -(weights.len() as f32).ln();
+    out[weights.offset..weights.offset + weights.len()].fill(equal);
+    out
+}
+
+/// `ln` of `members` random weights that add up to 1, as a blob stores them.
+pub fn member_log_weights(rng: &mut Rng, members: usize) -> Vec<f32> {
+    let raw: Vec<f64> = (0..members).map(|_| rng.uniform(0.2, 1.0)).collect();
+    let total: f64 = raw.iter().sum();
+    raw.iter().map(|r| (r / total).ln() as f32).collect()
 }
 
 /// Where a misaligned view of `bytes` starts: `bytes` copied `shift` bytes into a fresh
@@ -138,11 +168,12 @@ pub fn blob(header: &Header<'_>, parameters: &[f32]) -> Vec<u8> {
     bytes
 }
 
-/// A valid blob of [`tiny_header`] with every weight 0.25 and identity scalers.
+/// A valid blob of [`tiny_header`] with every weight 0.25, identity scalers and the one
+/// network's log weight 0.
 pub fn tiny_blob() -> Vec<u8> {
     blob(
         &tiny_header(),
-        &[0.0, 1.0, 0.0, 1.0, 0.25, 0.25, 0.25, 0.25, 0.25, 0.25],
+        &[0.0, 1.0, 0.0, 1.0, 0.0, 0.25, 0.25, 0.25, 0.25, 0.25, 0.25],
     )
 }
 
@@ -173,6 +204,7 @@ pub struct RawHeader {
     pub input_dim: u32,
     pub output_dim: u32,
     pub components: u32,
+    pub members: u32,
     pub hidden: Vec<u32>,
     pub activation: u8,
     pub sigma: u8,
@@ -189,12 +221,13 @@ impl RawHeader {
             input_dim: 1,
             output_dim: 1,
             components: 1,
+            members: 1,
             hidden: Vec::new(),
             activation: 0,
             sigma: 2,
             sigma_floor: 0.0,
             target_transform: 0,
-            feature_names: b"x0".to_vec(),
+            feature_names: b"x".to_vec(),
             target_names: b"y0".to_vec(),
         }
     }
@@ -205,6 +238,7 @@ impl RawHeader {
         varint(self.input_dim.into(), &mut out);
         varint(self.output_dim.into(), &mut out);
         varint(self.components.into(), &mut out);
+        varint(self.members.into(), &mut out);
         varint(self.hidden.len() as u64, &mut out);
         for &w in &self.hidden {
             varint(w.into(), &mut out);

@@ -20,7 +20,7 @@ use mdn_core::TargetTransform;
 use mdn_train::{
     Error, baselines,
     data::{Dataset, Table},
-    describe::{ModelInfo, f32_json, f32s_json, weights_json},
+    describe::{ModelInfo, f32_json, f32s_json, tensor_shape, weights_json},
     eval::{self, ModelFile},
     io,
     plot::{self, PlotOptions},
@@ -213,13 +213,6 @@ fn cmd_train(args: cli::TrainArgs) -> Result<()> {
             diverged.iter().min().copied().unwrap_or(0)
         ));
     }
-    if trained.ensemble.members.len() > 1 {
-        warn(&format!(
-            "mdn-core cannot read ensemble blobs yet: {} holds 1 of the {} networks of the model (the first of the heaviest candidate); --test scores all of them",
-            args.out.display(),
-            trained.ensemble.members.len()
-        ));
-    }
     let value = json!({
         "test": test,
         "candidates": trained.candidates,
@@ -227,7 +220,10 @@ fn cmd_train(args: cli::TrainArgs) -> Result<()> {
         "model": args.out,
         "metrics": metrics_path,
         "bytes": trained.blob.len(),
-        "parameters": trained.model.parameters()?.len(),
+        "parameters": mdn_core::Blob::from_bytes(&trained.blob)
+            .map_err(|source| anyhow!("the trained model does not validate: {source}"))?
+            .parameter_values()
+            .len(),
         "rows": data.len(),
         "train_rows": trained.train_rows,
         "val_rows": trained.val_rows,
@@ -477,6 +473,19 @@ fn cmd_inspect(args: cli::InspectArgs) -> Result<()> {
             info.components,
             info.outputs
         );
+        if info.networks > 1 {
+            let weights: Vec<String> = info
+                .network_weights
+                .iter()
+                .map(|w| format!("{w:.3}"))
+                .collect();
+            s += &format!(
+                "ensemble    {} networks of that shape, weights {}: a mixture of {} components\n",
+                info.networks,
+                weights.join(", "),
+                c.components
+            );
+        }
         s += &format!(
             "sigma       {} with floor {} (scaled units); target transform {}\n",
             info.sigma, info.sigma_floor, info.target_transform
@@ -495,12 +504,9 @@ fn cmd_inspect(args: cli::InspectArgs) -> Result<()> {
         );
         s += &format!("parameters  {} f32\n", info.parameters);
         for t in layout.tensors() {
-            let shape = if t.rows == 1 && !t.name.to_string().ends_with("weight") {
-                format!("[{}]", t.cols)
-            } else {
-                format!("[{} x {}]", t.rows, t.cols)
-            };
-            s += &format!("  {:<22} {shape:<10} at {}\n", t.name.to_string(), t.offset);
+            let shape: Vec<String> = tensor_shape(&t).iter().map(usize::to_string).collect();
+            let shape = format!("[{}]", shape.join(" x "));
+            s += &format!("  {:<32} {shape:<10} at {}\n", t.to_string(), t.offset);
         }
         s += &format!(
             "minimum capacities: Model::<{}, {}, {}, {}> (I inputs, W width, K components, D outputs)\n",
@@ -617,7 +623,6 @@ fn compare(
             .map_err(|source| anyhow!("the trained model does not validate: {source}"))?;
         eval::evaluate(&model, test_data)?
     };
-    let lp = trained.ensemble.log_prob(test_data)?;
     let ks: Vec<String> = trained
         .candidates
         .iter()
@@ -630,8 +635,7 @@ fn compare(
             ks.join("+"),
             trained.ensemble.members.len()
         ),
-        nll: -lp.iter().sum::<f64>() / lp.len().max(1) as f64,
-        // The predictive mean of the deployed blob (one network until ensemble blobs).
+        nll: evaluation.nll,
         rmse: evaluation.rmse,
     });
     Ok((scores, trained))
@@ -802,7 +806,11 @@ fn test_score(args: &cli::TrainArgs, data: &Dataset, trained: &Trained) -> Resul
     };
     let test = Table::read(test_path)?.select(&data.feature_names, &data.target_names)?;
     test.require_rows(1)?;
-    let lp = trained.ensemble.log_prob(&test)?;
-    let nll = -lp.iter().sum::<f64>() / lp.len() as f64;
-    Ok(json!({ "data": test_path, "n": test.len(), "nll": nll }))
+    // The blob just written, evaluated as `mdn eval` and a device would.
+    let model = mdn_core::HostModel::from_bytes(&trained.blob)
+        .map_err(|source| anyhow!("the trained model does not validate: {source}"))?;
+    let evaluation = eval::evaluate(&model, &test)?;
+    Ok(
+        json!({ "data": test_path, "n": test.len(), "nll": evaluation.nll, "rmse": evaluation.rmse }),
+    )
 }
