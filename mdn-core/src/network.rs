@@ -32,51 +32,58 @@ struct Dense<'a> {
 impl Dense<'_> {
     /// `output[o] = sum_i W[o][i] * input[i] + b[o]`: the sum taken from `i = 0` upwards
     /// starting at `0.0`, the bias added last (as candle's `Linear`: matmul, then bias).
+    /// `activation`, if any, is applied to each output as it is written.
     ///
-    /// Rows go four at a time, so each input is loaded once for four accumulators; a last
-    /// group of one to three rows is padded with copies of its first row, whose results
-    /// are dropped. Every output keeps its own left-to-right order, so the bits are those
-    /// of the plain loop. Not generic and not `#[inline]`: it is compiled with mdn-core's
-    /// own optimisation level, which a firmware can set to 3 while building the rest for
-    /// size. `activation`, if any, is applied to each output as it is written.
+    /// Rows go [`BLOCK`] at a time (see [`dot_block`]), so each input is loaded once for
+    /// four accumulators; the one to three rows left over go one at a time ([`dot`]). A
+    /// fan-in of one (the first layer of a one-input model) has no sum to share: `0.0 + w *
+    /// x + b` row by row. Every output keeps its own left-to-right order, so the bits are
+    /// those of the plain loop. Not generic and not `#[inline]`: it is compiled with
+    /// mdn-core's own optimisation level, which a firmware can set to 3 while building the
+    /// rest for size.
     fn forward(&self, input: &[f32], output: &mut [f32], activation: Option<Activation>) {
-        let n = self.fan_in;
-        // Zero tests LLVM can see spare `chunks_exact` its panic paths.
-        if n == 0 {
-            return;
-        }
         let finish = |z: f32| match activation {
             Some(activation) => activation.apply(z),
             None => z,
         };
-        let mut rows = self.weights.chunks_exact(n);
-        // Chunk the outputs like the rows: as many outputs as the layer has rows.
-        let outputs = self.bias.len().min(output.len());
-        let Some(output) = output.get_mut(..outputs) else {
+        let n = self.fan_in;
+        // Exactly `n` inputs, so that the kernels' column blocks line up with the rows'.
+        let Some(input) = input.get(..n) else {
             return;
         };
-        let (bias4, bias_rest) = self.bias.as_chunks::<4>();
-        let (out4, out_rest) = output.as_chunks_mut::<4>();
+        if let [x] = *input {
+            for ((w, b), out) in self.weights.iter().zip(self.bias).zip(output) {
+                let mut acc = 0.0_f32;
+                acc += word(w) * x;
+                *out = finish(acc + word(b));
+            }
+            return;
+        }
+        // Zero tests LLVM can see spare `chunks_exact` its panic paths.
+        if n == 0 {
+            return;
+        }
+        // Chunk the outputs like the rows: as many outputs as the layer has rows.
+        let rows = self.bias.len().min(output.len());
+        let Some(output) = output.get_mut(..rows) else {
+            return;
+        };
+        let (bias4, bias_rest) = self.bias.as_chunks::<BLOCK>();
+        let (out4, out_rest) = output.as_chunks_mut::<BLOCK>();
+        let mut rows = self.weights.chunks_exact(n);
         for (bias, out) in bias4.iter().zip(out4) {
             let (Some(r0), Some(r1), Some(r2), Some(r3)) =
                 (rows.next(), rows.next(), rows.next(), rows.next())
             else {
                 return;
             };
-            let acc = dot4([r0, r1, r2, r3], input);
-            for ((o, a), b) in out.iter_mut().zip(acc).zip(bias) {
-                *o = finish(a + word(b));
+            let sums = dot_block([r0, r1, r2, r3], input);
+            for ((out, sum), b) in out.iter_mut().zip(sums).zip(bias) {
+                *out = finish(sum + word(b));
             }
         }
-        let (acc, count) = match (rows.next(), rows.next(), rows.next()) {
-            (Some(r0), None, _) => ([dot1(r0, input), 0.0, 0.0, 0.0], 1),
-            // Pad to four rows with copies of the first; their results are dropped.
-            (Some(r0), Some(r1), None) => (dot4([r0, r1, r0, r0], input), 2),
-            (Some(r0), Some(r1), Some(r2)) => (dot4([r0, r1, r2, r0], input), 3),
-            (None, ..) => return,
-        };
-        for ((o, a), b) in out_rest.iter_mut().zip(acc).zip(bias_rest).take(count) {
-            *o = finish(a + word(b));
+        for ((row, b), out) in rows.zip(bias_rest).zip(out_rest) {
+            *out = finish(dot(row, input) + word(b));
         }
     }
 
@@ -168,49 +175,73 @@ fn column<'o>(values: &[Lanes], lane: usize, out: &'o mut [f32]) -> &'o mut [f32
     out
 }
 
-/// Four dot products of `input` with four rows of equal length, each summed from index 0
+/// Rows [`Dense::forward`] takes together.
+const BLOCK: usize = 4;
+
+/// Columns the dot-product kernels take per step.
+const COLUMNS: usize = 8;
+
+/// [`BLOCK`] dot products of `input` with rows as long as it, each summed from index 0
 /// upwards starting at `0.0`.
 ///
-/// The loop takes four columns at a time so that loads use immediate offsets and the loop
-/// overhead is shared by sixteen multiply-adds; within each accumulator the order of the
+/// Each step takes [`COLUMNS`] columns, so that loads use immediate offsets and the loop
+/// overhead is shared by 32 multiply-adds; within each accumulator the order of the
 /// additions is unchanged, so the bits are those of the plain loop.
 #[inline(always)]
-fn dot4(rows: [&[u32]; 4], input: &[f32]) -> [f32; 4] {
-    let [r0, r1, r2, r3] = rows.map(|r| r.as_chunks::<4>());
-    let (x4, _) = input.as_chunks::<4>();
-    let mut acc = [0.0_f32; 4];
-    let quads = r0.0.iter().zip(r1.0).zip(r2.0).zip(r3.0).zip(x4);
-    for ((((w0, w1), w2), w3), x) in quads {
-        for j in 0..4 {
-            acc[0] += word(&w0[j]) * x[j];
-            acc[1] += word(&w1[j]) * x[j];
-            acc[2] += word(&w2[j]) * x[j];
-            acc[3] += word(&w3[j]) * x[j];
-        }
+fn dot_block(rows: [&[u32]; BLOCK], input: &[f32]) -> [f32; BLOCK] {
+    let (x_main, x_rest) = input.as_chunks::<COLUMNS>();
+    let mut acc = [0.0_f32; BLOCK];
+    let [r0, r1, r2, r3] = rows.map(|r| r.as_chunks::<COLUMNS>());
+    let main = r0.0.iter().zip(r1.0).zip(r2.0).zip(r3.0).zip(x_main);
+    for ((((w0, w1), w2), w3), x) in main {
+        let w = [w0, w1, w2, w3];
+        // Spelled out: LLVM may keep a loop over the columns rolled, which costs a counter,
+        // a compare and address arithmetic for every four multiply-adds.
+        mac_column(&mut acc, w, x, 0);
+        mac_column(&mut acc, w, x, 1);
+        mac_column(&mut acc, w, x, 2);
+        mac_column(&mut acc, w, x, 3);
+        mac_column(&mut acc, w, x, 4);
+        mac_column(&mut acc, w, x, 5);
+        mac_column(&mut acc, w, x, 6);
+        mac_column(&mut acc, w, x, 7);
     }
-    let done = r0.0.len() * 4;
-    let rest = r0.1.iter().zip(r1.1).zip(r2.1).zip(r3.1);
-    for ((((w0, w1), w2), w3), &x) in rest.zip(input.iter().skip(done)) {
-        acc[0] += word(w0) * x;
-        acc[1] += word(w1) * x;
-        acc[2] += word(w2) * x;
-        acc[3] += word(w3) * x;
+    let rest = r0.1.iter().zip(r1.1).zip(r2.1).zip(r3.1).zip(x_rest);
+    for ((((w0, w1), w2), w3), &x) in rest {
+        for (a, w) in acc.iter_mut().zip([w0, w1, w2, w3]) {
+            *a += word(w) * x;
+        }
     }
     acc
 }
 
-/// One dot product, summed from index 0 upwards starting at `0.0`, four columns a step.
+/// `acc[r] += rows[r][j] * x[j]` for each row `r`.
 #[inline(always)]
-fn dot1(row: &[u32], input: &[f32]) -> f32 {
-    let (w4, w_rest) = row.as_chunks::<4>();
-    let (x4, _) = input.as_chunks::<4>();
+fn mac_column(
+    acc: &mut [f32; BLOCK],
+    rows: [&[u32; COLUMNS]; BLOCK],
+    x: &[f32; COLUMNS],
+    j: usize,
+) {
+    let x = x.get(j).copied().unwrap_or(0.0);
+    for (a, w) in acc.iter_mut().zip(rows) {
+        *a += word(w.get(j).unwrap_or(&0)) * x;
+    }
+}
+
+/// One dot product, summed from index 0 upwards starting at `0.0`, [`COLUMNS`] columns a
+/// step.
+#[inline(always)]
+fn dot(row: &[u32], input: &[f32]) -> f32 {
+    let (w_main, w_rest) = row.as_chunks::<COLUMNS>();
+    let (x_main, x_rest) = input.as_chunks::<COLUMNS>();
     let mut acc = 0.0_f32;
-    for (w, x) in w4.iter().zip(x4) {
-        for j in 0..4 {
-            acc += word(&w[j]) * x[j];
+    for (w, x) in w_main.iter().zip(x_main) {
+        for (w, x) in w.iter().zip(x) {
+            acc += word(w) * x;
         }
     }
-    for (w, &x) in w_rest.iter().zip(input.iter().skip(w4.len() * 4)) {
+    for (w, x) in w_rest.iter().zip(x_rest) {
         acc += word(w) * x;
     }
     acc
@@ -389,22 +420,10 @@ impl<'a> Network<'a> {
             _ => &pong,
         };
         let mut mixture = Mixture::zeroed(self.components, self.dims, self.transform);
+        self.head_outputs(features, &mut mixture);
         let (log_weights, means, sigmas) = mixture.parts_mut();
-        self.logits.forward(features, log_weights, None);
         if let Some(log_weights) = log_weights.get_mut(..self.components) {
             crate::fast::log_softmax_in_place(log_weights);
-        }
-        if self.dims == D {
-            self.means.forward(features, means.as_flattened_mut(), None);
-            self.sigmas
-                .forward(features, sigmas.as_flattened_mut(), None);
-        } else {
-            for (row, head) in means.iter_mut().zip(self.means.groups(self.dims)) {
-                head.forward(features, row, None);
-            }
-            for (row, head) in sigmas.iter_mut().zip(self.sigmas.groups(self.dims)) {
-                head.forward(features, row, None);
-            }
         }
         for (mean_row, sigma_row) in means.iter_mut().zip(sigmas.iter_mut()) {
             self.unscale_means(mean_row);
@@ -418,13 +437,16 @@ impl<'a> Network<'a> {
         mixture
     }
 
-    /// Fills `mixture` from the last hidden layer's outputs (or the scaled input).
-    fn heads<const K: usize, const D: usize>(&self, features: &[f32], mixture: &mut Mixture<K, D>) {
+    /// Writes the three heads' pre-activations for `features` (the last hidden layer's
+    /// outputs, or the scaled input) into `mixture`: logits as log weights, means and sigmas
+    /// in scaled target units.
+    fn head_outputs<const K: usize, const D: usize>(
+        &self,
+        features: &[f32],
+        mixture: &mut Mixture<K, D>,
+    ) {
         let (log_weights, means, sigmas) = mixture.parts_mut();
         self.logits.forward(features, log_weights, None);
-        if let Some(log_weights) = log_weights.get_mut(..self.components) {
-            log_softmax_in_place(log_weights);
-        }
         if self.dims == D {
             // Rows of the mixture arrays are as long as the model's: one call per head.
             self.means.forward(features, means.as_flattened_mut(), None);
@@ -437,6 +459,15 @@ impl<'a> Network<'a> {
             for (row, head) in sigmas.iter_mut().zip(self.sigmas.groups(self.dims)) {
                 head.forward(features, row, None);
             }
+        }
+    }
+
+    /// Fills `mixture` from the last hidden layer's outputs (or the scaled input).
+    fn heads<const K: usize, const D: usize>(&self, features: &[f32], mixture: &mut Mixture<K, D>) {
+        self.head_outputs(features, mixture);
+        let (log_weights, means, sigmas) = mixture.parts_mut();
+        if let Some(log_weights) = log_weights.get_mut(..self.components) {
+            log_softmax_in_place(log_weights);
         }
         for (mean_row, sigma_row) in means.iter_mut().zip(sigmas.iter_mut()) {
             self.unscale_means(mean_row);
