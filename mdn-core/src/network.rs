@@ -348,6 +348,34 @@ impl<'a> Network<'a> {
         &self,
         x: &[f32],
     ) -> Mixture<K, D> {
+        let mut mixture = Mixture::zeroed(self.components, self.dims, self.transform);
+        self.fill::<I, W, K, D>(x, &mut mixture);
+        mixture
+    }
+
+    /// `ln p(y|x)`: [`Mixture::log_prob`] of [`Network::forward`], under the same contract.
+    ///
+    /// The mixture stays in this frame: returned by value, its ~70 bytes would be copied.
+    ///
+    /// # Errors
+    ///
+    /// As [`Mixture::log_prob`].
+    pub(crate) fn log_prob<const I: usize, const W: usize, const K: usize, const D: usize>(
+        &self,
+        x: &[f32],
+        y: &[f32],
+    ) -> Result<f32> {
+        let mut mixture = Mixture::zeroed(self.components, self.dims, self.transform);
+        self.fill::<I, W, K, D>(x, &mut mixture);
+        mixture.log_prob(y)
+    }
+
+    /// Fills a zeroed `mixture` for raw input `x` (see [`Network::forward`]).
+    fn fill<const I: usize, const W: usize, const K: usize, const D: usize>(
+        &self,
+        x: &[f32],
+        mixture: &mut Mixture<K, D>,
+    ) {
         let mut scaled = [0.0_f32; I];
         let scaler = self.input_offset.iter().zip(self.input_scale);
         for ((s, &raw), (offset, scale)) in scaled.iter_mut().zip(x).zip(scaler) {
@@ -369,9 +397,7 @@ impl<'a> Network<'a> {
             n if n % 2 == 1 => &ping,
             _ => &pong,
         };
-        let mut mixture = Mixture::zeroed(self.components, self.dims, self.transform);
-        self.heads(features, &mut mixture);
-        mixture
+        self.heads(features, mixture);
     }
 
     /// [`Network::forward`] with the approximate functions of [`crate::fast`]: the same
