@@ -70,11 +70,9 @@ impl Dense<'_> {
         };
         let (bias4, bias_rest) = self.bias.as_chunks::<BLOCK>();
         let (out4, out_rest) = output.as_chunks_mut::<BLOCK>();
-        let mut rows = self.weights.chunks_exact(n);
-        for (bias, out) in bias4.iter().zip(out4) {
-            let (Some(r0), Some(r1), Some(r2), Some(r3)) =
-                (rows.next(), rows.next(), rows.next(), rows.next())
-            else {
+        let mut blocks = self.weights.chunks_exact(n.saturating_mul(BLOCK));
+        for ((block, bias), out) in blocks.by_ref().zip(bias4).zip(out4) {
+            let Some(([r0, r1, r2], r3)) = split_rows(block, n) else {
                 return;
             };
             let sums = dot_block([r0, r1, r2, r3], input);
@@ -82,7 +80,12 @@ impl Dense<'_> {
                 *out = finish(sum + word(b));
             }
         }
-        for ((row, b), out) in rows.zip(bias_rest).zip(out_rest) {
+        let mut rows = blocks.remainder();
+        for (b, out) in bias_rest.iter().zip(out_rest) {
+            let Some((row, rest)) = rows.split_at_checked(n) else {
+                return;
+            };
+            rows = rest;
             *out = finish(dot(row, input) + word(b));
         }
     }
@@ -177,6 +180,16 @@ fn column<'o>(values: &[Lanes], lane: usize, out: &'o mut [f32]) -> &'o mut [f32
 
 /// Rows [`Dense::forward`] takes together.
 const BLOCK: usize = 4;
+
+/// The first `N` rows of `n` values at the start of `weights`, and the rest.
+#[inline(always)]
+fn split_rows<const N: usize>(mut weights: &[u32], n: usize) -> Option<([&[u32]; N], &[u32])> {
+    let mut rows = [weights; N];
+    for row in &mut rows {
+        (*row, weights) = weights.split_at_checked(n)?;
+    }
+    Some((rows, weights))
+}
 
 /// Columns the dot-product kernels take per step.
 const COLUMNS: usize = 8;
