@@ -82,10 +82,11 @@ impl SigmaTransform {
     }
 }
 
-/// `libm::logf`, kept out of line: inlined, its ~250 bytes of Thumb-2 were copied into every
-/// caller on the log-density path, several hundred bytes of flash for a few instructions
-/// of call overhead per logarithm.
-#[inline(never)]
+/// `libm::logf`, kept out of line on bare-metal targets: inlined, its ~250 bytes of Thumb-2
+/// were copied into every caller on the log-density path, several hundred bytes of flash
+/// for a few instructions of call overhead per logarithm. A host inlines it as it likes
+/// (the batched path calls it seven times a row); either way the bits are libm's.
+#[cfg_attr(target_os = "none", inline(never))]
 pub(crate) fn ln(x: f32) -> f32 {
     libm::logf(x)
 }
