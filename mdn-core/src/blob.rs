@@ -209,11 +209,11 @@ impl<'a> Blob<'a> {
                 }
             }
         }
-        let member_weights = layout.member_weights_range();
-        let weights = parameters.iter().skip(member_weights.start);
-        let total = weights
-            .take(member_weights.len())
-            .fold(0.0, |sum, &w| sum + libm::expf(from_word(w)));
+        let weights = parameters.get(layout.member_weights_range()).unwrap_or(&[]);
+        let mut total = 0.0;
+        for &w in weights {
+            total += libm::expf(from_word(w));
+        }
         // f32 rounding of normalised log-weights leaves the sum within about 1e-6 of 1.
         // (Written so that an infinite or NaN sum fails too.)
         let normalised = libm::fabsf(total - 1.0) <= MEMBER_WEIGHT_TOLERANCE;

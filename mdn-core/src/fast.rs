@@ -275,14 +275,6 @@ pub(crate) fn log_sum_exp(values: &[f32]) -> f32 {
     crate::math::log_sum_exp_with(values, exp, ln)
 }
 
-/// Replaces `logits` with their log-softmax, with the fast log-sum-exp.
-pub(crate) fn log_softmax_in_place(logits: &mut [f32]) {
-    let lse = log_sum_exp(logits);
-    for v in logits {
-        *v -= lse;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

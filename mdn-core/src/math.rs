@@ -82,6 +82,15 @@ impl SigmaTransform {
     }
 }
 
+/// `libm::logf`, kept out of line on bare-metal targets: inlined, its ~250 bytes of Thumb-2
+/// were copied into every caller on the log-density path, several hundred bytes of flash
+/// for a few instructions of call overhead per logarithm. A host inlines it as it likes
+/// (the batched path calls it seven times a row); either way the bits are libm's.
+#[cfg_attr(target_os = "none", inline(never))]
+pub(crate) fn ln(x: f32) -> f32 {
+    libm::logf(x)
+}
+
 /// `value` raised to at least `floor`. NaN becomes `floor`.
 #[inline]
 pub(crate) fn floor_at(value: f32, floor: f32) -> f32 {
@@ -93,7 +102,7 @@ pub(crate) fn floor_at(value: f32, floor: f32) -> f32 {
 #[inline]
 pub(crate) fn normal_log_density(y: f32, mu: f32, sigma: f32) -> f32 {
     let r = (y - mu) / sigma;
-    -0.5 * (r * r) - libm::logf(sigma) - HALF_LN_TWO_PI
+    -0.5 * (r * r) - ln(sigma) - HALF_LN_TWO_PI
 }
 
 /// Lower or upper tail of the standard normal at `z`: `Phi(z) = 0.5 * erfcf(-(z / sqrt 2))`
@@ -130,7 +139,7 @@ pub(crate) fn unit_open_below(bits: u32) -> f32 {
 /// `[0, 1)`: `r * cosf(theta)` and `r * sinf(theta)` with `r = sqrtf(-2 * logf(u1))` and
 /// `theta = TAU * u2` (Box and Muller 1958).
 pub(crate) fn box_muller(u1: f32, u2: f32) -> (f32, f32) {
-    let r = libm::sqrtf(-2.0 * libm::logf(u1));
+    let r = libm::sqrtf(-2.0 * ln(u1));
     let theta = core::f32::consts::TAU * u2;
     (r * libm::cosf(theta), r * libm::sinf(theta))
 }
@@ -140,7 +149,7 @@ pub(crate) fn box_muller(u1: f32, u2: f32) -> (f32, f32) {
 /// The maximum is the first largest value; NaN anywhere gives NaN, an empty or all `-inf`
 /// input gives `-inf`, and a `+inf` maximum gives `+inf`.
 pub(crate) fn log_sum_exp(values: &[f32]) -> f32 {
-    log_sum_exp_with(values, libm::expf, libm::logf)
+    log_sum_exp_with(values, libm::expf, ln)
 }
 
 /// [`log_sum_exp`]'s steps with the given `exp` and `ln`, so the approximate path
@@ -168,14 +177,6 @@ pub(crate) fn log_sum_exp_with(
         sum += exp(v - max);
     }
     max + ln(sum)
-}
-
-/// Replaces `logits` with their log-softmax: `logit - log_sum_exp(logits)`.
-pub(crate) fn log_softmax_in_place(logits: &mut [f32]) {
-    let lse = log_sum_exp(logits);
-    for v in logits {
-        *v -= lse;
-    }
 }
 
 #[cfg(test)]

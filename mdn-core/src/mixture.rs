@@ -514,7 +514,7 @@ pub(crate) fn transform_target(
     y: &[f32],
     point: &mut [f32],
 ) -> Option<f32> {
-    transform_target_with(transform, y, point, libm::logf)
+    transform_target_with(transform, y, point, crate::math::ln)
 }
 
 /// [`transform_target`] with the given `ln`, for the approximate path (`crate::fast`).

@@ -211,7 +211,8 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
     ///
     /// See [`Model`].
     pub fn log_prob(&self, x: &[f32], y: &[f32]) -> Result<f32> {
-        self.mixture(x)?.log_prob(y)
+        self.check_input(x)?;
+        self.network.log_prob::<I, W, K, D>(x, y)
     }
 
     /// `ln p(y|x)` for many rows at once: row `r` is `xs[r * F..(r + 1) * F]` and

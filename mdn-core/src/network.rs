@@ -8,7 +8,7 @@ use crate::{
     blob::from_word,
     error::{Error, Result},
     header::{Activation, Header, MAX_HIDDEN_LAYERS, SigmaTransform, TargetTransform, to_usize},
-    math::{floor_at, log_softmax_in_place, log_sum_exp},
+    math::{floor_at, log_sum_exp},
     mixture::{Mixture, component_log_densities, transform_target},
 };
 
@@ -32,51 +32,61 @@ struct Dense<'a> {
 impl Dense<'_> {
     /// `output[o] = sum_i W[o][i] * input[i] + b[o]`: the sum taken from `i = 0` upwards
     /// starting at `0.0`, the bias added last (as candle's `Linear`: matmul, then bias).
+    /// `activation`, if any, is applied to each output as it is written.
     ///
-    /// Rows go four at a time, so each input is loaded once for four accumulators; a last
-    /// group of one to three rows is padded with copies of its first row, whose results
-    /// are dropped. Every output keeps its own left-to-right order, so the bits are those
-    /// of the plain loop. Not generic and not `#[inline]`: it is compiled with mdn-core's
-    /// own optimisation level, which a firmware can set to 3 while building the rest for
-    /// size. `activation`, if any, is applied to each output as it is written.
+    /// Rows go [`BLOCK`] at a time (see [`dot_block`]), so each input is loaded once for
+    /// four accumulators; the one to three rows left over go one at a time ([`dot`]). A
+    /// fan-in of one (the first layer of a one-input model) has no sum to share: `0.0 + w *
+    /// x + b` row by row. Every output keeps its own left-to-right order, so the bits are
+    /// those of the plain loop. Not generic and not `#[inline]`: it is compiled with
+    /// mdn-core's own optimisation level, which a firmware can set to 3 while building the
+    /// rest for size.
     fn forward(&self, input: &[f32], output: &mut [f32], activation: Option<Activation>) {
-        let n = self.fan_in;
-        // Zero tests LLVM can see spare `chunks_exact` its panic paths.
-        if n == 0 {
-            return;
-        }
         let finish = |z: f32| match activation {
             Some(activation) => activation.apply(z),
             None => z,
         };
-        let mut rows = self.weights.chunks_exact(n);
-        // Chunk the outputs like the rows: as many outputs as the layer has rows.
-        let outputs = self.bias.len().min(output.len());
-        let Some(output) = output.get_mut(..outputs) else {
+        let n = self.fan_in;
+        // Exactly `n` inputs, so that the kernels' column blocks line up with the rows'.
+        let Some(input) = input.get(..n) else {
             return;
         };
-        let (bias4, bias_rest) = self.bias.as_chunks::<4>();
-        let (out4, out_rest) = output.as_chunks_mut::<4>();
-        for (bias, out) in bias4.iter().zip(out4) {
-            let (Some(r0), Some(r1), Some(r2), Some(r3)) =
-                (rows.next(), rows.next(), rows.next(), rows.next())
-            else {
+        if let [x] = *input {
+            for ((w, b), out) in self.weights.iter().zip(self.bias).zip(output) {
+                let mut acc = 0.0_f32;
+                acc += word(w) * x;
+                *out = finish(acc + word(b));
+            }
+            return;
+        }
+        // Zero tests LLVM can see spare `chunks_exact` its panic paths.
+        if n == 0 {
+            return;
+        }
+        // Chunk the outputs like the rows: as many outputs as the layer has rows.
+        let rows = self.bias.len().min(output.len());
+        let Some(output) = output.get_mut(..rows) else {
+            return;
+        };
+        let (bias4, bias_rest) = self.bias.as_chunks::<BLOCK>();
+        let (out4, out_rest) = output.as_chunks_mut::<BLOCK>();
+        let mut blocks = self.weights.chunks_exact(n.saturating_mul(BLOCK));
+        for ((block, bias), out) in blocks.by_ref().zip(bias4).zip(out4) {
+            let Some(([r0, r1, r2], r3)) = split_rows(block, n) else {
                 return;
             };
-            let acc = dot4([r0, r1, r2, r3], input);
-            for ((o, a), b) in out.iter_mut().zip(acc).zip(bias) {
-                *o = finish(a + word(b));
+            let sums = dot_block([r0, r1, r2, r3], input);
+            for ((out, sum), b) in out.iter_mut().zip(sums).zip(bias) {
+                *out = finish(sum + word(b));
             }
         }
-        let (acc, count) = match (rows.next(), rows.next(), rows.next()) {
-            (Some(r0), None, _) => ([dot1(r0, input), 0.0, 0.0, 0.0], 1),
-            // Pad to four rows with copies of the first; their results are dropped.
-            (Some(r0), Some(r1), None) => (dot4([r0, r1, r0, r0], input), 2),
-            (Some(r0), Some(r1), Some(r2)) => (dot4([r0, r1, r2, r0], input), 3),
-            (None, ..) => return,
-        };
-        for ((o, a), b) in out_rest.iter_mut().zip(acc).zip(bias_rest).take(count) {
-            *o = finish(a + word(b));
+        let mut rows = blocks.remainder();
+        for (b, out) in bias_rest.iter().zip(out_rest) {
+            let Some((row, rest)) = rows.split_at_checked(n) else {
+                return;
+            };
+            rows = rest;
+            *out = finish(dot(row, input) + word(b));
         }
     }
 
@@ -168,73 +178,106 @@ fn column<'o>(values: &[Lanes], lane: usize, out: &'o mut [f32]) -> &'o mut [f32
     out
 }
 
-/// Four dot products of `input` with four rows of equal length, each summed from index 0
+/// Rows [`Dense::forward`] takes together.
+const BLOCK: usize = 4;
+
+/// The first `N` rows of `n` values at the start of `weights`, and the rest.
+#[inline(always)]
+fn split_rows<const N: usize>(mut weights: &[u32], n: usize) -> Option<([&[u32]; N], &[u32])> {
+    let mut rows = [weights; N];
+    for row in &mut rows {
+        (*row, weights) = weights.split_at_checked(n)?;
+    }
+    Some((rows, weights))
+}
+
+/// Columns the dot-product kernels take per step.
+const COLUMNS: usize = 8;
+
+/// [`BLOCK`] dot products of `input` with rows as long as it, each summed from index 0
 /// upwards starting at `0.0`.
 ///
-/// The loop takes four columns at a time so that loads use immediate offsets and the loop
-/// overhead is shared by sixteen multiply-adds; within each accumulator the order of the
+/// Each step takes [`COLUMNS`] columns, so that loads use immediate offsets and the loop
+/// overhead is shared by 32 multiply-adds; within each accumulator the order of the
 /// additions is unchanged, so the bits are those of the plain loop.
 #[inline(always)]
-fn dot4(rows: [&[u32]; 4], input: &[f32]) -> [f32; 4] {
-    let [r0, r1, r2, r3] = rows.map(|r| r.as_chunks::<4>());
-    let (x4, _) = input.as_chunks::<4>();
-    let mut acc = [0.0_f32; 4];
-    let quads = r0.0.iter().zip(r1.0).zip(r2.0).zip(r3.0).zip(x4);
-    for ((((w0, w1), w2), w3), x) in quads {
-        for j in 0..4 {
-            acc[0] += word(&w0[j]) * x[j];
-            acc[1] += word(&w1[j]) * x[j];
-            acc[2] += word(&w2[j]) * x[j];
-            acc[3] += word(&w3[j]) * x[j];
-        }
+fn dot_block(rows: [&[u32]; BLOCK], input: &[f32]) -> [f32; BLOCK] {
+    let (x_main, x_rest) = input.as_chunks::<COLUMNS>();
+    let mut acc = [0.0_f32; BLOCK];
+    let [r0, r1, r2, r3] = rows.map(|r| r.as_chunks::<COLUMNS>());
+    let main = r0.0.iter().zip(r1.0).zip(r2.0).zip(r3.0).zip(x_main);
+    for ((((w0, w1), w2), w3), x) in main {
+        let w = [w0, w1, w2, w3];
+        // Spelled out: LLVM may keep a loop over the columns rolled, which costs a counter,
+        // a compare and address arithmetic for every four multiply-adds.
+        mac_column(&mut acc, w, x, 0);
+        mac_column(&mut acc, w, x, 1);
+        mac_column(&mut acc, w, x, 2);
+        mac_column(&mut acc, w, x, 3);
+        mac_column(&mut acc, w, x, 4);
+        mac_column(&mut acc, w, x, 5);
+        mac_column(&mut acc, w, x, 6);
+        mac_column(&mut acc, w, x, 7);
     }
-    let done = r0.0.len() * 4;
-    let rest = r0.1.iter().zip(r1.1).zip(r2.1).zip(r3.1);
-    for ((((w0, w1), w2), w3), &x) in rest.zip(input.iter().skip(done)) {
-        acc[0] += word(w0) * x;
-        acc[1] += word(w1) * x;
-        acc[2] += word(w2) * x;
-        acc[3] += word(w3) * x;
+    let rest = r0.1.iter().zip(r1.1).zip(r2.1).zip(r3.1).zip(x_rest);
+    for ((((w0, w1), w2), w3), &x) in rest {
+        for (a, w) in acc.iter_mut().zip([w0, w1, w2, w3]) {
+            *a += word(w) * x;
+        }
     }
     acc
 }
 
-/// One dot product, summed from index 0 upwards starting at `0.0`, four columns a step.
+/// `acc[r] += rows[r][j] * x[j]` for each row `r`.
 #[inline(always)]
-fn dot1(row: &[u32], input: &[f32]) -> f32 {
-    let (w4, w_rest) = row.as_chunks::<4>();
-    let (x4, _) = input.as_chunks::<4>();
+fn mac_column(
+    acc: &mut [f32; BLOCK],
+    rows: [&[u32; COLUMNS]; BLOCK],
+    x: &[f32; COLUMNS],
+    j: usize,
+) {
+    let x = x.get(j).copied().unwrap_or(0.0);
+    for (a, w) in acc.iter_mut().zip(rows) {
+        *a += word(w.get(j).unwrap_or(&0)) * x;
+    }
+}
+
+/// One dot product, summed from index 0 upwards starting at `0.0`, [`COLUMNS`] columns a
+/// step.
+#[inline(always)]
+fn dot(row: &[u32], input: &[f32]) -> f32 {
+    let (w_main, w_rest) = row.as_chunks::<COLUMNS>();
+    let (x_main, x_rest) = input.as_chunks::<COLUMNS>();
     let mut acc = 0.0_f32;
-    for (w, x) in w4.iter().zip(x4) {
-        for j in 0..4 {
-            acc += word(&w[j]) * x[j];
+    for (w, x) in w_main.iter().zip(x_main) {
+        for (w, x) in w.iter().zip(x) {
+            acc += word(w) * x;
         }
     }
-    for (w, &x) in w_rest.iter().zip(input.iter().skip(w4.len() * 4)) {
+    for (w, x) in w_rest.iter().zip(x_rest) {
         acc += word(w) * x;
     }
     acc
 }
 
-/// Where a dense layer's tensors lie in a network's parameters: `outputs * fan_in`
-/// weights from `start`, then `outputs` biases.
+/// Where a dense layer's tensors lie in a network's parameters: weights at
+/// `start..bias`, biases at `bias..end`.
 #[derive(Debug, Clone, Copy, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 struct Placement {
     start: usize,
+    bias: usize,
+    end: usize,
     fan_in: usize,
-    outputs: usize,
 }
 
 impl Placement {
     /// The layer over one network's parameter words (`None` only if they are too short,
     /// which [`Network::new`] ruled out).
     fn bind<'a>(&self, words: Words<'a>) -> Option<Dense<'a>> {
-        // `Network::new` computed these sums and products with checked arithmetic.
-        let weights_end = self.start + self.outputs * self.fan_in;
         Some(Dense {
-            weights: words.get(self.start..weights_end)?,
-            bias: words.get(weights_end..weights_end + self.outputs)?,
+            weights: words.get(self.start..self.bias)?,
+            bias: words.get(self.bias..self.end)?,
             fan_in: self.fan_in,
         })
     }
@@ -405,31 +448,33 @@ impl<'a> Network<'a> {
         let mut hidden = heapless::Vec::new();
         let mut member_len = 0_usize;
         let mut fan_in = inputs;
-        let mut place = |outputs: usize, fan_in: usize| -> Result<Placement> {
-            let placement = Placement {
-                start: member_len,
+        // `Layout::new` checked every size of this header (the blob was validated against
+        // it), so this arithmetic cannot overflow.
+        let mut place = |outputs: usize, fan_in: usize| {
+            let start = member_len;
+            let bias = start.wrapping_add(outputs.wrapping_mul(fan_in));
+            member_len = bias.wrapping_add(outputs);
+            Placement {
+                start,
+                bias,
+                end: member_len,
                 fan_in,
-                outputs,
-            };
-            let len = outputs
-                .checked_mul(fan_in.checked_add(1).ok_or(Error::SizeOverflow)?)
-                .ok_or(Error::SizeOverflow)?;
-            member_len = member_len.checked_add(len).ok_or(Error::SizeOverflow)?;
-            Ok(placement)
+            }
         };
         for &width in &header.hidden {
             let width = to_usize(width)?;
-            let layer = place(width, fan_in)?;
-            hidden.push(layer).map_err(|_| Error::SizeOverflow)?;
+            hidden
+                .push(place(width, fan_in))
+                .map_err(|_| Error::SizeOverflow)?;
             fan_in = width;
         }
-        let head_rows = components.checked_mul(dims).ok_or(Error::SizeOverflow)?;
+        let head_rows = components.wrapping_mul(dims);
         let heads = [
-            place(components, fan_in)?,
-            place(head_rows, fan_in)?,
-            place(head_rows, fan_in)?,
+            place(components, fan_in),
+            place(head_rows, fan_in),
+            place(head_rows, fan_in),
         ];
-        let networks = member_len.checked_mul(members).ok_or(Error::SizeOverflow)?;
+        let networks = member_len.wrapping_mul(members);
         Ok(Network {
             input_offset: take(&mut rest, inputs)?,
             input_scale: take(&mut rest, inputs)?,
@@ -495,7 +540,26 @@ impl<'a> Network<'a> {
         &self,
         x: &[f32],
     ) -> Mixture<K, D> {
-        self.mixture::<I, W, K, D>(x, false)
+        let mut mixture = Mixture::zeroed(self.mixture_components(), self.dims, self.transform);
+        self.fill::<I, W, K, D>(x, &mut mixture, false);
+        mixture
+    }
+
+    /// `ln p(y|x)`: [`Mixture::log_prob`] of [`Network::forward`], under the same contract.
+    ///
+    /// The mixture stays in this frame: returned by value, it would be copied.
+    ///
+    /// # Errors
+    ///
+    /// As [`Mixture::log_prob`].
+    pub(crate) fn log_prob<const I: usize, const W: usize, const K: usize, const D: usize>(
+        &self,
+        x: &[f32],
+        y: &[f32],
+    ) -> Result<f32> {
+        let mut mixture = Mixture::zeroed(self.mixture_components(), self.dims, self.transform);
+        self.fill::<I, W, K, D>(x, &mut mixture, false);
+        mixture.log_prob(y)
     }
 
     /// [`Network::forward`] with the approximate functions of [`crate::fast`]: the same
@@ -504,22 +568,25 @@ impl<'a> Network<'a> {
         &self,
         x: &[f32],
     ) -> Mixture<K, D> {
-        self.mixture::<I, W, K, D>(x, true)
+        let mut mixture = Mixture::zeroed(self.mixture_components(), self.dims, self.transform);
+        self.fill::<I, W, K, D>(x, &mut mixture, true);
+        mixture
     }
 
-    /// The mixture of every network's components, exact or `approximate`.
-    fn mixture<const I: usize, const W: usize, const K: usize, const D: usize>(
+    /// Fills a zeroed `mixture` with every network's components for raw input `x`, exact or
+    /// `approximate`.
+    fn fill<const I: usize, const W: usize, const K: usize, const D: usize>(
         &self,
         x: &[f32],
+        mixture: &mut Mixture<K, D>,
         approximate: bool,
-    ) -> Mixture<K, D> {
+    ) {
         let scaled = self.scale_input::<I>(x);
         let mut ping = [0.0_f32; W];
         let mut pong = [0.0_f32; W];
         let approximate_tanh = approximate && self.activation == Activation::Tanh;
         let fused = (!approximate_tanh).then_some(self.activation);
         let components = self.mixture_components();
-        let mut mixture = Mixture::zeroed(components, self.dims, self.transform);
         let (log_weights, means, sigmas) = mixture.parts_mut();
         let k = self.components.max(1);
         let shares = log_weights
@@ -533,7 +600,7 @@ impl<'a> Network<'a> {
         let log_weights = log_weights.get_mut(..components).unwrap_or(&mut []);
         let rows = means.iter_mut().zip(sigmas.iter_mut()).take(components);
         if approximate {
-            self.mix(log_weights, crate::fast::log_softmax_in_place);
+            self.mix(log_weights, crate::fast::log_sum_exp);
             for (mean_row, sigma_row) in rows {
                 self.unscale_means(mean_row);
                 crate::fast::sigmas_in_place(
@@ -544,24 +611,22 @@ impl<'a> Network<'a> {
                 );
             }
         } else {
-            self.mix(log_weights, log_softmax_in_place);
+            self.mix(log_weights, log_sum_exp);
             for (mean_row, sigma_row) in rows {
                 self.unscale_means(mean_row);
                 self.sigmas_from_pre_activations(sigma_row);
             }
         }
-        mixture
     }
 
     /// Turns every network's logits into mixture log weights in place:
-    /// `log_softmax(l_m) + w_m`, each network's `K` values at a time.
-    fn mix(&self, log_weights: &mut [f32], log_softmax: fn(&mut [f32])) {
+    /// `(l_mk - lse(l_m)) + w_m`, each network's `K` values at a time.
+    fn mix(&self, log_weights: &mut [f32], log_sum_exp: fn(&[f32]) -> f32) {
         let shares = log_weights.chunks_mut(self.components.max(1));
         for (share, weight) in shares.zip(self.member_log_weights) {
-            log_softmax(share);
-            let weight = word(weight);
+            let (lse, weight) = (log_sum_exp(share), word(weight));
             for v in share {
-                *v += weight;
+                *v = (*v - lse) + weight;
             }
         }
     }
@@ -652,7 +717,7 @@ impl<'a> Network<'a> {
                 let mut log_weights = [0.0_f32; K];
                 let log_weights = column(&logits, lane, &mut log_weights);
                 let log_weights = log_weights.get_mut(..components).unwrap_or(&mut []);
-                self.mix(log_weights, log_softmax_in_place);
+                self.mix(log_weights, log_sum_exp);
                 let mut point = [0.0_f32; D];
                 let point = point.get_mut(..self.dims).unwrap_or(&mut []);
                 let Some(jacobian) = transform_target(self.transform, y, point) else {

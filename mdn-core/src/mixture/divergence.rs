@@ -72,7 +72,7 @@ impl<'s> LogDensity<'s> {
         let (offsets, terms) = scratch.split_at_mut_checked(mixture.len())?;
         let terms = terms.get_mut(..mixture.len())?;
         for (offset, (log_weight, _, sigma)) in offsets.iter_mut().zip(mixture.components()) {
-            *offset = log_weight - libm::logf(sigma) - HALF_LN_TWO_PI;
+            *offset = log_weight - crate::math::ln(sigma) - HALF_LN_TWO_PI;
         }
         Some(LogDensity {
             means: mixture.means,
@@ -131,7 +131,7 @@ impl<'s> LogDensity<'s> {
                     sum += libm::expf(term - max);
                 }
             }
-            max + libm::logf(sum)
+            max + crate::math::ln(sum)
         } else {
             max
         };

@@ -188,7 +188,7 @@ impl Search<'_> {
         let g1 = b / e_sum;
         let g2 = c / e_sum - g1 * g1;
         Evaluation {
-            log_density: max + libm::logf(e_sum) - HALF_LN_TWO_PI,
+            log_density: max + crate::math::ln(e_sum) - HALF_LN_TWO_PI,
             shift: self.s_min * (b / a),
             newton: if g2 < 0.0 {
                 -(self.s_min * (g1 / g2))
@@ -293,7 +293,7 @@ impl Univariate<'_> {
             } else {
                 (log_weight, mu)
             };
-            *offset = a - libm::logf(sigma);
+            *offset = a - crate::math::ln(sigma);
             *mean = m;
             *ratio = s_min / sigma;
         }

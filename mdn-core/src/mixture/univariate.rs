@@ -43,7 +43,7 @@ impl<'a> Univariate<'a> {
     pub(crate) fn working_point(&self, y: f32) -> Option<f32> {
         match self.transform {
             TargetTransform::Identity => Some(y),
-            TargetTransform::Log if y > 0.0 => Some(libm::logf(y)),
+            TargetTransform::Log if y > 0.0 => Some(crate::math::ln(y)),
             TargetTransform::Log => None,
         }
     }
