@@ -253,3 +253,60 @@ pub fn log_sum_exp(v: &[f64]) -> f64 {
     }
     max + v.iter().map(|x| (x - max).exp()).sum::<f64>().ln()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Mdn;
+
+    fn example() -> AlignedBytes {
+        AlignedBytes::from_slice(&mdn_core::doc_example_blob())
+    }
+
+    #[test]
+    fn a_candle_model_is_one_network_and_says_so() {
+        let one = example();
+        let ensemble = Ensemble {
+            members: vec![one.clone(), one],
+            log_weights: vec![0.3_f64.ln(), 0.7_f64.ln()],
+        };
+        let blob = ensemble.to_blob().unwrap();
+        let err = Mdn::from_blob(&blob, "e.mdn".as_ref()).unwrap_err();
+        assert!(matches!(err, Error::EnsembleBlob { members: 2, .. }), "{err}");
+        assert!(err.to_string().starts_with("e.mdn: holds an ensemble of 2 networks"));
+        // Split back into networks, each loads.
+        let split = Ensemble::from_blob(&blob, "e.mdn".as_ref()).unwrap();
+        for member in &split.members {
+            assert!(Mdn::from_blob(member, "m.mdn".as_ref()).is_ok());
+        }
+    }
+
+    #[test]
+    fn networks_keep_their_order_and_weights() {
+        // Two different networks: the second with every weight halved.
+        let first = example();
+        let values: Vec<f32> = mdn_core::Blob::from_bytes(&first)
+            .unwrap()
+            .parameter_values()
+            .collect();
+        let header = mdn_core::Blob::from_bytes(&first).unwrap().header().clone();
+        let halved: Vec<f32> = values
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| if i < 5 { v } else { v * 0.5 })
+            .collect();
+        let second = crate::model::encode_blob(&header, &halved).unwrap();
+        let ensemble = Ensemble {
+            members: vec![first.clone(), second.clone()],
+            log_weights: vec![0.25_f64.ln(), 0.75_f64.ln()],
+        };
+        let blob = ensemble.to_blob().unwrap();
+        let back = Ensemble::from_blob(&blob, "e.mdn".as_ref()).unwrap();
+        assert_eq!(back.members, [first, second]);
+        let merged = mdn_core::HostModel::from_bytes(&blob).unwrap();
+        let mixture = merged.mixture(&[0.4]).unwrap();
+        assert_eq!(mixture.components(), 4);
+        let weight: f32 = mixture.iter().skip(2).map(|c| c.weight()).sum();
+        assert!((weight - 0.75).abs() < 1e-6, "{weight}");
+    }
+}
