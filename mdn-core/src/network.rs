@@ -1,8 +1,10 @@
-//! The network: input scaling, hidden layers and the three heads, evaluated over parameter
-//! slices that point into the blob.
+//! The network: input scaling, then for each of the model's networks its hidden layers and
+//! three heads, evaluated over parameter slices that point into the blob.
 //!
-//! Every slice is cut once, when the model is built, so evaluation runs over iterators whose
-//! lengths were checked: no index, no bounds check, no failure.
+//! The shared tensors are cut once, when the model is built, with the positions of every
+//! layer within one network ([`Placement`]); each network's layers are bound to its words
+//! with checked slicing when it is evaluated. Evaluation then runs over iterators whose
+//! lengths were checked: no index, no failure.
 
 use crate::{
     blob::from_word,
@@ -290,6 +292,7 @@ struct Member<'n, 'a> {
 }
 
 impl<'a> Member<'_, 'a> {
+    /// The hidden layers, input side first, over this network's words.
     fn hidden(&self) -> impl Iterator<Item = Dense<'a>> + '_ {
         self.network
             .hidden

@@ -272,8 +272,14 @@ mod tests {
         };
         let blob = ensemble.to_blob().unwrap();
         let err = Mdn::from_blob(&blob, "e.mdn".as_ref()).unwrap_err();
-        assert!(matches!(err, Error::EnsembleBlob { members: 2, .. }), "{err}");
-        assert!(err.to_string().starts_with("e.mdn: holds an ensemble of 2 networks"));
+        assert!(
+            matches!(err, Error::EnsembleBlob { members: 2, .. }),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with("e.mdn: holds an ensemble of 2 networks")
+        );
         // Split back into networks, each loads.
         let split = Ensemble::from_blob(&blob, "e.mdn".as_ref()).unwrap();
         for member in &split.members {
