@@ -8,8 +8,8 @@ use crate::{
     blob::from_word,
     error::{Error, Result},
     header::{Activation, Header, MAX_HIDDEN_LAYERS, SigmaTransform, TargetTransform, to_usize},
-    math::{floor_at, log_sum_exp},
-    mixture::{Mixture, component_log_densities, transform_target},
+    math::{floor_at, log_sum_exp, normal_log_density},
+    mixture::{Mixture, transform_target},
 };
 
 /// A parameter tensor: little-endian `f32` bit patterns inside the blob, 4-byte aligned.
@@ -169,14 +169,6 @@ pub(crate) const LANES: usize = 8;
 
 /// One value per row of a block.
 type Lanes = [f32; LANES];
-
-/// Copies lane `lane` of `values` into `out`, and returns `out`.
-fn column<'o>(values: &[Lanes], lane: usize, out: &'o mut [f32]) -> &'o mut [f32] {
-    for (o, v) in out.iter_mut().zip(values) {
-        *o = v.get(lane).copied().unwrap_or(0.0);
-    }
-    out
-}
 
 /// Rows [`Dense::forward`] takes together.
 const BLOCK: usize = 4;
@@ -636,12 +628,15 @@ impl<'a> Network<'a> {
     ///
     /// The hidden layers and the three heads run once per block of rows, each weight
     /// loaded once for every row, in loops the compiler vectorises across rows; each row's
-    /// sums keep the order of [`Network::forward`]. Unscaling and the sigma transform are
-    /// the single-row path's operations, element by element; the mixing weights, the target
-    /// transform, the component densities and the log-sum-exp are the very functions
-    /// [`Mixture::log_prob`] calls, on each row's values. So every row gets exactly the
-    /// single-row bits. The caller guarantees the capacities, that `xs`, `ys` and `out` hold
-    /// the same number of rows, and that every value is finite.
+    /// sums keep the order of [`Network::forward`]. Unscaling, the sigma transform and the
+    /// component densities (the sums of
+    /// [`component_log_densities`](crate::mixture::component_log_densities)) are the single-row path's
+    /// operations, element by element across the rows; the mixing weights, the target
+    /// transform and the log-sum-exp are the very functions [`Mixture::log_prob`] calls, on
+    /// each row's values. So every row gets exactly the single-row bits. Each step runs for
+    /// every row of the block before the next starts, so that the rows' independent calls
+    /// of `expf` and `logf` overlap. The caller guarantees the capacities, that `xs`, `ys`
+    /// and `out` hold the same number of rows, and that every value is finite.
     pub(crate) fn log_prob_rows<const I: usize, const W: usize, const K: usize, const D: usize>(
         &self,
         xs: &[f32],
@@ -652,17 +647,23 @@ impl<'a> Network<'a> {
         let dims = self.dims.max(1);
         let components = self.mixture_components();
         let k = self.components.max(1);
-        let head_rows = components.saturating_mul(dims);
+        // Every buffer is written before it is read, block after block: zeroed once.
+        let mut scaled = [[0.0_f32; LANES]; I];
+        let mut ping = [[0.0_f32; LANES]; W];
+        let mut pong = [[0.0_f32; LANES]; W];
         // Head outputs of every network in the mixture's row order, `k * dims + d`.
         let mut logits = [[0.0_f32; LANES]; K];
         let mut means = [[[0.0_f32; LANES]; D]; K];
         let mut sigmas = [[[0.0_f32; LANES]; D]; K];
+        // Each row's mixture log weights, then its weighted component log-densities.
+        let mut weighted = [[0.0_f32; K]; LANES];
+        let mut points = [[0.0_f32; D]; LANES];
+        let mut jacobians = [None; LANES];
         let blocks = xs
             .chunks(width * LANES)
             .zip(ys.chunks(dims * LANES))
             .zip(out.chunks_mut(LANES));
         for ((block, targets), out) in blocks {
-            let mut scaled = [[0.0_f32; LANES]; I];
             // Lanes past the block's rows repeat its first row; their results are dropped.
             for (lane, x) in block
                 .chunks_exact(width)
@@ -677,8 +678,6 @@ impl<'a> Network<'a> {
                     }
                 }
             }
-            let mut ping = [[0.0_f32; LANES]; W];
-            let mut pong = [[0.0_f32; LANES]; W];
             let shares = logits
                 .chunks_mut(k)
                 .zip(means.as_flattened_mut().chunks_mut(k * dims))
@@ -713,34 +712,48 @@ impl<'a> Network<'a> {
                     }
                 }
             }
-            for (lane, (y, out)) in targets.chunks_exact(dims).zip(out).enumerate() {
-                let mut log_weights = [0.0_f32; K];
-                let log_weights = column(&logits, lane, &mut log_weights);
-                let log_weights = log_weights.get_mut(..components).unwrap_or(&mut []);
-                self.mix(log_weights, log_sum_exp);
-                let mut point = [0.0_f32; D];
+            for (component, logit) in logits.iter().take(components).enumerate() {
+                for (row, &l) in weighted.iter_mut().zip(logit) {
+                    if let Some(w) = row.get_mut(component) {
+                        *w = l;
+                    }
+                }
+            }
+            for row in &mut weighted {
+                self.mix(row.get_mut(..components).unwrap_or(&mut []), log_sum_exp);
+            }
+            let lanes = targets
+                .chunks_exact(dims)
+                .zip(&mut points)
+                .zip(&mut jacobians);
+            for ((y, point), jacobian) in lanes {
                 let point = point.get_mut(..self.dims).unwrap_or(&mut []);
-                let Some(jacobian) = transform_target(self.transform, y, point) else {
-                    *out = f32::NEG_INFINITY;
-                    continue;
+                *jacobian = transform_target(self.transform, y, point);
+            }
+            // `log_weight + sum_d ln N(point_d; mu_kd, sigma_kd)`, the sum from `d = 0`
+            // starting at `0.0`, as `component_log_densities` takes it for one row.
+            let heads = means.chunks_exact(dims).zip(sigmas.chunks_exact(dims));
+            for (component, (mu, sigma)) in heads.take(components).enumerate() {
+                let mut sums = [0.0_f32; LANES];
+                for (d, (mu, sigma)) in mu.iter().zip(sigma).enumerate() {
+                    let lanes = sums.iter_mut().zip(&points).zip(mu.iter().zip(sigma));
+                    for ((sum, point), (&mu, &sigma)) in lanes {
+                        let t = point.get(d).copied().unwrap_or(0.0);
+                        *sum += normal_log_density(t, mu, sigma);
+                    }
+                }
+                for (row, sum) in weighted.iter_mut().zip(sums) {
+                    if let Some(w) = row.get_mut(component) {
+                        *w += sum;
+                    }
+                }
+            }
+            let lanes = weighted.iter().zip(&jacobians).zip(out);
+            for ((row, jacobian), out) in lanes {
+                *out = match jacobian {
+                    Some(jacobian) => log_sum_exp(row.get(..components).unwrap_or(&[])) - jacobian,
+                    None => f32::NEG_INFINITY,
                 };
-                let mut mu = [[0.0_f32; D]; K];
-                let mut sigma = [[0.0_f32; D]; K];
-                let heads = means.get(..head_rows).unwrap_or(&[]);
-                column(heads, lane, mu.as_flattened_mut());
-                let heads = sigmas.get(..head_rows).unwrap_or(&[]);
-                column(heads, lane, sigma.as_flattened_mut());
-                let mut per_component = [0.0_f32; K];
-                component_log_densities(
-                    log_weights,
-                    mu.as_flattened(),
-                    sigma.as_flattened(),
-                    dims,
-                    point,
-                    &mut per_component,
-                );
-                let per_component = per_component.get(..components).unwrap_or(&[]);
-                *out = log_sum_exp(per_component) - jacobian;
             }
         }
     }
