@@ -50,7 +50,7 @@ fn batch_rows_equal_single_rows_bit_for_bit() {
             };
             let bytes = blob(&h, &parameters(&h, &mut rng, 1.0, (-2.0, 1.0)));
             let model = HostModel::from_bytes(&bytes).unwrap();
-            for rows in [1_usize, 7, 8, 9, 23] {
+            for rows in [1_usize, 7, 8, 9, 15, 16, 17, 23, 40] {
                 let xs: Vec<f32> = (0..rows * inputs as usize)
                     .map(|_| rng.uniform(-4.0, 4.0) as f32)
                     .collect();
@@ -78,7 +78,7 @@ fn batch_rows_equal_single_rows_bit_for_bit() {
             }
         }
     }
-    assert_eq!(checked, 6 * 3 * (1 + 7 + 8 + 9 + 23));
+    assert_eq!(checked, 6 * 3 * (1 + 7 + 8 + 9 + 15 + 16 + 17 + 23 + 40));
 }
 
 #[test]
