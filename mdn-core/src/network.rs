@@ -8,7 +8,7 @@ use crate::{
     blob::from_word,
     error::{Error, Result},
     header::{Activation, Header, MAX_HIDDEN_LAYERS, SigmaTransform, TargetTransform, to_usize},
-    math::{floor_at, log_sum_exp, normal_log_density},
+    math::{floor_at, log_sum_exp, log_sum_exp_lanes, normal_log_density},
     mixture::{Mixture, transform_target},
 };
 
@@ -630,14 +630,16 @@ impl<'a> Network<'a> {
     ///
     /// The hidden layers and the three heads run once per block of rows, each weight
     /// loaded once for every row, in loops the compiler vectorises across rows; each row's
-    /// sums keep the order of [`Network::forward`]. Unscaling, the sigma transform and the
-    /// component densities (the sums of
-    /// [`component_log_densities`](crate::mixture::component_log_densities)) are the single-row path's
-    /// operations, element by element across the rows; the mixing weights, the target
-    /// transform and the log-sum-exp are the very functions [`Mixture::log_prob`] calls, on
-    /// each row's values. So every row gets exactly the single-row bits. Each step runs for
-    /// every row of the block before the next starts, so that the rows' independent calls
-    /// of `expf` and `logf` overlap. The caller guarantees the capacities, that `xs`, `ys`
+    /// sums keep the order of [`Network::forward`]. The mixture follows across the rows
+    /// too, each step for every row of the block before the next starts, so that the
+    /// rows' independent `expf` and `logf` calls overlap: unscaling and the sigma
+    /// transform; the mixing weights as [`Network::mix`] forms them, with
+    /// [`log_sum_exp_lanes`]; the target transform of each row ([`transform_target`]); the
+    /// component densities summed as
+    /// [`component_log_densities`](crate::mixture::component_log_densities) sums them; the
+    /// final log-sum-exp. Each row takes exactly the single-row operations in their order,
+    /// so it gets the bits of [`Mixture::log_prob`] of [`Network::forward`]
+    /// (`mdn-core/tests/batch.rs`). The caller guarantees the capacities, that `xs`, `ys`
     /// and `out` hold the same number of rows, and that every value is finite.
     pub(crate) fn log_prob_rows<const I: usize, const W: usize, const K: usize, const D: usize>(
         &self,
@@ -657,8 +659,6 @@ impl<'a> Network<'a> {
         let mut logits = [[0.0_f32; LANES]; K];
         let mut means = [[[0.0_f32; LANES]; D]; K];
         let mut sigmas = [[[0.0_f32; LANES]; D]; K];
-        // Each row's mixture log weights, then its weighted component log-densities.
-        let mut weighted = [[0.0_f32; K]; LANES];
         let mut points = [[0.0_f32; D]; LANES];
         let mut jacobians = [None; LANES];
         let blocks = xs
@@ -714,15 +714,14 @@ impl<'a> Network<'a> {
                     }
                 }
             }
-            for (component, logit) in logits.iter().take(components).enumerate() {
-                for (row, &l) in weighted.iter_mut().zip(logit) {
-                    if let Some(w) = row.get_mut(component) {
-                        *w = l;
+            let shares = logits.chunks_mut(k).zip(self.member_log_weights);
+            for (share, weight) in shares {
+                let (lse, weight) = (log_sum_exp_lanes(share), word(weight));
+                for row in share {
+                    for (v, lse) in row.iter_mut().zip(lse) {
+                        *v = (*v - lse) + weight;
                     }
                 }
-            }
-            for row in &mut weighted {
-                self.mix(row.get_mut(..components).unwrap_or(&mut []), log_sum_exp);
             }
             let lanes = targets
                 .chunks_exact(dims)
@@ -735,7 +734,7 @@ impl<'a> Network<'a> {
             // `log_weight + sum_d ln N(point_d; mu_kd, sigma_kd)`, the sum from `d = 0`
             // starting at `0.0`, as `component_log_densities` takes it for one row.
             let heads = means.chunks_exact(dims).zip(sigmas.chunks_exact(dims));
-            for (component, (mu, sigma)) in heads.take(components).enumerate() {
+            for (log_weights, (mu, sigma)) in logits.iter_mut().zip(heads).take(components) {
                 let mut sums = [0.0_f32; LANES];
                 for (d, (mu, sigma)) in mu.iter().zip(sigma).enumerate() {
                     let lanes = sums.iter_mut().zip(&points).zip(mu.iter().zip(sigma));
@@ -744,16 +743,14 @@ impl<'a> Network<'a> {
                         *sum += normal_log_density(t, mu, sigma);
                     }
                 }
-                for (row, sum) in weighted.iter_mut().zip(sums) {
-                    if let Some(w) = row.get_mut(component) {
-                        *w += sum;
-                    }
+                for (w, sum) in log_weights.iter_mut().zip(sums) {
+                    *w += sum;
                 }
             }
-            let lanes = weighted.iter().zip(&jacobians).zip(out);
-            for ((row, jacobian), out) in lanes {
+            let lse = log_sum_exp_lanes(logits.get(..components).unwrap_or(&[]));
+            for ((out, lse), jacobian) in out.iter_mut().zip(lse).zip(&jacobians) {
                 *out = match jacobian {
-                    Some(jacobian) => log_sum_exp(row.get(..components).unwrap_or(&[])) - jacobian,
+                    Some(jacobian) => lse - jacobian,
                     None => f32::NEG_INFINITY,
                 };
             }
