@@ -96,9 +96,10 @@ impl Dense<'_> {
     ///
     /// Two outputs go together: each input's [`LANES`] values are loaded once for
     /// 2 x [`LANES`] independent sums, and each weight is broadcast once for [`LANES`] rows.
-    /// With SSE2 that is eight 4-wide accumulators, which keep a host's vector adders busy
-    /// instead of waiting on one sum's chain of additions, and still fit its 16 registers
-    /// (four outputs, as [`Dense::forward`] takes them, spilled them to the stack: slower).
+    /// With SSE2 that is eight 4-wide accumulators ([`sums_lanes`]), which keep a host's
+    /// vector adders busy instead of waiting on one sum's chain of additions, and still fit
+    /// its 16 registers (four outputs, as [`Dense::forward`] takes them, spilled them to
+    /// the stack: slower). A last odd output goes alone ([`sum_lanes`]).
     fn forward_lanes(&self, input: &[Lanes], output: &mut [Lanes], activation: Option<Activation>) {
         let n = self.fan_in;
         if n == 0 {
@@ -113,38 +114,24 @@ impl Dense<'_> {
         let Some(output) = output.get_mut(..outputs) else {
             return;
         };
-        let (bias4, bias_rest) = self.bias.as_chunks::<2>();
-        let (out4, out_rest) = output.as_chunks_mut::<2>();
-        for (bias, out) in bias4.iter().zip(out4) {
+        let (bias2, bias_rest) = self.bias.as_chunks::<2>();
+        let (out2, out_rest) = output.as_chunks_mut::<2>();
+        for (bias, out) in bias2.iter().zip(out2) {
             let (Some(r0), Some(r1)) = (rows.next(), rows.next()) else {
                 return;
             };
-            let mut acc = [[0.0_f32; LANES]; 2];
-            for ((w0, w1), x) in r0.iter().zip(r1).zip(input) {
-                for (acc, w) in acc.iter_mut().zip([w0, w1]) {
-                    let w = word(w);
-                    for (a, &x) in acc.iter_mut().zip(x) {
-                        *a += w * x;
-                    }
-                }
-            }
-            for ((out, acc), bias) in out.iter_mut().zip(acc).zip(bias) {
+            let acc = sums_lanes([r0, r1], input);
+            for ((out, acc), bias) in out.iter_mut().zip(&acc).zip(bias) {
                 let bias = word(bias);
-                for (o, a) in out.iter_mut().zip(acc) {
+                for (o, &a) in out.iter_mut().zip(acc) {
                     *o = finish(a + bias);
                 }
             }
         }
         for ((row, bias), out) in rows.zip(bias_rest).zip(out_rest) {
-            let mut acc = [0.0_f32; LANES];
-            for (w, x) in row.iter().zip(input) {
-                let w = word(w);
-                for (a, &x) in acc.iter_mut().zip(x) {
-                    *a += w * x;
-                }
-            }
+            let acc = sum_lanes(row, input);
             let bias = word(bias);
-            for (o, a) in out.iter_mut().zip(acc) {
+            for (o, &a) in out.iter_mut().zip(&acc) {
                 *o = finish(a + bias);
             }
         }
@@ -171,6 +158,42 @@ pub(crate) const LANES: usize = 16;
 
 /// One value per row of a block.
 type Lanes = [f32; LANES];
+
+/// The dot products of two rows with `input` in every lane, each summed from index 0
+/// upwards starting at `0.0`.
+///
+/// Out of line, like [`sum_lanes`], so that the compiler keeps the 2 x [`LANES`] sums in
+/// registers whatever the caller does with them: inlined into [`Dense::forward_lanes`],
+/// small changes there made it keep them on the stack or in registers out of step with
+/// the lanes (one such build of the batched path took 1.3 times as long).
+#[inline(never)]
+fn sums_lanes([r0, r1]: [&[u32]; 2], input: &[Lanes]) -> [Lanes; 2] {
+    let mut acc = [[0.0_f32; LANES]; 2];
+    for ((w0, w1), x) in r0.iter().zip(r1).zip(input) {
+        for (acc, w) in acc.iter_mut().zip([w0, w1]) {
+            mac_lanes(acc, word(w), x);
+        }
+    }
+    acc
+}
+
+/// [`sums_lanes`] for one row.
+#[inline(never)]
+fn sum_lanes(row: &[u32], input: &[Lanes]) -> Lanes {
+    let mut acc = [0.0_f32; LANES];
+    for (w, x) in row.iter().zip(input) {
+        mac_lanes(&mut acc, word(w), x);
+    }
+    acc
+}
+
+/// `acc[lane] += w * x[lane]` in every lane.
+#[inline(always)]
+fn mac_lanes(acc: &mut Lanes, w: f32, x: &Lanes) {
+    for (a, &x) in acc.iter_mut().zip(x) {
+        *a += w * x;
+    }
+}
 
 /// Rows [`Dense::forward`] takes together.
 const BLOCK: usize = 4;
