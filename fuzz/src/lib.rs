@@ -173,7 +173,7 @@ pub fn query_model<const I: usize, const W: usize, const K: usize, const D: usiz
     query_mixture(&mixture, q);
 }
 
-/// `log_prob_batch` over 1 to 17 copies of the query row (across the 8-row blocks of its
+/// `log_prob_batch` over 1 to 17 copies of the query row (across the 16-row blocks of its
 /// scratch), sometimes with an output one row longer, which regroups the same values into
 /// other rows or fails; a batch that succeeds must give each row the bits of `log_prob` on
 /// that row (any NaN equal to any NaN).

@@ -47,7 +47,7 @@ pub struct Model<'a, const I: usize, const W: usize, const K: usize, const D: us
 /// Capacities generous enough for any model `mdn-train` writes, for host-side use: up to
 /// 128 mixture components in all (an ensemble's networks together).
 ///
-/// Evaluation keeps about 30 KB of scratch on the stack (`log_prob_batch` about 170 KB);
+/// Evaluation keeps about 30 KB of scratch on the stack (`log_prob_batch` about 440 KB);
 /// use tighter capacities on a device.
 ///
 /// # Examples
@@ -219,8 +219,8 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
     /// `ys[r * D..(r + 1) * D]` (with `F` inputs and `D` outputs), its result `out[r]`.
     ///
     /// Each row gets exactly the bits of [`Model::log_prob`]; the rows share the work of
-    /// the hidden layers and heads, 8 at a time, which makes this several times faster on a
-    /// host. Scratch for 8 rows lives on the stack (for [`HostModel`], about 160 KB).
+    /// the hidden layers and heads, 16 at a time, which makes this several times faster on
+    /// a host. Scratch for 16 rows lives on the stack (for [`HostModel`], about 440 KB).
     ///
     /// # Errors
     ///

@@ -10,8 +10,8 @@ use crate::{
     blob::from_word,
     error::{Error, Result},
     header::{Activation, Header, MAX_HIDDEN_LAYERS, SigmaTransform, TargetTransform, to_usize},
-    math::{floor_at, log_sum_exp},
-    mixture::{Mixture, component_log_densities, transform_target},
+    math::{floor_at, log_sum_exp, log_sum_exp_lanes, normal_log_density},
+    mixture::{Mixture, transform_target},
 };
 
 /// A parameter tensor: little-endian `f32` bit patterns inside the blob, 4-byte aligned.
@@ -96,9 +96,12 @@ impl Dense<'_> {
     /// `lane`. Each lane sums from `i = 0` upwards starting at `0.0` and adds the bias
     /// last, the order of the single-row kernel, so each lane has its bits.
     ///
-    /// Four outputs go together, as in [`Dense::forward`]: each input block is loaded
-    /// once for 4 x [`LANES`] independent sums, enough of them to keep a host's vector
-    /// adders busy instead of waiting on one sum's chain of additions.
+    /// Two outputs go together: each input's [`LANES`] values are loaded once for
+    /// 2 x [`LANES`] independent sums, and each weight is broadcast once for [`LANES`] rows.
+    /// With SSE2 that is eight 4-wide accumulators ([`sums_lanes`]), which keep a host's
+    /// vector adders busy instead of waiting on one sum's chain of additions, and still fit
+    /// its 16 registers (four outputs, as [`Dense::forward`] takes them, spilled them to
+    /// the stack: slower). A last odd output goes alone ([`sum_lanes`]).
     fn forward_lanes(&self, input: &[Lanes], output: &mut [Lanes], activation: Option<Activation>) {
         let n = self.fan_in;
         if n == 0 {
@@ -113,40 +116,24 @@ impl Dense<'_> {
         let Some(output) = output.get_mut(..outputs) else {
             return;
         };
-        let (bias4, bias_rest) = self.bias.as_chunks::<4>();
-        let (out4, out_rest) = output.as_chunks_mut::<4>();
-        for (bias, out) in bias4.iter().zip(out4) {
-            let (Some(r0), Some(r1), Some(r2), Some(r3)) =
-                (rows.next(), rows.next(), rows.next(), rows.next())
-            else {
+        let (bias2, bias_rest) = self.bias.as_chunks::<2>();
+        let (out2, out_rest) = output.as_chunks_mut::<2>();
+        for (bias, out) in bias2.iter().zip(out2) {
+            let (Some(r0), Some(r1)) = (rows.next(), rows.next()) else {
                 return;
             };
-            let mut acc = [[0.0_f32; LANES]; 4];
-            for ((((w0, w1), w2), w3), x) in r0.iter().zip(r1).zip(r2).zip(r3).zip(input) {
-                for (acc, w) in acc.iter_mut().zip([w0, w1, w2, w3]) {
-                    let w = word(w);
-                    for (a, &x) in acc.iter_mut().zip(x) {
-                        *a += w * x;
-                    }
-                }
-            }
-            for ((out, acc), bias) in out.iter_mut().zip(acc).zip(bias) {
+            let acc = sums_lanes([r0, r1], input);
+            for ((out, acc), bias) in out.iter_mut().zip(&acc).zip(bias) {
                 let bias = word(bias);
-                for (o, a) in out.iter_mut().zip(acc) {
+                for (o, &a) in out.iter_mut().zip(acc) {
                     *o = finish(a + bias);
                 }
             }
         }
         for ((row, bias), out) in rows.zip(bias_rest).zip(out_rest) {
-            let mut acc = [0.0_f32; LANES];
-            for (w, x) in row.iter().zip(input) {
-                let w = word(w);
-                for (a, &x) in acc.iter_mut().zip(x) {
-                    *a += w * x;
-                }
-            }
+            let acc = sum_lanes(row, input);
             let bias = word(bias);
-            for (o, a) in out.iter_mut().zip(acc) {
+            for (o, &a) in out.iter_mut().zip(&acc) {
                 *o = finish(a + bias);
             }
         }
@@ -166,18 +153,48 @@ impl Dense<'_> {
     }
 }
 
-/// Rows the batched path evaluates together.
-pub(crate) const LANES: usize = 8;
+/// Rows the batched path evaluates together: with 16, 1024 rows of the 1-32-32 K = 5
+/// benchmark model took about 10% less time than with 8 (x86_64, SSE2): each weight is
+/// broadcast for more rows, and more independent `expf` calls overlap.
+pub(crate) const LANES: usize = 16;
 
 /// One value per row of a block.
 type Lanes = [f32; LANES];
 
-/// Copies lane `lane` of `values` into `out`, and returns `out`.
-fn column<'o>(values: &[Lanes], lane: usize, out: &'o mut [f32]) -> &'o mut [f32] {
-    for (o, v) in out.iter_mut().zip(values) {
-        *o = v.get(lane).copied().unwrap_or(0.0);
+/// The dot products of two rows with `input` in every lane, each summed from index 0
+/// upwards starting at `0.0`.
+///
+/// Out of line, like [`sum_lanes`], so that the compiler keeps the 2 x [`LANES`] sums in
+/// registers whatever the caller does with them: inlined into [`Dense::forward_lanes`],
+/// small changes there made it keep them on the stack or in registers out of step with
+/// the lanes (one such build of the batched path took 1.3 times as long).
+#[inline(never)]
+fn sums_lanes([r0, r1]: [&[u32]; 2], input: &[Lanes]) -> [Lanes; 2] {
+    let mut acc = [[0.0_f32; LANES]; 2];
+    for ((w0, w1), x) in r0.iter().zip(r1).zip(input) {
+        for (acc, w) in acc.iter_mut().zip([w0, w1]) {
+            mac_lanes(acc, word(w), x);
+        }
     }
-    out
+    acc
+}
+
+/// [`sums_lanes`] for one row.
+#[inline(never)]
+fn sum_lanes(row: &[u32], input: &[Lanes]) -> Lanes {
+    let mut acc = [0.0_f32; LANES];
+    for (w, x) in row.iter().zip(input) {
+        mac_lanes(&mut acc, word(w), x);
+    }
+    acc
+}
+
+/// `acc[lane] += w * x[lane]` in every lane.
+#[inline(always)]
+fn mac_lanes(acc: &mut Lanes, w: f32, x: &Lanes) {
+    for (a, &x) in acc.iter_mut().zip(x) {
+        *a += w * x;
+    }
 }
 
 /// Rows [`Dense::forward`] takes together.
@@ -639,12 +656,17 @@ impl<'a> Network<'a> {
     ///
     /// The hidden layers and the three heads run once per block of rows, each weight
     /// loaded once for every row, in loops the compiler vectorises across rows; each row's
-    /// sums keep the order of [`Network::forward`]. Unscaling and the sigma transform are
-    /// the single-row path's operations, element by element; the mixing weights, the target
-    /// transform, the component densities and the log-sum-exp are the very functions
-    /// [`Mixture::log_prob`] calls, on each row's values. So every row gets exactly the
-    /// single-row bits. The caller guarantees the capacities, that `xs`, `ys` and `out` hold
-    /// the same number of rows, and that every value is finite.
+    /// sums keep the order of [`Network::forward`]. The mixture follows across the rows
+    /// too, each step for every row of the block before the next starts, so that the
+    /// rows' independent `expf` and `logf` calls overlap: unscaling and the sigma
+    /// transform; the mixing weights as [`Network::mix`] forms them, with
+    /// [`log_sum_exp_lanes`]; the target transform of each row ([`transform_target`]); the
+    /// component densities summed as
+    /// [`component_log_densities`](crate::mixture::component_log_densities) sums them; the
+    /// final log-sum-exp. Each row takes exactly the single-row operations in their order,
+    /// so it gets the bits of [`Mixture::log_prob`] of [`Network::forward`]
+    /// (`mdn-core/tests/batch.rs`). The caller guarantees the capacities, that `xs`, `ys`
+    /// and `out` hold the same number of rows, and that every value is finite.
     pub(crate) fn log_prob_rows<const I: usize, const W: usize, const K: usize, const D: usize>(
         &self,
         xs: &[f32],
@@ -655,17 +677,21 @@ impl<'a> Network<'a> {
         let dims = self.dims.max(1);
         let components = self.mixture_components();
         let k = self.components.max(1);
-        let head_rows = components.saturating_mul(dims);
+        // Every buffer is written before it is read, block after block: zeroed once.
+        let mut scaled = [[0.0_f32; LANES]; I];
+        let mut ping = [[0.0_f32; LANES]; W];
+        let mut pong = [[0.0_f32; LANES]; W];
         // Head outputs of every network in the mixture's row order, `k * dims + d`.
         let mut logits = [[0.0_f32; LANES]; K];
         let mut means = [[[0.0_f32; LANES]; D]; K];
         let mut sigmas = [[[0.0_f32; LANES]; D]; K];
+        let mut points = [[0.0_f32; D]; LANES];
+        let mut jacobians = [None; LANES];
         let blocks = xs
             .chunks(width * LANES)
             .zip(ys.chunks(dims * LANES))
             .zip(out.chunks_mut(LANES));
         for ((block, targets), out) in blocks {
-            let mut scaled = [[0.0_f32; LANES]; I];
             // Lanes past the block's rows repeat its first row; their results are dropped.
             for (lane, x) in block
                 .chunks_exact(width)
@@ -680,8 +706,6 @@ impl<'a> Network<'a> {
                     }
                 }
             }
-            let mut ping = [[0.0_f32; LANES]; W];
-            let mut pong = [[0.0_f32; LANES]; W];
             let shares = logits
                 .chunks_mut(k)
                 .zip(means.as_flattened_mut().chunks_mut(k * dims))
@@ -716,34 +740,45 @@ impl<'a> Network<'a> {
                     }
                 }
             }
-            for (lane, (y, out)) in targets.chunks_exact(dims).zip(out).enumerate() {
-                let mut log_weights = [0.0_f32; K];
-                let log_weights = column(&logits, lane, &mut log_weights);
-                let log_weights = log_weights.get_mut(..components).unwrap_or(&mut []);
-                self.mix(log_weights, log_sum_exp);
-                let mut point = [0.0_f32; D];
+            let shares = logits.chunks_mut(k).zip(self.member_log_weights);
+            for (share, weight) in shares {
+                let (lse, weight) = (log_sum_exp_lanes(share), word(weight));
+                for row in share {
+                    for (v, lse) in row.iter_mut().zip(lse) {
+                        *v = (*v - lse) + weight;
+                    }
+                }
+            }
+            let lanes = targets
+                .chunks_exact(dims)
+                .zip(&mut points)
+                .zip(&mut jacobians);
+            for ((y, point), jacobian) in lanes {
                 let point = point.get_mut(..self.dims).unwrap_or(&mut []);
-                let Some(jacobian) = transform_target(self.transform, y, point) else {
-                    *out = f32::NEG_INFINITY;
-                    continue;
+                *jacobian = transform_target(self.transform, y, point);
+            }
+            // `log_weight + sum_d ln N(point_d; mu_kd, sigma_kd)`, the sum from `d = 0`
+            // starting at `0.0`, as `component_log_densities` takes it for one row.
+            let heads = means.chunks_exact(dims).zip(sigmas.chunks_exact(dims));
+            for (log_weights, (mu, sigma)) in logits.iter_mut().zip(heads).take(components) {
+                let mut sums = [0.0_f32; LANES];
+                for (d, (mu, sigma)) in mu.iter().zip(sigma).enumerate() {
+                    let lanes = sums.iter_mut().zip(&points).zip(mu.iter().zip(sigma));
+                    for ((sum, point), (&mu, &sigma)) in lanes {
+                        let t = point.get(d).copied().unwrap_or(0.0);
+                        *sum += normal_log_density(t, mu, sigma);
+                    }
+                }
+                for (w, sum) in log_weights.iter_mut().zip(sums) {
+                    *w += sum;
+                }
+            }
+            let lse = log_sum_exp_lanes(logits.get(..components).unwrap_or(&[]));
+            for ((out, lse), jacobian) in out.iter_mut().zip(lse).zip(&jacobians) {
+                *out = match jacobian {
+                    Some(jacobian) => lse - jacobian,
+                    None => f32::NEG_INFINITY,
                 };
-                let mut mu = [[0.0_f32; D]; K];
-                let mut sigma = [[0.0_f32; D]; K];
-                let heads = means.get(..head_rows).unwrap_or(&[]);
-                column(heads, lane, mu.as_flattened_mut());
-                let heads = sigmas.get(..head_rows).unwrap_or(&[]);
-                column(heads, lane, sigma.as_flattened_mut());
-                let mut per_component = [0.0_f32; K];
-                component_log_densities(
-                    log_weights,
-                    mu.as_flattened(),
-                    sigma.as_flattened(),
-                    dims,
-                    point,
-                    &mut per_component,
-                );
-                let per_component = per_component.get(..components).unwrap_or(&[]);
-                *out = log_sum_exp(per_component) - jacobian;
             }
         }
     }

@@ -50,7 +50,7 @@ fn batch_rows_equal_single_rows_bit_for_bit() {
             };
             let bytes = blob(&h, &parameters(&h, &mut rng, 1.0, (-2.0, 1.0)));
             let model = HostModel::from_bytes(&bytes).unwrap();
-            for rows in [1_usize, 7, 8, 9, 23] {
+            for rows in [1_usize, 7, 8, 9, 15, 16, 17, 23, 40] {
                 let xs: Vec<f32> = (0..rows * inputs as usize)
                     .map(|_| rng.uniform(-4.0, 4.0) as f32)
                     .collect();
@@ -78,7 +78,61 @@ fn batch_rows_equal_single_rows_bit_for_bit() {
             }
         }
     }
-    assert_eq!(checked, 6 * 3 * (1 + 7 + 8 + 9 + 23));
+    assert_eq!(checked, 6 * 3 * (1 + 7 + 8 + 9 + 15 + 16 + 17 + 23 + 40));
+}
+
+#[test]
+fn rows_outside_the_support_or_overflowing_keep_their_bits() {
+    // A log target at or below zero has density zero (`-inf`), in its own row only; inputs
+    // as large as `f32::MAX` overflow the layers to infinities and NaNs, which each row's
+    // log-sum-exp must treat as the single-row one does.
+    let mut rng = Rng(13);
+    for (activation, sigma) in [
+        (Activation::Relu, SigmaTransform::Exp),
+        (Activation::Tanh, SigmaTransform::Nnelu),
+    ] {
+        let h = mdn_core::Header {
+            members: 2,
+            ..header(
+                2,
+                &[8, 8],
+                activation,
+                sigma,
+                1e-3,
+                3,
+                2,
+                TargetTransform::Log,
+            )
+        };
+        let bytes = blob(&h, &parameters(&h, &mut rng, 1.0, (-2.0, 1.0)));
+        let model = HostModel::from_bytes(&bytes).unwrap();
+        let rows = 37;
+        let xs: Vec<f32> = (0..rows * 2)
+            .map(|i| match i % 7 {
+                0 => f32::MAX,
+                3 => -1e30,
+                _ => rng.uniform(-4.0, 4.0) as f32,
+            })
+            .collect();
+        let ys: Vec<f32> = (0..rows * 2)
+            .map(|i| match i % 11 {
+                0 => 0.0,
+                5 => -1.5,
+                _ => rng.uniform(0.01, 5.0) as f32,
+            })
+            .collect();
+        let mut out = vec![0.0; rows];
+        model.log_prob_batch(&xs, &ys, &mut out).unwrap();
+        let rows = xs.chunks_exact(2).zip(ys.chunks_exact(2)).zip(&out);
+        for (r, ((x, y), &batched)) in rows.enumerate() {
+            let single = model.log_prob(x, y).unwrap();
+            assert!(
+                same_bits(batched, single),
+                "{activation} {sigma} row {r}: batch {batched:e}, single {single:e}"
+            );
+        }
+        assert!(out.contains(&f32::NEG_INFINITY));
+    }
 }
 
 #[test]
