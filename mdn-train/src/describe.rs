@@ -1,6 +1,6 @@
 //! What a blob holds, for people (`mdn inspect`) and for other runtimes (`mdn export`).
 //!
-//! Tensor names, shapes and order come from mdn-core's [`Layout`], the one definition of
+//! Tensor names, shapes and order come from mdn-core's [`Layout`](mdn_core::Layout), the one definition of
 //! the parameter section.
 
 use mdn_core::{Blob, FORMAT_VERSION, TensorInfo, TensorName};
