@@ -93,9 +93,10 @@ impl<'a> Blob<'a> {
     /// Validates a blob that fills `bytes` exactly.
     ///
     /// Checks, in this order: magic, version, declared length against `bytes.len()`, CRC,
-    /// header decoding, header codes, header consistency (no zero dimension, name counts,
-    /// sigma floor), size arithmetic, zero padding, parameter section size, finite
-    /// parameters, positive scaler scales.
+    /// header decoding, header codes, header consistency (no zero dimension or network
+    /// count, name counts, sigma floor), size arithmetic, zero padding, parameter section
+    /// size, alignment of the parameters in memory, finite parameters, positive scaler
+    /// scales, network weights that add up to 1.
     ///
     /// # Errors
     ///

@@ -17,7 +17,8 @@ pub enum Dimension {
     Inputs,
     /// Number of output (target) dimensions `D`.
     Outputs,
-    /// Number of mixture components `K`.
+    /// Mixture components: `K` of one network in a header, `K * M` of the whole mixture in
+    /// [`Error::CapacityExceeded`].
     Components,
     /// Width of a hidden layer.
     HiddenWidth,
@@ -231,11 +232,17 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Error::BadMagic => write!(f, "not an mdn model blob (bad magic bytes)"),
-            Error::UnsupportedVersion { found } => write!(
-                f,
-                "unsupported format version {found}, this reader supports {}",
-                crate::FORMAT_VERSION
-            ),
+            Error::UnsupportedVersion { found } => {
+                write!(
+                    f,
+                    "unsupported format version {found}, this reader supports {}",
+                    crate::FORMAT_VERSION
+                )?;
+                if found < crate::FORMAT_VERSION {
+                    f.write_str(" (written by an older mdn: train the model again)")?;
+                }
+                Ok(())
+            }
             Error::Truncated { expected, found } => {
                 write!(
                     f,

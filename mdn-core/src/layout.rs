@@ -1,8 +1,9 @@
 //! The parameter section: which tensors a model has, their names, shapes and order.
 //!
-//! This is the single definition of the parameter order. The reader slices blobs with it,
-//! the writer checks parameter counts with it, and the trainer names its variables and
-//! exports JSON with it.
+//! This is the single definition of the parameter order. The reader sizes and checks blobs
+//! with it, the writer checks parameter counts with it, and the trainer names its variables
+//! and exports JSON with it. (The evaluator, `network`, computes the same offsets with
+//! plain arithmetic, which is smaller on a device; its tests compare the two.)
 
 use core::fmt;
 

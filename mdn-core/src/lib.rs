@@ -23,11 +23,13 @@
 //!    scales, network weights that add up to 1. Nothing is copied: parameters stay
 //!    little-endian `f32` words in the blob.
 //! 2. **[`Blob`] -> [`Model`]** (`model`): the header is checked against the evaluator's
-//!    capacities (const generics), and the parameter section is cut into per-tensor
-//!    slices following the one [`Layout`] (`layout`). From here on evaluation is total.
+//!    capacities (const generics), and the parameter section is cut into the shared
+//!    tensors and `M` networks in the order of the one [`Layout`] (`layout`; the
+//!    evaluator computes the same offsets with arithmetic, and a test holds the two
+//!    together). From here on evaluation is total.
 //! 3. **network** (`network`): input scaling, then for each of the `M` networks its hidden
-//!    layers and three heads (one set of placements, bound to each network's words), over
-//!    those slices with iterators only: no index, no bounds check; network `m` fills
+//!    layers and three heads (one set of placements, bound to each network's words with
+//!    checked slicing), with iterators only: no index, no failure; network `m` fills
 //!    components `m*K .. m*K + K` of one mixture.
 //! 4. **[`Mixture`]** (`mixture`): log mixing weights, means and sigmas in original target
 //!    units; the density [`Mixture::log_prob`], [`Mixture::prob`],

@@ -18,7 +18,7 @@ use crate::{
 /// |---|---|
 /// | `I` | input features |
 /// | `W` | width of the widest hidden layer |
-/// | `K` | mixture components |
+/// | `K` | mixture components, of every network together (`K * M` for an ensemble) |
 /// | `D` | output dimensions |
 ///
 /// A model whose blob needs more is rejected by [`Model::from_bytes`] with

@@ -318,7 +318,7 @@ impl<'a> Member<'_, 'a> {
     }
 
     /// The logit, mean and sigma heads.
-    fn heads_dense(&self) -> [Option<Dense<'a>>; 3] {
+    fn head_layers(&self) -> [Option<Dense<'a>>; 3] {
         self.network.heads.map(|head| head.bind(self.words))
     }
 
@@ -396,7 +396,7 @@ impl<'a> Member<'_, 'a> {
         means: &mut [[f32; D]],
         sigmas: &mut [[f32; D]],
     ) {
-        let [Some(logit_head), Some(mean_head), Some(sigma_head)] = self.heads_dense() else {
+        let [Some(logit_head), Some(mean_head), Some(sigma_head)] = self.head_layers() else {
             return;
         };
         let dims = self.network.dims;
@@ -713,7 +713,7 @@ impl<'a> Network<'a> {
             for (member, ((logits, means), sigmas)) in self.networks().zip(shares) {
                 let features =
                     member.features_lanes(&scaled, &mut ping, &mut pong, self.activation);
-                let [Some(logit_head), Some(mean_head), Some(sigma_head)] = member.heads_dense()
+                let [Some(logit_head), Some(mean_head), Some(sigma_head)] = member.head_layers()
                 else {
                     continue;
                 };
@@ -795,6 +795,55 @@ impl<'a> Network<'a> {
     fn sigmas_from_pre_activations(&self, row: &mut [f32]) {
         for (sigma, scale) in row.iter_mut().zip(self.target_scale) {
             *sigma = floor_at(self.sigma.apply(*sigma), self.sigma_floor) * word(scale);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Layout, TensorName};
+
+    /// Every network's placements, shifted by its index times `member_len`, are the
+    /// offsets `Layout` gives its tensors: the evaluator's arithmetic and the one
+    /// definition of the order agree.
+    #[test]
+    fn placements_are_the_layout_offsets() {
+        let mut header = crate::doc_example_header();
+        for (hidden, members) in [(&[3_u32][..], 1), (&[4, 2][..], 3), (&[][..], 2)] {
+            header.hidden = crate::HiddenWidths::from_slice(hidden).unwrap();
+            header.members = members;
+            header.output_dim = 2;
+            header.target_names = crate::Names::new("a\nb");
+            let layout = Layout::new(&header).unwrap();
+            let words = [0_u32; 512];
+            let parameters = &words[..layout.parameter_count()];
+            let network = Network::new(&header, parameters).unwrap();
+            let shared = 2 * (1 + 2) + members as usize;
+            assert_eq!(
+                shared + network.member_len * members as usize,
+                layout.parameter_count()
+            );
+            for tensor in layout.tensors() {
+                let Some(m) = tensor.member else {
+                    continue;
+                };
+                let placement = match tensor.name {
+                    TensorName::HiddenWeight(i) | TensorName::HiddenBias(i) => network.hidden[i],
+                    TensorName::LogitsWeight | TensorName::LogitsBias => network.heads[0],
+                    TensorName::MeansWeight | TensorName::MeansBias => network.heads[1],
+                    _ => network.heads[2],
+                };
+                let start = match tensor.name {
+                    TensorName::HiddenBias(_)
+                    | TensorName::LogitsBias
+                    | TensorName::MeansBias
+                    | TensorName::SigmasBias => placement.bias,
+                    _ => placement.start,
+                };
+                let expected = shared + m * network.member_len + start;
+                assert_eq!(tensor.offset, expected, "{tensor}");
+            }
         }
     }
 }

@@ -13,12 +13,14 @@
 //! p(y|x) = sum_c w_c / F sum_f p_cf(y|x)
 //! ```
 //!
-//! Every density here is computed by mdn-core from the networks' blobs, as a device would,
-//! and the model is written as one blob of `M` networks ([`Ensemble::to_blob`]).
+//! The candidates' out-of-fold densities come from mdn-core (in `train`), as a device
+//! would compute them, and the model is written as one blob of `M` networks
+//! ([`Ensemble::to_blob`]), which mdn-core evaluates as one mixture.
 
 use crate::{
     aligned::AlignedBytes,
     error::{Error, Result},
+    model::core_error,
 };
 
 /// Candidates whose stacking weight falls below this are dropped (and the rest refitted):
@@ -117,13 +119,6 @@ pub struct Ensemble {
     pub log_weights: Vec<f64>,
 }
 
-fn core(context: &str) -> impl FnOnce(mdn_core::Error) -> Error + '_ {
-    move |source| Error::Core {
-        context: context.into(),
-        source,
-    }
-}
-
 impl Ensemble {
     /// The ensemble as one blob (FORMAT.md section 3): the first network's header with
     /// `members = M`, the scalers once (every network has the same), each network's
@@ -132,8 +127,10 @@ impl Ensemble {
     ///
     /// # Errors
     ///
-    /// [`Error::Core`] if a member does not validate, the members differ in shape, or the
-    /// weights do not add up to 1 (bugs: the trainer wrote them).
+    /// [`Error::Core`] if a member does not validate, is itself an ensemble, differs from the
+    /// first in its header (shape, transforms, names) or scalers, if there is not one
+    /// weight per network, or if the weights do not add up to 1 (bugs, for the trainer's
+    /// own ensembles).
     ///
     /// # Examples
     ///
@@ -151,6 +148,16 @@ impl Ensemble {
     /// assert!((a - b).abs() < 1e-6);
     /// ```
     pub fn to_blob(&self) -> Result<AlignedBytes> {
+        let mismatch = |context: String| Error::Core {
+            context: format!("writing an ensemble: {context}"),
+            source: mdn_core::Error::ParameterSizeMismatch {
+                expected: self.members.len(),
+                found: self.log_weights.len(),
+            },
+        };
+        if self.log_weights.len() != self.members.len() {
+            return Err(mismatch("one log weight per network".into()));
+        }
         let Some(first) = self.members.first() else {
             return Err(Error::Core {
                 context: "writing an ensemble without networks".into(),
@@ -159,32 +166,38 @@ impl Ensemble {
                 },
             });
         };
-        let first =
-            mdn_core::Blob::from_bytes(first).map_err(core("reading an ensemble member"))?;
+        let read = core_error("reading an ensemble member");
+        let first = mdn_core::Blob::from_bytes(first).map_err(read)?;
+        let first_scalers = scaler_bits(&first)?;
         let mut header = first.header().clone();
         header.members = u32::try_from(self.members.len()).map_err(|_| Error::Core {
             context: "counting the networks of an ensemble".into(),
             source: mdn_core::Error::SizeOverflow,
         })?;
-        let mut shared = Vec::new();
-        let mut networks = Vec::new();
+        let mut parameters: Vec<f32> = first_scalers.iter().map(|&b| f32::from_bits(b)).collect();
+        parameters.extend(self.log_weights.iter().map(|&w| w as f32));
         for (m, bytes) in self.members.iter().enumerate() {
-            let blob =
-                mdn_core::Blob::from_bytes(bytes).map_err(core("reading an ensemble member"))?;
-            let layout = blob.layout().map_err(core("reading an ensemble member"))?;
+            let blob = mdn_core::Blob::from_bytes(bytes)
+                .map_err(core_error("reading an ensemble member"))?;
+            if blob.header().members != 1 || blob.header() != first.header() {
+                return Err(mismatch(format!(
+                    "network {m} is not one network with the first network's header"
+                )));
+            }
+            if scaler_bits(&blob)? != first_scalers {
+                return Err(mismatch(format!(
+                    "network {m} has other scalers than the first"
+                )));
+            }
+            let layout = blob
+                .layout()
+                .map_err(core_error("reading an ensemble member"))?;
             let values: Vec<f32> = blob.parameter_values().collect();
-            for info in layout.tensors() {
-                let range = info.offset..info.offset + info.len();
-                if !info.name.is_shared() {
-                    networks.extend_from_slice(&values[range]);
-                } else if m == 0 && info.name != mdn_core::TensorName::MemberLogWeights {
-                    shared.extend_from_slice(&values[range]);
-                }
+            for info in layout.tensors().filter(|t| !t.name.is_shared()) {
+                parameters.extend_from_slice(&values[info.offset..info.offset + info.len()]);
             }
         }
-        shared.extend(self.log_weights.iter().map(|&w| w as f32));
-        shared.extend(networks);
-        crate::model::encode_blob(&header, &shared)
+        crate::model::encode_blob(&header, &parameters)
     }
 
     /// The networks of a blob, each as a single-network blob, with their log-weights: the
@@ -192,7 +205,8 @@ impl Ensemble {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidModel`] if `bytes` is not a valid blob (`path` names it).
+    /// [`Error::InvalidModel`] if `bytes` is not a valid blob (`path` names it);
+    /// [`Error::Core`] if a network cannot be written on its own (a bug).
     ///
     /// # Examples
     ///
@@ -212,7 +226,7 @@ impl Ensemble {
             path: path.to_path_buf(),
             source,
         })?;
-        let layout = blob.layout().map_err(core("laying out the model"))?;
+        let layout = blob.layout().map_err(core_error("laying out the model"))?;
         let values: Vec<f32> = blob.parameter_values().collect();
         let mut header = blob.header().clone();
         header.members = 1;
@@ -236,6 +250,19 @@ impl Ensemble {
             log_weights,
         })
     }
+}
+
+/// The bits of a blob's scalers, in blob order (shared by every network of an ensemble).
+fn scaler_bits(blob: &mdn_core::Blob<'_>) -> Result<Vec<u32>> {
+    let layout = blob
+        .layout()
+        .map_err(core_error("reading an ensemble member"))?;
+    let values: Vec<u32> = blob.parameter_values().map(f32::to_bits).collect();
+    Ok(layout
+        .tensors()
+        .filter(|t| t.name.is_shared() && t.name != mdn_core::TensorName::MemberLogWeights)
+        .flat_map(|t| values[t.offset..t.offset + t.len()].to_vec())
+        .collect())
 }
 
 /// `ln sum exp(v)` with the maximum subtracted.
@@ -284,6 +311,35 @@ mod tests {
         let split = Ensemble::from_blob(&blob, "e.mdn".as_ref()).unwrap();
         for member in &split.members {
             assert!(Mdn::from_blob(member, "m.mdn".as_ref()).is_ok());
+        }
+    }
+
+    #[test]
+    fn networks_that_do_not_match_are_refused() {
+        let one = example();
+        let blob = mdn_core::Blob::from_bytes(&one).unwrap();
+        let values: Vec<f32> = blob.parameter_values().collect();
+        let mut other_scaler = values.clone();
+        other_scaler[0] += 1.0;
+        let other_scaler = crate::model::encode_blob(blob.header(), &other_scaler).unwrap();
+        let mut header = blob.header().clone();
+        header.sigma_floor = 0.5;
+        let other_header = crate::model::encode_blob(&header, &values).unwrap();
+        let half = 0.5_f64.ln();
+        for (second, weights) in [
+            (other_scaler, vec![half, half]),
+            (other_header, vec![half, half]),
+            (one.clone(), vec![0.0]),
+        ] {
+            let ensemble = Ensemble {
+                members: vec![one.clone(), second],
+                log_weights: weights,
+            };
+            let err = ensemble.to_blob().unwrap_err();
+            assert!(
+                err.to_string().starts_with("writing an ensemble: "),
+                "{err}"
+            );
         }
     }
 

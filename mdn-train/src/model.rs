@@ -109,7 +109,8 @@ fn join_names(names: &[String]) -> String {
     names.join(&mdn_core::NAME_SEPARATOR.to_string())
 }
 
-fn core_error(context: &str) -> impl FnOnce(mdn_core::Error) -> Error + '_ {
+/// Wraps an mdn-core error with what was being done.
+pub(crate) fn core_error(context: &str) -> impl FnOnce(mdn_core::Error) -> Error + '_ {
     move |source| Error::Core {
         context: context.to_owned(),
         source,

@@ -356,15 +356,19 @@ impl TrainConfig {
         }
         // Every network of every candidate may be kept, each with the largest K (smaller
         // K are padded to it), and the model must fit the host's evaluator.
-        let most = self.candidates().len()
-            * self.networks_per_candidate()
-            * self.components.iter().copied().max().unwrap_or(1);
+        let most = self
+            .candidates()
+            .len()
+            .saturating_mul(self.networks_per_candidate())
+            .saturating_mul(self.components.iter().copied().max().unwrap_or(1));
         let max = mdn_core::HostModel::CAPACITIES.components;
         if most > max {
             return Err(invalid(
                 "--components, --noise and --folds",
                 &format!(
-                    "at most {max} mixture components in all (candidates x networks x largest K)"
+                    "at most {max} mixture components in all (candidates x networks per \
+                     candidate x largest K), the capacity of the host's evaluator \
+                     (mdn_core::HostModel)"
                 ),
                 most,
             ));

@@ -354,7 +354,8 @@ def sigma_transform(kind, z):
 def check_member_weights(log_weights):
     """FORMAT.md section 4's rule (`InvalidMemberWeights`): the network weights add up to one
     within 1e-4, both in float64 and summed in f32 as the format writes it (each exp rounded
-    to f32, then each partial sum)."""
+    to f32, then each partial sum; Python's `math.exp`, not libm's `expf`, which may differ
+    in the last bit, far inside the tolerance)."""
     exact = math.fsum(math.exp(w) for w in log_weights)
     single = 0.0
     for w in log_weights:

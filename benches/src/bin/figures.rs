@@ -334,17 +334,19 @@ fn targets(root: &Path) -> Result<String> {
         ratio(&batch, 1)?
     )?;
     text.push_str(
-        "Where the time goes (callgrind on the batch path, 1-32-32 K = 5, about 4,100 \
-         instructions per row): the dense layers over 8-row blocks about 53 % (1.2 to 1.4 \
-         instructions per multiply-add: SSE2, the x86_64 baseline, with each row's sums in \
-         the single-row order, so no reassociation and no fused multiply-add), libm's \
-         `expf` and `logf` about 20 % (12 to 15 `expf` and 7 `logf` per row: the \
-         log-softmax, the sigma transform, `ln sigma` and the log-sum-exp), the per-row \
-         mixture bookkeeping the rest. The single-row path is bound the same way (about 3 \
-         instructions per multiply-add: four outputs at a time, scalar). candle's matrix \
-         products dispatch at run time to AVX2 / AVX-512 with FMA kernels, and its time per \
-         sample is mostly per-operation overhead (about 11 us for either model), which is \
-         what the one-sample ratio measures.\n\n",
+        "Where the time goes (callgrind, measured when these paths were last tuned). Batch \
+         path: blocks of 16 rows, two outputs a step (eight SSE2 accumulators, the x86_64 \
+         baseline; each row's sums keep the single-row order, so no reassociation and no \
+         fused multiply-add); at 13-64-64 the dense sums are about 61 % (29 instructions \
+         per 32 multiply-adds, 6 to 7 multiply-adds per cycle of SSE2's 8), at 1-32-32 \
+         libm's `expf` and `logf` are about 40 % (12 `expf` and 7 `logf` per row, in 16 \
+         independent rows at a time). Single-row path: `Dense::forward` is about 63 %, \
+         four scalar sums at a time whose additions wait on each other (the device kernel: \
+         more rows a step would cost flash on the device). candle's matrix products \
+         dispatch at run time to AVX2 / AVX-512 with FMA kernels, which mdn-core does not \
+         use (no intrinsics, no run-time CPU detection, the same arithmetic everywhere), \
+         and its time per sample is mostly per-operation overhead (about 11 us for either \
+         model), which is what the one-sample ratio measures.\n\n",
     );
     Ok(text)
 }

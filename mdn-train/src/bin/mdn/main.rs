@@ -503,10 +503,18 @@ fn cmd_inspect(args: cli::InspectArgs) -> Result<()> {
             info.targets.join(", ")
         );
         s += &format!("parameters  {} f32\n", info.parameters);
-        for t in layout.tensors() {
+        // The shared tensors and the first network's; the others repeat its shapes.
+        for t in layout.tensors().filter(|t| t.member.unwrap_or(0) == 0) {
             let shape: Vec<String> = tensor_shape(&t).iter().map(usize::to_string).collect();
             let shape = format!("[{}]", shape.join(" x "));
             s += &format!("  {:<32} {shape:<10} at {}\n", t.to_string(), t.offset);
+        }
+        if layout.members() > 1 {
+            s += &format!(
+                "  members.1 .. members.{}: the same tensors, each network {} values further\n",
+                layout.members() - 1,
+                layout.member_parameter_count()
+            );
         }
         s += &format!(
             "minimum capacities: Model::<{}, {}, {}, {}> (I inputs, W width, K components, D outputs)\n",
