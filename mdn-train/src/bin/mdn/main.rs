@@ -418,9 +418,22 @@ fn cmd_predict(args: cli::PredictArgs) -> Result<()> {
         } else {
             "mixture of normals in original units:\n".to_owned()
         };
-        s += "  k  weight    mean        sigma\n";
-        for (k, ((w, m), sd)) in weights.iter().zip(&means).zip(&sigmas).enumerate() {
-            s += &format!("  {k}  {w:<8.4}  {:<10}  {}\n", fmt_list(m), fmt_list(sd));
+        // Component k of network m is row m * K + k; an ensemble names both.
+        let per_network = (model.header().components as usize).max(1);
+        let ensemble = model.header().members > 1;
+        s += if ensemble {
+            "  net  k  weight    mean        sigma\n"
+        } else {
+            "  k  weight    mean        sigma\n"
+        };
+        for (i, ((w, m), sd)) in weights.iter().zip(&means).zip(&sigmas).enumerate() {
+            let (net, k) = (i / per_network, i % per_network);
+            let label = if ensemble {
+                format!("{net:>5}  {k}")
+            } else {
+                format!("  {k}")
+            };
+            s += &format!("{label}  {w:<8.4}  {:<10}  {}\n", fmt_list(m), fmt_list(sd));
         }
         s += &format!("mean {}\nstd  {}\n", fmt_list(&mean), fmt_list(&std));
         match &summary {
