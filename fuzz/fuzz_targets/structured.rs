@@ -148,7 +148,7 @@ impl Spec {
         }
     }
 
-    /// Parameters in layout order: uniform in `[-2^e, 2^e]`, scales in `(0, 2^e]`, equal
+    /// Parameters in logical order: uniform in `[-2^e, 2^e]`, scales in `(0, 2^e]`, equal
     /// network weights (`-ln M` each; parameter overrides may break them).
     fn parameter_values(&self, layout: &Layout) -> Vec<f32> {
         let mut rng = SplitMix(self.seed);
@@ -202,9 +202,11 @@ fuzz_target!(|spec: Spec| {
         bytes[activation_at + 1] = sigma;
         bytes[target_at] = target;
     }
-    let parameters_at = len - TRAILER_LEN - 4 * values.len();
+    // Overrides address the stored words, zero rows included.
+    let words = layout.stored_count();
+    let parameters_at = len - TRAILER_LEN - 4 * words;
     for &(index, bits) in &spec.parameters {
-        let at = parameters_at + 4 * (usize::from(index) % values.len());
+        let at = parameters_at + 4 * (usize::from(index) % words);
         bytes[at..at + 4].copy_from_slice(&bits.to_le_bytes());
     }
     for &(index, mask) in &spec.mutations {

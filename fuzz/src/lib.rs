@@ -76,7 +76,8 @@ fn inspect_blob(blob: &Blob<'_>) {
     let header = blob.header();
     header.validate().expect("a parsed header is valid");
     let layout = blob.layout().expect("a parsed blob has a layout");
-    assert_eq!(layout.parameter_count(), blob.parameters().len());
+    assert_eq!(layout.stored_count(), blob.parameters().len());
+    assert_eq!(layout.parameter_count(), blob.parameter_values().len());
     for tensor in layout.tensors() {
         // `find` gives a shared tensor, or the first network's.
         if tensor.member.unwrap_or(0) == 0 {

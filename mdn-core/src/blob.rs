@@ -7,7 +7,7 @@
 //! 6       4     total blob length in bytes, u32 LE (trailer included)
 //! 10      n     header, postcard
 //! 10+n    p     zero padding to a multiple of 4 (p < 4)
-//! ...     4*P   parameters, f32 LE, in `Layout` order
+//! ...     4*P   parameters, f32 LE, in the stored order of `Layout::stored_index`
 //! end-4   4     CRC-32/ISO-HDLC of every byte before it, u32 LE
 //! ```
 //!
@@ -23,7 +23,7 @@ use crate::{
 pub const MAGIC: [u8; 4] = *b"MDN\0";
 
 /// The format version this crate reads and writes.
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
 
 /// How far the networks' weights, `exp(members.log_weight)`, may add up from 1.
 ///
@@ -175,7 +175,7 @@ impl<'a> Blob<'a> {
         let header_end = PREFIX_LEN + header_len;
         let parameters_start = align4(header_end);
         let padding = body.get(header_end..parameters_start);
-        let expected = layout.parameter_count() * 4; // Layout checked this product.
+        let expected = layout.stored_count() * 4; // Layout checked this product.
         let Some(padding) = padding else {
             return Err(Error::ParameterSizeMismatch { expected, found: 0 });
         };
@@ -250,13 +250,15 @@ impl<'a> Blob<'a> {
     /// ```
     /// # let bytes = mdn_core::doc_example_blob();
     /// let blob = mdn_core::Blob::from_bytes(&bytes[..]).unwrap();
-    /// assert_eq!(blob.layout().unwrap().parameter_count(), blob.parameters().len());
+    /// assert_eq!(blob.layout().unwrap().stored_count(), blob.parameters().len());
     /// ```
     pub fn layout(&self) -> Result<Layout> {
         Layout::new(&self.header)
     }
 
-    /// The parameter section as stored: little-endian `f32` bit patterns, in layout order.
+    /// The parameter section as stored: little-endian `f32` bit patterns in the stored
+    /// order ([`Layout::stored_index`]), the zero rows that fill each layer's last block
+    /// included.
     ///
     /// # Examples
     ///
@@ -270,7 +272,8 @@ impl<'a> Blob<'a> {
         self.parameters
     }
 
-    /// The parameter values in layout order.
+    /// The parameter values in logical order (tensor after tensor as
+    /// [`Layout::tensors`] lists them, each row-major): the order [`encode`] takes.
     ///
     /// # Examples
     ///
@@ -281,7 +284,16 @@ impl<'a> Blob<'a> {
     /// assert_eq!(values.len(), blob.layout().unwrap().parameter_count());
     /// ```
     pub fn parameter_values(&self) -> impl ExactSizeIterator<Item = f32> + 'a {
-        self.parameters.iter().map(|&w| from_word(w))
+        // The header was validated, so its layout exists.
+        let layout = self.layout().ok();
+        let count = layout.as_ref().map_or(0, Layout::parameter_count);
+        let words = self.parameters;
+        (0..count).map(move |index| {
+            let stored = layout.as_ref().and_then(|l| l.stored_index(index));
+            stored
+                .and_then(|i| words.get(i))
+                .map_or(0.0, |&w| from_word(w))
+        })
     }
 
     /// Total blob length in bytes.
@@ -411,7 +423,7 @@ pub fn encoded_len(header: &Header<'_>) -> Result<usize> {
     )
     // The size flavor only counts; it fails on nothing but overflow.
     .map_err(|_| Error::SizeOverflow)?;
-    let parameter_bytes = Layout::new(header)?.parameter_count() * 4;
+    let parameter_bytes = Layout::new(header)?.stored_count() * 4;
     align4(PREFIX_LEN + header_len)
         .checked_add(parameter_bytes)
         .and_then(|n| n.checked_add(TRAILER_LEN))
@@ -419,8 +431,11 @@ pub fn encoded_len(header: &Header<'_>) -> Result<usize> {
         .ok_or(Error::SizeOverflow)
 }
 
-/// Writes a blob for `header` and `parameters` (in [`Layout`] order) into `out`, and
-/// returns its length.
+/// Writes a blob for `header` and `parameters` (in logical order: tensor after tensor as
+/// [`Layout::tensors`] lists them, each row-major) into `out`, and returns its length.
+///
+/// Each value goes where [`Layout::stored_index`] puts it; the zero rows that fill each
+/// layer's last block of [`ROW_BLOCK`](crate::ROW_BLOCK) rows are written as `0.0`.
 ///
 /// The blob is validated by reading it back, so a blob this function returns is one
 /// [`Blob::from_bytes`] accepts.
@@ -448,7 +463,8 @@ pub fn encoded_len(header: &Header<'_>) -> Result<usize> {
 /// ```
 pub fn encode(header: &Header<'_>, parameters: &[f32], out: &mut [u8]) -> Result<usize> {
     let len = encoded_len(header)?;
-    let expected = Layout::new(header)?.parameter_count();
+    let layout = Layout::new(header)?;
+    let expected = layout.parameter_count();
     if parameters.len() != expected {
         return Err(Error::ParameterSizeMismatch {
             expected: expected * 4,
@@ -475,12 +491,13 @@ pub fn encode(header: &Header<'_>, parameters: &[f32], out: &mut [u8]) -> Result
         .len();
     let start = align4(PREFIX_LEN + header_len);
     let body_len = len - TRAILER_LEN;
-    let words = blob
-        .get_mut(start..body_len)
-        .ok_or(Error::SizeOverflow)?
-        .chunks_exact_mut(4);
-    for (word, value) in words.zip(parameters) {
-        word.copy_from_slice(&value.to_le_bytes());
+    let section = blob.get_mut(start..body_len).ok_or(Error::SizeOverflow)?;
+    for (index, value) in parameters.iter().enumerate() {
+        let word = layout
+            .stored_index(index)
+            .and_then(|i| section.get_mut(i.checked_mul(4)?..)?.first_chunk_mut::<4>())
+            .ok_or(Error::SizeOverflow)?;
+        *word = value.to_le_bytes();
     }
     let crc = crc32(&blob[..body_len]);
     blob[body_len..].copy_from_slice(&crc.to_le_bytes());

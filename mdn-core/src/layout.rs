@@ -1,9 +1,14 @@
-//! The parameter section: which tensors a model has, their names, shapes and order.
+//! The parameter section: which tensors a model has, their names, shapes and order, and
+//! where each value is stored.
 //!
-//! This is the single definition of the parameter order. The reader sizes and checks blobs
-//! with it, the writer checks parameter counts with it, and the trainer names its variables
-//! and exports JSON with it. (The evaluator, `network`, computes the same offsets with
-//! plain arithmetic, which is smaller on a device; its tests compare the two.)
+//! This is the single definition of the parameter order. A model's parameters have a
+//! *logical* order, tensor after tensor, each row-major (what the trainer, `mdn export` and
+//! [`Blob::parameter_values`](crate::Blob::parameter_values) use), and a *stored* order, the
+//! blob's (FORMAT.md section 3): each layer's weights in blocks of [`ROW_BLOCK`] rows, column
+//! after column, so that the evaluator reads them front to back. [`Layout::stored_index`]
+//! maps one to the other for the writer and the readers of values. (The evaluator,
+//! `network`, computes the same stored offsets with plain arithmetic, which is smaller on a
+//! device; its tests compare the two.)
 
 use core::fmt;
 
@@ -11,6 +16,23 @@ use crate::{
     error::{Error, Result},
     header::{Header, to_usize},
 };
+
+/// Rows of a dense layer's weights stored together, column after column (FORMAT.md section
+/// 3): an evaluator reads the weights of [`ROW_BLOCK`] outputs for each input from one
+/// place, and keeps [`ROW_BLOCK`] sums running.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(mdn_core::ROW_BLOCK, 8);
+/// ```
+pub const ROW_BLOCK: usize = 8;
+
+/// `rows` rounded up to whole blocks of [`ROW_BLOCK`] rows: the rows a layer's weights take
+/// in the blob, zero rows included. Wrapping: callers have checked the sizes.
+pub(crate) const fn padded_rows(rows: usize) -> usize {
+    rows.wrapping_add(ROW_BLOCK - 1) & !(ROW_BLOCK - 1)
+}
 
 /// The name of one parameter tensor, within the shared tensors or within one network.
 ///
@@ -133,7 +155,9 @@ pub struct TensorInfo {
     pub rows: usize,
     /// Columns (inputs of a layer, or the vector's length).
     pub cols: usize,
-    /// Offset in `f32`s from the start of the parameter section.
+    /// Offset in `f32`s of its first value among the model's parameters in logical order
+    /// (tensor after tensor, row-major); [`Layout::stored_index`] gives where a value is
+    /// stored.
     pub offset: usize,
 }
 
@@ -176,6 +200,11 @@ impl fmt::Display for TensorInfo {
     }
 }
 
+/// Where weight `(row, col)` of a layer with `fan_in` columns lies among its stored weights.
+const fn blocked(row: usize, col: usize, fan_in: usize) -> usize {
+    (row / ROW_BLOCK) * ROW_BLOCK * fan_in + col * ROW_BLOCK + row % ROW_BLOCK
+}
+
 /// The ordered list of tensors of a model, with checked sizes.
 ///
 /// Small on purpose (it lives on a device's stack during validation): tensors are
@@ -200,6 +229,8 @@ impl fmt::Display for TensorInfo {
 /// // Scalers, two network weights, and two networks of 8 hidden and 3 * (2 * 4 + 2) head values.
 /// assert_eq!(layout.member_parameter_count(), 8 + 3 * (2 * 4 + 2));
 /// assert_eq!(layout.parameter_count(), 4 + 2 + 2 * (8 + 3 * (2 * 4 + 2)));
+/// // Stored, each layer's weights take whole blocks of 8 rows: (8 + 4) and (8 * 4 + 2 * 3).
+/// assert_eq!(layout.stored_count(), 4 + 2 + 2 * ((8 + 4) + (8 * 4 + 2 * 3)));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -211,6 +242,16 @@ pub struct Layout {
     hidden: heapless::Vec<usize, { crate::MAX_HIDDEN_LAYERS }>,
     member_parameter_count: usize,
     parameter_count: usize,
+    member_stored_count: usize,
+    stored_count: usize,
+}
+
+/// The parameter counts of a layout, logical and stored.
+struct Counts {
+    member: usize,
+    total: usize,
+    member_stored: usize,
+    stored: usize,
 }
 
 impl Layout {
@@ -239,36 +280,54 @@ impl Layout {
             hidden,
             member_parameter_count: 0,
             parameter_count: 0,
+            member_stored_count: 0,
+            stored_count: 0,
         };
-        (layout.member_parameter_count, layout.parameter_count) =
-            layout.count().ok_or(Error::SizeOverflow)?;
+        let counts = layout.count().ok_or(Error::SizeOverflow)?;
+        layout.member_parameter_count = counts.member;
+        layout.parameter_count = counts.total;
+        layout.member_stored_count = counts.member_stored;
+        layout.stored_count = counts.stored;
         Ok(layout)
     }
 
-    /// Total parameters with checked arithmetic, including the byte size fitting `usize`
-    /// (readers index bytes). Arithmetic rather than a walk over [`Layout::tensors`]: this
-    /// runs on devices, where the iterator costs a kilobyte of flash.
-    ///
-    /// Returns the parameters of one network, then of the whole model.
-    fn count(&self) -> Option<(usize, usize)> {
-        let (f, d, k) = (self.inputs, self.outputs, self.components);
-        let mut network = 0_usize;
+    /// The parameter counts with checked arithmetic, including the stored section's size
+    /// in bytes fitting `usize` (readers index bytes). Arithmetic rather than a walk over
+    /// [`Layout::tensors`]: this runs on devices, where the iterator costs a kilobyte of
+    /// flash.
+    fn count(&self) -> Option<Counts> {
+        let (f, d) = (self.inputs, self.outputs);
+        let (mut network, mut stored) = (0_usize, 0_usize);
         let mut fan_in = f;
-        for &width in &self.hidden {
-            network = network.checked_add(width.checked_mul(fan_in.checked_add(1)?)?)?;
-            fan_in = width;
+        // The hidden layers, then the heads as one layer of K + 2 K D rows.
+        let head_rows = self.head_rows()?;
+        let widths = self.hidden.iter().copied().chain([head_rows]);
+        for rows in widths {
+            let padded = rows.checked_add(ROW_BLOCK - 1)? & !(ROW_BLOCK - 1);
+            network = network.checked_add(rows.checked_mul(fan_in.checked_add(1)?)?)?;
+            stored = stored.checked_add(padded.checked_mul(fan_in)?.checked_add(rows)?)?;
+            fan_in = rows;
         }
-        // Heads: K logits and 2 K D means and sigmas, each row H weights and a bias.
-        let head_rows = k.checked_mul(d)?.checked_mul(2)?.checked_add(k)?;
-        network = network.checked_add(head_rows.checked_mul(fan_in.checked_add(1)?)?)?;
         // Scalers, one log weight per network, the networks.
         let shared = f
             .checked_add(d)?
             .checked_mul(2)?
             .checked_add(self.members)?;
-        let count = shared.checked_add(network.checked_mul(self.members)?)?;
-        count.checked_mul(4)?;
-        Some((network, count))
+        let total = shared.checked_add(network.checked_mul(self.members)?)?;
+        let stored_total = shared.checked_add(stored.checked_mul(self.members)?)?;
+        stored_total.checked_mul(4)?;
+        Some(Counts {
+            member: network,
+            total,
+            member_stored: stored,
+            stored: stored_total,
+        })
+    }
+
+    /// Rows of the heads taken as one layer: `K` logits, `K D` means, `K D` sigmas.
+    fn head_rows(&self) -> Option<usize> {
+        let k = self.components;
+        k.checked_mul(self.outputs)?.checked_mul(2)?.checked_add(k)
     }
 
     /// The index ranges of the input and target scales in the parameter section, which
@@ -363,6 +422,89 @@ impl Layout {
     /// See [`Layout`].
     pub const fn parameter_count(&self) -> usize {
         self.parameter_count
+    }
+
+    /// Number of `f32` words of the blob's parameter section: the parameters and the zero
+    /// rows that fill each layer's last block of [`ROW_BLOCK`] rows.
+    ///
+    /// # Examples
+    ///
+    /// See [`Layout`].
+    pub const fn stored_count(&self) -> usize {
+        self.stored_count
+    }
+
+    /// Where the parameter at `index` in logical order (tensor after tensor, as
+    /// [`Layout::tensors`] lists them, each row-major) is stored in the parameter section,
+    /// or `None` for an index past [`Layout::parameter_count`].
+    ///
+    /// Shared tensors are stored as they are. Within a network, each dense layer (the
+    /// hidden layers, then the three heads together as one layer of `K + 2 K D` rows:
+    /// logits, means, sigmas) stores its weight rows in blocks of [`ROW_BLOCK`]: block `b`
+    /// holds rows `8b .. 8b + 7`, column by column, `W[8b][c], W[8b + 1][c], .., W[8b +
+    /// 7][c]` for `c = 0, 1, ..`, with zero rows past the last row; then its biases.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use mdn_core::*;
+    /// let layout = Layout::new(&doc_example_header()).unwrap();
+    /// let hidden = layout.find(TensorName::HiddenWeight(0)).unwrap();
+    /// assert_eq!((hidden.rows, hidden.cols), (3, 1));
+    /// // The scalers and the network weight (5 values) come first and stay in place.
+    /// assert_eq!(layout.stored_index(4), Some(4));
+    /// // One column: rows 0..3 of the first block, then 5 zero rows, then the 3 biases.
+    /// assert_eq!(layout.stored_index(hidden.offset + 2), Some(5 + 2));
+    /// assert_eq!(layout.stored_index(hidden.offset + 3), Some(5 + 8));
+    /// assert_eq!(layout.stored_index(layout.parameter_count()), None);
+    /// ```
+    pub fn stored_index(&self, index: usize) -> Option<usize> {
+        if index >= self.parameter_count {
+            return None;
+        }
+        let shared = self.parameter_count - self.member_parameter_count * self.members;
+        let Some(within_networks) = index.checked_sub(shared) else {
+            return Some(index);
+        };
+        // Counts were checked by `new`: none of the arithmetic below overflows.
+        let member = within_networks.checked_div(self.member_parameter_count)?;
+        let mut rest = within_networks.checked_rem(self.member_parameter_count)?;
+        let mut stored = shared + member * self.member_stored_count;
+        let mut fan_in = self.inputs;
+        let head_rows = self.head_rows()?;
+        let last = self.hidden.len();
+        for (layer, rows) in self.hidden.iter().copied().chain([head_rows]).enumerate() {
+            let weights_stored = padded_rows(rows) * fan_in;
+            if layer < last {
+                if let Some(bias) = rest.checked_sub(rows * fan_in) {
+                    if bias < rows {
+                        return Some(stored + weights_stored + bias);
+                    }
+                    rest = bias - rows;
+                    stored += weights_stored + rows;
+                    fan_in = rows;
+                    continue;
+                }
+                let (row, col) = (rest.checked_div(fan_in)?, rest.checked_rem(fan_in)?);
+                return Some(stored + blocked(row, col, fan_in));
+            }
+            // The heads: logits weight and bias, means weight and bias, sigmas weight and
+            // bias, in logical order; rows 0, K and K + K D of the layer.
+            let k = self.components;
+            let kd = k * self.outputs;
+            for (first_row, rows) in [(0, k), (k, kd), (k + kd, kd)] {
+                if rest < rows * fan_in {
+                    let (row, col) = (rest.checked_div(fan_in)?, rest.checked_rem(fan_in)?);
+                    return Some(stored + blocked(first_row + row, col, fan_in));
+                }
+                rest -= rows * fan_in;
+                if rest < rows {
+                    return Some(stored + weights_stored + first_row + rest);
+                }
+                rest -= rows;
+            }
+        }
+        None
     }
 
     /// Number of `f32` parameters of one network (every network has as many).

@@ -147,7 +147,7 @@ pub use header::{
     Activation, Capacities, Header, HiddenWidths, MAX_HIDDEN_LAYERS, NAME_SEPARATOR, Names,
     SigmaTransform, TargetTransform,
 };
-pub use layout::{Layout, TensorInfo, TensorName};
+pub use layout::{Layout, ROW_BLOCK, TensorInfo, TensorName};
 pub use math::{HALF_LN_TWO_PI, SOFTPLUS_THRESHOLD};
 pub use mixture::{Component, Interval, Mixture, Mode, Modes, PerOutput};
 pub use model::{HostModel, Model};

@@ -10,6 +10,7 @@ use crate::{
     blob::from_word,
     error::{Error, Result},
     header::{Activation, Header, MAX_HIDDEN_LAYERS, SigmaTransform, TargetTransform, to_usize},
+    layout::{ROW_BLOCK, padded_rows},
     math::{floor_at, log_sum_exp, log_sum_exp_lanes, normal_log_density},
     mixture::{Mixture, transform_target},
 };
@@ -22,10 +23,12 @@ fn word(w: &u32) -> f32 {
     from_word(*w)
 }
 
-/// A fully connected layer, `y = W x + b` with `W` stored `[out][in]` row-major.
+/// A fully connected layer, `y = W x + b`, with `W` stored in blocks of [`ROW_BLOCK`] rows,
+/// column after column (FORMAT.md section 3; [`Layout::stored_index`](crate::Layout)).
 #[derive(Debug, Clone, Copy)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 struct Dense<'a> {
+    /// Whole blocks of `ROW_BLOCK * fan_in` words, zero rows past the last included.
     weights: Words<'a>,
     bias: Words<'a>,
     fan_in: usize,
@@ -36,73 +39,54 @@ impl Dense<'_> {
     /// starting at `0.0`, the bias added last (as candle's `Linear`: matmul, then bias).
     /// `activation`, if any, is applied to each output as it is written.
     ///
-    /// Rows go [`BLOCK`] at a time (see [`dot_block`]), so each input is loaded once for
-    /// four accumulators; the one to three rows left over go one at a time ([`dot`]). A
-    /// fan-in of one (the first layer of a one-input model) has no sum to share: `0.0 + w *
-    /// x + b` row by row. Every output keeps its own left-to-right order, so the bits are
-    /// those of the plain loop. Not generic and not `#[inline]`: it is compiled with
-    /// mdn-core's own optimisation level, which a firmware can set to 3 while building the
-    /// rest for size.
+    /// One block of [`ROW_BLOCK`] rows at a time ([`dot_block`]): the block's weights are
+    /// read front to back, each input loaded once for its eight sums. Every output keeps
+    /// its own left-to-right order, so the bits are those of the plain loop. Not generic
+    /// and not `#[inline]`: it is compiled with mdn-core's own optimisation level, which a
+    /// firmware can set to 3 while building the rest for size.
     fn forward(&self, input: &[f32], output: &mut [f32], activation: Option<Activation>) {
         let finish = |z: f32| match activation {
             Some(activation) => activation.apply(z),
             None => z,
         };
         let n = self.fan_in;
-        // Exactly `n` inputs, so that the kernels' column blocks line up with the rows'.
+        // Exactly `n` inputs, so that each block's columns line up with them.
         let Some(input) = input.get(..n) else {
             return;
         };
-        if let [x] = *input {
-            for ((w, b), out) in self.weights.iter().zip(self.bias).zip(output) {
-                let mut acc = 0.0_f32;
-                acc += word(w) * x;
-                *out = finish(acc + word(b));
-            }
-            return;
-        }
-        // Zero tests LLVM can see spare `chunks_exact` its panic paths.
+        // A zero test LLVM can see spares `chunks_exact` its panic path.
         if n == 0 {
             return;
         }
-        // Chunk the outputs like the rows: as many outputs as the layer has rows.
-        let rows = self.bias.len().min(output.len());
-        let Some(output) = output.get_mut(..rows) else {
-            return;
-        };
-        let (bias4, bias_rest) = self.bias.as_chunks::<BLOCK>();
-        let (out4, out_rest) = output.as_chunks_mut::<BLOCK>();
-        let mut blocks = self.weights.chunks_exact(n.saturating_mul(BLOCK));
-        for ((block, bias), out) in blocks.by_ref().zip(bias4).zip(out4) {
-            let Some(([r0, r1, r2], r3)) = split_rows(block, n) else {
-                return;
-            };
-            let sums = dot_block([r0, r1, r2, r3], input);
+        let blocks = self.weights.chunks_exact(n.saturating_mul(ROW_BLOCK));
+        let outputs = output
+            .chunks_mut(ROW_BLOCK)
+            .zip(self.bias.chunks(ROW_BLOCK));
+        for (block, (out, bias)) in blocks.zip(outputs) {
+            let sums = dot_block(block, input);
             for ((out, sum), b) in out.iter_mut().zip(sums).zip(bias) {
                 *out = finish(sum + word(b));
             }
         }
-        let mut rows = blocks.remainder();
-        for (b, out) in bias_rest.iter().zip(out_rest) {
-            let Some((row, rest)) = rows.split_at_checked(n) else {
-                return;
-            };
-            rows = rest;
-            *out = finish(dot(row, input) + word(b));
-        }
     }
 
     /// [`Dense::forward`] for [`LANES`] rows at once: `input[i][lane]` is input `i` of row
-    /// `lane`. Each lane sums from `i = 0` upwards starting at `0.0` and adds the bias
-    /// last, the order of the single-row kernel, so each lane has its bits.
+    /// `lane`, and the layer's outputs go to `outputs` in order. Each lane sums from `i =
+    /// 0` upwards starting at `0.0` and adds the bias last, the order of the single-row
+    /// kernel, so each lane has its bits.
     ///
     /// Two outputs go together: each input's [`LANES`] values are loaded once for
     /// 2 x [`LANES`] independent sums, and each weight is broadcast once for [`LANES`] rows.
     /// With SSE2 that is eight 4-wide accumulators ([`sums_lanes`]), which keep a host's
     /// vector adders busy instead of waiting on one sum's chain of additions, and still fit
-    /// its 16 registers (four outputs, as [`Dense::forward`] takes them, spilled them to
-    /// the stack: slower). A last odd output goes alone ([`sum_lanes`]).
-    fn forward_lanes(&self, input: &[Lanes], output: &mut [Lanes], activation: Option<Activation>) {
+    /// its 16 registers (four outputs spilled them to the stack: slower). A last odd output
+    /// goes alone ([`sum_lanes`]).
+    fn forward_lanes<'o>(
+        &self,
+        input: &[Lanes],
+        outputs: impl IntoIterator<Item = &'o mut Lanes>,
+        activation: Option<Activation>,
+    ) {
         let n = self.fan_in;
         if n == 0 {
             return;
@@ -111,45 +95,28 @@ impl Dense<'_> {
             Some(activation) => activation.apply(z),
             None => z,
         };
-        let mut rows = self.weights.chunks_exact(n);
-        let outputs = self.bias.len().min(output.len());
-        let Some(output) = output.get_mut(..outputs) else {
-            return;
-        };
-        let (bias2, bias_rest) = self.bias.as_chunks::<2>();
-        let (out2, out_rest) = output.as_chunks_mut::<2>();
-        for (bias, out) in bias2.iter().zip(out2) {
-            let (Some(r0), Some(r1)) = (rows.next(), rows.next()) else {
-                return;
-            };
-            let acc = sums_lanes([r0, r1], input);
-            for ((out, acc), bias) in out.iter_mut().zip(&acc).zip(bias) {
-                let bias = word(bias);
-                for (o, &a) in out.iter_mut().zip(acc) {
-                    *o = finish(a + bias);
-                }
-            }
-        }
-        for ((row, bias), out) in rows.zip(bias_rest).zip(out_rest) {
-            let acc = sum_lanes(row, input);
+        let write = |out: &mut Lanes, acc: &Lanes, bias: &u32| {
             let bias = word(bias);
-            for (o, &a) in out.iter_mut().zip(&acc) {
+            for (o, &a) in out.iter_mut().zip(acc) {
                 *o = finish(a + bias);
             }
+        };
+        let mut outputs = outputs.into_iter().zip(self.bias);
+        for block in self.weights.chunks_exact(n.saturating_mul(ROW_BLOCK)) {
+            let (columns, _) = block.as_chunks::<ROW_BLOCK>();
+            for row in (0..ROW_BLOCK).step_by(2) {
+                let Some((out0, bias0)) = outputs.next() else {
+                    return;
+                };
+                let Some((out1, bias1)) = outputs.next() else {
+                    write(out0, &sum_lanes(columns, row, input), bias0);
+                    return;
+                };
+                let [acc0, acc1] = sums_lanes(columns, row, input);
+                write(out0, &acc0, bias0);
+                write(out1, &acc1, bias1);
+            }
         }
-    }
-
-    /// Splits a `[K * D][H]` head into `K` groups of `D` rows.
-    fn groups(&self, dims: usize) -> impl Iterator<Item = Dense<'_>> {
-        let group = dims.saturating_mul(self.fan_in).max(1);
-        self.weights
-            .chunks_exact(group)
-            .zip(self.bias.chunks_exact(dims.max(1)))
-            .map(|(weights, bias)| Dense {
-                weights,
-                bias,
-                fan_in: self.fan_in,
-            })
     }
 }
 
@@ -161,29 +128,35 @@ pub(crate) const LANES: usize = 16;
 /// One value per row of a block.
 type Lanes = [f32; LANES];
 
-/// The dot products of two rows with `input` in every lane, each summed from index 0
-/// upwards starting at `0.0`.
+/// The dot products of rows `row` and `row + 1` of a block (`columns[i]` holds its
+/// weights for input `i`) with `input` in every lane, each summed from index 0 upwards
+/// starting at `0.0`.
 ///
 /// Out of line, like [`sum_lanes`], so that the compiler keeps the 2 x [`LANES`] sums in
 /// registers whatever the caller does with them: inlined into [`Dense::forward_lanes`],
 /// small changes there made it keep them on the stack or in registers out of step with
 /// the lanes (one such build of the batched path took 1.3 times as long).
 #[inline(never)]
-fn sums_lanes([r0, r1]: [&[u32]; 2], input: &[Lanes]) -> [Lanes; 2] {
+fn sums_lanes(columns: &[[u32; ROW_BLOCK]], row: usize, input: &[Lanes]) -> [Lanes; 2] {
     let mut acc = [[0.0_f32; LANES]; 2];
-    for ((w0, w1), x) in r0.iter().zip(r1).zip(input) {
-        for (acc, w) in acc.iter_mut().zip([w0, w1]) {
-            mac_lanes(acc, word(w), x);
-        }
+    for (column, x) in columns.iter().zip(input) {
+        let Some(&[w0, w1]) = column.get(row..row.saturating_add(2)) else {
+            break;
+        };
+        mac_lanes(&mut acc[0], from_word(w0), x);
+        mac_lanes(&mut acc[1], from_word(w1), x);
     }
     acc
 }
 
 /// [`sums_lanes`] for one row.
 #[inline(never)]
-fn sum_lanes(row: &[u32], input: &[Lanes]) -> Lanes {
+fn sum_lanes(columns: &[[u32; ROW_BLOCK]], row: usize, input: &[Lanes]) -> Lanes {
     let mut acc = [0.0_f32; LANES];
-    for (w, x) in row.iter().zip(input) {
+    for (column, x) in columns.iter().zip(input) {
+        let Some(w) = column.get(row) else {
+            break;
+        };
         mac_lanes(&mut acc, word(w), x);
     }
     acc
@@ -197,84 +170,17 @@ fn mac_lanes(acc: &mut Lanes, w: f32, x: &Lanes) {
     }
 }
 
-/// Rows [`Dense::forward`] takes together.
-const BLOCK: usize = 4;
-
-/// The first `N` rows of `n` values at the start of `weights`, and the rest.
+/// The [`ROW_BLOCK`] dot products of one block of rows with `input`, each summed from
+/// index 0 upwards starting at `0.0`: `acc[r] += W[r][i] * x[i]` for each input `i`,
+/// whose `ROW_BLOCK` weights lie together.
 #[inline(always)]
-fn split_rows<const N: usize>(mut weights: &[u32], n: usize) -> Option<([&[u32]; N], &[u32])> {
-    let mut rows = [weights; N];
-    for row in &mut rows {
-        (*row, weights) = weights.split_at_checked(n)?;
-    }
-    Some((rows, weights))
-}
-
-/// Columns the dot-product kernels take per step.
-const COLUMNS: usize = 8;
-
-/// [`BLOCK`] dot products of `input` with rows as long as it, each summed from index 0
-/// upwards starting at `0.0`.
-///
-/// Each step takes [`COLUMNS`] columns, so that loads use immediate offsets and the loop
-/// overhead is shared by 32 multiply-adds; within each accumulator the order of the
-/// additions is unchanged, so the bits are those of the plain loop.
-#[inline(always)]
-fn dot_block(rows: [&[u32]; BLOCK], input: &[f32]) -> [f32; BLOCK] {
-    let (x_main, x_rest) = input.as_chunks::<COLUMNS>();
-    let mut acc = [0.0_f32; BLOCK];
-    let [r0, r1, r2, r3] = rows.map(|r| r.as_chunks::<COLUMNS>());
-    let main = r0.0.iter().zip(r1.0).zip(r2.0).zip(r3.0).zip(x_main);
-    for ((((w0, w1), w2), w3), x) in main {
-        let w = [w0, w1, w2, w3];
-        // Spelled out: LLVM may keep a loop over the columns rolled, which costs a counter,
-        // a compare and address arithmetic for every four multiply-adds.
-        mac_column(&mut acc, w, x, 0);
-        mac_column(&mut acc, w, x, 1);
-        mac_column(&mut acc, w, x, 2);
-        mac_column(&mut acc, w, x, 3);
-        mac_column(&mut acc, w, x, 4);
-        mac_column(&mut acc, w, x, 5);
-        mac_column(&mut acc, w, x, 6);
-        mac_column(&mut acc, w, x, 7);
-    }
-    let rest = r0.1.iter().zip(r1.1).zip(r2.1).zip(r3.1).zip(x_rest);
-    for ((((w0, w1), w2), w3), &x) in rest {
-        for (a, w) in acc.iter_mut().zip([w0, w1, w2, w3]) {
+fn dot_block(block: &[u32], input: &[f32]) -> [f32; ROW_BLOCK] {
+    let mut acc = [0.0_f32; ROW_BLOCK];
+    let (columns, _) = block.as_chunks::<ROW_BLOCK>();
+    for (column, &x) in columns.iter().zip(input) {
+        for (a, w) in acc.iter_mut().zip(column) {
             *a += word(w) * x;
         }
-    }
-    acc
-}
-
-/// `acc[r] += rows[r][j] * x[j]` for each row `r`.
-#[inline(always)]
-fn mac_column(
-    acc: &mut [f32; BLOCK],
-    rows: [&[u32; COLUMNS]; BLOCK],
-    x: &[f32; COLUMNS],
-    j: usize,
-) {
-    let x = x.get(j).copied().unwrap_or(0.0);
-    for (a, w) in acc.iter_mut().zip(rows) {
-        *a += word(w.get(j).unwrap_or(&0)) * x;
-    }
-}
-
-/// One dot product, summed from index 0 upwards starting at `0.0`, [`COLUMNS`] columns a
-/// step.
-#[inline(always)]
-fn dot(row: &[u32], input: &[f32]) -> f32 {
-    let (w_main, w_rest) = row.as_chunks::<COLUMNS>();
-    let (x_main, x_rest) = input.as_chunks::<COLUMNS>();
-    let mut acc = 0.0_f32;
-    for (w, x) in w_main.iter().zip(x_main) {
-        for (w, x) in w.iter().zip(x) {
-            acc += word(w) * x;
-        }
-    }
-    for (w, x) in w_rest.iter().zip(x_rest) {
-        acc += word(w) * x;
     }
     acc
 }
@@ -317,9 +223,9 @@ impl<'a> Member<'_, 'a> {
             .filter_map(|layer| layer.bind(self.words))
     }
 
-    /// The logit, mean and sigma heads.
-    fn head_layers(&self) -> [Option<Dense<'a>>; 3] {
-        self.network.heads.map(|head| head.bind(self.words))
+    /// The three heads as one layer: `K` logit rows, then `K D` mean and `K D` sigma rows.
+    fn head(&self) -> Option<Dense<'a>> {
+        self.network.head.bind(self.words)
     }
 
     /// Runs the hidden layers on `input`, alternating between the two scratch buffers, and
@@ -375,9 +281,9 @@ impl<'a> Member<'_, 'a> {
         let activation = Some(activation);
         for (i, layer) in self.hidden().enumerate() {
             match i {
-                0 => layer.forward_lanes(input, ping, activation),
-                _ if i % 2 == 1 => layer.forward_lanes(ping, pong, activation),
-                _ => layer.forward_lanes(pong, ping, activation),
+                0 => layer.forward_lanes(input, &mut *ping, activation),
+                _ if i % 2 == 1 => layer.forward_lanes(ping, &mut *pong, activation),
+                _ => layer.forward_lanes(pong, &mut *ping, activation),
             }
         }
         match self.network.hidden.len() {
@@ -387,30 +293,37 @@ impl<'a> Member<'_, 'a> {
         }
     }
 
-    /// Writes the three heads' raw outputs for `features` into one network's share of a
+    /// Writes the heads' raw outputs for `features` into one network's share of a
     /// mixture: `K` logits, `K` rows of means and of sigma pre-activations.
-    fn heads<const D: usize>(
+    fn heads<const K: usize, const D: usize>(
         &self,
         features: &[f32],
         logits: &mut [f32],
         means: &mut [[f32; D]],
         sigmas: &mut [[f32; D]],
     ) {
-        let [Some(logit_head), Some(mean_head), Some(sigma_head)] = self.head_layers() else {
+        let Some(head) = self.head() else {
             return;
         };
-        let dims = self.network.dims;
-        logit_head.forward(features, logits, None);
-        if dims == D {
-            // Rows of the mixture arrays are as long as the model's: one call per head.
-            mean_head.forward(features, means.as_flattened_mut(), None);
-            sigma_head.forward(features, sigmas.as_flattened_mut(), None);
-        } else {
-            for (row, head) in means.iter_mut().zip(mean_head.groups(dims)) {
-                head.forward(features, row, None);
-            }
-            for (row, head) in sigmas.iter_mut().zip(sigma_head.groups(dims)) {
-                head.forward(features, row, None);
+        // Room for the head's `K + 2 K D <= 3 K D` outputs.
+        let mut outputs = [[[0.0_f32; D]; 3]; K];
+        let outputs = outputs.as_flattened_mut().as_flattened_mut();
+        head.forward(features, outputs, None);
+        let (k, dims) = (self.network.components, self.network.dims.max(1));
+        let Some((raw_logits, rest)) = outputs.split_at_checked(k) else {
+            return;
+        };
+        let Some((raw_means, raw_sigmas)) = rest.split_at_checked(k.saturating_mul(dims)) else {
+            return;
+        };
+        for (logit, raw) in logits.iter_mut().zip(raw_logits) {
+            *logit = *raw;
+        }
+        for (rows, raw) in [(means, raw_means), (sigmas, raw_sigmas)] {
+            for (row, raw) in rows.iter_mut().zip(raw.chunks_exact(dims)) {
+                for (value, raw) in row.iter_mut().zip(raw) {
+                    *value = *raw;
+                }
             }
         }
     }
@@ -431,9 +344,10 @@ pub(crate) struct Network<'a> {
     /// Every network's parameters, `member_len` words each, in blob order.
     members: Words<'a>,
     member_len: usize,
-    /// Where each network's hidden layers and heads (logits, means, sigmas) lie in its words.
+    /// Where each network's hidden layers and heads (one layer: logits, means, sigmas) lie
+    /// in its words.
     hidden: heapless::Vec<Placement, MAX_HIDDEN_LAYERS>,
-    heads: [Placement; 3],
+    head: Placement,
     activation: Activation,
     sigma: SigmaTransform,
     sigma_floor: f32,
@@ -472,7 +386,7 @@ impl<'a> Network<'a> {
         // it), so this arithmetic cannot overflow.
         let mut place = |outputs: usize, fan_in: usize| {
             let start = member_len;
-            let bias = start.wrapping_add(outputs.wrapping_mul(fan_in));
+            let bias = start.wrapping_add(padded_rows(outputs).wrapping_mul(fan_in));
             member_len = bias.wrapping_add(outputs);
             Placement {
                 start,
@@ -488,12 +402,8 @@ impl<'a> Network<'a> {
                 .map_err(|_| Error::SizeOverflow)?;
             fan_in = width;
         }
-        let head_rows = components.wrapping_mul(dims);
-        let heads = [
-            place(components, fan_in),
-            place(head_rows, fan_in),
-            place(head_rows, fan_in),
-        ];
+        let head_rows = components.wrapping_mul(dims).wrapping_mul(2);
+        let head = place(components.wrapping_add(head_rows), fan_in);
         let networks = member_len.wrapping_mul(members);
         Ok(Network {
             input_offset: take(&mut rest, inputs)?,
@@ -504,7 +414,7 @@ impl<'a> Network<'a> {
             members: take(&mut rest, networks)?,
             member_len,
             hidden,
-            heads,
+            head,
             activation: header.activation,
             sigma: header.sigma,
             sigma_floor: header.sigma_floor,
@@ -615,7 +525,7 @@ impl<'a> Network<'a> {
             .zip(sigmas.chunks_mut(k));
         for (member, ((logits, means), sigmas)) in self.networks().zip(shares) {
             let features = member.features(&scaled, &mut ping, &mut pong, fused, approximate_tanh);
-            member.heads(features, logits, means, sigmas);
+            member.heads::<K, D>(features, logits, means, sigmas);
         }
         let log_weights = log_weights.get_mut(..components).unwrap_or(&mut []);
         let rows = means.iter_mut().zip(sigmas.iter_mut()).take(components);
@@ -654,7 +564,7 @@ impl<'a> Network<'a> {
     /// `ln p(y|x)` of each row into `out`: row `r` is `xs[r * F..]` with `F = inputs()`
     /// values and `ys[r * D..]` with `D = dims()` values, [`LANES`] rows at a time.
     ///
-    /// The hidden layers and the three heads run once per block of rows, each weight
+    /// The hidden layers and the heads run once per block of rows, each weight
     /// loaded once for every row, in loops the compiler vectorises across rows; each row's
     /// sums keep the order of [`Network::forward`]. The mixture follows across the rows
     /// too, each step for every row of the block before the next starts, so that the
@@ -713,13 +623,10 @@ impl<'a> Network<'a> {
             for (member, ((logits, means), sigmas)) in self.networks().zip(shares) {
                 let features =
                     member.features_lanes(&scaled, &mut ping, &mut pong, self.activation);
-                let [Some(logit_head), Some(mean_head), Some(sigma_head)] = member.head_layers()
-                else {
-                    continue;
-                };
-                logit_head.forward_lanes(features, logits, None);
-                mean_head.forward_lanes(features, means, None);
-                sigma_head.forward_lanes(features, sigmas, None);
+                if let Some(head) = member.head() {
+                    let outputs = logits.iter_mut().chain(means).chain(sigmas);
+                    head.forward_lanes(features, outputs, None);
+                }
             }
             let means = means.as_flattened_mut();
             let sigmas = sigmas.as_flattened_mut();
@@ -804,46 +711,74 @@ mod tests {
     use super::*;
     use crate::{Layout, TensorName};
 
-    /// Every network's placements, shifted by its index times `member_len`, are the
-    /// offsets `Layout` gives its tensors: the evaluator's arithmetic and the one
-    /// definition of the order agree.
+    /// Every network's placements, shifted by its index times `member_len`, put each
+    /// parameter where `Layout::stored_index` stores it: the evaluator's arithmetic and the
+    /// one definition of the order agree, value by value.
     #[test]
     fn placements_are_the_layout_offsets() {
         let mut header = crate::doc_example_header();
-        for (hidden, members) in [(&[3_u32][..], 1), (&[4, 2][..], 3), (&[][..], 2)] {
+        for (hidden, members, k) in [(&[3_u32][..], 1, 2), (&[9, 2][..], 3, 3), (&[][..], 2, 5)] {
             header.hidden = crate::HiddenWidths::from_slice(hidden).unwrap();
             header.members = members;
+            header.components = k;
             header.output_dim = 2;
             header.target_names = crate::Names::new("a\nb");
             let layout = Layout::new(&header).unwrap();
-            let words = [0_u32; 512];
-            let parameters = &words[..layout.parameter_count()];
+            let words = [0_u32; 1024];
+            let parameters = &words[..layout.stored_count()];
             let network = Network::new(&header, parameters).unwrap();
             let shared = 2 * (1 + 2) + members as usize;
             assert_eq!(
                 shared + network.member_len * members as usize,
-                layout.parameter_count()
+                layout.stored_count()
             );
+            let mut seen = [false; 1024];
             for tensor in layout.tensors() {
-                let Some(m) = tensor.member else {
-                    continue;
-                };
-                let placement = match tensor.name {
-                    TensorName::HiddenWeight(i) | TensorName::HiddenBias(i) => network.hidden[i],
-                    TensorName::LogitsWeight | TensorName::LogitsBias => network.heads[0],
-                    TensorName::MeansWeight | TensorName::MeansBias => network.heads[1],
-                    _ => network.heads[2],
-                };
-                let start = match tensor.name {
-                    TensorName::HiddenBias(_)
-                    | TensorName::LogitsBias
-                    | TensorName::MeansBias
-                    | TensorName::SigmasBias => placement.bias,
-                    _ => placement.start,
-                };
-                let expected = shared + m * network.member_len + start;
-                assert_eq!(tensor.offset, expected, "{tensor}");
+                for e in 0..tensor.len() {
+                    let stored = layout.stored_index(tensor.offset + e).unwrap();
+                    assert!(!seen[stored], "{tensor}[{e}] stored twice");
+                    seen[stored] = true;
+                    let Some(m) = tensor.member else {
+                        assert_eq!(stored, tensor.offset + e, "{tensor}");
+                        continue;
+                    };
+                    let placement = match tensor.name {
+                        TensorName::HiddenWeight(i) | TensorName::HiddenBias(i) => {
+                            network.hidden[i]
+                        }
+                        _ => network.head,
+                    };
+                    // The tensor's first row within its layer (the heads share one).
+                    let k = k as usize;
+                    let first_row = match tensor.name {
+                        TensorName::MeansWeight | TensorName::MeansBias => k,
+                        TensorName::SigmasWeight | TensorName::SigmasBias => k + k * 2,
+                        _ => 0,
+                    };
+                    let within = match tensor.name {
+                        TensorName::HiddenBias(_)
+                        | TensorName::LogitsBias
+                        | TensorName::MeansBias
+                        | TensorName::SigmasBias => placement.bias + first_row + e,
+                        _ => {
+                            let (row, col) = (first_row + e / tensor.cols, e % tensor.cols);
+                            let n = placement.fan_in;
+                            placement.start + (row / 8) * 8 * n + col * 8 + row % 8
+                        }
+                    };
+                    assert_eq!(
+                        stored,
+                        shared + m * network.member_len + within,
+                        "{tensor}[{e}]"
+                    );
+                }
             }
+            // What no value was stored at is padding: whole rows of each layer's last block.
+            let padding = seen[..layout.stored_count()]
+                .iter()
+                .filter(|s| !**s)
+                .count();
+            assert_eq!(padding, layout.stored_count() - layout.parameter_count());
         }
     }
 }

@@ -14,11 +14,18 @@ use mdn_core::{
     Mixture, Model, Names, SigmaTransform, TargetTransform, crc32, encode, encoded_len,
 };
 
-/// Parameters of the tiny model: input scaler (offset, scale), target scaler (offset, scale),
-/// the one network's log weight, then logits, means and sigmas (weight, bias each).
+/// Parameters of the tiny model in logical order (what `encode` takes): input scaler
+/// (offset, scale), target scaler (offset, scale), the one network's log weight, then
+/// logits, means and sigmas (weight, bias each).
 const TINY: [f32; 11] = [0.0, 1.0, 0.0, 1.0, 0.0, 0.25, 0.25, 0.25, 0.25, 0.25, 0.25];
-/// Length of the tiny blob: 10 prefix + 17 header + 1 padding + 44 parameters + 4 CRC.
-const TINY_LEN: usize = 76;
+/// The same as stored (FORMAT.md section 3): the shared tensors, then the heads as one layer
+/// of three rows padded to a block of eight (the logit, mean and sigma weights, five zero
+/// rows), then its three biases.
+const TINY_STORED: [f32; 16] = [
+    0.0, 1.0, 0.0, 1.0, 0.0, 0.25, 0.25, 0.25, 0.0, 0.0, 0.0, 0.0, 0.0, 0.25, 0.25, 0.25,
+];
+/// Length of the tiny blob: 10 prefix + 17 header + 1 padding + 64 parameters + 4 CRC.
+const TINY_LEN: usize = 96;
 /// Offset of the tiny blob's single padding byte.
 const TINY_PADDING: usize = 27;
 
@@ -48,7 +55,7 @@ fn crafting_helpers_reproduce_the_writer() {
     // The byte-level helpers below are only meaningful if they write what `encode` writes.
     let bytes = tiny_blob();
     assert_eq!(bytes.len(), TINY_LEN);
-    assert_eq!(raw_blob(&RawHeader::tiny().encode(), &TINY), bytes);
+    assert_eq!(raw_blob(&RawHeader::tiny().encode(), &TINY_STORED), bytes);
     assert_eq!(bytes[TINY_PADDING], 0);
     assert!(HostModel::from_bytes(&bytes).is_ok());
 }
@@ -69,8 +76,9 @@ fn bad_magic() {
 
 #[test]
 fn unsupported_version() {
-    // Version 1 (single networks, no `members`) is refused: its blobs must be re-exported.
-    for version in [0, 1, 3, u16::MAX] {
+    // Versions 1 (single networks, no `members`) and 2 (weights row-major) are refused:
+    // their blobs must be re-exported.
+    for version in [0, 1, 2, 4, u16::MAX] {
         assert_eq!(
             blob_err(&with_version(version)),
             Error::UnsupportedVersion { found: version }
@@ -216,12 +224,15 @@ fn header_decode() {
     // Names that are not UTF-8.
     let mut latin1 = RawHeader::tiny();
     latin1.feature_names = vec![b'x', 0xE9];
-    assert_eq!(raw_err(&latin1, &TINY), Error::HeaderDecode);
+    assert_eq!(raw_err(&latin1, &TINY_STORED), Error::HeaderDecode);
 
     // A varint that does not fit u32 (2^35 - 1).
     let mut wide = vec![0xFF, 0xFF, 0xFF, 0xFF, 0x7F];
     wide.extend_from_slice(&header[1..]);
-    assert_eq!(blob_err(&raw_blob(&wide, &TINY)), Error::HeaderDecode);
+    assert_eq!(
+        blob_err(&raw_blob(&wide, &TINY_STORED)),
+        Error::HeaderDecode
+    );
 }
 
 #[test]
@@ -239,7 +250,10 @@ fn unknown_code_for_each_field() {
                 CodedField::SigmaTransform => raw.sigma = code,
                 CodedField::TargetTransform => raw.target_transform = code,
             }
-            assert_eq!(raw_err(&raw, &TINY), Error::UnknownCode { field, code });
+            assert_eq!(
+                raw_err(&raw, &TINY_STORED),
+                Error::UnknownCode { field, code }
+            );
         }
     }
     // The typed conversions report the same.
@@ -271,7 +285,7 @@ fn empty_dimension() {
     let mut raw = RawHeader::tiny();
     raw.input_dim = 0;
     assert_eq!(
-        raw_err(&raw, &TINY),
+        raw_err(&raw, &TINY_STORED),
         Error::EmptyDimension {
             what: Dimension::Inputs
         }
@@ -279,7 +293,7 @@ fn empty_dimension() {
     let mut raw = RawHeader::tiny();
     raw.output_dim = 0;
     assert_eq!(
-        raw_err(&raw, &TINY),
+        raw_err(&raw, &TINY_STORED),
         Error::EmptyDimension {
             what: Dimension::Outputs
         }
@@ -287,7 +301,7 @@ fn empty_dimension() {
     let mut raw = RawHeader::tiny();
     raw.components = 0;
     assert_eq!(
-        raw_err(&raw, &TINY),
+        raw_err(&raw, &TINY_STORED),
         Error::EmptyDimension {
             what: Dimension::Components
         }
@@ -295,7 +309,7 @@ fn empty_dimension() {
     let mut raw = RawHeader::tiny();
     raw.members = 0;
     assert_eq!(
-        raw_err(&raw, &TINY),
+        raw_err(&raw, &TINY_STORED),
         Error::EmptyDimension {
             what: Dimension::Members
         }
@@ -303,7 +317,7 @@ fn empty_dimension() {
     let mut raw = RawHeader::tiny();
     raw.hidden = vec![3, 0];
     assert_eq!(
-        raw_err(&raw, &TINY),
+        raw_err(&raw, &TINY_STORED),
         Error::EmptyDimension {
             what: Dimension::HiddenWidth
         }
@@ -403,7 +417,7 @@ fn name_count() {
     let mut raw = RawHeader::tiny();
     raw.feature_names = b"a\nb".to_vec();
     assert_eq!(
-        raw_err(&raw, &TINY),
+        raw_err(&raw, &TINY_STORED),
         Error::NameCount {
             what: Dimension::Inputs,
             expected: 1,
@@ -413,7 +427,7 @@ fn name_count() {
     let mut raw = RawHeader::tiny();
     raw.output_dim = 2;
     assert_eq!(
-        raw_err(&raw, &TINY),
+        raw_err(&raw, &TINY_STORED),
         Error::NameCount {
             what: Dimension::Outputs,
             expected: 2,
@@ -437,7 +451,11 @@ fn invalid_sigma_floor() {
     for floor in [-1.0, -f32::MIN_POSITIVE, f32::NAN, f32::INFINITY] {
         let mut raw = RawHeader::tiny();
         raw.sigma_floor = floor;
-        assert_eq!(raw_err(&raw, &TINY), Error::InvalidSigmaFloor, "{floor}");
+        assert_eq!(
+            raw_err(&raw, &TINY_STORED),
+            Error::InvalidSigmaFloor,
+            "{floor}"
+        );
         let mut header = tiny_header();
         header.sigma_floor = floor;
         assert_eq!(encoded_len(&header), Err(Error::InvalidSigmaFloor));
@@ -445,7 +463,7 @@ fn invalid_sigma_floor() {
     // Zero of either sign is a valid floor (`-0.0 >= 0.0`).
     let mut raw = RawHeader::tiny();
     raw.sigma_floor = -0.0;
-    assert!(Blob::from_bytes(&raw_blob(&raw.encode(), &TINY)).is_ok());
+    assert!(Blob::from_bytes(&raw_blob(&raw.encode(), &TINY_STORED)).is_ok());
 }
 
 #[test]
@@ -462,7 +480,7 @@ fn size_overflow() {
     let mut raw = RawHeader::tiny();
     raw.hidden = vec![u32::MAX];
     raw.components = u32::MAX;
-    assert_eq!(raw_err(&raw, &TINY), Error::SizeOverflow);
+    assert_eq!(raw_err(&raw, &TINY_STORED), Error::SizeOverflow);
 
     // The same through the typed API.
     let mut header = tiny_header();
@@ -474,8 +492,8 @@ fn size_overflow() {
     let mut raw = RawHeader::tiny();
     raw.hidden = vec![100_000, 100_000];
     assert!(matches!(
-        raw_err(&raw, &TINY),
-        Error::ParameterSizeMismatch { found: 44, .. }
+        raw_err(&raw, &TINY_STORED),
+        Error::ParameterSizeMismatch { found: 64, .. }
     ));
 }
 
@@ -501,17 +519,20 @@ fn non_zero_padding() {
 fn parameter_size_mismatch() {
     let header = RawHeader::tiny().encode();
     assert_eq!(
-        blob_err(&raw_blob(&header, &TINY[..9])),
+        blob_err(&raw_blob(&header, &TINY_STORED[..9])),
         Error::ParameterSizeMismatch {
-            expected: 44,
+            expected: 64,
             found: 36
         }
     );
     assert_eq!(
-        blob_err(&raw_blob(&header, &[TINY.as_slice(), &[1.0]].concat())),
+        blob_err(&raw_blob(
+            &header,
+            &[TINY_STORED.as_slice(), &[1.0]].concat()
+        )),
         Error::ParameterSizeMismatch {
-            expected: 44,
-            found: 48
+            expected: 64,
+            found: 68
         }
     );
     // Not a whole number of words.
@@ -521,8 +542,8 @@ fn parameter_size_mismatch() {
     assert_eq!(
         blob_err(&ragged),
         Error::ParameterSizeMismatch {
-            expected: 44,
-            found: 46
+            expected: 64,
+            found: 66
         }
     );
     // The blob ends before the padding does.
@@ -532,7 +553,7 @@ fn parameter_size_mismatch() {
     assert_eq!(
         blob_err(&short),
         Error::ParameterSizeMismatch {
-            expected: 44,
+            expected: 64,
             found: 0
         }
     );
@@ -571,7 +592,7 @@ fn misaligned() {
         Error::Misaligned { offset }
     );
     // Checked after the parameter section's size, before its values.
-    let mut parameters = TINY;
+    let mut parameters = TINY_STORED;
     parameters[4] = f32::NAN;
     let nan = raw_blob(&RawHeader::tiny().encode(), &parameters);
     let (buffer, shift) = common::misaligned_copy(&nan);
@@ -579,7 +600,7 @@ fn misaligned() {
         blob_err(&buffer[shift..shift + nan.len()]),
         Error::Misaligned { .. }
     ));
-    let short = raw_blob(&RawHeader::tiny().encode(), &TINY[..9]);
+    let short = raw_blob(&RawHeader::tiny().encode(), &TINY_STORED[..9]);
     let (buffer, shift) = common::misaligned_copy(&short);
     assert!(matches!(
         blob_err(&buffer[shift..shift + short.len()]),
@@ -590,21 +611,37 @@ fn misaligned() {
 #[test]
 fn non_finite_parameter() {
     let header = RawHeader::tiny().encode();
-    for (index, value) in [(4, f32::NAN), (9, f32::INFINITY), (0, f32::NEG_INFINITY)] {
-        let mut parameters = TINY;
+    // The index is the word's in the parameter section: the sigma weight, logical index 9,
+    // is stored at 7.
+    let cases = [
+        (4, 4, f32::NAN),
+        (9, 7, f32::INFINITY),
+        (0, 0, f32::NEG_INFINITY),
+    ];
+    for (logical, index, value) in cases {
+        let mut parameters = TINY_STORED;
         parameters[index] = value;
         assert_eq!(
             blob_err(&raw_blob(&header, &parameters)),
             Error::NonFiniteParameter { index }
         );
         // The writer validates what it wrote.
+        let mut parameters = TINY;
+        parameters[logical] = value;
         assert_eq!(
             encode(&tiny_header(), &parameters, &mut [0; 128]),
             Err(Error::NonFiniteParameter { index })
         );
     }
+    // The zero rows that fill a block are checked like every word.
+    let mut parameters = TINY_STORED;
+    parameters[9] = f32::INFINITY;
+    assert_eq!(
+        blob_err(&raw_blob(&header, &parameters)),
+        Error::NonFiniteParameter { index: 9 }
+    );
     // A NaN scale is a non-finite parameter first (all parameters are checked before scales).
-    let mut parameters = TINY;
+    let mut parameters = TINY_STORED;
     parameters[1] = f32::NAN;
     assert_eq!(
         blob_err(&raw_blob(&header, &parameters)),
@@ -616,20 +653,22 @@ fn non_finite_parameter() {
 fn invalid_scale() {
     let header = RawHeader::tiny().encode();
     for (index, value) in [(1, 0.0), (1, -0.0), (3, -1.0), (3, -f32::MIN_POSITIVE)] {
-        let mut parameters = TINY;
+        let mut parameters = TINY_STORED;
         parameters[index] = value;
         assert_eq!(
             blob_err(&raw_blob(&header, &parameters)),
             Error::InvalidScale { index },
             "{value}"
         );
+        let mut parameters = TINY;
+        parameters[index] = value;
         assert_eq!(
             encode(&tiny_header(), &parameters, &mut [0; 128]),
             Err(Error::InvalidScale { index })
         );
     }
     // Offsets may be anything finite, and the smallest positive scale is valid.
-    let mut parameters = TINY;
+    let mut parameters = TINY_STORED;
     parameters[0] = -1e30;
     parameters[1] = f32::from_bits(1);
     assert!(Blob::from_bytes(&raw_blob(&header, &parameters)).is_ok());
@@ -641,9 +680,9 @@ fn invalid_member_weights() {
     let mut raw = RawHeader::tiny();
     raw.members = 2;
     let header = raw.encode();
-    let network = &TINY[5..];
+    let network = &TINY_STORED[5..];
     let with_weights = |w: [f32; 2]| -> Vec<f32> {
-        let mut p = TINY[..4].to_vec();
+        let mut p = TINY_STORED[..4].to_vec();
         p.extend(w);
         p.extend(network);
         p.extend(network);
@@ -797,9 +836,9 @@ fn query_errors_are_reported_input_first() {
 #[test]
 fn blob_checks_run_in_format_order() {
     // Each case has two defects; the one FORMAT.md section 4 lists first must win.
-    let mut bytes = with_version(3);
+    let mut bytes = with_version(4);
     bytes[40] ^= 1;
-    assert_eq!(blob_err(&bytes), Error::UnsupportedVersion { found: 3 });
+    assert_eq!(blob_err(&bytes), Error::UnsupportedVersion { found: 4 });
 
     let mut bytes = tiny_blob();
     bytes.push(0);
@@ -808,7 +847,7 @@ fn blob_checks_run_in_format_order() {
 
     let mut raw = RawHeader::tiny();
     raw.activation = 7;
-    let mut bytes = raw_blob(&raw.encode(), &TINY);
+    let mut bytes = raw_blob(&raw.encode(), &TINY_STORED);
     bytes[40] ^= 1;
     assert!(matches!(blob_err(&bytes), Error::ChecksumMismatch { .. }));
 
@@ -818,7 +857,7 @@ fn blob_checks_run_in_format_order() {
     raw.activation = 9;
     raw.input_dim = 0;
     assert_eq!(
-        raw_err(&raw, &TINY),
+        raw_err(&raw, &TINY_STORED),
         Error::UnknownCode {
             field: CodedField::Activation,
             code: 9
@@ -829,7 +868,7 @@ fn blob_checks_run_in_format_order() {
     raw.components = 0;
     raw.feature_names = b"a\nb".to_vec();
     assert_eq!(
-        raw_err(&raw, &TINY),
+        raw_err(&raw, &TINY_STORED),
         Error::EmptyDimension {
             what: Dimension::Components
         }
@@ -838,19 +877,22 @@ fn blob_checks_run_in_format_order() {
     let mut raw = RawHeader::tiny();
     raw.feature_names = b"a\nb".to_vec();
     raw.sigma_floor = -1.0;
-    assert!(matches!(raw_err(&raw, &TINY), Error::NameCount { .. }));
+    assert!(matches!(
+        raw_err(&raw, &TINY_STORED),
+        Error::NameCount { .. }
+    ));
 
     let mut raw = RawHeader::tiny();
     raw.sigma_floor = -1.0;
     raw.hidden = vec![u32::MAX, u32::MAX];
-    assert_eq!(raw_err(&raw, &TINY), Error::InvalidSigmaFloor);
+    assert_eq!(raw_err(&raw, &TINY_STORED), Error::InvalidSigmaFloor);
 
-    let mut bytes = raw_blob(&RawHeader::tiny().encode(), &TINY[..9]);
+    let mut bytes = raw_blob(&RawHeader::tiny().encode(), &TINY_STORED[..9]);
     bytes[TINY_PADDING] = 1;
     fix_crc(&mut bytes);
     assert_eq!(blob_err(&bytes), Error::NonZeroPadding);
 
-    let mut parameters = TINY.to_vec();
+    let mut parameters = TINY_STORED.to_vec();
     parameters[2] = f32::NAN;
     parameters.pop();
     assert!(matches!(
@@ -859,7 +901,7 @@ fn blob_checks_run_in_format_order() {
     ));
 
     // Every parameter is checked for finiteness before any scale is checked for sign.
-    let mut parameters = TINY;
+    let mut parameters = TINY_STORED;
     parameters[1] = 0.0;
     parameters[8] = f32::NAN;
     assert_eq!(
@@ -868,7 +910,7 @@ fn blob_checks_run_in_format_order() {
     );
 
     // Capacities are checked last, after the blob itself is known to be valid.
-    let mut parameters = TINY;
+    let mut parameters = TINY_STORED;
     parameters[3] = -1.0;
     let bytes = raw_blob(&RawHeader::tiny().encode(), &parameters);
     assert_eq!(
@@ -900,11 +942,11 @@ fn every_error() -> Vec<Error> {
     let tiny = tiny_blob();
     let (misaligned, shift) = common::misaligned_copy(&tiny);
     let misaligned_view = &misaligned[shift..shift + tiny.len()];
-    let mut nan = TINY;
+    let mut nan = TINY_STORED;
     nan[5] = f32::NAN;
-    let mut zero_scale = TINY;
+    let mut zero_scale = TINY_STORED;
     zero_scale[3] = 0.0;
-    let mut heavy = TINY;
+    let mut heavy = TINY_STORED;
     heavy[4] = 0.1;
     let big = common::header(
         2,
@@ -923,20 +965,20 @@ fn every_error() -> Vec<Error> {
 
     let mut errors = vec![
         blob_err(b"nope"),
-        blob_err(&with_version(3)),
+        blob_err(&with_version(4)),
         blob_err(&tiny_blob()[..20]),
         blob_err(&with_declared_len(3)),
         blob_err(&longer),
         blob_err(&crc),
         blob_err(&raw_blob(&header[..8], &[])),
-        raw_err(&raw_code, &TINY),
-        raw_err(&raw_empty, &TINY),
+        raw_err(&raw_code, &TINY_STORED),
+        raw_err(&raw_empty, &TINY_STORED),
         Model::<1, 0, 1, 1>::from_bytes(&big_blob).unwrap_err(),
-        raw_err(&raw_names, &TINY),
-        raw_err(&raw_floor, &TINY),
+        raw_err(&raw_names, &TINY_STORED),
+        raw_err(&raw_floor, &TINY_STORED),
         blob_err(&padding),
         raw_err(&raw_huge, &[]),
-        blob_err(&raw_blob(&header, &TINY[..9])),
+        blob_err(&raw_blob(&header, &TINY_STORED[..9])),
         blob_err(misaligned_view),
         blob_err(&raw_blob(&header, &nan)),
         blob_err(&raw_blob(&header, &zero_scale)),

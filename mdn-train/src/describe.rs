@@ -219,7 +219,7 @@ impl ModelInfo {
             ),
             features,
             targets,
-            parameters: blob.parameters().len(),
+            parameters: blob.parameter_values().len(),
             // A blob that validated has capacities; the fallback is never taken.
             min_capacities: blob.required_capacities().map_or(
                 Capacities {

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent reference implementation of the mdn model blob, format version 2 (FORMAT.md).
+"""Independent reference implementation of the mdn model blob, format version 3 (FORMAT.md).
 
 This file is written from FORMAT.md alone and shares no code with mdn-core: the postcard
 header is encoded by hand (LEB128 varints), parameters with `struct`, the trailer with
@@ -12,7 +12,8 @@ against mdn-core (`tests/tests/format_golden.rs`, `tests/tests/reference_numeric
 - `<name>.mdn`: a blob with deterministic pseudo-random parameters; a model of `M > 1`
   networks (an ensemble) is one blob whose mixture has the `K M` components of all networks;
 - `<name>.json`: its header fields, the hex of the encoded header, the tensor table
-  (names, shapes, offsets) and the flat parameter list in layout order, so that the Rust
+  (names, shapes, offsets) and the flat parameter list in logical order (tensor after
+  tensor, row-major; the blob stores them in blocks of rows, `stored_order`), so that the Rust
   side can re-encode the blob and compare bytes;
 - `<name>.vectors.json`: inputs `x`, targets `y` and the float64 `log_prob`, `mean`,
   `variance` (plus the mixture parameters) of every query. A `log_prob` of `"-inf"` means
@@ -35,7 +36,9 @@ import struct
 import zlib
 
 MAGIC = b"MDN\x00"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+# FORMAT.md section 3: a layer's weights are stored in blocks of this many rows.
+ROW_BLOCK = 8
 PREFIX_LEN = 10
 TRAILER_LEN = 4
 MAX_HIDDEN_LAYERS = 8
@@ -147,8 +150,54 @@ def size(shape):
     return n
 
 
+def stored_order(header):
+    """For each word of the parameter section (FORMAT.md section 3), the index of the
+    parameter stored there in logical order (tensor after tensor, row-major), or None for
+    a zero row that fills a layer's last block."""
+    starts, offset = {}, 0
+    for name, shape in layout(header):
+        starts[name] = (offset, shape)
+        offset += size(shape)
+
+    def rows(name):
+        start, (count, cols) = starts[name]
+        return [list(range(start + r * cols, start + (r + 1) * cols)) for r in range(count)]
+
+    def vector(name):
+        start, (count,) = starts[name]
+        return list(range(start, start + count))
+
+    order = []
+    for name in ("input_scaler.offset", "input_scaler.scale", "target_scaler.offset",
+                 "target_scaler.scale", "members.log_weight"):
+        order += vector(name)
+    for m in range(header["members"]):
+        prefix = member_prefix(m)
+        layers = [(rows(prefix + "hidden.%d.weight" % i), vector(prefix + "hidden.%d.bias" % i))
+                  for i in range(len(header["hidden"]))]
+        # The three heads are stored as one layer: logit rows, mean rows, sigma rows.
+        heads = ("logits", "means", "sigmas")
+        layers.append((
+            sum((rows(prefix + "head.%s.weight" % h) for h in heads), []),
+            sum((vector(prefix + "head.%s.bias" % h) for h in heads), []),
+        ))
+        for weight_rows, bias in layers:
+            cols = len(weight_rows[0])
+            while len(weight_rows) % ROW_BLOCK:
+                weight_rows.append([None] * cols)
+            for block in range(0, len(weight_rows), ROW_BLOCK):
+                for c in range(cols):
+                    for r in range(block, block + ROW_BLOCK):
+                        order.append(weight_rows[r][c])
+            order += bias
+    assert sorted(i for i in order if i is not None) == list(range(offset))
+    return order
+
+
 def write_blob(header, parameters):
-    """The whole blob: prefix, header, zero padding, f32 LE parameters, CRC-32 trailer."""
+    """The whole blob: prefix, header, zero padding, f32 LE parameters in stored order
+    (zero rows as 0.0), CRC-32 trailer."""
+    parameters = [0.0 if i is None else parameters[i] for i in stored_order(header)]
     encoded = encode_header(header)
     header_end = PREFIX_LEN + len(encoded)
     padding = (4 - header_end % 4) % 4
@@ -210,7 +259,15 @@ def read_blob(blob):
     start = pos + (4 - pos % 4) % 4
     assert all(b == 0 for b in blob[pos:start])
     count = (length - 4 - start) // 4
-    parameters = list(struct.unpack_from("<%df" % count, blob, start))
+    stored = struct.unpack_from("<%df" % count, blob, start)
+    order = stored_order(h)
+    assert len(order) == count
+    parameters = [0.0] * sum(i is not None for i in order)
+    for value, index in zip(stored, order):
+        if index is None:
+            assert value == 0.0
+        else:
+            parameters[index] = value
     return h, parameters
 
 
@@ -715,6 +772,7 @@ def main():
                 "header": h,
                 "tensors": tensors,
                 "parameters": parameters,
+                "stored_order": stored_order(h),
             },
         )
         dump(

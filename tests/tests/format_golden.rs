@@ -64,10 +64,25 @@ fn prefix_header_padding_and_trailer_are_where_format_md_puts_them() {
         assert!(bytes[header_end..start].iter().all(|&b| b == 0), "{name}");
         assert_eq!(start % 4, 0, "{name}");
 
+        // Each word holds the parameter Python's `stored_order` puts there (zero rows:
+        // `null`, 0.0), and mdn-core's `Layout::stored_index` agrees with that order.
         let body = bytes.len() - TRAILER_LEN;
-        assert_eq!((body - start) / 4, model.parameters.len(), "{name}");
-        for (word, &p) in bytes[start..body].chunks_exact(4).zip(&model.parameters) {
-            assert_eq!(f32::from_le_bytes(word.try_into().unwrap()), exact_f32(p));
+        assert_eq!((body - start) / 4, model.stored_order.len(), "{name}");
+        let layout = Layout::new(&golden.header()).unwrap();
+        assert_eq!(layout.stored_count(), model.stored_order.len(), "{name}");
+        for (slot, (word, index)) in bytes[start..body]
+            .chunks_exact(4)
+            .zip(&model.stored_order)
+            .enumerate()
+        {
+            let value = f32::from_le_bytes(word.try_into().unwrap());
+            match *index {
+                Some(index) => {
+                    assert_eq!(value, exact_f32(model.parameters[index]), "{name}");
+                    assert_eq!(layout.stored_index(index), Some(slot), "{name}: {index}");
+                }
+                None => assert_eq!(value.to_bits(), 0, "{name}: word {slot}"),
+            }
         }
         // zlib's crc32 (Python) and mdn-core's CRC-32/ISO-HDLC agree.
         let trailer = u32::from_le_bytes(bytes[body..].try_into().unwrap());

@@ -30,6 +30,9 @@ pub struct ModelFile {
     pub header: HeaderFields,
     pub tensors: Vec<TensorEntry>,
     pub parameters: Vec<f64>,
+    /// For each word of the parameter section, the index of the parameter stored there, or
+    /// `None` for a zero row (Python's `stored_order`).
+    pub stored_order: Vec<Option<usize>>,
 }
 
 /// FORMAT.md section 2, with coded fields by name and names as lists.
