@@ -45,10 +45,6 @@ impl Dense<'_> {
     /// and not `#[inline]`: it is compiled with mdn-core's own optimisation level, which a
     /// firmware can set to 3 while building the rest for size.
     fn forward(&self, input: &[f32], output: &mut [f32], activation: Option<Activation>) {
-        let finish = |z: f32| match activation {
-            Some(activation) => activation.apply(z),
-            None => z,
-        };
         let n = self.fan_in;
         // Exactly `n` inputs, so that each block's columns line up with them.
         let Some(input) = input.get(..n) else {
@@ -58,14 +54,23 @@ impl Dense<'_> {
         if n == 0 {
             return;
         }
-        let blocks = self.weights.chunks_exact(n.saturating_mul(ROW_BLOCK));
-        let outputs = output
+        let mut blocks = self.weights.chunks_exact(n.saturating_mul(ROW_BLOCK));
+        let mut outputs = output
             .chunks_mut(ROW_BLOCK)
             .zip(self.bias.chunks(ROW_BLOCK));
-        for (block, (out, bias)) in blocks.zip(outputs) {
-            let sums = dot_block(block, input);
-            for ((out, sum), b) in out.iter_mut().zip(sums).zip(bias) {
-                *out = finish(sum + word(b));
+        // Two blocks a step ([`dot_blocks`]); an odd last block alone.
+        while let Some(block) = blocks.next() {
+            let Some(next) = blocks.next() else {
+                if let Some((out, bias)) = outputs.next() {
+                    finish_block(out, &dot_block(block, input), bias, activation);
+                }
+                return;
+            };
+            for sums in &dot_blocks([block, next], input) {
+                let Some((out, bias)) = outputs.next() else {
+                    return;
+                };
+                finish_block(out, sums, bias, activation);
             }
         }
     }
@@ -171,18 +176,69 @@ fn mac_lanes(acc: &mut Lanes, w: f32, x: &Lanes) {
 }
 
 /// The [`ROW_BLOCK`] dot products of one block of rows with `input`, each summed from
-/// index 0 upwards starting at `0.0`: `acc[r] += W[r][i] * x[i]` for each input `i`,
-/// whose `ROW_BLOCK` weights lie together.
+/// index 0 upwards starting at `0.0`: `acc[r] += W[r][i] * x[i]` for each input `i`, whose
+/// `ROW_BLOCK` weights lie together.
 #[inline(always)]
 fn dot_block(block: &[u32], input: &[f32]) -> [f32; ROW_BLOCK] {
     let mut acc = [0.0_f32; ROW_BLOCK];
     let (columns, _) = block.as_chunks::<ROW_BLOCK>();
     for (column, &x) in columns.iter().zip(input) {
-        for (a, w) in acc.iter_mut().zip(column) {
-            *a += word(w) * x;
-        }
+        mac_column(&mut acc, column, x);
     }
     acc
+}
+
+/// `out[r] = activation(sums[r] + bias[r])` for the rows of one block that exist (a
+/// layer's last block may have fewer than [`ROW_BLOCK`]).
+#[inline(always)]
+fn finish_block(
+    out: &mut [f32],
+    sums: &[f32; ROW_BLOCK],
+    bias: &[u32],
+    activation: Option<Activation>,
+) {
+    for ((out, sum), b) in out.iter_mut().zip(sums).zip(bias) {
+        let z = sum + word(b);
+        *out = match activation {
+            Some(activation) => activation.apply(z),
+            None => z,
+        };
+    }
+}
+
+/// [`dot_block`] for two blocks at once: each input is loaded once for 16 sums. 16
+/// independent sums keep an x86_64 host's vector adders busy (with one block, each step
+/// waited on the previous step's two additions: 1.4 times the time per sample); a
+/// Cortex-M4F keeps them in its FPU registers.
+#[inline(always)]
+fn dot_blocks(blocks: [&[u32]; 2], input: &[f32]) -> [[f32; ROW_BLOCK]; 2] {
+    let mut acc = [[0.0_f32; ROW_BLOCK]; 2];
+    let [(first, _), (second, _)] = blocks.map(|block| block.as_chunks::<ROW_BLOCK>());
+    let [a0, a1] = &mut acc;
+    // Two columns a step: the loop's counting and address arithmetic once per 32
+    // multiply-adds (about 300 fewer instructions per 1-32-32 evaluation on a Cortex-M4F).
+    let (first_pairs, first_rest) = first.as_chunks::<2>();
+    let (second_pairs, second_rest) = second.as_chunks::<2>();
+    let (x_pairs, x_rest) = input.as_chunks::<2>();
+    for (([c0, d0], [c1, d1]), &[x, y]) in first_pairs.iter().zip(second_pairs).zip(x_pairs) {
+        mac_column(a0, c0, x);
+        mac_column(a1, c1, x);
+        mac_column(a0, d0, y);
+        mac_column(a1, d1, y);
+    }
+    for ((c0, c1), &x) in first_rest.iter().zip(second_rest).zip(x_rest) {
+        mac_column(a0, c0, x);
+        mac_column(a1, c1, x);
+    }
+    acc
+}
+
+/// `acc[r] += column[r] * x` for each row `r` of a block.
+#[inline(always)]
+fn mac_column(acc: &mut [f32; ROW_BLOCK], column: &[u32; ROW_BLOCK], x: f32) {
+    for (a, w) in acc.iter_mut().zip(column) {
+        *a += word(w) * x;
+    }
 }
 
 /// Where a dense layer's tensors lie in a network's parameters: weights at
