@@ -58,19 +58,21 @@ impl Dense<'_> {
         let mut outputs = output
             .chunks_mut(ROW_BLOCK)
             .zip(self.bias.chunks(ROW_BLOCK));
-        // Two blocks a step ([`dot_blocks`]); an odd last block alone.
+        // Two blocks a step ([`dot_blocks`]). An odd last block goes with itself, its
+        // second sums dropped: one kernel and one epilogue in flash, at the cost of the
+        // repeated block's multiply-adds (none for the 1-32-32 K = 5 model, whose layers
+        // have 4, 4 and 2 blocks).
         while let Some(block) = blocks.next() {
-            let Some(next) = blocks.next() else {
-                if let Some((out, bias)) = outputs.next() {
-                    finish_block(out, &dot_block(block, input), bias, activation);
-                }
+            let next = blocks.next();
+            let [sums, next_sums] = dot_blocks([block, next.unwrap_or(block)], input);
+            if let Some((out, bias)) = outputs.next() {
+                finish_block(out, &sums, bias, activation);
+            }
+            if next.is_none() {
                 return;
-            };
-            for sums in &dot_blocks([block, next], input) {
-                let Some((out, bias)) = outputs.next() else {
-                    return;
-                };
-                finish_block(out, sums, bias, activation);
+            }
+            if let Some((out, bias)) = outputs.next() {
+                finish_block(out, &next_sums, bias, activation);
             }
         }
     }
@@ -175,19 +177,6 @@ fn mac_lanes(acc: &mut Lanes, w: f32, x: &Lanes) {
     }
 }
 
-/// The [`ROW_BLOCK`] dot products of one block of rows with `input`, each summed from
-/// index 0 upwards starting at `0.0`: `acc[r] += W[r][i] * x[i]` for each input `i`, whose
-/// `ROW_BLOCK` weights lie together.
-#[inline(always)]
-fn dot_block(block: &[u32], input: &[f32]) -> [f32; ROW_BLOCK] {
-    let mut acc = [0.0_f32; ROW_BLOCK];
-    let (columns, _) = block.as_chunks::<ROW_BLOCK>();
-    for (column, &x) in columns.iter().zip(input) {
-        mac_column(&mut acc, column, x);
-    }
-    acc
-}
-
 /// `out[r] = activation(sums[r] + bias[r])` for the rows of one block that exist (a
 /// layer's last block may have fewer than [`ROW_BLOCK`]).
 #[inline(always)]
@@ -197,16 +186,34 @@ fn finish_block(
     bias: &[u32],
     activation: Option<Activation>,
 ) {
-    for ((out, sum), b) in out.iter_mut().zip(sums).zip(bias) {
+    let finish = |out: &mut f32, sum: &f32, b: &u32| {
         let z = sum + word(b);
         *out = match activation {
             Some(activation) => activation.apply(z),
             None => z,
         };
+    };
+    // A whole block (every block but perhaps a layer's last) in straight-line code.
+    let whole = (
+        out.first_chunk_mut::<ROW_BLOCK>(),
+        bias.first_chunk::<ROW_BLOCK>(),
+    );
+    if let (Some(out), Some(bias)) = whole {
+        for ((out, sum), b) in out.iter_mut().zip(sums).zip(bias) {
+            finish(out, sum, b);
+        }
+        return;
+    }
+    for ((out, sum), b) in out.iter_mut().zip(sums).zip(bias) {
+        finish(out, sum, b);
     }
 }
 
-/// [`dot_block`] for two blocks at once: each input is loaded once for 16 sums. 16
+/// The [`ROW_BLOCK`] dot products of each of two blocks of rows with `input`, each summed
+/// from index 0 upwards starting at `0.0`: `acc[r] += W[r][i] * x[i]` for each input `i`,
+/// whose `ROW_BLOCK` weights lie together in each block.
+///
+/// Each input is loaded once for 16 sums. 16
 /// independent sums keep an x86_64 host's vector adders busy (with one block, each step
 /// waited on the previous step's two additions: 1.4 times the time per sample); a
 /// Cortex-M4F keeps them in its FPU registers.
