@@ -28,9 +28,13 @@
 //!    evaluator computes the same offsets with arithmetic, and a test holds the two
 //!    together). From here on evaluation is total.
 //! 3. **network** (`network`): input scaling, then for each of the `M` networks its hidden
-//!    layers and three heads (one set of placements, bound to each network's words with
-//!    checked slicing), with iterators only: no index, no failure; network `m` fills
-//!    components `m*K .. m*K + K` of one mixture.
+//!    layers and its three heads as one layer (one set of placements, bound to each
+//!    network's words with checked slicing), with iterators only: no index, no failure;
+//!    network `m` fills components `m*K .. m*K + K` of one mixture. The blob stores each
+//!    layer's weights in blocks of [`ROW_BLOCK`] rows, column by column
+//!    ([`Layout::stored_index`]), so the kernel reads two blocks front to back and loads
+//!    each input once for 16 running sums: registers on a Cortex-M4F, SSE2 vectors on a
+//!    host.
 //! 4. **[`Mixture`]** (`mixture`): log mixing weights, means and sigmas in original target
 //!    units; the density [`Mixture::log_prob`], [`Mixture::prob`],
 //!    [`Mixture::anomaly_score`], [`Mixture::density_on_grid`], and the moments

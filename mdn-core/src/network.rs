@@ -39,11 +39,11 @@ impl Dense<'_> {
     /// starting at `0.0`, the bias added last (as candle's `Linear`: matmul, then bias).
     /// `activation`, if any, is applied to each output as it is written.
     ///
-    /// One block of [`ROW_BLOCK`] rows at a time ([`dot_block`]): the block's weights are
-    /// read front to back, each input loaded once for its eight sums. Every output keeps
-    /// its own left-to-right order, so the bits are those of the plain loop. Not generic
-    /// and not `#[inline]`: it is compiled with mdn-core's own optimisation level, which a
-    /// firmware can set to 3 while building the rest for size.
+    /// Two blocks of [`ROW_BLOCK`] rows a step ([`dot_blocks`]): each block's weights are
+    /// read front to back, each input loaded once for 16 sums; then [`finish_block`] for
+    /// each. Every output keeps its own left-to-right order, so the bits are those of the
+    /// plain loop. Not generic and not `#[inline]`: it is compiled with mdn-core's own
+    /// optimisation level, which a firmware can set to 3 while building the rest for size.
     fn forward(&self, input: &[f32], output: &mut [f32], activation: Option<Activation>) {
         let n = self.fan_in;
         // Exactly `n` inputs, so that each block's columns line up with them.
@@ -193,7 +193,9 @@ fn finish_block(
             None => z,
         };
     };
-    // A whole block (every block but perhaps a layer's last) in straight-line code.
+    // A whole block (every block but perhaps a layer's last) in straight-line code, with no
+    // length check per output: 220 fewer instructions per 1-32-32 evaluation on a
+    // Cortex-M4F, for about 650 bytes of flash.
     let whole = (
         out.first_chunk_mut::<ROW_BLOCK>(),
         bias.first_chunk::<ROW_BLOCK>(),
@@ -213,17 +215,17 @@ fn finish_block(
 /// from index 0 upwards starting at `0.0`: `acc[r] += W[r][i] * x[i]` for each input `i`,
 /// whose `ROW_BLOCK` weights lie together in each block.
 ///
-/// Each input is loaded once for 16 sums. 16
-/// independent sums keep an x86_64 host's vector adders busy (with one block, each step
-/// waited on the previous step's two additions: 1.4 times the time per sample); a
-/// Cortex-M4F keeps them in its FPU registers.
+/// Each input is loaded once for 16 sums, which a Cortex-M4F keeps in FPU registers and an
+/// x86_64 host in four SSE2 registers. Measured against one block a step: 3 % less time
+/// per sample on the host, and on the device the loop's counting shared by twice the
+/// multiply-adds.
 #[inline(always)]
 fn dot_blocks(blocks: [&[u32]; 2], input: &[f32]) -> [[f32; ROW_BLOCK]; 2] {
     let mut acc = [[0.0_f32; ROW_BLOCK]; 2];
     let [(first, _), (second, _)] = blocks.map(|block| block.as_chunks::<ROW_BLOCK>());
     let [a0, a1] = &mut acc;
     // Two columns a step: the loop's counting and address arithmetic once per 32
-    // multiply-adds (about 300 fewer instructions per 1-32-32 evaluation on a Cortex-M4F).
+    // multiply-adds (140 fewer instructions per 1-32-32 evaluation on a Cortex-M4F).
     let (first_pairs, first_rest) = first.as_chunks::<2>();
     let (second_pairs, second_rest) = second.as_chunks::<2>();
     let (x_pairs, x_rest) = input.as_chunks::<2>();

@@ -334,15 +334,21 @@ fn targets(root: &Path) -> Result<String> {
         ratio(&batch, 1)?
     )?;
     text.push_str(
-        "Where the time goes (callgrind, measured when these paths were last tuned). Batch \
-         path: blocks of 16 rows, two outputs a step (eight SSE2 accumulators, the x86_64 \
-         baseline; each row's sums keep the single-row order, so no reassociation and no \
-         fused multiply-add); at 13-64-64 the dense sums are about 61 % (29 instructions \
-         per 32 multiply-adds, 6 to 7 multiply-adds per cycle of SSE2's 8), at 1-32-32 \
-         libm's `expf` and `logf` are about 40 % (12 `expf` and 7 `logf` per row, in 16 \
-         independent rows at a time). Single-row path: `Dense::forward` is about 63 %, \
-         four scalar sums at a time whose additions wait on each other (the device kernel: \
-         more rows a step would cost flash on the device). candle's matrix products \
+        "Where the time goes (callgrind and perf, measured when these paths were last \
+         tuned). Batch path: blocks of 16 rows, two outputs a step (eight SSE2 \
+         accumulators, the x86_64 baseline; each row's sums keep the single-row order, so \
+         no reassociation and no fused multiply-add); at 13-64-64 the dense sums are about \
+         61 % (29 instructions per 32 multiply-adds, 6 to 7 multiply-adds per cycle of \
+         SSE2's 8), at 1-32-32 libm's `expf` and `logf` are about 40 % (12 `expf` and 7 \
+         `logf` per row, in 16 independent rows at a time). Single-row path (perf, 1-32-32 \
+         K=5): `Dense::forward` about 43 %, two blocks of 8 rows a step over FORMAT.md \
+         version 3's blocked weights (each input broadcast once into four SSE2 \
+         accumulators, each block's weights loaded front to back); the mixture about 45 %: \
+         log-sum-exp 19 % (with its inlined `expf` and `logf`), the component densities \
+         10 % (`logf` of each sigma, a division), `expf` 10 %. Those are about 20 libm \
+         calls per sample whose results FORMAT.md fixes bit for bit, about 100 ns of the \
+         200 ns a 50x ratio allows: that is why the one-sample target is missed (it was \
+         25.9x with row-major weights and four scalar sums a step). candle's matrix products \
          dispatch at run time to AVX2 / AVX-512 with FMA kernels, which mdn-core does not \
          use (no intrinsics, no run-time CPU detection, the same arithmetic everywhere), \
          and its time per sample is mostly per-operation overhead (about 11 us for either \
