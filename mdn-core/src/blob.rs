@@ -444,8 +444,10 @@ pub fn encoded_len(header: &Header<'_>) -> Result<usize> {
 ///
 /// The errors of [`encoded_len`] (a name containing [`NAME_SEPARATOR`](crate::NAME_SEPARATOR)
 /// gives [`Error::NameCount`]), [`Error::ParameterSizeMismatch`] if `parameters` has the
-/// wrong length, [`Error::BufferTooSmall`], or any validation error of the written blob (such
-/// as [`Error::NonFiniteParameter`], or [`Error::Misaligned`] for an unaligned `out`).
+/// wrong length (in bytes of logical parameters, `4 *` [`Layout::parameter_count`]; a
+/// reader's is about the stored section), [`Error::BufferTooSmall`], or any validation
+/// error of the written blob (such as [`Error::NonFiniteParameter`], whose index is the
+/// stored word's, or [`Error::Misaligned`] for an unaligned `out`).
 ///
 /// # Examples
 ///

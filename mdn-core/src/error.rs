@@ -169,9 +169,12 @@ pub enum Error {
         /// Address of the parameter section modulo 4.
         offset: usize,
     },
-    /// A parameter (weight, bias or scaler value) is NaN or infinite.
+    /// A parameter (weight, bias or scaler value), or a zero-row word that fills a layer's
+    /// last block, is NaN or infinite.
     NonFiniteParameter {
-        /// Index of the parameter, in `f32`s from the start of the parameter section.
+        /// Index of the word, in `f32`s from the start of the parameter section (stored
+        /// order, FORMAT.md section 3.1; [`Layout::stored_index`](crate::Layout::stored_index)
+        /// maps a logical index to it).
         index: usize,
     },
     /// A scaler's scale is zero, negative or not finite.

@@ -255,7 +255,7 @@ struct Counts {
 }
 
 impl Layout {
-    /// Lays out the tensors of `header`, in blob order.
+    /// Lays out the tensors of `header`, in logical order.
     ///
     /// # Errors
     ///
@@ -345,7 +345,7 @@ impl Layout {
         start..start + self.members
     }
 
-    /// The tensor names in blob order, each with its network (`None`: shared).
+    /// The tensor names in logical order, each with its network (`None`: shared).
     fn names(&self) -> impl Iterator<Item = (TensorName, Option<usize>)> + '_ {
         let shared = [
             TensorName::InputOffset,
@@ -393,7 +393,8 @@ impl Layout {
         }
     }
 
-    /// The tensors in blob order, each with its offset.
+    /// The tensors in logical order (FORMAT.md section 3), each with its offset in that
+    /// order.
     ///
     /// # Examples
     ///

@@ -298,6 +298,8 @@ impl<'a> Member<'_, 'a> {
     ///
     /// `fused` is applied by the kernel as each output is written; `approximate_tanh`
     /// applies [`crate::fast`]'s tanh to each layer's outputs afterwards instead.
+    ///
+    /// Also returns the buffer the features are not in, free for the heads' outputs.
     fn features<'s>(
         &self,
         input: &'s [f32],
@@ -305,7 +307,7 @@ impl<'a> Member<'_, 'a> {
         pong: &'s mut [f32],
         fused: Option<Activation>,
         approximate_tanh: bool,
-    ) -> &'s [f32] {
+    ) -> (&'s [f32], &'s mut [f32]) {
         for (i, layer) in self.hidden().enumerate() {
             let output = match i {
                 0 => {
@@ -329,9 +331,9 @@ impl<'a> Member<'_, 'a> {
             }
         }
         match self.network.hidden.len() {
-            0 => input,
-            n if n % 2 == 1 => ping,
-            _ => pong,
+            0 => (input, ping),
+            n if n % 2 == 1 => (ping, pong),
+            _ => (pong, ping),
         }
     }
 
@@ -360,9 +362,14 @@ impl<'a> Member<'_, 'a> {
 
     /// Writes the heads' raw outputs for `features` into one network's share of a
     /// mixture: `K` logits, `K` rows of means and of sigma pre-activations.
+    ///
+    /// The outputs go to `spare` (the hidden layers' free buffer) when they fit, else to a
+    /// buffer as large as the capacities allow (`K + 2 K D <= 3 K D` values), zeroed only
+    /// then: with `HostModel`'s capacities that is 24 KB per network and query.
     fn heads<const K: usize, const D: usize>(
         &self,
         features: &[f32],
+        spare: &mut [f32],
         logits: &mut [f32],
         means: &mut [[f32; D]],
         sigmas: &mut [[f32; D]],
@@ -370,9 +377,14 @@ impl<'a> Member<'_, 'a> {
         let Some(head) = self.head() else {
             return;
         };
-        // Room for the head's `K + 2 K D <= 3 K D` outputs.
-        let mut outputs = [[[0.0_f32; D]; 3]; K];
-        let outputs = outputs.as_flattened_mut().as_flattened_mut();
+        let mut fallback;
+        let outputs = match spare.get_mut(..head.bias.len()) {
+            Some(outputs) => outputs,
+            None => {
+                fallback = [[[0.0_f32; D]; 3]; K];
+                fallback.as_flattened_mut().as_flattened_mut()
+            }
+        };
         head.forward(features, outputs, None);
         let (k, dims) = (self.network.components, self.network.dims.max(1));
         let Some((raw_logits, rest)) = outputs.split_at_checked(k) else {
@@ -589,8 +601,9 @@ impl<'a> Network<'a> {
             .zip(means.chunks_mut(k))
             .zip(sigmas.chunks_mut(k));
         for (member, ((logits, means), sigmas)) in self.networks().zip(shares) {
-            let features = member.features(&scaled, &mut ping, &mut pong, fused, approximate_tanh);
-            member.heads::<K, D>(features, logits, means, sigmas);
+            let (features, spare) =
+                member.features(&scaled, &mut ping, &mut pong, fused, approximate_tanh);
+            member.heads::<K, D>(features, spare, logits, means, sigmas);
         }
         let log_weights = log_weights.get_mut(..components).unwrap_or(&mut []);
         let rows = means.iter_mut().zip(sigmas.iter_mut()).take(components);
@@ -775,6 +788,103 @@ impl<'a> Network<'a> {
 mod tests {
     use super::*;
     use crate::{Layout, TensorName};
+
+    /// A value in `[-4, 4)` with a full random mantissa, from a 64-bit LCG state.
+    fn draw(state: &mut u64) -> f32 {
+        *state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((*state >> 40) as f32 / (1_u32 << 24) as f32) * 8.0 - 4.0
+    }
+
+    /// The plain loop of FORMAT.md section 5 over a row-major `w`: `acc = 0.0; acc = acc +
+    /// w[r][c] * x[c]` from `c = 0`, then the bias, then the activation.
+    fn plain(w: &[f32], b: f32, x: &[f32], activation: Option<Activation>) -> f32 {
+        let mut acc = 0.0_f32;
+        for (w, x) in w.iter().zip(x) {
+            acc += w * x;
+        }
+        let z = acc + b;
+        match activation {
+            None => z,
+            Some(Activation::Relu) => {
+                if z > 0.0 {
+                    z
+                } else {
+                    0.0
+                }
+            }
+            Some(Activation::Tanh) => libm::tanhf(z),
+        }
+    }
+
+    /// `Dense::forward` and `Dense::forward_lanes` give the plain loop's bits for every
+    /// number of rows from 1 to 33 (one to five blocks, odd and even, whole and partial)
+    /// and every fan-in from 1 to 17 (odd and even column counts), and write nothing past
+    /// the layer's rows into a longer output buffer.
+    #[test]
+    fn kernels_give_the_plain_loop_bits() {
+        const MAX_ROWS: usize = 33;
+        const MAX_IN: usize = 17;
+        let mut state = 7_u64;
+        for rows in 1..=MAX_ROWS {
+            for fan_in in 1..=MAX_IN {
+                let mut w = [0.0_f32; MAX_ROWS * MAX_IN];
+                let mut b = [0.0_f32; MAX_ROWS];
+                let mut x = [[0.0_f32; LANES]; MAX_IN];
+                w.iter_mut().for_each(|v| *v = draw(&mut state));
+                b.iter_mut().for_each(|v| *v = draw(&mut state));
+                x.iter_mut().flatten().for_each(|v| *v = draw(&mut state));
+                // FORMAT.md section 3.1, written out here: blocks of 8 rows, column by
+                // column, zero rows to fill the last block.
+                let mut words = [0_u32; 40 * MAX_IN];
+                for r in 0..rows {
+                    for c in 0..fan_in {
+                        words[(r / 8) * 8 * fan_in + c * 8 + r % 8] = w[r * fan_in + c].to_bits();
+                    }
+                }
+                let bias = b.map(f32::to_bits);
+                let dense = Dense {
+                    weights: &words[..rows.div_ceil(8) * 8 * fan_in],
+                    bias: &bias[..rows],
+                    fan_in,
+                };
+                let row = |r: usize| &w[r * fan_in..(r + 1) * fan_in];
+                for activation in [None, Some(Activation::Relu), Some(Activation::Tanh)] {
+                    let lane = |l: usize| -> [f32; MAX_IN] { x.map(|x| x[l]) };
+                    let mut out = [f32::MAX; MAX_ROWS + 9];
+                    dense.forward(&lane(0)[..fan_in], &mut out, activation);
+                    for r in 0..rows {
+                        let expected = plain(row(r), b[r], &lane(0)[..fan_in], activation);
+                        assert_eq!(
+                            out[r].to_bits(),
+                            expected.to_bits(),
+                            "{rows}x{fan_in} row {r}"
+                        );
+                    }
+                    assert!(
+                        out[rows..].iter().all(|&v| v == f32::MAX),
+                        "{rows}x{fan_in}"
+                    );
+
+                    let mut lanes = [[f32::MAX; LANES]; MAX_ROWS + 9];
+                    dense.forward_lanes(&x[..fan_in], &mut lanes, activation);
+                    for (r, found) in lanes.iter().enumerate().take(rows) {
+                        for (l, found) in found.iter().enumerate() {
+                            let expected = plain(row(r), b[r], &lane(l)[..fan_in], activation);
+                            assert_eq!(
+                                found.to_bits(),
+                                expected.to_bits(),
+                                "{rows}x{fan_in} {r} {l}"
+                            );
+                        }
+                    }
+                    let tail = lanes[rows..].iter().flatten();
+                    assert!(tail.clone().all(|&v| v == f32::MAX), "{rows}x{fan_in}");
+                }
+            }
+        }
+    }
 
     /// Every network's placements, shifted by its index times `member_len`, put each
     /// parameter where `Layout::stored_index` stores it: the evaluator's arithmetic and the

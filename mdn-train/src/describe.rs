@@ -240,7 +240,8 @@ impl ModelInfo {
 }
 
 /// How the exported weights are laid out, stated once in the export itself.
-pub const LAYOUT_NOTE: &str = "Tensors in blob order (FORMAT.md section 3): the shared scalers \
+pub const LAYOUT_NOTE: &str = "Tensors in logical order (FORMAT.md section 3; the blob stores \
+each layer's weights in blocks of 8 rows, section 3.1, which changes no value): the shared scalers \
 and members.log_weight (ln of each network's weight), then each network m's tensors, named \
 members.m.*; network m's component k is mixture component m*K + k, with log weight \
 log_softmax(logits_m)_k + members.log_weight[m]. Values are f32, row-major; a weight has shape [out, in] and computes z[o] = sum_i W[o][i] * v[i] + b[o] \

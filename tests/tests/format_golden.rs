@@ -1,8 +1,9 @@
 //! FORMAT.md's byte layout is what mdn-core writes and reads: blobs from the independent
 //! Python writer (`tests/reference/mdn_reference.py`) re-encode bit for bit with
-//! `mdn_core::encode`, validate with `Blob::from_bytes`, and name the same tensors; the
-//! version-2 checks (the version itself, `members`, `members.log_weight`) reject what
-//! FORMAT.md section 4 says they reject.
+//! `mdn_core::encode`, validate with `Blob::from_bytes`, name the same tensors and store
+//! each value where Python's `stored_order` puts it (FORMAT.md section 3.1); the checks
+//! (the version itself, `members`, `members.log_weight`) reject what FORMAT.md section 4
+//! says they reject.
 
 mod common;
 
@@ -172,7 +173,7 @@ fn member_weights_offset(golden: &Golden) -> usize {
         .tensors
         .iter()
         .find(|t| t.name == "members.log_weight")
-        .expect("every version-2 blob has members.log_weight")
+        .expect("every blob has members.log_weight")
         .offset
 }
 
@@ -208,23 +209,25 @@ fn member_log_weights_are_stored_after_the_scalers() {
 }
 
 #[test]
-fn version_1_is_refused() {
+fn versions_1_and_2_are_refused() {
     for golden in common::all() {
-        let mut bytes = golden.bytes.clone();
-        bytes[4..6].copy_from_slice(&1_u16.to_le_bytes());
-        // The version is checked before the CRC: no need to fix the trailer.
-        assert_eq!(
-            Blob::from_bytes(&bytes).unwrap_err(),
-            Error::UnsupportedVersion { found: 1 },
-            "{}",
-            golden.name
-        );
-        assert_eq!(
-            Blob::from_bytes(&with_crc(bytes)).unwrap_err(),
-            Error::UnsupportedVersion { found: 1 },
-            "{}",
-            golden.name
-        );
+        for found in [1_u16, 2] {
+            let mut bytes = golden.bytes.clone();
+            bytes[4..6].copy_from_slice(&found.to_le_bytes());
+            // The version is checked before the CRC: no need to fix the trailer.
+            assert_eq!(
+                Blob::from_bytes(&bytes).unwrap_err(),
+                Error::UnsupportedVersion { found },
+                "{}",
+                golden.name
+            );
+            assert_eq!(
+                Blob::from_bytes(&with_crc(bytes)).unwrap_err(),
+                Error::UnsupportedVersion { found },
+                "{}",
+                golden.name
+            );
+        }
     }
 }
 
