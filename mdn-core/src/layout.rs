@@ -303,7 +303,9 @@ impl Layout {
         let head_rows = self.head_rows()?;
         let widths = self.hidden.iter().copied().chain([head_rows]);
         for rows in widths {
-            let padded = rows.checked_add(ROW_BLOCK - 1)? & !(ROW_BLOCK - 1);
+            // `padded_rows` wraps; this checks that it does not.
+            rows.checked_add(ROW_BLOCK - 1)?;
+            let padded = padded_rows(rows);
             network = network.checked_add(rows.checked_mul(fan_in.checked_add(1)?)?)?;
             stored = stored.checked_add(padded.checked_mul(fan_in)?.checked_add(rows)?)?;
             fan_in = rows;
@@ -474,26 +476,16 @@ impl Layout {
         let mut fan_in = self.inputs;
         let head_rows = self.head_rows()?;
         let last = self.hidden.len();
+        let (k, kd) = (self.components, self.components * self.outputs);
         for (layer, rows) in self.hidden.iter().copied().chain([head_rows]).enumerate() {
             let weights_stored = padded_rows(rows) * fan_in;
-            if layer < last {
-                if let Some(bias) = rest.checked_sub(rows * fan_in) {
-                    if bias < rows {
-                        return Some(stored + weights_stored + bias);
-                    }
-                    rest = bias - rows;
-                    stored += weights_stored + rows;
-                    fan_in = rows;
-                    continue;
-                }
-                let (row, col) = (rest.checked_div(fan_in)?, rest.checked_rem(fan_in)?);
-                return Some(stored + blocked(row, col, fan_in));
-            }
-            // The heads: logits weight and bias, means weight and bias, sigmas weight and
-            // bias, in logical order; rows 0, K and K + K D of the layer.
-            let k = self.components;
-            let kd = k * self.outputs;
-            for (first_row, rows) in [(0, k), (k, kd), (k + kd, kd)] {
+            // The layer's tensors in logical order, each a weight and a bias, as (first row,
+            // rows): a hidden layer's one, or the heads' logits, means and sigmas.
+            let tensors = match layer < last {
+                true => [(0, rows), (0, 0), (0, 0)],
+                false => [(0, k), (k, kd), (k + kd, kd)],
+            };
+            for (first_row, rows) in tensors {
                 if rest < rows * fan_in {
                     let (row, col) = (rest.checked_div(fan_in)?, rest.checked_rem(fan_in)?);
                     return Some(stored + blocked(first_row + row, col, fan_in));
@@ -504,6 +496,8 @@ impl Layout {
                 }
                 rest -= rows;
             }
+            stored += weights_stored + rows;
+            fan_in = rows;
         }
         None
     }
