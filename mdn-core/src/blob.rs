@@ -76,9 +76,10 @@ pub fn crc32(bytes: &[u8]) -> u32 {
 /// ```
 /// # let bytes = mdn_core::doc_example_blob();
 /// # let bytes = &bytes[..];
-/// let blob = mdn_core::Blob::from_bytes(bytes).unwrap();
+/// let blob = mdn_core::Blob::from_bytes(bytes)?;
 /// assert_eq!(blob.header().components, 2);
 /// assert_eq!(blob.len(), bytes.len());
+/// # Ok::<(), mdn_core::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -137,9 +138,10 @@ impl<'a> Blob<'a> {
     /// # let bytes = &bytes[..];
     /// let mut partition = bytes.to_vec();
     /// partition.extend_from_slice(&[0xFF; 64]);
-    /// let (blob, rest) = mdn_core::Blob::from_prefix(&partition).unwrap();
+    /// let (blob, rest) = mdn_core::Blob::from_prefix(&partition)?;
     /// assert_eq!(rest.len(), 64);
     /// assert_eq!(blob.len(), bytes.len());
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn from_prefix(bytes: &'a [u8]) -> Result<(Self, &'a [u8])> {
         let declared = read_prefix(bytes)?;
@@ -249,8 +251,9 @@ impl<'a> Blob<'a> {
     ///
     /// ```
     /// # let bytes = mdn_core::doc_example_blob();
-    /// let blob = mdn_core::Blob::from_bytes(&bytes[..]).unwrap();
-    /// assert_eq!(blob.layout().unwrap().stored_count(), blob.parameters().len());
+    /// let blob = mdn_core::Blob::from_bytes(&bytes[..])?;
+    /// assert_eq!(blob.layout()?.stored_count(), blob.parameters().len());
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn layout(&self) -> Result<Layout> {
         Layout::new(&self.header)
@@ -264,9 +267,10 @@ impl<'a> Blob<'a> {
     ///
     /// ```
     /// # let bytes = mdn_core::doc_example_blob();
-    /// let blob = mdn_core::Blob::from_bytes(&bytes[..]).unwrap();
+    /// let blob = mdn_core::Blob::from_bytes(&bytes[..])?;
     /// let first = f32::from_bits(u32::from_le(blob.parameters()[0]));
     /// assert!(first.is_finite());
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn parameters(&self) -> &'a [u32] {
         self.parameters
@@ -279,9 +283,10 @@ impl<'a> Blob<'a> {
     ///
     /// ```
     /// # let bytes = mdn_core::doc_example_blob();
-    /// let blob = mdn_core::Blob::from_bytes(&bytes[..]).unwrap();
+    /// let blob = mdn_core::Blob::from_bytes(&bytes[..])?;
     /// let values: Vec<f32> = blob.parameter_values().collect();
-    /// assert_eq!(values.len(), blob.layout().unwrap().parameter_count());
+    /// assert_eq!(values.len(), blob.layout()?.parameter_count());
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn parameter_values(&self) -> impl ExactSizeIterator<Item = f32> + 'a {
         // The header was validated, so its layout exists.
@@ -312,8 +317,9 @@ impl<'a> Blob<'a> {
     ///
     /// ```
     /// # let bytes = mdn_core::doc_example_blob();
-    /// let blob = mdn_core::Blob::from_bytes(&bytes[..]).unwrap();
+    /// let blob = mdn_core::Blob::from_bytes(&bytes[..])?;
     /// assert_eq!(blob.crc(), mdn_core::crc32(&bytes[..][..bytes.len() - 4]));
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub const fn crc(&self) -> u32 {
         self.crc
@@ -329,8 +335,9 @@ impl<'a> Blob<'a> {
     ///
     /// ```
     /// # let bytes = mdn_core::doc_example_blob();
-    /// let blob = mdn_core::Blob::from_bytes(&bytes[..]).unwrap();
-    /// assert_eq!(blob.required_capacities().unwrap().components, 2);
+    /// let blob = mdn_core::Blob::from_bytes(&bytes[..])?;
+    /// assert_eq!(blob.required_capacities()?.components, 2);
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn required_capacities(&self) -> Result<Capacities> {
         self.header.capacities()
@@ -454,14 +461,15 @@ pub fn encoded_len(header: &Header<'_>) -> Result<usize> {
 /// ```
 /// use mdn_core::{HostModel, Layout, encode, encoded_len};
 /// let header = mdn_core::doc_example_header();
-/// let count = Layout::new(&header).unwrap().parameter_count();
+/// let count = Layout::new(&header)?.parameter_count();
 /// let mut parameters = vec![0.25_f32; count];
 /// parameters[4] = 0.0; // members.log_weight of the one network: ln 1
-/// let mut bytes = vec![0; encoded_len(&header).unwrap()];
-/// let len = encode(&header, &parameters, &mut bytes).unwrap();
+/// let mut bytes = vec![0; encoded_len(&header)?];
+/// let len = encode(&header, &parameters, &mut bytes)?;
 /// assert_eq!(len, bytes.len());
-/// let model = HostModel::from_bytes(&bytes).unwrap();
-/// assert!(model.log_prob(&[0.0], &[0.0]).unwrap().is_finite());
+/// let model = HostModel::from_bytes(&bytes)?;
+/// assert!(model.log_prob(&[0.0], &[0.0])?.is_finite());
+/// # Ok::<(), mdn_core::Error>(())
 /// ```
 pub fn encode(header: &Header<'_>, parameters: &[f32], out: &mut [u8]) -> Result<usize> {
     let len = encoded_len(header)?;

@@ -49,11 +49,12 @@ use crate::{
 /// ```
 /// use mdn_core::fast::FastModel;
 /// # let bytes = mdn_core::doc_example_blob();
-/// let model = mdn_core::Model::<1, 32, 5, 1>::from_bytes(&bytes).unwrap();
+/// let model = mdn_core::Model::<1, 32, 5, 1>::from_bytes(&bytes)?;
 /// let fast = FastModel::new(&model);
-/// let approximate = fast.log_prob(&[0.5], &[1.0]).unwrap();
-/// let exact = model.log_prob(&[0.5], &[1.0]).unwrap();
+/// let approximate = fast.log_prob(&[0.5], &[1.0])?;
+/// let exact = model.log_prob(&[0.5], &[1.0])?;
 /// assert!((approximate - exact).abs() < 1e-2);
+/// # Ok::<(), mdn_core::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct FastModel<'m, 'a, const I: usize, const W: usize, const K: usize, const D: usize> {
@@ -78,9 +79,10 @@ impl<'m, 'a, const I: usize, const W: usize, const K: usize, const D: usize>
     ///
     /// ```
     /// # let bytes = mdn_core::doc_example_blob();
-    /// let model = mdn_core::HostModel::from_bytes(&bytes).unwrap();
+    /// let model = mdn_core::HostModel::from_bytes(&bytes)?;
     /// let fast = mdn_core::fast::FastModel::new(&model);
     /// assert_eq!(fast.model().header().components, 2);
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn model(&self) -> &'m Model<'a, I, W, K, D> {
         self.model
@@ -97,10 +99,11 @@ impl<'m, 'a, const I: usize, const W: usize, const K: usize, const D: usize>
     ///
     /// ```
     /// # let bytes = mdn_core::doc_example_blob();
-    /// let model = mdn_core::HostModel::from_bytes(&bytes).unwrap();
-    /// let fast = mdn_core::fast::FastModel::new(&model).mixture(&[0.3]).unwrap();
-    /// let exact = model.mixture(&[0.3]).unwrap();
+    /// let model = mdn_core::HostModel::from_bytes(&bytes)?;
+    /// let fast = mdn_core::fast::FastModel::new(&model).mixture(&[0.3])?;
+    /// let exact = model.mixture(&[0.3])?;
     /// assert!((fast.mean()[0] - exact.mean()[0]).abs() < 1e-2);
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn mixture(&self, x: &[f32]) -> Result<Mixture<K, D>> {
         self.model.check_input(x)?;

@@ -241,7 +241,7 @@ impl<'a> Names<'a> {
 ///     output_dim: 1,
 ///     components: 3,
 ///     members: 1,
-///     hidden: HiddenWidths::from_slice(&[32, 32]).unwrap(),
+///     hidden: HiddenWidths::from_array([32, 32]),
 ///     activation: Activation::Relu,
 ///     sigma: SigmaTransform::Nnelu,
 ///     sigma_floor: 1e-3,
@@ -249,8 +249,9 @@ impl<'a> Names<'a> {
 ///     feature_names: Names::new("x"),
 ///     target_names: Names::new("y"),
 /// };
-/// let count = mdn_core::Layout::new(&header).unwrap().parameter_count();
+/// let count = mdn_core::Layout::new(&header)?.parameter_count();
 /// assert_eq!(count, 4 + 1 + 64 + 1056 + 3 * 33 * 3);
+/// # Ok::<(), mdn_core::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -406,15 +407,16 @@ impl Header<'_> {
     /// # use mdn_core::*;
     /// let header = Header {
     ///     input_dim: 13, output_dim: 1, components: 5, members: 2,
-    ///     hidden: HiddenWidths::from_slice(&[64, 32]).unwrap(),
+    ///     hidden: HiddenWidths::from_array([64, 32]),
     ///     activation: Activation::Relu, sigma: SigmaTransform::Nnelu, sigma_floor: 1e-3,
     ///     target_transform: TargetTransform::Identity,
     ///     feature_names: Names::new("a\nb\nc\nd\ne\nf\ng\nh\ni\nj\nk\nl\nm"),
     ///     target_names: Names::new("medv"),
     /// };
-    /// let needed = header.capacities().unwrap();
+    /// let needed = header.capacities()?;
     /// // Two networks of five components: a mixture of ten.
     /// assert_eq!((needed.inputs, needed.width, needed.components, needed.outputs), (13, 64, 10, 1));
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn capacities(&self) -> Result<Capacities> {
         let mut width = 0;

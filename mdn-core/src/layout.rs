@@ -216,12 +216,12 @@ const fn blocked(row: usize, col: usize, fan_in: usize) -> usize {
 /// # use mdn_core::*;
 /// let header = Header {
 ///     input_dim: 1, output_dim: 1, components: 2, members: 2,
-///     hidden: HiddenWidths::from_slice(&[4]).unwrap(),
+///     hidden: HiddenWidths::from_array([4]),
 ///     activation: Activation::Relu, sigma: SigmaTransform::Nnelu, sigma_floor: 0.0,
 ///     target_transform: TargetTransform::Identity,
 ///     feature_names: Names::new("x"), target_names: Names::new("y"),
 /// };
-/// let layout = Layout::new(&header).unwrap();
+/// let layout = Layout::new(&header)?;
 /// let names: Vec<String> = layout.tensors().map(|t| t.to_string()).collect();
 /// assert_eq!(names[4], "members.log_weight");
 /// assert_eq!(names[5], "members.0.hidden.0.weight");
@@ -231,6 +231,7 @@ const fn blocked(row: usize, col: usize, fan_in: usize) -> usize {
 /// assert_eq!(layout.parameter_count(), 4 + 2 + 2 * (8 + 3 * (2 * 4 + 2)));
 /// // Stored, each layer's weights take whole blocks of 8 rows: (8 + 4) and (8 * 4 + 2 * 3).
 /// assert_eq!(layout.stored_count(), 4 + 2 + 2 * ((8 + 4) + (8 * 4 + 2 * 3)));
+/// # Ok::<(), mdn_core::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -451,15 +452,18 @@ impl Layout {
     ///
     /// ```
     /// # use mdn_core::*;
-    /// let layout = Layout::new(&doc_example_header()).unwrap();
-    /// let hidden = layout.find(TensorName::HiddenWeight(0)).unwrap();
-    /// assert_eq!((hidden.rows, hidden.cols), (3, 1));
+    /// let layout = Layout::new(&doc_example_header())?;
+    /// let hidden = layout.find(TensorName::HiddenWeight(0));
+    /// assert_eq!(hidden.map(|t| (t.rows, t.cols)), Some((3, 1)));
     /// // The scalers and the network weight (5 values) come first and stay in place.
     /// assert_eq!(layout.stored_index(4), Some(4));
     /// // One column: rows 0..3 of the first block, then 5 zero rows, then the 3 biases.
-    /// assert_eq!(layout.stored_index(hidden.offset + 2), Some(5 + 2));
-    /// assert_eq!(layout.stored_index(hidden.offset + 3), Some(5 + 8));
+    /// if let Some(hidden) = hidden {
+    ///     assert_eq!(layout.stored_index(hidden.offset + 2), Some(5 + 2));
+    ///     assert_eq!(layout.stored_index(hidden.offset + 3), Some(5 + 8));
+    /// }
     /// assert_eq!(layout.stored_index(layout.parameter_count()), None);
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn stored_index(&self, index: usize) -> Option<usize> {
         if index >= self.parameter_count {
@@ -517,7 +521,8 @@ impl Layout {
     ///
     /// ```
     /// let header = mdn_core::doc_example_header();
-    /// assert_eq!(mdn_core::Layout::new(&header).unwrap().members(), 1);
+    /// assert_eq!(mdn_core::Layout::new(&header)?.members(), 1);
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub const fn members(&self) -> usize {
         self.members
@@ -535,9 +540,10 @@ impl Layout {
     /// #     target_transform: TargetTransform::Identity,
     /// #     feature_names: Names::new("x"), target_names: Names::new("y"),
     /// # };
-    /// let layout = Layout::new(&header).unwrap();
-    /// let logits = layout.find(TensorName::LogitsWeight).unwrap();
-    /// assert_eq!((logits.rows, logits.cols, logits.offset), (2, 1, 5));
+    /// let layout = Layout::new(&header)?;
+    /// let logits = layout.find(TensorName::LogitsWeight);
+    /// assert_eq!(logits.map(|t| (t.rows, t.cols, t.offset)), Some((2, 1, 5)));
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn find(&self, name: TensorName) -> Option<TensorInfo> {
         self.tensors().find(|t| t.name == name)

@@ -45,10 +45,10 @@ pub type PerOutput<const D: usize> = heapless::Vec<f32, D>;
 ///     &[0.1, 0.5],
 ///     1,
 ///     TargetTransform::Identity,
-/// )
-/// .unwrap();
+/// )?;
 /// assert!((m.mean()[0] - 0.4).abs() < 1e-6);
 /// assert!((m.variance()[0] - 1.018).abs() < 1e-5);
+/// # Ok::<(), mdn_core::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -67,9 +67,10 @@ pub struct Mixture<const K: usize, const D: usize> {
 ///
 /// ```
 /// # use mdn_core::{Mixture, TargetTransform};
-/// let m = Mixture::<1, 1>::new(&[0.0], &[2.0], &[0.5], 1, TargetTransform::Identity).unwrap();
-/// let c = m.component(0).unwrap();
-/// assert_eq!((c.weight(), c.means, c.sigmas), (1.0, &[2.0][..], &[0.5][..]));
+/// let m = Mixture::<1, 1>::new(&[0.0], &[2.0], &[0.5], 1, TargetTransform::Identity)?;
+/// let c = m.component(0).map(|c| (c.weight(), c.means, c.sigmas));
+/// assert_eq!(c, Some((1.0, &[2.0][..], &[0.5][..])));
+/// # Ok::<(), mdn_core::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -209,8 +210,9 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
     ///
     /// ```
     /// # use mdn_core::{Mixture, TargetTransform};
-    /// let m = Mixture::<1, 1>::new(&[0.0], &[0.0], &[1.0], 1, TargetTransform::Log).unwrap();
+    /// let m = Mixture::<1, 1>::new(&[0.0], &[0.0], &[1.0], 1, TargetTransform::Log)?;
     /// assert_eq!(m.transform(), TargetTransform::Log);
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub const fn transform(&self) -> TargetTransform {
         self.transform
@@ -223,8 +225,9 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
     /// ```
     /// # use mdn_core::{Mixture, TargetTransform};
     /// let m = Mixture::<4, 1>::new(&[-0.5, -1.0], &[0.0, 1.0], &[1.0, 1.0], 1,
-    ///     TargetTransform::Identity).unwrap();
+    ///     TargetTransform::Identity)?;
     /// assert_eq!(m.log_weights(), &[-0.5, -1.0]);
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn log_weights(&self) -> &[f32] {
         self.log_weights.get(..self.components).unwrap_or(&[])
@@ -237,10 +240,11 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
     /// ```
     /// # use mdn_core::{Mixture, TargetTransform};
     /// let m = Mixture::<3, 2>::new(&[0.0], &[1.0, 2.0], &[0.1, 0.2], 2,
-    ///     TargetTransform::Identity).unwrap();
+    ///     TargetTransform::Identity)?;
     /// assert_eq!((m.components(), m.dims()), (1, 2));
-    /// assert_eq!(m.component(0).unwrap().sigmas, &[0.1, 0.2]);
+    /// assert_eq!(m.component(0).map(|c| c.sigmas), Some(&[0.1, 0.2][..]));
     /// assert!(m.component(1).is_none());
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn component(&self, k: usize) -> Option<Component<'_>> {
         if k >= self.components {
@@ -260,8 +264,9 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
     /// ```
     /// # use mdn_core::{Mixture, TargetTransform};
     /// let m = Mixture::<2, 1>::new(&[-0.69, -0.69], &[0.0, 1.0], &[1.0, 1.0], 1,
-    ///     TargetTransform::Identity).unwrap();
+    ///     TargetTransform::Identity)?;
     /// assert_eq!(m.iter().count(), 2);
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn iter(&self) -> impl Iterator<Item = Component<'_>> {
         (0..self.components).filter_map(|k| self.component(k))
@@ -293,10 +298,11 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
     ///
     /// ```
     /// # use mdn_core::{Mixture, TargetTransform};
-    /// let m = Mixture::<1, 1>::new(&[0.0], &[0.0], &[1.0], 1, TargetTransform::Identity).unwrap();
-    /// assert!((m.log_prob(&[0.0]).unwrap() + 0.9189385).abs() < 1e-6);
-    /// let lognormal = Mixture::<1, 1>::new(&[0.0], &[0.0], &[1.0], 1, TargetTransform::Log).unwrap();
-    /// assert_eq!(lognormal.log_prob(&[-1.0]).unwrap(), f32::NEG_INFINITY);
+    /// let m = Mixture::<1, 1>::new(&[0.0], &[0.0], &[1.0], 1, TargetTransform::Identity)?;
+    /// assert!((m.log_prob(&[0.0])? + 0.9189385).abs() < 1e-6);
+    /// let lognormal = Mixture::<1, 1>::new(&[0.0], &[0.0], &[1.0], 1, TargetTransform::Log)?;
+    /// assert_eq!(lognormal.log_prob(&[-1.0])?, f32::NEG_INFINITY);
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn log_prob(&self, y: &[f32]) -> Result<f32> {
         self.check_target(y)?;
@@ -330,8 +336,9 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
     ///
     /// ```
     /// # use mdn_core::{Mixture, TargetTransform};
-    /// let m = Mixture::<1, 1>::new(&[0.0], &[0.0], &[1.0], 1, TargetTransform::Identity).unwrap();
-    /// assert!(m.anomaly_score(&[4.0]).unwrap() > m.anomaly_score(&[0.5]).unwrap());
+    /// let m = Mixture::<1, 1>::new(&[0.0], &[0.0], &[1.0], 1, TargetTransform::Identity)?;
+    /// assert!(m.anomaly_score(&[4.0])? > m.anomaly_score(&[0.5])?);
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn anomaly_score(&self, y: &[f32]) -> Result<f32> {
         self.log_prob(y).map(|log_p| -log_p)
@@ -350,12 +357,13 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
     ///
     /// ```
     /// # use mdn_core::{Mixture, TargetTransform};
-    /// let m = Mixture::<1, 1>::new(&[0.0], &[0.0], &[1.0], 1, TargetTransform::Identity).unwrap();
+    /// let m = Mixture::<1, 1>::new(&[0.0], &[0.0], &[1.0], 1, TargetTransform::Identity)?;
     /// let grid = [-1.0, 0.0, 1.0];
     /// let mut density = [0.0; 3];
-    /// m.density_on_grid(&grid, &mut density).unwrap();
-    /// assert_eq!(density[1], m.prob(&[0.0]).unwrap());
+    /// m.density_on_grid(&grid, &mut density)?;
+    /// assert_eq!(density[1], m.prob(&[0.0])?);
     /// assert_eq!(density[0], density[2]);
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn density_on_grid(&self, grid: &[f32], out: &mut [f32]) -> Result<()> {
         self.require_univariate()?;
@@ -384,8 +392,9 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
     ///
     /// ```
     /// # use mdn_core::{Mixture, TargetTransform};
-    /// let m = Mixture::<1, 1>::new(&[0.0], &[0.0], &[1.0], 1, TargetTransform::Identity).unwrap();
-    /// assert!((m.prob(&[0.0]).unwrap() - 0.3989423).abs() < 1e-6);
+    /// let m = Mixture::<1, 1>::new(&[0.0], &[0.0], &[1.0], 1, TargetTransform::Identity)?;
+    /// assert!((m.prob(&[0.0])? - 0.3989423).abs() < 1e-6);
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn prob(&self, y: &[f32]) -> Result<f32> {
         self.log_prob(y).map(libm::expf)
@@ -413,8 +422,9 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
     /// ```
     /// # use mdn_core::{Mixture, TargetTransform};
     /// // A log-normal with mu = 0, sigma = 1 has mean e^0.5.
-    /// let m = Mixture::<1, 1>::new(&[0.0], &[0.0], &[1.0], 1, TargetTransform::Log).unwrap();
+    /// let m = Mixture::<1, 1>::new(&[0.0], &[0.0], &[1.0], 1, TargetTransform::Log)?;
     /// assert!((m.mean()[0] - 1.6487213).abs() < 1e-6);
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn mean(&self) -> PerOutput<D> {
         let mut mean = PerOutput::new();
@@ -437,8 +447,9 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
     /// ```
     /// # use mdn_core::{Mixture, TargetTransform};
     /// // A log-normal with mu = 0, sigma = 1 has variance (e - 1) e.
-    /// let m = Mixture::<1, 1>::new(&[0.0], &[0.0], &[1.0], 1, TargetTransform::Log).unwrap();
+    /// let m = Mixture::<1, 1>::new(&[0.0], &[0.0], &[1.0], 1, TargetTransform::Log)?;
     /// assert!((m.variance()[0] - 4.670774).abs() < 1e-5);
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn variance(&self) -> PerOutput<D> {
         let mean = self.mean();
@@ -461,8 +472,9 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
     ///
     /// ```
     /// # use mdn_core::{Mixture, TargetTransform};
-    /// let m = Mixture::<1, 1>::new(&[0.0], &[3.0], &[2.0], 1, TargetTransform::Identity).unwrap();
+    /// let m = Mixture::<1, 1>::new(&[0.0], &[3.0], &[2.0], 1, TargetTransform::Identity)?;
     /// assert_eq!(m.std_dev()[0], 2.0);
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn std_dev(&self) -> PerOutput<D> {
         let mut std_dev = self.variance();

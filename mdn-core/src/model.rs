@@ -33,9 +33,10 @@ use crate::{
 /// # let bytes = mdn_core::doc_example_blob();
 /// # let bytes = &bytes[..];
 /// // One input, hidden layers up to 32 wide, up to 5 components, one output.
-/// let model = Model::<1, 32, 5, 1>::from_bytes(bytes).unwrap();
-/// let log_p = model.log_prob(&[0.5], &[1.0]).unwrap();
+/// let model = Model::<1, 32, 5, 1>::from_bytes(bytes)?;
+/// let log_p = model.log_prob(&[0.5], &[1.0])?;
 /// assert!(log_p.is_finite());
+/// # Ok::<(), mdn_core::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -54,8 +55,9 @@ pub struct Model<'a, const I: usize, const W: usize, const K: usize, const D: us
 ///
 /// ```
 /// # let bytes = mdn_core::doc_example_blob();
-/// let model = mdn_core::HostModel::from_bytes(&bytes[..]).unwrap();
+/// let model = mdn_core::HostModel::from_bytes(&bytes[..])?;
 /// assert_eq!(model.header().input_dim, 1);
+/// # Ok::<(), mdn_core::Error>(())
 /// ```
 pub type HostModel<'a> = Model<'a, 512, 1024, 128, 16>;
 
@@ -114,8 +116,9 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
     /// # let bytes = mdn_core::doc_example_blob();
     /// let mut partition = bytes.to_vec();
     /// partition.resize(4096, 0xFF);
-    /// let (model, rest) = mdn_core::HostModel::from_prefix(&partition).unwrap();
+    /// let (model, rest) = mdn_core::HostModel::from_prefix(&partition)?;
     /// assert_eq!(rest.len(), 4096 - model.blob().len());
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn from_prefix(bytes: &'a [u8]) -> Result<(Self, &'a [u8])> {
         let (blob, rest) = Blob::from_prefix(bytes)?;
@@ -132,9 +135,10 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
     ///
     /// ```
     /// # let bytes = mdn_core::doc_example_blob();
-    /// let blob = mdn_core::Blob::from_bytes(&bytes[..]).unwrap();
-    /// let model = mdn_core::HostModel::from_blob(blob).unwrap();
+    /// let blob = mdn_core::Blob::from_bytes(&bytes[..])?;
+    /// let model = mdn_core::HostModel::from_blob(blob)?;
     /// assert_eq!(model.header().components, 2);
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn from_blob(blob: Blob<'a>) -> Result<Self> {
         let () = Self::VALID_CAPACITIES;
@@ -189,11 +193,12 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
     ///
     /// ```
     /// # let bytes = mdn_core::doc_example_blob();
-    /// let model = mdn_core::HostModel::from_bytes(&bytes[..]).unwrap();
-    /// let mixture = model.mixture(&[0.3]).unwrap();
+    /// let model = mdn_core::HostModel::from_bytes(&bytes[..])?;
+    /// let mixture = model.mixture(&[0.3])?;
     /// let total: f32 = mixture.iter().map(|c| c.weight()).sum();
     /// assert!((total - 1.0).abs() < 1e-6);
     /// assert!(model.mixture(&[f32::NAN]).is_err());
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn mixture(&self, x: &[f32]) -> Result<Mixture<K, D>> {
         self.check_input(x)?;
@@ -232,11 +237,12 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
     ///
     /// ```
     /// # let bytes = mdn_core::doc_example_blob();
-    /// let model = mdn_core::HostModel::from_bytes(&bytes).unwrap();
+    /// let model = mdn_core::HostModel::from_bytes(&bytes)?;
     /// let (xs, ys) = ([0.1, 0.2, 0.3], [1.0, 0.0, -1.0]);
     /// let mut out = [0.0; 3];
-    /// model.log_prob_batch(&xs, &ys, &mut out).unwrap();
-    /// assert_eq!(out[2].to_bits(), model.log_prob(&[0.3], &[-1.0]).unwrap().to_bits());
+    /// model.log_prob_batch(&xs, &ys, &mut out)?;
+    /// assert_eq!(out[2].to_bits(), model.log_prob(&[0.3], &[-1.0])?.to_bits());
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn log_prob_batch(&self, xs: &[f32], ys: &[f32], out: &mut [f32]) -> Result<()> {
         let (inputs, dims) = (self.network.inputs(), self.network.dims());
@@ -274,11 +280,12 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
     ///
     /// ```
     /// # let bytes = mdn_core::doc_example_blob();
-    /// let model = mdn_core::HostModel::from_bytes(&bytes[..]).unwrap();
-    /// let p = model.prob(&[0.0], &[0.0]).unwrap();
+    /// let model = mdn_core::HostModel::from_bytes(&bytes[..])?;
+    /// let p = model.prob(&[0.0], &[0.0])?;
     /// // `expf` of the log-density, with the libm every target uses (std's `exp` may round
     /// // differently).
-    /// assert_eq!(p, libm::expf(model.log_prob(&[0.0], &[0.0]).unwrap()));
+    /// assert_eq!(p, libm::expf(model.log_prob(&[0.0], &[0.0])?));
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn prob(&self, x: &[f32], y: &[f32]) -> Result<f32> {
         self.mixture(x)?.prob(y)
@@ -294,8 +301,9 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
     ///
     /// ```
     /// # let bytes = mdn_core::doc_example_blob();
-    /// let model = mdn_core::HostModel::from_bytes(&bytes[..]).unwrap();
-    /// assert_eq!(model.mean(&[0.0]).unwrap().len(), 1);
+    /// let model = mdn_core::HostModel::from_bytes(&bytes[..])?;
+    /// assert_eq!(model.mean(&[0.0])?.len(), 1);
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn mean(&self, x: &[f32]) -> Result<PerOutput<D>> {
         Ok(self.mixture(x)?.mean())
@@ -311,8 +319,9 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
     ///
     /// ```
     /// # let bytes = mdn_core::doc_example_blob();
-    /// let model = mdn_core::HostModel::from_bytes(&bytes[..]).unwrap();
-    /// assert!(model.variance(&[0.0]).unwrap()[0] > 0.0);
+    /// let model = mdn_core::HostModel::from_bytes(&bytes[..])?;
+    /// assert!(model.variance(&[0.0])?[0] > 0.0);
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn variance(&self, x: &[f32]) -> Result<PerOutput<D>> {
         Ok(self.mixture(x)?.variance())
@@ -329,9 +338,10 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
     ///
     /// ```
     /// # let bytes = mdn_core::doc_example_blob();
-    /// let model = mdn_core::HostModel::from_bytes(&bytes[..]).unwrap();
-    /// let median = model.quantile(&[0.3], 0.5).unwrap();
-    /// assert!((model.cdf(&[0.3], &[median]).unwrap()[0] - 0.5).abs() < 1e-6);
+    /// let model = mdn_core::HostModel::from_bytes(&bytes[..])?;
+    /// let median = model.quantile(&[0.3], 0.5)?;
+    /// assert!((model.cdf(&[0.3], &[median])?[0] - 0.5).abs() < 1e-6);
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn cdf(&self, x: &[f32], y: &[f32]) -> Result<PerOutput<D>> {
         self.mixture(x)?.cdf(y)
@@ -362,9 +372,10 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
     ///
     /// ```
     /// # let bytes = mdn_core::doc_example_blob();
-    /// let model = mdn_core::HostModel::from_bytes(&bytes[..]).unwrap();
-    /// let i = model.interval(&[0.3], 0.8).unwrap();
-    /// assert!(i.lower < model.quantile(&[0.3], 0.5).unwrap() && i.width() > 0.0);
+    /// let model = mdn_core::HostModel::from_bytes(&bytes[..])?;
+    /// let i = model.interval(&[0.3], 0.8)?;
+    /// assert!(i.lower < model.quantile(&[0.3], 0.5)? && i.width() > 0.0);
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn interval(&self, x: &[f32], level: f32) -> Result<Interval> {
         self.mixture(x)?.interval(level)
@@ -381,10 +392,11 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
     ///
     /// ```
     /// # let bytes = mdn_core::doc_example_blob();
-    /// let model = mdn_core::HostModel::from_bytes(&bytes[..]).unwrap();
-    /// let modes = model.modes(&[0.3]).unwrap();
-    /// let best = modes.highest().unwrap();
-    /// assert!(best.density >= modes.iter().map(|m| m.density).fold(0.0, f32::max));
+    /// let model = mdn_core::HostModel::from_bytes(&bytes[..])?;
+    /// let modes = model.modes(&[0.3])?;
+    /// let max = modes.iter().map(|m| m.density).fold(0.0, f32::max);
+    /// assert!(modes.highest().is_some_and(|best| best.density >= max));
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn modes(&self, x: &[f32]) -> Result<Modes<K>> {
         self.mixture(x)?.modes()
@@ -401,8 +413,9 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
     ///
     /// ```
     /// # let bytes = mdn_core::doc_example_blob();
-    /// let model = mdn_core::HostModel::from_bytes(&bytes[..]).unwrap();
-    /// assert!(model.entropy(&[0.3]).unwrap().is_finite());
+    /// let model = mdn_core::HostModel::from_bytes(&bytes[..])?;
+    /// assert!(model.entropy(&[0.3])?.is_finite());
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn entropy(&self, x: &[f32]) -> Result<f32> {
         self.mixture(x)?.entropy()
@@ -418,9 +431,10 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
     ///
     /// ```
     /// # let bytes = mdn_core::doc_example_blob();
-    /// let model = mdn_core::HostModel::from_bytes(&bytes[..]).unwrap();
-    /// let score = model.anomaly_score(&[0.3], &[40.0]).unwrap();
-    /// assert_eq!(score, -model.log_prob(&[0.3], &[40.0]).unwrap());
+    /// let model = mdn_core::HostModel::from_bytes(&bytes[..])?;
+    /// let score = model.anomaly_score(&[0.3], &[40.0])?;
+    /// assert_eq!(score, -model.log_prob(&[0.3], &[40.0])?);
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn anomaly_score(&self, x: &[f32], y: &[f32]) -> Result<f32> {
         self.mixture(x)?.anomaly_score(y)

@@ -426,9 +426,10 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
     /// ```
     /// # use mdn_core::{Mixture, TargetTransform};
     /// // One Gaussian: h = 0.5 ln(2 pi e sigma^2).
-    /// let m = Mixture::<1, 1>::new(&[0.0], &[3.0], &[2.0], 1, TargetTransform::Identity).unwrap();
+    /// let m = Mixture::<1, 1>::new(&[0.0], &[3.0], &[2.0], 1, TargetTransform::Identity)?;
     /// let exact = 0.5 * (2.0 * std::f32::consts::PI * std::f32::consts::E * 4.0).ln();
-    /// assert!((m.entropy().unwrap() - exact).abs() < 1e-5);
+    /// assert!((m.entropy()? - exact).abs() < 1e-5);
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn entropy(&self) -> Result<f32> {
         self.require_univariate()?;
@@ -480,12 +481,13 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
     ///
     /// ```
     /// # use mdn_core::{Mixture, TargetTransform};
-    /// let p = Mixture::<1, 1>::new(&[0.0], &[0.0], &[1.0], 1, TargetTransform::Identity).unwrap();
-    /// let q = Mixture::<1, 1>::new(&[0.0], &[1.0], &[2.0], 1, TargetTransform::Identity).unwrap();
+    /// let p = Mixture::<1, 1>::new(&[0.0], &[0.0], &[1.0], 1, TargetTransform::Identity)?;
+    /// let q = Mixture::<1, 1>::new(&[0.0], &[1.0], &[2.0], 1, TargetTransform::Identity)?;
     /// // ln(s_q / s_p) + (s_p^2 + (mu_p - mu_q)^2) / (2 s_q^2) - 1/2
     /// let exact = 2.0_f32.ln() + 2.0 / 8.0 - 0.5;
-    /// assert!((p.kl_divergence(&q).unwrap() - exact).abs() < 1e-5);
-    /// assert_eq!(p.kl_divergence(&p).unwrap(), 0.0);
+    /// assert!((p.kl_divergence(&q)? - exact).abs() < 1e-5);
+    /// assert_eq!(p.kl_divergence(&p)?, 0.0);
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn kl_divergence<const K2: usize, const D2: usize>(
         &self,
@@ -512,11 +514,12 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
     ///
     /// ```
     /// # use mdn_core::{Mixture, TargetTransform};
-    /// let p = Mixture::<1, 1>::new(&[0.0], &[0.0], &[1.0], 1, TargetTransform::Identity).unwrap();
-    /// let q = Mixture::<1, 1>::new(&[0.0], &[1.0], &[1.0], 1, TargetTransform::Identity).unwrap();
+    /// let p = Mixture::<1, 1>::new(&[0.0], &[0.0], &[1.0], 1, TargetTransform::Identity)?;
+    /// let q = Mixture::<1, 1>::new(&[0.0], &[1.0], &[1.0], 1, TargetTransform::Identity)?;
     /// // Equal sigmas: H^2 = 1 - exp(-(mu_p - mu_q)^2 / (8 sigma^2)).
     /// let exact = (1.0 - (-1.0_f32 / 8.0).exp()).sqrt();
-    /// assert!((p.hellinger_distance(&q).unwrap() - exact).abs() < 1e-5);
+    /// assert!((p.hellinger_distance(&q)? - exact).abs() < 1e-5);
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn hellinger_distance<const K2: usize, const D2: usize>(
         &self,
@@ -542,10 +545,11 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
     ///
     /// ```
     /// # use mdn_core::{Mixture, TargetTransform};
-    /// let p = Mixture::<1, 1>::new(&[0.0], &[0.0], &[1.0], 1, TargetTransform::Identity).unwrap();
-    /// let q = Mixture::<1, 1>::new(&[0.0], &[1.0], &[1.0], 1, TargetTransform::Identity).unwrap();
+    /// let p = Mixture::<1, 1>::new(&[0.0], &[0.0], &[1.0], 1, TargetTransform::Identity)?;
+    /// let q = Mixture::<1, 1>::new(&[0.0], &[1.0], &[1.0], 1, TargetTransform::Identity)?;
     /// // Equal sigmas: TV = 2 Phi(|mu_p - mu_q| / (2 sigma)) - 1 = erf(0.5 / sqrt 2).
-    /// assert!((p.total_variation_distance(&q).unwrap() - 0.3829249).abs() < 1e-5);
+    /// assert!((p.total_variation_distance(&q)? - 0.3829249).abs() < 1e-5);
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn total_variation_distance<const K2: usize, const D2: usize>(
         &self,

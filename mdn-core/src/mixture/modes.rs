@@ -40,10 +40,11 @@ pub(crate) const MODE_RESOLUTION: f32 = 0.05;
 ///
 /// ```
 /// # use mdn_core::{Mixture, TargetTransform};
-/// let m = Mixture::<1, 1>::new(&[0.0], &[2.0], &[0.5], 1, TargetTransform::Identity).unwrap();
-/// let mode = m.modes().unwrap()[0];
+/// let m = Mixture::<1, 1>::new(&[0.0], &[2.0], &[0.5], 1, TargetTransform::Identity)?;
+/// let mode = m.modes()?[0];
 /// assert_eq!(mode.location, 2.0);
-/// assert_eq!(mode.density, m.prob(&[2.0]).unwrap());
+/// assert_eq!(mode.density, m.prob(&[2.0])?);
+/// # Ok::<(), mdn_core::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -64,12 +65,13 @@ pub struct Mode {
 /// # use mdn_core::{Mixture, TargetTransform};
 /// // Two well separated components: two modes, the right one higher.
 /// let m = Mixture::<2, 1>::new(&[0.4_f32.ln(), 0.6_f32.ln()], &[-3.0, 3.0], &[1.0, 1.0], 1,
-///     TargetTransform::Identity).unwrap();
-/// let modes = m.modes().unwrap();
+///     TargetTransform::Identity)?;
+/// let modes = m.modes()?;
 /// assert_eq!(modes.len(), 2);
 /// assert!(modes[0].location < modes[1].location);
 /// assert_eq!(modes.highest_index(), Some(1));
-/// assert!((modes.highest().unwrap().location - 3.0).abs() < 1e-3);
+/// assert!(modes.highest().is_some_and(|m| (m.location - 3.0).abs() < 1e-3));
+/// # Ok::<(), mdn_core::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -394,9 +396,10 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
     /// ```
     /// # use mdn_core::{Mixture, TargetTransform};
     /// // A log-normal with mu = 1, sigma = 0.5 peaks at exp(1 - 0.25).
-    /// let m = Mixture::<1, 1>::new(&[0.0], &[1.0], &[0.5], 1, TargetTransform::Log).unwrap();
-    /// let mode = m.modes().unwrap()[0];
+    /// let m = Mixture::<1, 1>::new(&[0.0], &[1.0], &[0.5], 1, TargetTransform::Log)?;
+    /// let mode = m.modes()?[0];
     /// assert!((mode.location - 0.75_f32.exp()).abs() < 1e-5);
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn modes(&self) -> Result<Modes<K>> {
         self.require_univariate()?;

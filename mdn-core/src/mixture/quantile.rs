@@ -23,10 +23,11 @@ pub(crate) const QUANTILE_ITERATIONS: usize = 64;
 ///
 /// ```
 /// # use mdn_core::{Mixture, TargetTransform};
-/// let m = Mixture::<1, 1>::new(&[0.0], &[10.0], &[2.0], 1, TargetTransform::Identity).unwrap();
-/// let i = m.interval(0.95).unwrap();
+/// let m = Mixture::<1, 1>::new(&[0.0], &[10.0], &[2.0], 1, TargetTransform::Identity)?;
+/// let i = m.interval(0.95)?;
 /// assert!((i.lower - (10.0 - 1.959964 * 2.0)).abs() < 1e-4);
 /// assert!((i.width() - 2.0 * 1.959964 * 2.0).abs() < 1e-4);
+/// # Ok::<(), mdn_core::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -196,11 +197,12 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
     ///
     /// ```
     /// # use mdn_core::{Mixture, TargetTransform};
-    /// let m = Mixture::<1, 1>::new(&[0.0], &[1.0], &[2.0], 1, TargetTransform::Identity).unwrap();
-    /// assert_eq!(m.cdf(&[1.0]).unwrap()[0], 0.5);
-    /// let log = Mixture::<1, 1>::new(&[0.0], &[0.0], &[1.0], 1, TargetTransform::Log).unwrap();
-    /// assert_eq!(log.cdf(&[1.0]).unwrap()[0], 0.5); // the median of a log-normal is e^mu
-    /// assert_eq!(log.cdf(&[-3.0]).unwrap()[0], 0.0);
+    /// let m = Mixture::<1, 1>::new(&[0.0], &[1.0], &[2.0], 1, TargetTransform::Identity)?;
+    /// assert_eq!(m.cdf(&[1.0])?[0], 0.5);
+    /// let log = Mixture::<1, 1>::new(&[0.0], &[0.0], &[1.0], 1, TargetTransform::Log)?;
+    /// assert_eq!(log.cdf(&[1.0])?[0], 0.5); // the median of a log-normal is e^mu
+    /// assert_eq!(log.cdf(&[-3.0])?[0], 0.0);
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn cdf(&self, y: &[f32]) -> Result<PerOutput<D>> {
         self.check_target(y)?;
@@ -238,9 +240,10 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
     ///
     /// ```
     /// # use mdn_core::{Mixture, TargetTransform};
-    /// let m = Mixture::<1, 1>::new(&[0.0], &[0.0], &[1.0], 1, TargetTransform::Identity).unwrap();
-    /// assert!((m.quantile(0.975).unwrap() - 1.959964).abs() < 1e-5);
+    /// let m = Mixture::<1, 1>::new(&[0.0], &[0.0], &[1.0], 1, TargetTransform::Identity)?;
+    /// assert!((m.quantile(0.975)? - 1.959964).abs() < 1e-5);
     /// assert_eq!(m.quantile(1.0), Err(mdn_core::Error::InvalidProbability));
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn quantile(&self, p: f32) -> Result<f32> {
         self.require_univariate()?;
@@ -265,10 +268,11 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
     /// # use mdn_core::{Mixture, TargetTransform};
     /// // TensorFlow Probability's example mixture.
     /// let m = Mixture::<2, 1>::new(&[0.3_f32.ln(), 0.7_f32.ln()], &[-1.0, 1.0], &[0.1, 0.5], 1,
-    ///     TargetTransform::Identity).unwrap();
-    /// let i = m.interval(0.9).unwrap();
-    /// let (lo, hi) = (m.cdf(&[i.lower]).unwrap()[0], m.cdf(&[i.upper]).unwrap()[0]);
+    ///     TargetTransform::Identity)?;
+    /// let i = m.interval(0.9)?;
+    /// let (lo, hi) = (m.cdf(&[i.lower])?[0], m.cdf(&[i.upper])?[0]);
     /// assert!((lo - 0.05).abs() < 1e-6 && (hi - 0.95).abs() < 1e-6);
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn interval(&self, level: f32) -> Result<Interval> {
         self.require_univariate()?;

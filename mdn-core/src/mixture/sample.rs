@@ -55,10 +55,11 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
     /// use rand_core::SeedableRng;
     ///
     /// let m = Mixture::<2, 1>::new(&[0.5_f32.ln(), 0.5_f32.ln()], &[-5.0, 5.0], &[0.1, 0.1], 1,
-    ///     TargetTransform::Identity).unwrap();
+    ///     TargetTransform::Identity)?;
     /// let mut rng = Pcg32::seed_from_u64(7);
     /// let y = m.sample(&mut rng)[0];
     /// assert!((y.abs() - 5.0).abs() < 1.0);
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> PerOutput<D> {
         self.draw(rng, 1.0, 1.0)
@@ -90,13 +91,14 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
     /// use rand_core::SeedableRng;
     ///
     /// let m = Mixture::<2, 1>::new(&[0.2_f32.ln(), 0.8_f32.ln()], &[-5.0, 5.0], &[1.0, 1.0], 1,
-    ///     TargetTransform::Identity).unwrap();
+    ///     TargetTransform::Identity)?;
     /// let mut rng = rand_pcg::Pcg32::seed_from_u64(1);
     /// // A low temperature almost always picks the heavier component.
     /// for _ in 0..100 {
-    ///     assert!(m.sample_tempered(&mut rng, 0.05, 1.0).unwrap()[0] > 0.0);
+    ///     assert!(m.sample_tempered(&mut rng, 0.05, 1.0)?[0] > 0.0);
     /// }
     /// assert_eq!(m.sample_tempered(&mut rng, 0.0, 1.0), Err(Error::InvalidTemperature));
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn sample_tempered<R: Rng + ?Sized>(
         &self,
