@@ -50,7 +50,9 @@ step "firmware: clippy and builds (QEMU and board variants)"
     cd firmware-example
     cargo clippy --release --bins -- -D warnings
     cargo build --release
-    cargo build --release --no-default-features --features board-nrf52840dk
+    # Its own target dir: the QEMU binaries stay at target/thumbv7em-none-eabihf/release.
+    cargo build --release --no-default-features --features board-nrf52840dk \
+        --target-dir target/nrf52840dk
     # Link-time proof that mdn-core cannot panic: the build fails if any panic path remains.
     cargo build --release --bin nopanic --features nopanic
 )
