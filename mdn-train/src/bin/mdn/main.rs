@@ -299,15 +299,21 @@ fn cmd_train(args: cli::TrainArgs) -> Result<()> {
             },
             trained.best_epoch
         );
+        if let Some(v) = trained.best_val_nll {
+            s += &format!(
+                "validation NLL of the written model {v:.4} nats per row (original units; \
+                 each row scored by networks that did not learn from it)\n"
+            );
+        }
         if let Some(m) = best {
             s += &format!(
-                "NLL, nats per row in original units: train {:.4}",
-                m.train_nll
+                "mean over the networks at epoch {}: train NLL {:.4}",
+                m.epoch, m.train_nll
             );
             if let Some(v) = m.val_nll {
-                s += &format!(", validation {v:.4}");
+                s += &format!(", validation NLL {v:.4}");
             }
-            s += "\n";
+            s += " (every candidate, as in the metrics file)\n";
         }
         s += &format!(
             "wrote {} ({} bytes) and {} in {:.1} s\n",
@@ -546,8 +552,18 @@ fn cmd_export(args: cli::ExportArgs) -> Result<()> {
         Some(path) => {
             let text = serde_json::to_string_pretty(&value)? + "\n";
             io::write_atomic(path, text.as_bytes())?;
-            eprintln!("wrote {}", path.display());
-            Ok(())
+            let written = json!({
+                "model": file.path,
+                "out": path,
+                "format": "json",
+                "bytes": text.len(),
+            });
+            if args.json {
+                emit(true, &written, String::new)
+            } else {
+                eprintln!("wrote {}", path.display());
+                Ok(())
+            }
         }
         None => emit(true, &value, String::new),
     }
