@@ -114,6 +114,15 @@ fn every_command_prints_one_json_object() {
         std::fs::metadata(d.join("m.mdn")).unwrap().len()
     );
 
+    let written = json(d, &["export", "m.mdn", "--out", "w.json", "--json"]);
+    assert_eq!(
+        (&written["out"], &written["format"]),
+        (&Value::from("w.json"), &Value::from("json"))
+    );
+    assert_eq!(
+        written["bytes"].as_u64().unwrap(),
+        std::fs::metadata(d.join("w.json")).unwrap().len()
+    );
     let export = json(d, &["export", "m.mdn", "--format", "json"]);
     let tensors = export["tensors"].as_array().unwrap();
     let names: Vec<&str> = tensors

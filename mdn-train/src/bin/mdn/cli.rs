@@ -417,6 +417,10 @@ pub struct ExportArgs {
     /// Output file [default: stdout].
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Print one JSON object on stdout: with --out, what was written ({model, out,
+    /// format, bytes}); without, the weights (as always).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `mdn baselines`.
