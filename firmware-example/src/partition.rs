@@ -13,8 +13,8 @@
 pub const MODEL_ADDRESS: usize = 0x0030_0000;
 /// Address of the parity vectors.
 pub const VECTORS_ADDRESS: usize = 0x0034_0000;
-/// Bytes reserved for each.
-pub const SLOT_BYTES: usize = 0x0004_0000;
+/// Bytes reserved for each (shared with the host tool that writes vector files).
+pub const SLOT_BYTES: usize = mdn_tests::vectors::PARTITION_SLOT_BYTES;
 
 /// The partition's model slot: [`SLOT_BYTES`] bytes at [`MODEL_ADDRESS`].
 pub fn model_slot() -> &'static [u8] {

@@ -57,6 +57,10 @@ pub const SAMPLE_DRAWS: usize = 4;
 /// Capacities of the firmware's parity binary: every parity model must fit them.
 pub type ParityModel<'a> = Model<'a, 16, 64, 8, 4>;
 
+/// Bytes of each slot of the firmware's flash partition (a model blob, its vectors), so a
+/// blob or vector file for the partition may be at most this long.
+pub const PARTITION_SLOT_BYTES: usize = 0x0004_0000;
+
 /// A query kind.
 ///
 /// # Examples
