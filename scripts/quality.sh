@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Test NLL of `mdn train` with every default on the shipped data sets, seeds 0, 1, 2,
-# against the best MDN cell of the Keras + TFP reference (../shared/data/REFERENCE.md).
+# against the best MDN cell of the Keras + TFP reference (data/REFERENCE.md).
 # Prints the Markdown table of BENCHMARKS.md ("Training quality") on stdout; progress on
 # stderr.
 #
