@@ -343,13 +343,13 @@ fn libm_arguments() -> Vec<f32> {
 /// The parity vector set of a model: every query on random inputs, targets across the
 /// predictive range, edge cases, and the raw libm functions the core uses.
 ///
-/// # Panics
+/// # Errors
 ///
-/// If `blob` is not a valid parity model.
-pub fn parity_vectors(blob: &[u8], queries: usize, seed: u64) -> Vec<u8> {
+/// The blob's validation error against [`ParityModel`]: an invalid blob, or one beyond
+/// the parity binary's capacities (`CapacityExceeded`).
+pub fn parity_vectors(blob: &[u8], queries: usize, seed: u64) -> mdn_core::Result<Vec<u8>> {
     let blob = AlignedBlob::new(blob);
-    let model =
-        ParityModel::from_bytes(blob.bytes()).expect("generated blob fits the parity capacities");
+    let model = ParityModel::from_bytes(blob.bytes())?;
     let header = model.header();
     let (inputs, outputs) = (header.input_dim as usize, header.output_dim as usize);
     let log_target = header.target_transform == TargetTransform::Log;
@@ -489,5 +489,5 @@ pub fn parity_vectors(blob: &[u8], queries: usize, seed: u64) -> Vec<u8> {
             writer.push(&model, op, &[], &[a]);
         }
     }
-    writer.finish()
+    Ok(writer.finish())
 }

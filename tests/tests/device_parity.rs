@@ -152,7 +152,7 @@ fn fresh_vectors_match_on_cortex_m4f_in_qemu() {
     let mut expected_total = 0;
     for (i, spec) in fresh_specs().iter().enumerate() {
         let blob = generated_blob(spec);
-        let vectors = parity_vectors(&blob, 40, 5000 + i as u64);
+        let vectors = parity_vectors(&blob, 40, 5000 + i as u64).expect("a parity model");
         expected_total += check_on_host(spec.name, &blob, &vectors);
         fs::write(dir.join(format!("{}.mdn", spec.name)), &blob).unwrap();
         fs::write(dir.join(format!("{}.vectors", spec.name)), &vectors).unwrap();
@@ -174,7 +174,7 @@ fn fresh_vectors_match_on_cortex_m4f_in_qemu() {
         ..PARITY_MODELS[2].clone()
     };
     let blob = generated_blob(&other);
-    let vectors = parity_vectors(&blob, 40, 77);
+    let vectors = parity_vectors(&blob, 40, 77).expect("a parity model");
     let count = check_on_host("partition", &blob, &vectors);
     let (blob_path, vectors_path) = (dir.join("partition.mdn"), dir.join("partition.bin"));
     fs::write(&blob_path, &blob).unwrap();

@@ -14,10 +14,7 @@
 
 use std::{fs, path::PathBuf, process::ExitCode};
 
-use mdn_tests::{
-    generate::{AlignedBlob, parity_vectors},
-    vectors::{PARTITION_SLOT_BYTES as SLOT_BYTES, ParityModel},
-};
+use mdn_tests::{generate::parity_vectors, vectors::PARTITION_SLOT_BYTES as SLOT_BYTES};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -48,17 +45,6 @@ fn main() -> ExitCode {
 
 fn write(model: PathBuf, out: PathBuf, queries: usize, seed: u64) -> Result<String, String> {
     let bytes = fs::read(&model).map_err(|e| format!("{}: {e}", model.display()))?;
-    let blob = AlignedBlob::new(&bytes);
-    match ParityModel::from_bytes(blob.bytes()) {
-        Ok(_) => {}
-        Err(e @ mdn_core::Error::CapacityExceeded { .. }) => {
-            return Err(format!(
-                "{}: {e} (the parity binary's capacities: mdn_tests::vectors::ParityModel)",
-                model.display()
-            ));
-        }
-        Err(e) => return Err(format!("{}: {e}", model.display())),
-    }
     if bytes.len() > SLOT_BYTES {
         return Err(format!(
             "{}: {} bytes, more than the partition slot's {SLOT_BYTES}",
@@ -66,7 +52,13 @@ fn write(model: PathBuf, out: PathBuf, queries: usize, seed: u64) -> Result<Stri
             bytes.len()
         ));
     }
-    let vectors = parity_vectors(&bytes, queries, seed);
+    let vectors = parity_vectors(&bytes, queries, seed).map_err(|e| match e {
+        mdn_core::Error::CapacityExceeded { .. } => format!(
+            "{}: {e} (the parity binary's capacities: mdn_tests::vectors::ParityModel)",
+            model.display()
+        ),
+        e => format!("{}: {e}", model.display()),
+    })?;
     if vectors.len() > SLOT_BYTES {
         return Err(format!(
             "{queries} queries give {} bytes of vectors, more than the partition slot's \

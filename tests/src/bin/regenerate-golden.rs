@@ -23,7 +23,8 @@ fn main() -> std::io::Result<()> {
     fs::create_dir_all(&golden)?;
     for (i, spec) in PARITY_MODELS.iter().enumerate() {
         let blob = generated_blob(spec);
-        let vectors = parity_vectors(&blob, QUERIES, 1000 + i as u64);
+        let vectors = parity_vectors(&blob, QUERIES, 1000 + i as u64)
+            .expect("a parity model fits the parity capacities");
         fs::write(golden.join(format!("{}.mdn", spec.name)), &blob)?;
         fs::write(golden.join(format!("{}.vectors", spec.name)), &vectors)?;
         println!(
