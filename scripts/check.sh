@@ -6,7 +6,8 @@
 # Works on a fresh Debian machine with rustup (as root or with sudo). Steps: toolchain
 # pieces (thumb targets, QEMU, ARM binutils, defmt-print), formatting, clippy with
 # -D warnings (workspace and firmware), mdn-core for both thumb targets with and without
-# defmt, host tests, docs with -D warnings, the firmware builds, and the QEMU parity run.
+# defmt, host tests (the golden set also built with -C target-cpu=native: the same bits),
+# docs with -D warnings, the firmware builds, and the QEMU parity run.
 # RUSTFLAGS is never exported: it would replace the firmware's linker arguments.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +42,15 @@ done
 
 step "host tests"
 cargo test --workspace
+
+step "host bits built for this CPU (-C target-cpu=native): the committed golden set"
+# Rust never contracts into fused multiply-adds, so AVX and FMA must not change a bit.
+# Target-scoped flags and their own target dir: the firmware and the warm host builds stay
+# as they are.
+host=$(rustc -vV | sed -n 's/^host: //p')
+host_flags="CARGO_TARGET_$(tr 'a-z-' 'A-Z_' <<<"$host")_RUSTFLAGS"
+env "$host_flags=-C target-cpu=native" cargo test -p mdn-tests --target-dir target/native \
+    --test device_parity committed_golden_set_matches_host
 
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps

@@ -54,9 +54,10 @@
 //!
 //! The scalar arithmetic (activations, sigma transforms, the Gaussian log-density and
 //! tails, the log-sum-exp, Box-Muller) lives in `math`, once: every transcendental goes
-//! through `libm`, there is no fused multiply-add and one summation order, so the device
-//! computes the bits the host computes; iterative queries (quantiles, modes) have fixed
-//! caps and deterministic stopping rules, so they stop at the same step on both.
+//! through `libm` (one release, pinned exactly: its bits are part of the contract), there
+//! is no fused multiply-add and one summation order, so the device computes the bits the
+//! host computes; iterative queries (quantiles, modes) have fixed caps and deterministic
+//! stopping rules, so they stop at the same step on both.
 //! `FORMAT.md` at the repository root describes the bytes and the arithmetic precisely
 //! enough for another runtime to reproduce them.
 //!
