@@ -7,7 +7,8 @@
 # pieces (thumb targets, QEMU, ARM binutils, defmt-print), formatting, clippy with
 # -D warnings (workspace and firmware), mdn-core for both thumb targets with and without
 # defmt, host tests (the golden set also built with -C target-cpu=native: the same bits),
-# docs with -D warnings, the firmware builds, and the QEMU parity run.
+# docs with -D warnings, the firmware builds, and the QEMU parity runs (Cortex-M4F, and
+# ARMv6-M code without an FPU).
 # RUSTFLAGS is never exported: it would replace the firmware's linker arguments.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,12 +60,14 @@ step "firmware: clippy and builds (QEMU and board variants)"
 (
     cd firmware-example
     cargo clippy --release --bins -- -D warnings
+    cargo clippy --release --bins --target thumbv6m-none-eabi -- -D warnings
     cargo build --release
     # Its own target dir: the QEMU binaries stay at target/thumbv7em-none-eabihf/release.
     cargo build --release --no-default-features --features board-nrf52840dk \
         --target-dir target/nrf52840dk
     # Link-time proof that mdn-core cannot panic: the build fails if any panic path remains.
     cargo build --release --bin nopanic --features nopanic
+    cargo build --release --bin nopanic --features nopanic --target thumbv6m-none-eabi
 )
 
 step "device parity in QEMU"

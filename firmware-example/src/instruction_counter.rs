@@ -13,7 +13,12 @@ static WRAPS: AtomicU32 = AtomicU32::new(0);
 
 #[exception]
 fn SysTick() {
-    WRAPS.fetch_add(1, Ordering::Relaxed);
+    // A load and a store, not `fetch_add`: ARMv6-M (thumbv6m) has no atomic read-modify-write,
+    // and none is needed, since this handler is the only writer and cannot preempt itself.
+    WRAPS.store(
+        WRAPS.load(Ordering::Relaxed).wrapping_add(1),
+        Ordering::Relaxed,
+    );
 }
 
 /// Counts core-clock ticks with SysTick, extended past its 24 bits by counting its wraps.

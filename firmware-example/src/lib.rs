@@ -14,6 +14,9 @@
 //! | `qemu` (default) | QEMU `mps2-an386`, Cortex-M4F | flash 4 MB at 0x0, RAM 4 MB at 0x2000_0000 | semihosting stdout | semihosting `SYS_EXIT_EXTENDED`: QEMU exits with the code |
 //! | `board-nrf52840dk` | nRF52840-DK, Cortex-M4F | flash 1 MB at 0x0, RAM 256 KB at 0x2000_0000 | RTT | `bkpt`, then sleeps |
 //!
+//! With `--target thumbv6m-none-eabi` the `qemu` build is ARMv6-M code without an FPU
+//! (software floats), which QEMU runs on `mps2-an385`, a Cortex-M3 with the same memory map.
+//!
 //! # Running
 //!
 //! ```text

@@ -1,7 +1,8 @@
 //! # mdn-core
 //!
 //! Evaluate Mixture Density Networks on a microcontroller: `no_std`, no heap, no `unsafe`,
-//! no panics, and the same bits on a Cortex-M4F as on an x86_64 workstation.
+//! no panics, and the same bits on a Cortex-M4F (or a Cortex-M0 without an FPU) as on an
+//! x86_64 workstation.
 //!
 //! A Mixture Density Network maps an input `x` to a whole predictive distribution
 //!

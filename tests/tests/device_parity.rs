@@ -1,10 +1,16 @@
-//! Device parity: mdn-core on a Cortex-M4F (QEMU `mps2-an386`) computes the same bits as
-//! on this host, for fresh models and vectors written by this test.
+//! Device parity: mdn-core on a microcontroller computes the same bits as on this host, for
+//! fresh models and vectors written by this test, on two devices in QEMU:
 //!
-//! The QEMU run is gated: it needs `qemu-system-arm`, `defmt-print` and the
-//! `thumbv7em-none-eabihf` target, so it runs only with `MDN_QEMU=1` (as `.ci/run` does),
-//! and then fails loudly if anything is missing. Without the switch it reports itself as
-//! skipped. The committed golden set is checked against the host on every `cargo test`.
+//! - a Cortex-M4F (`mps2-an386`) running `thumbv7em-none-eabihf` code: the FPU's arithmetic;
+//! - ARMv6-M code (`thumbv6m-none-eabi`, as for a Cortex-M0/M0+) run on the Cortex-M3 of
+//!   `mps2-an385` (ARMv6-M is a subset of ARMv7-M; QEMU's only Cortex-M0 board has too little
+//!   memory for the vectors): no FPU, every `f32` operation done in software by
+//!   compiler-builtins.
+//!
+//! The QEMU runs are gated: they need `qemu-system-arm`, `defmt-print` and both thumb
+//! targets, so they run only with `MDN_QEMU=1` (as `.ci/run` does), and then fail loudly if
+//! anything is missing. Without the switch they report themselves as skipped. The committed
+//! golden set is checked against the host on every `cargo test`.
 
 use std::{
     env, fs,
@@ -89,12 +95,45 @@ fn require_tool(tool: &str, install: &str) {
     assert!(found, "MDN_QEMU=1 but `{tool}` is missing: {install}");
 }
 
-/// Builds the parity firmware over the vector sets in `dir` and returns the ELF path.
-fn build_parity_firmware(dir: &Path) -> PathBuf {
+/// A device the parity firmware runs on in QEMU.
+struct Device {
+    /// What the test reports.
+    name: &'static str,
+    target: &'static str,
+    machine: &'static str,
+    cpu: &'static str,
+}
+
+const CORTEX_M4F: Device = Device {
+    name: "Cortex-M4F",
+    target: "thumbv7em-none-eabihf",
+    machine: "mps2-an386",
+    cpu: "cortex-m4",
+};
+
+/// ARMv6-M code without an FPU, run on the Cortex-M3 of the MPS2 board with the same memory
+/// map as `mps2-an386` (so the firmware's memory layout and flash partition fit unchanged).
+const ARMV6M_SOFT_FLOAT: Device = Device {
+    name: "ARMv6-M (soft float)",
+    target: "thumbv6m-none-eabi",
+    machine: "mps2-an385",
+    cpu: "cortex-m3",
+};
+
+/// Builds the parity firmware for `device` over the vector sets in `dir` and returns the
+/// ELF path.
+fn build_parity_firmware(device: &Device, dir: &Path) -> PathBuf {
     let firmware = firmware_dir();
     let status = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(&firmware)
-        .args(["build", "--release", "--bin", "parity"])
+        .args([
+            "build",
+            "--release",
+            "--bin",
+            "parity",
+            "--target",
+            device.target,
+        ])
         .env("MDN_PARITY_DIR", dir)
         // The firmware has its own target directory and linker arguments.
         .env_remove("CARGO_TARGET_DIR")
@@ -102,23 +141,21 @@ fn build_parity_firmware(dir: &Path) -> PathBuf {
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .status()
         .expect("cargo runs");
-    assert!(status.success(), "building the parity firmware failed");
-    firmware.join("target/thumbv7em-none-eabihf/release/parity")
+    assert!(
+        status.success(),
+        "building the parity firmware for {} failed",
+        device.name
+    );
+    firmware.join(format!("target/{}/release/parity", device.target))
 }
 
-/// Runs `elf` in QEMU under a timeout, with `extra` arguments, decodes its defmt log, and
-/// returns (exit code, log).
-fn run_in_qemu(elf: &Path, extra: &[String]) -> (i32, String) {
+/// Runs `elf` on `device` in QEMU under a timeout, with `extra` arguments, decodes its defmt
+/// log, and returns (exit code, log).
+fn run_in_qemu(device: &Device, elf: &Path, extra: &[String]) -> (i32, String) {
     let mut qemu = Command::new("timeout")
         .arg("120")
-        .args([
-            "qemu-system-arm",
-            "-machine",
-            "mps2-an386",
-            "-cpu",
-            "cortex-m4",
-            "-nographic",
-        ])
+        .args(["qemu-system-arm", "-machine", device.machine])
+        .args(["-cpu", device.cpu, "-nographic"])
         .args(["-semihosting-config", "enable=on,target=native", "-kernel"])
         .arg(elf)
         .args(extra)
@@ -140,6 +177,17 @@ fn run_in_qemu(elf: &Path, extra: &[String]) -> (i32, String) {
 
 #[test]
 fn fresh_vectors_match_on_cortex_m4f_in_qemu() {
+    fresh_vectors_match_in_qemu(&CORTEX_M4F);
+}
+
+#[test]
+fn fresh_vectors_match_on_armv6m_without_fpu_in_qemu() {
+    fresh_vectors_match_in_qemu(&ARMV6M_SOFT_FLOAT);
+}
+
+/// Fresh models and vectors, evaluated on the host and then on `device`, from the
+/// firmware's embedded sets and from its flash partition.
+fn fresh_vectors_match_in_qemu(device: &Device) {
     if env::var("MDN_QEMU").as_deref() != Ok("1") {
         eprintln!("skipped: set MDN_QEMU=1 to build the firmware and run it in QEMU");
         return;
@@ -147,7 +195,12 @@ fn fresh_vectors_match_on_cortex_m4f_in_qemu() {
     require_tool("qemu-system-arm", "apt-get install qemu-system-arm");
     require_tool("defmt-print", "cargo install defmt-print --locked");
 
-    let dir = env::temp_dir().join(format!("mdn-parity-{}", std::process::id()));
+    // One directory per device: the two tests run at the same time in one process.
+    let dir = env::temp_dir().join(format!(
+        "mdn-parity-{}-{}",
+        std::process::id(),
+        device.target
+    ));
     fs::create_dir_all(&dir).expect("temp dir");
     let mut expected_total = 0;
     for (i, spec) in fresh_specs().iter().enumerate() {
@@ -158,13 +211,18 @@ fn fresh_vectors_match_on_cortex_m4f_in_qemu() {
         fs::write(dir.join(format!("{}.vectors", spec.name)), &vectors).unwrap();
     }
 
-    let elf = build_parity_firmware(&dir);
-    let (code, log) = run_in_qemu(&elf, &[]);
-    println!("{log}");
-    assert_eq!(code, 0, "device parity failed (exit {code}):\n{log}");
+    let elf = build_parity_firmware(device, &dir);
+    let (code, log) = run_in_qemu(device, &elf, &[]);
+    println!("{}:\n{log}", device.name);
+    assert_eq!(
+        code, 0,
+        "device parity on {} failed (exit {code}):\n{log}",
+        device.name
+    );
     assert!(
         log.contains(&format!("parity: all {expected_total} vectors")),
-        "the device did not report all {expected_total} vectors:\n{log}"
+        "{} did not report all {expected_total} vectors:\n{log}",
+        device.name
     );
 
     // The same binary, another model: QEMU's loader places a blob and its vectors in the
@@ -189,14 +247,19 @@ fn fresh_vectors_match_on_cortex_m4f_in_qemu() {
         .into_iter()
         .chain(loader(&vectors_path, "0x340000"))
         .collect();
-    let (code, log) = run_in_qemu(&elf, &extra);
-    println!("{log}");
-    assert_eq!(code, 0, "partition parity failed (exit {code}):\n{log}");
+    let (code, log) = run_in_qemu(device, &elf, &extra);
+    println!("{} (partition):\n{log}", device.name);
+    assert_eq!(
+        code, 0,
+        "partition parity on {} failed (exit {code}):\n{log}",
+        device.name
+    );
     assert!(
         log.contains(&format!(
             "parity: all {count} vectors of the partition model"
         )),
-        "the device did not evaluate the partition model:\n{log}"
+        "{} did not evaluate the partition model:\n{log}",
+        device.name
     );
     fs::remove_dir_all(&dir).ok();
 }

@@ -15,7 +15,9 @@
 //!    with the model (`MDN_MODEL`) and its tightest capacities (`MDN_CAPACITIES`), reads flash
 //!    and static RAM of `minimal` with `arm-none-eabi-size`, and runs `cost` and `cost_fast`
 //!    in QEMU `mps2-an386` under `-icount shift=6` (instructions, not cycles), decoding their
-//!    defmt output with `defmt-print`. The default firmware build is restored at the end.
+//!    defmt output with `defmt-print`; then builds `minimal` and `cost` as ARMv6-M code
+//!    (`thumbv6m-none-eabi`, software floats) and runs `cost` on `mps2-an385`. The default
+//!    firmware builds are restored at the end.
 //!
 //! Only the text between `<!-- figures:begin -->` and `<!-- figures:end -->` is replaced;
 //! the file and the section are created if absent, and everything else is left as it was.
@@ -491,17 +493,35 @@ fn number_after(log: &str, prefix: &str) -> Result<u64> {
         .with_context(|| format!("no number after {prefix:?}"))
 }
 
-/// Runs a firmware ELF in QEMU under `-icount shift=6` and returns its decoded defmt log.
-fn qemu(elf: &Path) -> Result<String> {
+/// A QEMU machine and the firmware target whose code it runs.
+struct Machine {
+    target: &'static str,
+    machine: &'static str,
+    cpu: &'static str,
+}
+
+/// The Cortex-M4F: `thumbv7em-none-eabihf` code, the FPU's arithmetic.
+const CORTEX_M4F: Machine = Machine {
+    target: "thumbv7em-none-eabihf",
+    machine: "mps2-an386",
+    cpu: "cortex-m4",
+};
+
+/// ARMv6-M code (Cortex-M0/M0+, software floats) on the MPS2 Cortex-M3 board, whose memory
+/// map and 25 MHz SysTick are those of `mps2-an386`.
+const ARMV6M: Machine = Machine {
+    target: "thumbv6m-none-eabi",
+    machine: "mps2-an385",
+    cpu: "cortex-m3",
+};
+
+/// Runs a firmware ELF on `machine` in QEMU under `-icount shift=6` and returns its decoded
+/// defmt log.
+fn qemu(machine: &Machine, elf: &Path) -> Result<String> {
     let mut child = Command::new("timeout")
         .arg("120")
-        .args([
-            "qemu-system-arm",
-            "-machine",
-            "mps2-an386",
-            "-cpu",
-            "cortex-m4",
-        ])
+        .args(["qemu-system-arm", "-machine", machine.machine])
+        .args(["-cpu", machine.cpu])
         .args([
             "-nographic",
             "-semihosting-config",
@@ -523,10 +543,75 @@ fn qemu(elf: &Path) -> Result<String> {
     Ok(log)
 }
 
-/// Builds and measures the firmware for every device model.
+/// What `minimal` and `cost` report for one model on one machine.
+struct Footprint {
+    /// `minimal`'s text + data.
+    flash: u64,
+    /// `minimal`'s data + bss.
+    static_ram: u64,
+    /// The stack peak of validation + one query.
+    stack: u64,
+    log_prob: u64,
+    mixture: u64,
+    validate: u64,
+}
+
+impl Footprint {
+    fn ram(&self) -> u64 {
+        self.static_ram + self.stack
+    }
+}
+
+/// Builds `minimal`, `cost` and `extra_bins` for `machine` with `model` embedded at
+/// `capacities`, and measures `minimal`'s size and `cost`'s figures.
+fn footprint(
+    firmware: &Path,
+    machine: &Machine,
+    model: &Path,
+    capacities: &str,
+    extra_bins: &[&str],
+) -> Result<Footprint> {
+    let elf = firmware.join("target").join(machine.target).join("release");
+    let mut build = Command::new(cargo());
+    build
+        .current_dir(firmware)
+        .args(["build", "--release", "--quiet", "--target", machine.target])
+        .args(["--bin", "minimal", "--bin", "cost"])
+        .env_remove("RUSTFLAGS")
+        .env("MDN_MODEL", model)
+        .env("MDN_CAPACITIES", capacities);
+    for bin in extra_bins {
+        build.args(["--bin", bin]);
+    }
+    run(&mut build)?;
+    let size = output(Command::new("arm-none-eabi-size").arg(elf.join("minimal")))?;
+    let numbers: Vec<u64> = size
+        .lines()
+        .nth(1)
+        .context("arm-none-eabi-size output")?
+        .split_whitespace()
+        .take(3)
+        .map(str::parse)
+        .collect::<std::result::Result<_, _>>()?;
+    let [text_size, data, bss] = numbers[..] else {
+        bail!("unexpected arm-none-eabi-size output: {size}");
+    };
+    let log = qemu(machine, &elf.join("cost"))?;
+    Ok(Footprint {
+        flash: text_size + data,
+        static_ram: data + bss,
+        stack: number_after(&log, "validate + log_prob ")?,
+        log_prob: number_after(&log, "instructions, log_prob ")?,
+        mixture: number_after(&log, "network only) ")?,
+        validate: number_after(&log, "cost: validate ")?,
+    })
+}
+
+/// Builds and measures the firmware for every device model, on the Cortex-M4F and as
+/// ARMv6-M code.
 fn device_section(root: &Path) -> Result<Device> {
     let firmware = root.join("firmware-example");
-    let elf = firmware.join("target/thumbv7em-none-eabihf/release");
+    let m4f_elf = firmware.join("target/thumbv7em-none-eabihf/release");
     let models = root.join("target/figures");
     fs::create_dir_all(&models)?;
     let mut text = String::from(
@@ -546,6 +631,17 @@ fn device_section(root: &Path) -> Result<Device> {
          (B) | RAM total (B) | instructions per log p(y\\|x) (QEMU) | per mixture (network \
          only) | validation (instructions) |\n|---|---|---|---|---|---|---|---|---|---|\n",
     );
+    let mut soft = String::from(
+        "## Device without an FPU: ARMv6-M code in QEMU\n\n\
+         The same firmware built for `thumbv6m-none-eabi` (the code of a Cortex-M0/M0+: every \
+         `f32` operation is a compiler-builtins routine) and run on QEMU `mps2-an385`, a \
+         Cortex-M3 with `mps2-an386`'s memory map and SysTick (ARMv6-M is a subset of \
+         ARMv7-M, so the instructions counted are those a Cortex-M0 would execute). Same \
+         models, capacities and method as above; the device parity test proves these builds \
+         compute the host's bits too.\n\n\
+         | model | flash (B) | RAM total (B) | instructions per log p(y\\|x) (QEMU) | x the \
+         Cortex-M4F | validation (instructions) |\n|---|---|---|---|---|---|\n",
+    );
     let mut rows = Vec::new();
     for case in &DEVICE_CASES {
         let blob = mdn_tests::generate::generated_blob(&case.spec);
@@ -553,43 +649,38 @@ fn device_section(root: &Path) -> Result<Device> {
         fs::write(&model, &blob)?;
         let capacities = case.capacities.map(|c| c.to_string()).join(",");
         eprintln!("figures: firmware for {} ({capacities})", case.label);
-        run(Command::new(cargo())
-            .current_dir(&firmware)
-            .args(["build", "--release", "--quiet"])
-            .args(["--bin", "minimal", "--bin", "cost", "--bin", "cost_fast"])
-            .env_remove("RUSTFLAGS")
-            .env("MDN_MODEL", &model)
-            .env("MDN_CAPACITIES", &capacities))?;
-        let size = output(Command::new("arm-none-eabi-size").arg(elf.join("minimal")))?;
-        let numbers: Vec<u64> = size
-            .lines()
-            .nth(1)
-            .context("arm-none-eabi-size output")?
-            .split_whitespace()
-            .take(3)
-            .map(str::parse)
-            .collect::<std::result::Result<_, _>>()?;
-        let [text_size, data, bss] = numbers[..] else {
-            bail!("unexpected arm-none-eabi-size output: {size}");
-        };
-        let log = qemu(&elf.join("cost"))?;
-        let stack = number_after(&log, "validate + log_prob ")?;
-        let exact = number_after(&log, "instructions, log_prob ")?;
-        let mixture = number_after(&log, "network only) ")?;
-        let validate = number_after(&log, "cost: validate ")?;
-        let fast = number_after(&qemu(&elf.join("cost_fast"))?, "fast log_prob ")?;
+        let m4f = footprint(&firmware, &CORTEX_M4F, &model, &capacities, &["cost_fast"])?;
+        let fast = number_after(
+            &qemu(&CORTEX_M4F, &m4f_elf.join("cost_fast"))?,
+            "fast log_prob ",
+        )?;
         writeln!(
             text,
-            "| {} | {capacities} | {} | {} | {} | {stack} | {} | {exact} | {mixture} | {validate} |",
+            "| {} | {capacities} | {} | {} | {} | {} | {} | {} | {} | {} |",
             case.label,
             blob.len(),
-            text_size + data,
-            data + bss,
-            data + bss + stack
+            m4f.flash,
+            m4f.static_ram,
+            m4f.stack,
+            m4f.ram(),
+            m4f.log_prob,
+            m4f.mixture,
+            m4f.validate
+        )?;
+        let v6m = footprint(&firmware, &ARMV6M, &model, &capacities, &[])?;
+        writeln!(
+            soft,
+            "| {} | {} | {} | {} | {:.1} | {} |",
+            case.label,
+            v6m.flash,
+            v6m.ram(),
+            v6m.log_prob,
+            v6m.log_prob as f64 / m4f.log_prob.max(1) as f64,
+            v6m.validate
         )?;
         rows.push(DeviceRow {
             label: case.label,
-            exact,
+            exact: m4f.log_prob,
             fast,
         });
     }
@@ -601,11 +692,15 @@ fn device_section(root: &Path) -> Result<Device> {
         writeln!(text, "| {name} | {flash} | {ram} |")?;
     }
     text.push('\n');
-    // Leave the default firmware build in place.
-    run(Command::new(cargo())
-        .current_dir(&firmware)
-        .args(["build", "--release", "--quiet"])
-        .env_remove("RUSTFLAGS"))?;
+    text.push_str(&soft);
+    text.push('\n');
+    // Leave the default firmware builds in place.
+    for target in [CORTEX_M4F.target, ARMV6M.target] {
+        run(Command::new(cargo())
+            .current_dir(&firmware)
+            .args(["build", "--release", "--quiet", "--target", target])
+            .env_remove("RUSTFLAGS"))?;
+    }
     Ok(Device { table: text, rows })
 }
 

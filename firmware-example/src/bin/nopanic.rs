@@ -3,10 +3,12 @@
 //! Validates a blob and evaluates queries on `black_box` inputs, so the compiler must keep
 //! every path, including every error path. The panic handler calls a function that does not
 //! exist: if any panic path survives optimisation, the link fails with an undefined
-//! reference to `mdn_core_has_a_panic_path`. Built in release (LTO) by `scripts/check.sh`:
+//! reference to `mdn_core_has_a_panic_path`. Built in release (LTO) by `scripts/check.sh`,
+//! for the Cortex-M4F and for ARMv6-M (other code, so other optimisations to prove):
 //!
 //! ```text
 //! cargo build --release --bin nopanic --features nopanic
+//! cargo build --release --bin nopanic --features nopanic --target thumbv6m-none-eabi
 //! ```
 //!
 //! The binary is never run.
