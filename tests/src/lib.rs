@@ -5,7 +5,9 @@
 //! device that produced the expected outcomes on the host.
 //!
 //! The tests themselves live in `tests/tests/`: golden blobs against an independent Python
-//! writer, numerics against a float64 reference, and the device parity run in QEMU.
+//! writer, numerics against a float64 reference, and the device parity runs in QEMU
+//! ([`qemu`]: the machines and how to run a firmware there, shared with the benchmark
+//! figures).
 
 #![cfg_attr(not(feature = "std"), no_std)]
 #![forbid(unsafe_code)]
@@ -15,3 +17,5 @@ pub mod vectors;
 
 #[cfg(feature = "std")]
 pub mod generate;
+#[cfg(feature = "std")]
+pub mod qemu;

@@ -20,6 +20,7 @@ use std::{
 
 use mdn_tests::{
     generate::{AlignedBlob, ModelSpec, PARITY_MODELS, generated_blob, parity_vectors},
+    qemu::{self, ARMV6M, CORTEX_M4F, Machine},
     vectors::{MAX_OUTCOME, ParityModel, evaluate, outcomes_match, records},
 };
 
@@ -95,34 +96,9 @@ fn require_tool(tool: &str, install: &str) {
     assert!(found, "MDN_QEMU=1 but `{tool}` is missing: {install}");
 }
 
-/// A device the parity firmware runs on in QEMU.
-struct Device {
-    /// What the test reports.
-    name: &'static str,
-    target: &'static str,
-    machine: &'static str,
-    cpu: &'static str,
-}
-
-const CORTEX_M4F: Device = Device {
-    name: "Cortex-M4F",
-    target: "thumbv7em-none-eabihf",
-    machine: "mps2-an386",
-    cpu: "cortex-m4",
-};
-
-/// ARMv6-M code without an FPU, run on the Cortex-M3 of the MPS2 board with the same memory
-/// map as `mps2-an386` (so the firmware's memory layout and flash partition fit unchanged).
-const ARMV6M_SOFT_FLOAT: Device = Device {
-    name: "ARMv6-M (soft float)",
-    target: "thumbv6m-none-eabi",
-    machine: "mps2-an385",
-    cpu: "cortex-m3",
-};
-
 /// Builds the parity firmware for `device` over the vector sets in `dir` and returns the
 /// ELF path.
-fn build_parity_firmware(device: &Device, dir: &Path) -> PathBuf {
+fn build_parity_firmware(device: &Machine, dir: &Path) -> PathBuf {
     let firmware = firmware_dir();
     let status = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(&firmware)
@@ -149,32 +125,6 @@ fn build_parity_firmware(device: &Device, dir: &Path) -> PathBuf {
     firmware.join(format!("target/{}/release/parity", device.target))
 }
 
-/// Runs `elf` on `device` in QEMU under a timeout, with `extra` arguments, decodes its defmt
-/// log, and returns (exit code, log).
-fn run_in_qemu(device: &Device, elf: &Path, extra: &[String]) -> (i32, String) {
-    let mut qemu = Command::new("timeout")
-        .arg("120")
-        .args(["qemu-system-arm", "-machine", device.machine])
-        .args(["-cpu", device.cpu, "-nographic"])
-        .args(["-semihosting-config", "enable=on,target=native", "-kernel"])
-        .arg(elf)
-        .args(extra)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("qemu starts");
-    let frames = qemu.stdout.take().expect("qemu stdout");
-    let decoded = Command::new("defmt-print")
-        .arg("-e")
-        .arg(elf)
-        .stdin(frames)
-        .output()
-        .expect("defmt-print runs");
-    let status = qemu.wait().expect("qemu exits");
-    let log = String::from_utf8_lossy(&decoded.stdout).into_owned()
-        + &String::from_utf8_lossy(&decoded.stderr);
-    (status.code().unwrap_or(-1), log)
-}
-
 #[test]
 fn fresh_vectors_match_on_cortex_m4f_in_qemu() {
     fresh_vectors_match_in_qemu(&CORTEX_M4F);
@@ -182,12 +132,12 @@ fn fresh_vectors_match_on_cortex_m4f_in_qemu() {
 
 #[test]
 fn fresh_vectors_match_on_armv6m_without_fpu_in_qemu() {
-    fresh_vectors_match_in_qemu(&ARMV6M_SOFT_FLOAT);
+    fresh_vectors_match_in_qemu(&ARMV6M);
 }
 
 /// Fresh models and vectors, evaluated on the host and then on `device`, from the
 /// firmware's embedded sets and from its flash partition.
-fn fresh_vectors_match_in_qemu(device: &Device) {
+fn fresh_vectors_match_in_qemu(device: &Machine) {
     if env::var("MDN_QEMU").as_deref() != Ok("1") {
         eprintln!("skipped: set MDN_QEMU=1 to build the firmware and run it in QEMU");
         return;
@@ -212,11 +162,13 @@ fn fresh_vectors_match_in_qemu(device: &Device) {
     }
 
     let elf = build_parity_firmware(device, &dir);
-    let (code, log) = run_in_qemu(device, &elf, &[]);
+    let qemu::Run { code, log } =
+        qemu::run(device, &elf, &[] as &[&str]).expect("qemu-system-arm and defmt-print run");
     println!("{}:\n{log}", device.name);
     assert_eq!(
-        code, 0,
-        "device parity on {} failed (exit {code}):\n{log}",
+        code,
+        Some(0),
+        "device parity on {} failed (exit {code:?}):\n{log}",
         device.name
     );
     assert!(
@@ -247,11 +199,13 @@ fn fresh_vectors_match_in_qemu(device: &Device) {
         .into_iter()
         .chain(loader(&vectors_path, "0x340000"))
         .collect();
-    let (code, log) = run_in_qemu(device, &elf, &extra);
+    let qemu::Run { code, log } =
+        qemu::run(device, &elf, &extra).expect("qemu-system-arm and defmt-print run");
     println!("{} (partition):\n{log}", device.name);
     assert_eq!(
-        code, 0,
-        "partition parity on {} failed (exit {code}):\n{log}",
+        code,
+        Some(0),
+        "partition parity on {} failed (exit {code:?}):\n{log}",
         device.name
     );
     assert!(

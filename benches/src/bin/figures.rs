@@ -28,7 +28,7 @@ use std::{
     fmt::Write as _,
     fs,
     path::{Path, PathBuf},
-    process::{Command, Stdio},
+    process::Command,
 };
 
 use anyhow::{Context, Result, bail, ensure};
@@ -36,6 +36,7 @@ use mdn_benches::{BATCH_ROWS, CASES, DEVICE_CASES, rows};
 use mdn_core::{HostModel, fast::FastModel};
 use mdn_tests::{
     generate::AlignedBlob,
+    qemu::{self, ARMV6M, CORTEX_M4F, Machine},
     vectors::{Op, records},
 };
 
@@ -493,54 +494,20 @@ fn number_after(log: &str, prefix: &str) -> Result<u64> {
         .with_context(|| format!("no number after {prefix:?}"))
 }
 
-/// A QEMU machine and the firmware target whose code it runs.
-struct Machine {
-    target: &'static str,
-    machine: &'static str,
-    cpu: &'static str,
-}
-
-/// The Cortex-M4F: `thumbv7em-none-eabihf` code, the FPU's arithmetic.
-const CORTEX_M4F: Machine = Machine {
-    target: "thumbv7em-none-eabihf",
-    machine: "mps2-an386",
-    cpu: "cortex-m4",
-};
-
-/// ARMv6-M code (Cortex-M0/M0+, software floats) on the MPS2 Cortex-M3 board, whose memory
-/// map and 25 MHz SysTick are those of `mps2-an386`.
-const ARMV6M: Machine = Machine {
-    target: "thumbv6m-none-eabi",
-    machine: "mps2-an385",
-    cpu: "cortex-m3",
-};
-
-/// Runs a firmware ELF on `machine` in QEMU under `-icount shift=6` and returns its decoded
-/// defmt log.
-fn qemu(machine: &Machine, elf: &Path) -> Result<String> {
-    let mut child = Command::new("timeout")
-        .arg("120")
-        .args(["qemu-system-arm", "-machine", machine.machine])
-        .args(["-cpu", machine.cpu])
-        .args([
-            "-nographic",
-            "-semihosting-config",
-            "enable=on,target=native",
-        ])
-        .args(["-icount", "shift=6", "-kernel"])
-        .arg(elf)
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("running qemu-system-arm")?;
-    let stdout = child.stdout.take().context("QEMU's stdout")?;
-    let log = output(Command::new("defmt-print").arg("-e").arg(elf).stdin(stdout))?;
-    let status = child.wait()?;
+/// Runs a firmware ELF on `machine` in QEMU under `-icount shift=6` (instructions, not
+/// cycles) and returns its decoded defmt log.
+fn run_firmware(machine: &Machine, elf: &Path) -> Result<String> {
+    let run = qemu::run(machine, elf, &["-icount", "shift=6"])
+        .with_context(|| format!("running {} in QEMU", elf.display()))?;
     ensure!(
-        status.success(),
-        "{}: exit status {status}\n{log}",
-        elf.display()
+        run.code == Some(0),
+        "{} on {}: exit status {:?}\n{}",
+        elf.display(),
+        machine.name,
+        run.code,
+        run.log
     );
-    Ok(log)
+    Ok(run.log)
 }
 
 /// What `minimal` and `cost` report for one model on one machine.
@@ -596,7 +563,7 @@ fn footprint(
     let [text_size, data, bss] = numbers[..] else {
         bail!("unexpected arm-none-eabi-size output: {size}");
     };
-    let log = qemu(machine, &elf.join("cost"))?;
+    let log = run_firmware(machine, &elf.join("cost"))?;
     Ok(Footprint {
         flash: text_size + data,
         static_ram: data + bss,
@@ -651,7 +618,7 @@ fn device_section(root: &Path) -> Result<Device> {
         eprintln!("figures: firmware for {} ({capacities})", case.label);
         let m4f = footprint(&firmware, &CORTEX_M4F, &model, &capacities, &["cost_fast"])?;
         let fast = number_after(
-            &qemu(&CORTEX_M4F, &m4f_elf.join("cost_fast"))?,
+            &run_firmware(&CORTEX_M4F, &m4f_elf.join("cost_fast"))?,
             "fast log_prob ",
         )?;
         writeln!(

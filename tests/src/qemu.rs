@@ -1,0 +1,102 @@
+//! The QEMU machines the firmware runs on, and how to run a firmware ELF there: one
+//! definition for the device parity test and the benchmark figures.
+//!
+//! Both machines are Arm MPS2 boards with the same memory map (4 MB of flash-like SSRAM at
+//! 0x0, RAM at 0x2000_0000, a 25 MHz SysTick), so one firmware memory layout serves both.
+
+use std::{
+    ffi::OsStr,
+    io,
+    path::Path,
+    process::{Command, Stdio},
+};
+
+/// A QEMU machine and the firmware target whose code it runs.
+///
+/// # Examples
+///
+/// ```
+/// use mdn_tests::qemu::{ARMV6M, CORTEX_M4F};
+///
+/// assert_eq!(CORTEX_M4F.target, "thumbv7em-none-eabihf");
+/// // ARMv6-M code runs on the Cortex-M3 board, ARMv6-M being a subset of ARMv7-M.
+/// assert_eq!((ARMV6M.target, ARMV6M.cpu), ("thumbv6m-none-eabi", "cortex-m3"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Machine {
+    /// What reports call it.
+    pub name: &'static str,
+    /// The Rust target the firmware is built for.
+    pub target: &'static str,
+    /// QEMU's `-machine`.
+    pub machine: &'static str,
+    /// QEMU's `-cpu`.
+    pub cpu: &'static str,
+}
+
+/// A Cortex-M4F: `thumbv7em-none-eabihf` code on `mps2-an386`, the FPU's arithmetic.
+pub const CORTEX_M4F: Machine = Machine {
+    name: "Cortex-M4F",
+    target: "thumbv7em-none-eabihf",
+    machine: "mps2-an386",
+    cpu: "cortex-m4",
+};
+
+/// ARMv6-M code (as for a Cortex-M0/M0+: no FPU, every `f32` operation a compiler-builtins
+/// routine) on `mps2-an385`, a Cortex-M3 with `mps2-an386`'s memory map. QEMU's only
+/// Cortex-M0 board, `microbit`, has 16 KB of RAM and 256 KB of flash, too little for the
+/// parity vectors; the instructions executed are the ones a Cortex-M0 would execute.
+pub const ARMV6M: Machine = Machine {
+    name: "ARMv6-M (soft float)",
+    target: "thumbv6m-none-eabi",
+    machine: "mps2-an385",
+    cpu: "cortex-m3",
+};
+
+/// Seconds a firmware may run before QEMU is stopped.
+pub const TIMEOUT_SECONDS: u32 = 120;
+
+/// What a firmware run left: QEMU's exit status (`None` if it was killed by a signal) and
+/// the firmware's defmt log, decoded.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// The firmware's exit code, passed through semihosting.
+    pub code: Option<i32>,
+    /// The decoded log, then `defmt-print`'s own messages.
+    pub log: String,
+}
+
+/// Runs `elf` on `machine` in QEMU (semihosting on, no display) under [`TIMEOUT_SECONDS`],
+/// with `extra` arguments (such as `-icount shift=6` or `-device loader,...`), and decodes
+/// its defmt output with `defmt-print -e elf`.
+///
+/// # Errors
+///
+/// If `timeout`, `qemu-system-arm` or `defmt-print` cannot be started.
+pub fn run<S: AsRef<OsStr>>(machine: &Machine, elf: &Path, extra: &[S]) -> io::Result<Run> {
+    let mut qemu = Command::new("timeout")
+        .arg(TIMEOUT_SECONDS.to_string())
+        .args(["qemu-system-arm", "-machine", machine.machine])
+        .args(["-cpu", machine.cpu, "-nographic"])
+        .args(["-semihosting-config", "enable=on,target=native"])
+        .args(extra)
+        .arg("-kernel")
+        .arg(elf)
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let frames = qemu
+        .stdout
+        .take()
+        .ok_or_else(|| io::Error::other("QEMU's stdout was not captured"))?;
+    let decoded = Command::new("defmt-print")
+        .arg("-e")
+        .arg(elf)
+        .stdin(frames)
+        .output()?;
+    let status = qemu.wait()?;
+    Ok(Run {
+        code: status.code(),
+        log: String::from_utf8_lossy(&decoded.stdout).into_owned()
+            + &String::from_utf8_lossy(&decoded.stderr),
+    })
+}
