@@ -11,25 +11,34 @@ use mdn_core::{
     Activation, Header, HiddenWidths, Layout, Names, SigmaTransform, TargetTransform, TensorName,
 };
 
-use crate::vectors::{Op, ParityModel, VectorWriter};
+use mdn_core::rand_core::TryRng;
 
-/// SplitMix64 (Steele, Lea and Flood 2014): tiny, seedable, and identical everywhere.
+use crate::vectors::{Op, ParityModel, ParityRng, VectorWriter};
+
+/// SplitMix64 (Steele, Lea and Flood 2014): tiny, seedable, and identical everywhere; the
+/// generator of [`ParityRng`], with uniform `f32` draws for the writers here.
+///
+/// # Examples
+///
+/// ```
+/// use mdn_core::rand_core::Rng;
+/// use mdn_tests::{generate::SplitMix64, vectors::ParityRng};
+///
+/// assert_eq!(SplitMix64::new(7).next_u64(), ParityRng::new(7).next_u64());
+/// ```
 #[derive(Debug, Clone)]
-pub struct SplitMix64(u64);
+pub struct SplitMix64(ParityRng);
 
 impl SplitMix64 {
     /// A generator with the given seed.
     pub fn new(seed: u64) -> Self {
-        SplitMix64(seed)
+        SplitMix64(ParityRng::new(seed))
     }
 
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        let Ok(bits) = self.0.try_next_u64();
+        bits
     }
 
     /// Uniform in `[lo, hi)`.
