@@ -14,7 +14,8 @@ static WRAPS: AtomicU32 = AtomicU32::new(0);
 #[exception]
 fn SysTick() {
     // A load and a store, not `fetch_add`: ARMv6-M (thumbv6m) has no atomic read-modify-write,
-    // and none is needed, since this handler is the only writer and cannot preempt itself.
+    // and none is needed: while SysTick runs, this handler is the only writer (`new` resets
+    // the count before enabling it) and it cannot preempt itself.
     WRAPS.store(
         WRAPS.load(Ordering::Relaxed).wrapping_add(1),
         Ordering::Relaxed,
@@ -29,10 +30,10 @@ fn SysTick() {
 /// has no pipeline or memory timing model (DWT CYCCNT reads 0), and without `-icount` its
 /// virtual clock follows the host, so readings vary from run to run. Under
 /// `-icount shift=N`, every instruction advances virtual time by exactly 2^N ns and readings
-/// are reproducible; on `mps2-an386`, whose SysTick runs at 25 MHz (40 ns per tick),
-/// [`Self::qemu_instructions`] converts ticks to instructions: `shift=6` gives 64 ns per
-/// instruction, i.e. 1.6 ticks per instruction. `shift=0` is too coarse (one tick per 40
-/// instructions).
+/// are reproducible; on `mps2-an386` and `mps2-an385`, whose SysTick runs at 25 MHz (40 ns
+/// per tick), [`Self::qemu_instructions`] converts ticks to instructions: `shift=6` gives
+/// 64 ns per instruction, i.e. 1.6 ticks per instruction. `shift=0` is too coarse (one tick
+/// per 40 instructions).
 ///
 /// # Wraps
 ///
@@ -55,7 +56,7 @@ pub struct InstructionCounter {
 }
 
 impl InstructionCounter {
-    /// SysTick's clock on QEMU `mps2-an386` (`SYSCLK`, hw/arm/mps2.c).
+    /// SysTick's clock on QEMU `mps2-an386` and `mps2-an385` (`SYSCLK`, hw/arm/mps2.c).
     pub const QEMU_SYSTICK_HZ: u64 = 25_000_000;
 
     /// Starts SysTick on the core clock at its full 24-bit reload, with its exception enabled.
@@ -98,8 +99,9 @@ impl InstructionCounter {
         (result, end - start)
     }
 
-    /// Converts `ticks` to instructions for QEMU `mps2-an386` run with `-icount shift=<shift>`:
-    /// `ticks / (2^shift ns x 25 MHz)`, i.e. `ticks / 1.6` for `shift=6`.
+    /// Converts `ticks` to instructions for QEMU `mps2-an386` or `mps2-an385` run with
+    /// `-icount shift=<shift>`: `ticks / (2^shift ns x 25 MHz)`, i.e. `ticks / 1.6` for
+    /// `shift=6`.
     ///
     /// Meaningless on real silicon, where a tick is a cycle, or without `-icount`.
     ///

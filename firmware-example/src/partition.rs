@@ -28,8 +28,9 @@ pub fn vectors_slot() -> &'static [u8] {
 }
 
 fn slot(address: usize) -> &'static [u8] {
-    // SAFETY: on mps2-an386 (and mps2-an385) the 4 MB at 0x0 are always-mapped SSRAM; the linker script keeps
-    // the program below 3 MB, so nothing writes these bytes after reset (only QEMU's loader
-    // before it), and both slots are 4-byte aligned, in bounds and never aliased mutably.
+    // SAFETY: on mps2-an386 (and mps2-an385) the 4 MB at 0x0 are always-mapped SSRAM; the
+    // linker script keeps the program below 3 MB, so nothing writes these bytes after reset
+    // (only QEMU's loader before it), and both slots are 4-byte aligned, in bounds and never
+    // aliased mutably.
     unsafe { core::slice::from_raw_parts(address as *const u8, SLOT_BYTES) }
 }

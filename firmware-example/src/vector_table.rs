@@ -16,7 +16,8 @@ unsafe extern "C" {
     fn DefaultHandler();
 }
 
-/// External interrupts of the machine: 32 on mps2-an386 (CMSDK), 48 on the nRF52840.
+/// External interrupts of the machine: 32 on mps2-an386 and mps2-an385 (CMSDK), 48 on the
+/// nRF52840.
 #[cfg(feature = "qemu")]
 const INTERRUPTS: usize = 32;
 #[cfg(feature = "board-nrf52840dk")]

@@ -9,9 +9,8 @@ use std::{string::String, vec, vec::Vec};
 
 use mdn_core::{
     Activation, Header, HiddenWidths, Layout, Names, SigmaTransform, TargetTransform, TensorName,
+    rand_core::Rng,
 };
-
-use mdn_core::rand_core::TryRng;
 
 use crate::vectors::{Op, ParityModel, ParityRng, VectorWriter};
 
@@ -37,8 +36,7 @@ impl SplitMix64 {
 
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        let Ok(bits) = self.0.try_next_u64();
-        bits
+        Rng::next_u64(&mut self.0)
     }
 
     /// Uniform in `[lo, hi)`.

@@ -19,6 +19,7 @@ use std::{
 /// use mdn_tests::qemu::{ARMV6M, CORTEX_M4F};
 ///
 /// assert_eq!(CORTEX_M4F.target, "thumbv7em-none-eabihf");
+/// assert!(ARMV6M.timeout_seconds > CORTEX_M4F.timeout_seconds); // software floats
 /// // ARMv6-M code runs on the Cortex-M3 board, ARMv6-M being a subset of ARMv7-M.
 /// assert_eq!((ARMV6M.target, ARMV6M.cpu), ("thumbv6m-none-eabi", "cortex-m3"));
 /// ```
@@ -32,6 +33,9 @@ pub struct Machine {
     pub machine: &'static str,
     /// QEMU's `-cpu`.
     pub cpu: &'static str,
+    /// Seconds a firmware may run before QEMU is stopped: the parity sets take about 2 s
+    /// on the Cortex-M4F and about 30 s in software floats, on this project's CI machine.
+    pub timeout_seconds: u32,
 }
 
 /// A Cortex-M4F: `thumbv7em-none-eabihf` code on `mps2-an386`, the FPU's arithmetic.
@@ -40,6 +44,7 @@ pub const CORTEX_M4F: Machine = Machine {
     target: "thumbv7em-none-eabihf",
     machine: "mps2-an386",
     cpu: "cortex-m4",
+    timeout_seconds: 120,
 };
 
 /// ARMv6-M code (as for a Cortex-M0/M0+: no FPU, every `f32` operation a compiler-builtins
@@ -51,31 +56,46 @@ pub const ARMV6M: Machine = Machine {
     target: "thumbv6m-none-eabi",
     machine: "mps2-an385",
     cpu: "cortex-m3",
+    timeout_seconds: 600,
 };
 
-/// Seconds a firmware may run before QEMU is stopped.
-pub const TIMEOUT_SECONDS: u32 = 120;
-
-/// What a firmware run left: QEMU's exit status (`None` if it was killed by a signal) and
-/// the firmware's defmt log, decoded.
+/// What a firmware run left: QEMU's exit status and the firmware's defmt log, decoded.
+///
+/// # Examples
+///
+/// ```no_run
+/// use std::path::Path;
+/// use mdn_tests::qemu::{self, CORTEX_M4F};
+///
+/// let elf = Path::new("firmware-example/target/thumbv7em-none-eabihf/release/minimal");
+/// let run = qemu::run(&CORTEX_M4F, elf, &["-icount", "shift=6"])?;
+/// assert_eq!(run.code, Some(0), "{}", run.log);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Run {
-    /// The firmware's exit code, passed through semihosting.
+    /// QEMU's exit status: the firmware's exit code, passed through semihosting; 124 if
+    /// [`Machine::timeout_seconds`] ran out (from `timeout`); `None` if a signal ended it.
     pub code: Option<i32>,
     /// The decoded log, then `defmt-print`'s own messages.
     pub log: String,
 }
 
-/// Runs `elf` on `machine` in QEMU (semihosting on, no display) under [`TIMEOUT_SECONDS`],
-/// with `extra` arguments (such as `-icount shift=6` or `-device loader,...`), and decodes
-/// its defmt output with `defmt-print -e elf`.
+/// Runs `elf` on `machine` in QEMU (semihosting on, no display) under
+/// [`Machine::timeout_seconds`], with `extra` arguments (such as `-icount shift=6` or
+/// `-device loader,...`), and decodes its defmt output with `defmt-print -e elf`.
 ///
 /// # Errors
 ///
-/// If `timeout`, `qemu-system-arm` or `defmt-print` cannot be started.
+/// If `timeout`, `qemu-system-arm` or `defmt-print` cannot be started (QEMU is then
+/// stopped).
+///
+/// # Examples
+///
+/// See [`Run`].
 pub fn run<S: AsRef<OsStr>>(machine: &Machine, elf: &Path, extra: &[S]) -> io::Result<Run> {
     let mut qemu = Command::new("timeout")
-        .arg(TIMEOUT_SECONDS.to_string())
+        .arg(machine.timeout_seconds.to_string())
         .args(["qemu-system-arm", "-machine", machine.machine])
         .args(["-cpu", machine.cpu, "-nographic"])
         .args(["-semihosting-config", "enable=on,target=native"])
@@ -84,15 +104,23 @@ pub fn run<S: AsRef<OsStr>>(machine: &Machine, elf: &Path, extra: &[S]) -> io::R
         .arg(elf)
         .stdout(Stdio::piped())
         .spawn()?;
-    let frames = qemu
-        .stdout
-        .take()
-        .ok_or_else(|| io::Error::other("QEMU's stdout was not captured"))?;
-    let decoded = Command::new("defmt-print")
-        .arg("-e")
-        .arg(elf)
-        .stdin(frames)
-        .output()?;
+    let decoded = match qemu.stdout.take() {
+        Some(frames) => Command::new("defmt-print")
+            .arg("-e")
+            .arg(elf)
+            .stdin(frames)
+            .output(),
+        None => Err(io::Error::other("QEMU's stdout was not captured")),
+    };
+    let decoded = match decoded {
+        Ok(decoded) => decoded,
+        Err(err) => {
+            // Not left running until the timeout.
+            qemu.kill().ok();
+            qemu.wait().ok();
+            return Err(err);
+        }
+    };
     let status = qemu.wait()?;
     Ok(Run {
         code: status.code(),

@@ -3,9 +3,8 @@
 //!
 //! - a Cortex-M4F (`mps2-an386`) running `thumbv7em-none-eabihf` code: the FPU's arithmetic;
 //! - ARMv6-M code (`thumbv6m-none-eabi`, as for a Cortex-M0/M0+) run on the Cortex-M3 of
-//!   `mps2-an385` (ARMv6-M is a subset of ARMv7-M; QEMU's only Cortex-M0 board has too little
-//!   memory for the vectors): no FPU, every `f32` operation done in software by
-//!   compiler-builtins.
+//!   `mps2-an385` ([`mdn_tests::qemu::ARMV6M`] says why): no FPU, every `f32` operation done
+//!   in software by compiler-builtins.
 //!
 //! The QEMU runs are gated: they need `qemu-system-arm`, `defmt-print` and both thumb
 //! targets, so they run only with `MDN_QEMU=1` (as `.ci/run` does), and then fail loudly if

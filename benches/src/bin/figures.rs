@@ -366,7 +366,7 @@ fn targets(root: &Path) -> Result<String> {
          enough: built with `-C target-cpu=native` (AVX-512 and FMA on the AMD EPYC these \
          figures come from; the same bits, which `./scripts/check.sh` checks), the \
          compiler widens today's loops and one sample took 279 ns against candle's \
-         10.5 us (37.7x, measured once, not rewritten by this command): the kernel would \
+         10,515 ns (37.7x, measured once, not rewritten by this command): the kernel would \
          have to be reshaped for the wider registers.\n\n",
     );
     Ok(text)
@@ -578,7 +578,10 @@ fn footprint(
 /// ARMv6-M code.
 fn device_section(root: &Path) -> Result<Device> {
     let firmware = root.join("firmware-example");
-    let m4f_elf = firmware.join("target/thumbv7em-none-eabihf/release");
+    let m4f_elf = firmware
+        .join("target")
+        .join(CORTEX_M4F.target)
+        .join("release");
     let models = root.join("target/figures");
     fs::create_dir_all(&models)?;
     let mut text = String::from(
