@@ -608,7 +608,15 @@ fn device_section(root: &Path) -> Result<Device> {
          Cortex-M3 with `mps2-an386`'s memory map and SysTick (ARMv6-M is a subset of \
          ARMv7-M, so the instructions counted are those a Cortex-M0 would execute). Same \
          models, capacities and method as above; the device parity test proves these builds \
-         compute the host's bits too.\n\n\
+         compute the host's bits too. Where the time goes (QEMU single-stepping one 1-32-32 \
+         query, measured once, not rewritten by this command): compiler-builtins' software \
+         `f32` addition (`__addsf3`) 41 % and multiplication (`__mulsf3`) 33 %, plus 12 % in \
+         the 64-bit product the multiplication needs (ARMv6-M has no 32 x 32 -> 64 \
+         multiply) and 9 % in their `__aeabi_*` entry points, leading-zero counts, division \
+         and comparisons; mdn-core's own code (loops, libm's functions around their float \
+         operations) about 6 %. A faster \
+         correctly rounded software multiply-add would give the same bits and would be the \
+         lever there.\n\n\
          | model | flash (B) | RAM total (B) | instructions per log p(y\\|x) (QEMU) | x the \
          Cortex-M4F | validation (instructions) |\n|---|---|---|---|---|---|\n",
     );
