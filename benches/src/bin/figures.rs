@@ -614,9 +614,8 @@ fn device_section(root: &Path) -> Result<Device> {
          the 64-bit product the multiplication needs (ARMv6-M has no 32 x 32 -> 64 \
          multiply) and 9 % in their `__aeabi_*` entry points, leading-zero counts, division \
          and comparisons; mdn-core's own code (loops, libm's functions around their float \
-         operations) about 6 %. A faster \
-         correctly rounded software multiply-add would give the same bits and would be the \
-         lever there.\n\n\
+         operations) about 6 %. A faster correctly rounded software multiply-add would give \
+         the same bits and would be the lever there.\n\n\
          | model | flash (B) | RAM total (B) | instructions per log p(y\\|x) (QEMU) | x the \
          Cortex-M4F | validation (instructions) |\n|---|---|---|---|---|---|\n",
     );
