@@ -6,9 +6,9 @@
 # Works on a fresh Debian machine with rustup (as root or with sudo). Steps: toolchain
 # pieces (thumb targets, QEMU, ARM binutils, defmt-print), formatting, clippy with
 # -D warnings (workspace and firmware), mdn-core for both thumb targets with and without
-# defmt, host tests (the golden set also built with -C target-cpu=native: the same bits),
-# docs with -D warnings, the firmware builds, and the QEMU parity runs (Cortex-M4F, and
-# ARMv6-M code without an FPU).
+# defmt, host tests (the golden set and the batch path also built with
+# -C target-cpu=native: the same bits), docs with -D warnings, the firmware builds, and the
+# QEMU parity runs (Cortex-M4F, and ARMv6-M code without an FPU).
 # RUSTFLAGS is never exported: it would replace the firmware's linker arguments.
 set -euo pipefail
 cd "$(dirname "$0")/.."

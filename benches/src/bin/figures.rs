@@ -529,6 +529,11 @@ impl Footprint {
     }
 }
 
+/// Where the firmware's release ELFs for `machine` are.
+fn elf_dir(firmware: &Path, machine: &Machine) -> PathBuf {
+    firmware.join("target").join(machine.target).join("release")
+}
+
 /// Builds `minimal`, `cost` and `extra_bins` for `machine` with `model` embedded at
 /// `capacities`, and measures `minimal`'s size and `cost`'s figures.
 fn footprint(
@@ -538,7 +543,7 @@ fn footprint(
     capacities: &str,
     extra_bins: &[&str],
 ) -> Result<Footprint> {
-    let elf = firmware.join("target").join(machine.target).join("release");
+    let elf = elf_dir(firmware, machine);
     let mut build = Command::new(cargo());
     build
         .current_dir(firmware)
@@ -578,10 +583,6 @@ fn footprint(
 /// ARMv6-M code.
 fn device_section(root: &Path) -> Result<Device> {
     let firmware = root.join("firmware-example");
-    let m4f_elf = firmware
-        .join("target")
-        .join(CORTEX_M4F.target)
-        .join("release");
     let models = root.join("target/figures");
     fs::create_dir_all(&models)?;
     let mut text = String::from(
@@ -628,7 +629,10 @@ fn device_section(root: &Path) -> Result<Device> {
         eprintln!("figures: firmware for {} ({capacities})", case.label);
         let m4f = footprint(&firmware, &CORTEX_M4F, &model, &capacities, &["cost_fast"])?;
         let fast = number_after(
-            &run_firmware(&CORTEX_M4F, &m4f_elf.join("cost_fast"))?,
+            &run_firmware(
+                &CORTEX_M4F,
+                &elf_dir(&firmware, &CORTEX_M4F).join("cost_fast"),
+            )?,
             "fast log_prob ",
         )?;
         writeln!(
