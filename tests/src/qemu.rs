@@ -7,7 +7,7 @@
 use std::{
     ffi::OsStr,
     io,
-    path::Path,
+    path::{Path, PathBuf},
     process::{Command, Stdio},
 };
 
@@ -36,6 +36,30 @@ pub struct Machine {
     /// Seconds a firmware may run before QEMU is stopped: the parity sets take about 2 s
     /// on the Cortex-M4F and about 30 s in software floats, on this project's CI machine.
     pub timeout_seconds: u32,
+}
+
+impl Machine {
+    /// The release ELF of firmware binary `bin` built for this machine's target in the
+    /// firmware crate at `firmware` (its own `target/` directory).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use mdn_tests::qemu::ARMV6M;
+    ///
+    /// assert_eq!(
+    ///     ARMV6M.release_elf(Path::new("firmware-example"), "parity"),
+    ///     Path::new("firmware-example/target/thumbv6m-none-eabi/release/parity")
+    /// );
+    /// ```
+    pub fn release_elf(&self, firmware: &Path, bin: &str) -> PathBuf {
+        firmware
+            .join("target")
+            .join(self.target)
+            .join("release")
+            .join(bin)
+    }
 }
 
 /// A Cortex-M4F: `thumbv7em-none-eabihf` code on `mps2-an386`, the FPU's arithmetic.

@@ -121,7 +121,7 @@ fn build_parity_firmware(device: &Machine, dir: &Path) -> PathBuf {
         "building the parity firmware for {} failed",
         device.name
     );
-    firmware.join(format!("target/{}/release/parity", device.target))
+    device.release_elf(&firmware, "parity")
 }
 
 #[test]

@@ -529,11 +529,6 @@ impl Footprint {
     }
 }
 
-/// Where the firmware's release ELFs for `machine` are.
-fn elf_dir(firmware: &Path, machine: &Machine) -> PathBuf {
-    firmware.join("target").join(machine.target).join("release")
-}
-
 /// Builds `minimal`, `cost` and `extra_bins` for `machine` with `model` embedded at
 /// `capacities`, and measures `minimal`'s size and `cost`'s figures.
 fn footprint(
@@ -543,7 +538,6 @@ fn footprint(
     capacities: &str,
     extra_bins: &[&str],
 ) -> Result<Footprint> {
-    let elf = elf_dir(firmware, machine);
     let mut build = Command::new(cargo());
     build
         .current_dir(firmware)
@@ -556,7 +550,8 @@ fn footprint(
         build.args(["--bin", bin]);
     }
     run(&mut build)?;
-    let size = output(Command::new("arm-none-eabi-size").arg(elf.join("minimal")))?;
+    let size =
+        output(Command::new("arm-none-eabi-size").arg(machine.release_elf(firmware, "minimal")))?;
     let numbers: Vec<u64> = size
         .lines()
         .nth(1)
@@ -568,7 +563,7 @@ fn footprint(
     let [text_size, data, bss] = numbers[..] else {
         bail!("unexpected arm-none-eabi-size output: {size}");
     };
-    let log = run_firmware(machine, &elf.join("cost"))?;
+    let log = run_firmware(machine, &machine.release_elf(firmware, "cost"))?;
     Ok(Footprint {
         flash: text_size + data,
         static_ram: data + bss,
@@ -629,10 +624,7 @@ fn device_section(root: &Path) -> Result<Device> {
         eprintln!("figures: firmware for {} ({capacities})", case.label);
         let m4f = footprint(&firmware, &CORTEX_M4F, &model, &capacities, &["cost_fast"])?;
         let fast = number_after(
-            &run_firmware(
-                &CORTEX_M4F,
-                &elf_dir(&firmware, &CORTEX_M4F).join("cost_fast"),
-            )?,
+            &run_firmware(&CORTEX_M4F, &CORTEX_M4F.release_elf(&firmware, "cost_fast"))?,
             "fast log_prob ",
         )?;
         writeln!(
