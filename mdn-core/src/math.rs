@@ -186,7 +186,7 @@ pub(crate) fn log_sum_exp_with(
 ///
 /// Not built on [`log_sum_exp_with`], nor it on this: the lanes cannot return early at a
 /// NaN, and the one-lane form of this function costs a device flash and instructions
-/// (measured with `scripts/footprint.sh`).
+/// (measured with `figures --device-only`).
 pub(crate) fn log_sum_exp_lanes<const L: usize>(values: &[[f32; L]]) -> [f32; L] {
     let mut max = [f32::NEG_INFINITY; L];
     let mut nan = [false; L];

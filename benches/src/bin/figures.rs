@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run -p mdn-benches --release --bin figures
 //! cargo run -p mdn-benches --release --bin figures -- --skip-bench   # reuse criterion's results
+//! cargo run -p mdn-benches --release --bin figures -- --device-only  # print step 3's tables
 //! ```
 //!
 //! 1. **Host**: runs `cargo bench -p mdn-benches --bench log_prob` (criterion; candle on one
@@ -21,6 +22,8 @@
 //!
 //! Only the text between `<!-- figures:begin -->` and `<!-- figures:end -->` is replaced;
 //! the file and the section are created if absent, and everything else is left as it was.
+//! `--device-only` runs step 3 alone and prints its tables instead, leaving BENCHMARKS.md
+//! as it is (the quick look at a firmware change).
 //! Needs qemu-system-arm, arm-none-eabi-size and defmt-print (`scripts/check.sh` installs
 //! them).
 
@@ -52,15 +55,27 @@ const PUBLISHED: [(&str, f64, f64); 2] = [
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    const USAGE: &str = "usage: figures [--skip-bench] [--skip-device] | figures --device-only";
     for arg in &args {
         ensure!(
-            matches!(arg.as_str(), "--skip-bench" | "--skip-device"),
-            "unknown argument {arg:?}; usage: figures [--skip-bench] [--skip-device]"
+            matches!(
+                arg.as_str(),
+                "--skip-bench" | "--skip-device" | "--device-only"
+            ),
+            "unknown argument {arg:?}; {USAGE}"
         );
     }
     let has = |flag: &str| args.iter().any(|a| a == flag);
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let root = root.canonicalize().context("workspace root")?;
+    if has("--device-only") {
+        ensure!(
+            args.len() == 1,
+            "--device-only takes no other argument; {USAGE}"
+        );
+        print!("{}", device_section(&root)?.table);
+        return Ok(());
+    }
     let load_before = load_average();
 
     if !has("--skip-bench") {
@@ -103,7 +118,10 @@ fn main() -> Result<()> {
 
     let path = root.join("BENCHMARKS.md");
     let old = fs::read_to_string(&path).unwrap_or_default();
-    fs::write(&path, replace_section(&old, &text))?;
+    // Beside it, then renamed over it: an interrupted run leaves the old file whole.
+    let partial = path.with_extension("md.partial");
+    fs::write(&partial, replace_section(&old, &text))?;
+    fs::rename(&partial, &path)?;
     println!("{}", text);
     println!("wrote {}", path.display());
     Ok(())

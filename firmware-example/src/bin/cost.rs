@@ -1,6 +1,6 @@
 //! Cost figures of the `minimal` model (`MDN_MODEL` with capacities `MDN_CAPACITIES`):
 //! instructions per query, counted with SysTick, and the stack peak. Run under
-//! `-icount shift=6` (see `scripts/footprint.sh`), where one instruction is 1.6 SysTick
+//! `-icount shift=6` (as `figures --device-only` does), where one instruction is 1.6 SysTick
 //! ticks on mps2-an386; QEMU counts instructions, not cycles. `cost_fast` counts the
 //! approximate `mdn_core::fast` path the same way.
 
