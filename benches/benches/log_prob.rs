@@ -12,6 +12,8 @@
 //!   log-likelihood of `mdn_benches::CandleLogProb` on a one-row batch.
 //! * `batch1024_<model>`: 1024 rows. `mdn-core` is `Model::log_prob_batch`, `candle` one
 //!   batched forward pass and log-likelihood.
+//! * `ceiling/mul_add_sums`: the host's multiply-add ceiling (`mdn_benches::ceiling`), the
+//!   bound the one-sample figures are set against.
 //!
 //! Tensors, inputs and output buffers are built before the timed region. candle runs on
 //! one thread: this program sets `RAYON_NUM_THREADS=1` (which candle reads on every
@@ -21,7 +23,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput};
-use mdn_benches::{BATCH_ROWS, CASES, CandleLogProb, Case, rows};
+use mdn_benches::{BATCH_ROWS, CASES, CandleLogProb, Case, ceiling, rows};
 use mdn_core::{HostModel, Model, fast::FastModel};
 
 /// Benchmarks one model with capacities `I, W, K, D`.
@@ -64,11 +66,26 @@ fn bench_case<const I: usize, const W: usize, const K: usize, const D: usize>(
     group.finish();
 }
 
+/// `ceiling/mul_add_sums`: the host's multiply-add ceiling ([`mdn_benches::ceiling`]).
+fn bench_ceiling(c: &mut Criterion) {
+    let weights = ceiling::weights();
+    let xs: Vec<f32> = (0..ceiling::COLUMNS)
+        .map(|c| 1.0 - c as f32 * 1e-3)
+        .collect();
+    let mut group = c.benchmark_group("ceiling");
+    group.throughput(Throughput::Elements(ceiling::MULTIPLY_ADDS as u64));
+    group.bench_function("mul_add_sums", |b| {
+        b.iter(|| ceiling::mul_add_sums(black_box(&weights), black_box(&xs)))
+    });
+    group.finish();
+}
+
 fn main() {
     // SAFETY: the first statement of `main`, before any other thread exists.
     unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
     let mut c = Criterion::default().configure_from_args();
     bench_case::<1, 32, 5, 1>(&mut c, &CASES[0]);
     bench_case::<13, 64, 5, 1>(&mut c, &CASES[1]);
+    bench_ceiling(&mut c);
     c.final_summary();
 }

@@ -9,7 +9,8 @@
 //! * [`rows`]: reproducible inputs and targets;
 //! * [`CandleLogProb`]: the same blob loaded into candle by `mdn-train`'s loader, with every
 //!   tensor built before the timed region, so a measurement covers the forward pass and the
-//!   mixture log-likelihood only.
+//!   mixture log-likelihood only;
+//! * [`ceiling`]: the host's measured ceiling for multiply-adds done as mdn-core does them.
 //!
 //! ```
 //! let case = &mdn_benches::CASES[0];
@@ -20,6 +21,8 @@
 //! let core = model.log_prob(&x, &y).unwrap();
 //! assert!((candle.run().unwrap()[0] - core).abs() < 1e-3);
 //! ```
+
+pub mod ceiling;
 
 use anyhow::{Context, Result, ensure};
 use candle_core::{Device, Tensor};
@@ -68,6 +71,29 @@ impl Case {
     /// ```
     pub fn blob(&self) -> AlignedBlob {
         AlignedBlob::new(&generated_blob(&self.spec))
+    }
+
+    /// Multiply-adds of the dense layers in one evaluation, every network's: input to
+    /// hidden layers to the heads' `K + 2 K D` rows, without the zero rows that fill a
+    /// stored block (which a kernel need not compute).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let [minimal, wide] = [&mdn_benches::CASES[0], &mdn_benches::CASES[1]];
+    /// assert_eq!(minimal.multiply_adds(), 32 + 32 * 32 + 32 * 15);
+    /// assert_eq!(wide.multiply_adds(), 13 * 64 + 64 * 64 + 64 * 15);
+    /// ```
+    pub fn multiply_adds(&self) -> usize {
+        let spec = &self.spec;
+        let heads = spec.components * (1 + 2 * spec.outputs);
+        let widths: Vec<u32> = [spec.inputs]
+            .into_iter()
+            .chain(spec.hidden.iter().copied())
+            .chain([heads])
+            .collect();
+        let per_network: u32 = widths.windows(2).map(|pair| pair[0] * pair[1]).sum();
+        (per_network * spec.members) as usize
     }
 }
 

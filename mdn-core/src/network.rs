@@ -39,11 +39,13 @@ impl Dense<'_> {
     /// starting at `0.0`, the bias added last (as candle's `Linear`: matmul, then bias).
     /// `activation`, if any, is applied to each output as it is written.
     ///
-    /// Two blocks of [`ROW_BLOCK`] rows a step ([`dot_blocks`]): each block's weights are
-    /// read front to back, each input loaded once for 16 sums; then [`finish_block`] for
-    /// each. Every output keeps its own left-to-right order, so the bits are those of the
-    /// plain loop. Not generic and not `#[inline]`: it is compiled with mdn-core's own
-    /// optimisation level, which a firmware can set to 3 while building the rest for size.
+    /// Several blocks of [`ROW_BLOCK`] rows a step, each block's weights read front to
+    /// back, each input loaded once for all their sums; then [`finish_block`] for each. On a
+    /// Cortex-M two blocks a step ([`dot_blocks`]); on a host four while four remain, then
+    /// two ([`host_dot_blocks`]). Every output keeps its own left-to-right order, so the bits
+    /// are those of the plain loop whichever kernel runs. Not generic and not `#[inline]`:
+    /// it is compiled with mdn-core's own optimisation level, which a firmware can set to 3
+    /// while building the rest for size.
     fn forward(&self, input: &[f32], output: &mut [f32], activation: Option<Activation>) {
         let n = self.fan_in;
         // Exactly `n` inputs, so that each block's columns line up with them.
@@ -58,13 +60,29 @@ impl Dense<'_> {
         let mut outputs = output
             .chunks_mut(ROW_BLOCK)
             .zip(self.bias.chunks(ROW_BLOCK));
+        if !cfg!(target_os = "none") {
+            // A host: four blocks a step while four remain ([`HOST_STEP_BLOCKS`]).
+            while blocks.len() >= HOST_STEP_BLOCKS {
+                let step = core::array::from_fn(|_| blocks.next().unwrap_or_default());
+                for sums in &host_dot_blocks::<HOST_STEP_BLOCKS>(step, input) {
+                    if let Some((out, bias)) = outputs.next() {
+                        finish_block(out, sums, bias, activation);
+                    }
+                }
+            }
+        }
         // Two blocks a step ([`dot_blocks`]). An odd last block goes with itself, its
         // second sums dropped: one kernel and one epilogue in flash, at the cost of the
         // repeated block's multiply-adds (none for the 1-32-32 K = 5 model, whose layers
         // have 4, 4 and 2 blocks).
         while let Some(block) = blocks.next() {
             let next = blocks.next();
-            let [sums, next_sums] = dot_blocks([block, next.unwrap_or(block)], input);
+            let pair = [block, next.unwrap_or(block)];
+            let [sums, next_sums] = if cfg!(target_os = "none") {
+                dot_blocks(pair, input)
+            } else {
+                host_dot_blocks(pair, input)
+            };
             if let Some((out, bias)) = outputs.next() {
                 finish_block(out, &sums, bias, activation);
             }
@@ -214,10 +232,9 @@ fn finish_block(
 /// from index 0 upwards starting at `0.0`: `acc[r] += W[r][i] * x[i]` for each input `i`,
 /// whose `ROW_BLOCK` weights lie together in each block.
 ///
-/// Each input is loaded once for 16 sums, which a Cortex-M4F keeps in FPU registers and an
-/// x86_64 host in four SSE2 registers. Measured against one block a step: 3 % less time
-/// per sample on the host, and on the device the loop's counting shared by twice the
-/// multiply-adds.
+/// The Cortex-M kernel (a host runs [`host_dot_blocks`]): each input is loaded once for 16
+/// sums, which a Cortex-M4F keeps in FPU registers with room for the weights; the loop's
+/// counting is shared by twice the multiply-adds of one block a step.
 #[inline(always)]
 fn dot_blocks(blocks: [&[u32]; 2], input: &[f32]) -> [[f32; ROW_BLOCK]; 2] {
     let mut acc = [[0.0_f32; ROW_BLOCK]; 2];
@@ -237,6 +254,40 @@ fn dot_blocks(blocks: [&[u32]; 2], input: &[f32]) -> [[f32; ROW_BLOCK]; 2] {
     for ((c0, c1), &x) in first_rest.iter().zip(second_rest).zip(x_rest) {
         mac_column(a0, c0, x);
         mac_column(a1, c1, x);
+    }
+    acc
+}
+
+/// Blocks a step of [`Dense::forward`] on a host while that many remain: 32 sums, which
+/// x86_64 keeps in eight of its 16 SSE2 registers. Each sum waits on its own previous
+/// addition, so the more independent sums, the more of the adders' throughput is used:
+/// on the AMD EPYC of BENCHMARKS.md, 16.8 multiply-adds per ns with four registers of
+/// sums, 27.6 with twelve.
+const HOST_STEP_BLOCKS: usize = 4;
+
+/// [`dot_blocks`] for `N` blocks, for a host: the same sums in the same order, one column
+/// a step. Out of line, so that the compiler lays the sums out in the rows' order, four to
+/// a register; inlined into [`Dense::forward`], it mixed rows across registers and
+/// shuffled them on every step. With four blocks a step where they exist, one 1-32-32
+/// K = 5 sample took 265 ns instead of 300 on x86_64.
+#[inline(never)]
+fn host_dot_blocks<const N: usize>(blocks: [&[u32]; N], input: &[f32]) -> [[f32; ROW_BLOCK]; N] {
+    let mut acc = [[0.0_f32; ROW_BLOCK]; N];
+    let n = input.len();
+    let mut columns = [[].as_slice(); N];
+    for (columns, block) in columns.iter_mut().zip(blocks) {
+        // Every block has exactly `n` columns.
+        let Some(block) = block.as_chunks::<ROW_BLOCK>().0.get(..n) else {
+            return acc;
+        };
+        *columns = block;
+    }
+    for (i, &x) in input.iter().enumerate() {
+        for (acc, columns) in acc.iter_mut().zip(&columns) {
+            if let Some(column) = columns.get(i) {
+                mac_column(acc, column, x);
+            }
+        }
     }
     acc
 }
@@ -820,7 +871,8 @@ mod tests {
     /// `Dense::forward` and `Dense::forward_lanes` give the plain loop's bits for every
     /// number of rows from 1 to 33 (one to five blocks, odd and even, whole and partial)
     /// and every fan-in from 1 to 17 (odd and even column counts), and write nothing past
-    /// the layer's rows into a longer output buffer.
+    /// the layer's rows into a longer output buffer. The Cortex-M kernel, which
+    /// `Dense::forward` runs only there, gives the host kernel's sums.
     #[test]
     fn kernels_give_the_plain_loop_bits() {
         const MAX_ROWS: usize = 33;
@@ -849,6 +901,16 @@ mod tests {
                     fan_in,
                 };
                 let row = |r: usize| &w[r * fan_in..(r + 1) * fan_in];
+                let blocks = || dense.weights.chunks(8 * fan_in);
+                let first_lane = x.map(|x| x[0]);
+                for (a, b) in blocks().zip(blocks().skip(1).chain(blocks().take(1))) {
+                    let bits = |sums: [[f32; 8]; 2]| sums.map(|s| s.map(f32::to_bits));
+                    assert_eq!(
+                        bits(dot_blocks([a, b], &first_lane[..fan_in])),
+                        bits(host_dot_blocks([a, b], &first_lane[..fan_in])),
+                        "{rows}x{fan_in}"
+                    );
+                }
                 for activation in [None, Some(Activation::Relu), Some(Activation::Tanh)] {
                     let lane = |l: usize| -> [f32; MAX_IN] { x.map(|x| x[l]) };
                     let mut out = [f32::MAX; MAX_ROWS + 9];

@@ -35,7 +35,7 @@ use std::{
 };
 
 use anyhow::{Context, Result, bail, ensure};
-use mdn_benches::{BATCH_ROWS, CASES, DEVICE_CASES, rows};
+use mdn_benches::{BATCH_ROWS, CASES, Case, DEVICE_CASES, ceiling, rows};
 use mdn_core::{HostModel, fast::FastModel};
 use mdn_tests::{
     generate::AlignedBlob,
@@ -329,18 +329,24 @@ fn host_section(root: &Path) -> Result<String> {
     Ok(text)
 }
 
-/// Issue 7's host targets against the fastest samples, and where the time goes.
+/// Issue 7's host targets against the fastest samples, the bound the host's multiply-add
+/// ceiling sets, and where the time goes.
 fn targets(root: &Path) -> Result<String> {
-    let ratio = |kind: &str, case: usize| -> Result<f64> {
-        let group = group_name(kind, CASES[case].spec.name);
-        let core = criterion_timing(root, &group, "mdn-core")?;
-        let candle = criterion_timing(root, &group, "candle")?;
+    let timings = |kind: &str, case: &Case| -> Result<(Timing, Timing)> {
+        let group = group_name(kind, case.spec.name);
+        Ok((
+            criterion_timing(root, &group, "mdn-core")?,
+            criterion_timing(root, &group, "candle")?,
+        ))
+    };
+    let ratio = |kind: &str, case: &Case| -> Result<f64> {
+        let (core, candle) = timings(kind, case)?;
         Ok(candle.fastest / core.fastest)
     };
     let verdict = |ok: bool| if ok { "met" } else { "**missed**" };
     let batch = format!("batch{BATCH_ROWS}");
-    let single = [ratio("single", 0)?, ratio("single", 1)?];
-    let batched = ratio(&batch, 0)?;
+    let single = [ratio("single", &CASES[0])?, ratio("single", &CASES[1])?];
+    let batched = ratio(&batch, &CASES[0])?;
     let mut text = String::new();
     writeln!(
         text,
@@ -352,40 +358,65 @@ fn targets(root: &Path) -> Result<String> {
         single[1],
         verdict(batched >= 1.0),
         batched,
-        ratio(&batch, 1)?
+        ratio(&batch, &CASES[1])?
     )?;
+
+    let ceiling = criterion_timing(root, "ceiling", "mul_add_sums")?;
+    let per_ns = ceiling::MULTIPLY_ADDS as f64 / ceiling.fastest;
+    write!(
+        text,
+        "The bound: this CPU's ceiling for multiply-adds done as mdn-core's bits require (a \
+         multiply, then an add, each rounded; no fused multiply-add), measured by \
+         `ceiling/mul_add_sums` (`mdn_benches::ceiling`: the host kernel's shape with 48 \
+         independent sums in twelve SSE2 registers, weights from L1, nothing else), is \
+         {per_ns:.1} per ns. At that rate the dense layers alone take at least"
+    )?;
+    for (i, case) in CASES.iter().enumerate() {
+        let (_, candle) = timings("single", case)?;
+        let sums = case.multiply_adds() as f64 / per_ns;
+        let allowed = candle.fastest / 50.0;
+        write!(
+            text,
+            "{} {sums:.0} ns at {} ({} multiply-adds) of the {allowed:.0} ns that 50x allows \
+             for the whole sample ({:.0} %)",
+            if i == 0 { "" } else { ";" },
+            case.label,
+            case.multiply_adds(),
+            100.0 * sums / allowed
+        )?;
+    }
+    text.push_str(
+        ". At 13-64-64 the dense sums alone use up the budget, before the mixture's 20 libm \
+         calls: no code with mdn-core's arithmetic meets the one-sample target there on this \
+         CPU's baseline instruction set, and that part of the target is out of reach rather \
+         than missed. The rest would need AVX (run-time CPU dispatch, which needs `unsafe`, \
+         or a build for one CPU model) and would still be tight.\n\n",
+    );
     text.push_str(
         "Where the time goes (callgrind and perf, measured when these paths were last \
-         tuned). Batch path: blocks of 16 rows, two outputs a step (eight SSE2 \
-         accumulators, the x86_64 baseline; each row's sums keep the single-row order, so \
-         no reassociation and no fused multiply-add); at 13-64-64 the dense sums are about \
-         61 % (29 instructions per 32 multiply-adds, 6 to 7 multiply-adds per cycle of \
-         SSE2's 8), at 1-32-32 libm's `expf` and `logf` are about 40 % (12 `expf` and 7 \
-         `logf` per row, in 16 independent rows at a time). Single-row path (perf, 1-32-32 \
-         K=5): `Dense::forward` about 43 %, two blocks of 8 rows a step over FORMAT.md \
-         version 3's blocked weights (each input broadcast once into four SSE2 \
-         accumulators, each block's weights loaded front to back); the mixture about 45 %: \
-         log-sum-exp 19 % (with its inlined `expf` and `logf`), the component densities \
-         10 % (`logf` of each sigma, a division), `expf` 10 %. Those are about 20 libm \
-         calls per sample whose results FORMAT.md fixes bit for bit, about 100 ns of the \
-         200 ns a 50x ratio allows: that is why the one-sample target is missed (it was \
-         25.9x with row-major weights and four scalar sums a step). candle's matrix products \
-         dispatch at run time to AVX2 / AVX-512 with FMA kernels, which mdn-core does not \
-         use (no intrinsics, no run-time CPU detection, the same arithmetic everywhere), \
-         and its time per sample is mostly per-operation overhead (about 11 us for either \
-         model), which is what the one-sample ratio measures. Measured and not adopted: \
-         one `logf` per mixture instead of one per component (each sigma split exactly \
-         into mantissa and exponent) was 2 % faster per sample (297 against 304 ns) and \
-         cost the device 400 bytes of flash for 77 fewer instructions. Even with the dense \
-         sums at AVX width (about 64 ns less) and `expf` and `logf` of their own (about \
-         60 ns less), one sample would take about 175 ns: 50x needs both, and AVX needs \
-         run-time CPU dispatch (`unsafe`) or a build for one CPU model, while functions of \
-         its own change the bits FORMAT.md fixes. A build for one CPU model alone is not \
-         enough: built with `-C target-cpu=native` (AVX-512 and FMA on the AMD EPYC these \
-         figures come from; the same bits, which `./scripts/check.sh` checks), the \
-         compiler widens today's loops and one sample took 279 ns against candle's \
-         10,515 ns (37.7x, measured once, not rewritten by this command): the kernel would \
-         have to be reshaped for the wider registers.\n\n",
+         tuned). Single-row path (perf, 1-32-32 K=5): the dense sums about 21 %, at about \
+         the ceiling above (four blocks of 8 rows a step where a layer has four, eight SSE2 \
+         registers of sums; two blocks for the heads' 15 rows); the rest of the dense layers \
+         (bias, ReLU, writing the outputs) 14 %; the mixture about 60 %: libm's `expf` 22 \
+         %, log-sum-exp 16 % (with its inlined `logf`), the component densities 9 % (`logf` \
+         of each sigma, a division), `Model::log_prob` itself (checks, input scaling) 8 %. The 12 `expf` and 7 \
+         `logf` per sample whose results FORMAT.md fixes bit for bit take about half of the \
+         sample's time, which is why 1-32-32 misses 50x. Measured and not adopted: a \
+         lane-wise `expf` with exactly libm's bits (checked against `libm::expf` on all \
+         2^32 inputs) was 1.5x faster per value in isolation (SSE2 has no blend, and the \
+         special cases cost selects) but made a sample slower (310 against 294 ns) inside \
+         log-sum-exp, which libm's independent calls already overlap; one `logf` per \
+         mixture instead of one per component (each sigma split exactly into mantissa and \
+         exponent) was 2 % faster per sample and cost the device 400 bytes of flash for 77 \
+         fewer instructions. Batch path: blocks of 16 rows, two outputs a step (eight SSE2 \
+         accumulators; each row's sums keep the single-row order, so no reassociation and \
+         no fused multiply-add); at 13-64-64 the dense sums are about 61 % (29 instructions \
+         per 32 multiply-adds, 6 to 7 multiply-adds per cycle of SSE2's 8), at 1-32-32 \
+         libm's `expf` and `logf` are about 40 % (in 16 independent rows at a time). \
+         candle's matrix products dispatch at run time to AVX2 / AVX-512 with FMA kernels, \
+         which mdn-core does not use (no intrinsics, no run-time CPU detection, the same \
+         arithmetic everywhere), and its time per sample is mostly per-operation overhead \
+         (about 11 us for either model), which is what the one-sample ratio measures.\n\n",
     );
     Ok(text)
 }
