@@ -260,9 +260,8 @@ fn dot_blocks(blocks: [&[u32]; 2], input: &[f32]) -> [[f32; ROW_BLOCK]; 2] {
 
 /// Blocks a step of [`Dense::forward`] on a host while that many remain: 32 sums, which
 /// x86_64 keeps in eight of its 16 SSE2 registers. Each sum waits on its own previous
-/// addition, so the more independent sums, the more of the adders' throughput is used:
-/// on the AMD EPYC of BENCHMARKS.md, 16.8 multiply-adds per ns with four registers of
-/// sums, 27.6 with twelve.
+/// addition, so the more independent sums, the more of the adders' throughput is used
+/// (`mdn_benches::ceiling` measures it with twelve registers of sums).
 const HOST_STEP_BLOCKS: usize = 4;
 
 /// [`dot_blocks`] for `N` blocks, for a host: the same sums in the same order, one column
