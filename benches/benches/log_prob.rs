@@ -12,8 +12,9 @@
 //!   log-likelihood of `mdn_benches::CandleLogProb` on a one-row batch.
 //! * `batch1024_<model>`: 1024 rows. `mdn-core` is `Model::log_prob_batch`, `candle` one
 //!   batched forward pass and log-likelihood.
-//! * `ceiling/mul_add_sums`: the host's multiply-add ceiling (`mdn_benches::ceiling`), the
-//!   bound the one-sample figures are set against.
+//! * `ceiling/mul_add_sums`, `ceiling/expf`, `ceiling/logf`: the host's rates for the work
+//!   a query cannot avoid (`mdn_benches::ceiling`), the floor the one-sample figures are
+//!   set against.
 //!
 //! Tensors, inputs and output buffers are built before the timed region. candle runs on
 //! one thread: this program sets `RAYON_NUM_THREADS=1` (which candle reads on every
@@ -66,7 +67,8 @@ fn bench_case<const I: usize, const W: usize, const K: usize, const D: usize>(
     group.finish();
 }
 
-/// `ceiling/mul_add_sums`: the host's multiply-add ceiling ([`mdn_benches::ceiling`]).
+/// `ceiling/mul_add_sums`, `ceiling/expf`, `ceiling/logf`: the host's rates for the work a
+/// query cannot avoid ([`mdn_benches::ceiling`]).
 fn bench_ceiling(c: &mut Criterion) {
     let weights = ceiling::weights();
     let xs: Vec<f32> = (0..ceiling::COLUMNS)
@@ -76,6 +78,14 @@ fn bench_ceiling(c: &mut Criterion) {
     group.throughput(Throughput::Elements(ceiling::MULTIPLY_ADDS as u64));
     group.bench_function("mul_add_sums", |b| {
         b.iter(|| ceiling::mul_add_sums(black_box(&weights), black_box(&xs)))
+    });
+    group.throughput(Throughput::Elements(ceiling::EXP_INPUTS.len() as u64));
+    group.bench_function("expf", |b| {
+        b.iter(|| black_box(ceiling::EXP_INPUTS).map(libm::expf))
+    });
+    group.throughput(Throughput::Elements(ceiling::LN_INPUTS.len() as u64));
+    group.bench_function("logf", |b| {
+        b.iter(|| black_box(ceiling::LN_INPUTS).map(libm::logf))
     });
     group.finish();
 }

@@ -10,7 +10,7 @@
 //! * [`CandleLogProb`]: the same blob loaded into candle by `mdn-train`'s loader, with every
 //!   tensor built before the timed region, so a measurement covers the forward pass and the
 //!   mixture log-likelihood only;
-//! * [`ceiling`]: the host's measured ceiling for multiply-adds done as mdn-core does them.
+//! * [`ceiling`]: the host's measured rates for the work a query cannot avoid.
 //!
 //! ```
 //! let case = &mdn_benches::CASES[0];
@@ -26,7 +26,7 @@ pub mod ceiling;
 
 use anyhow::{Context, Result, ensure};
 use candle_core::{Device, Tensor};
-use mdn_core::TargetTransform;
+use mdn_core::{Blob, Layout, TargetTransform, TensorName};
 use mdn_tests::generate::{
     AlignedBlob, MINIMAL, ModelSpec, SMALL, SplitMix64, WIDE, generated_blob,
 };
@@ -73,8 +73,8 @@ impl Case {
         AlignedBlob::new(&generated_blob(&self.spec))
     }
 
-    /// Multiply-adds of the dense layers in one evaluation, every network's: input to
-    /// hidden layers to the heads' `K + 2 K D` rows, without the zero rows that fill a
+    /// Multiply-adds of the dense layers in one evaluation, every network's: the length of
+    /// each weight tensor of the model's [`Layout`], without the zero rows that fill a
     /// stored block (which a kernel need not compute).
     ///
     /// # Examples
@@ -85,15 +85,39 @@ impl Case {
     /// assert_eq!(wide.multiply_adds(), 13 * 64 + 64 * 64 + 64 * 15);
     /// ```
     pub fn multiply_adds(&self) -> usize {
+        let blob = self.blob();
+        let blob = Blob::from_bytes(blob.bytes()).expect("a generated blob is valid");
+        let layout = Layout::new(blob.header()).expect("a valid blob has a layout");
+        let weights = layout.tensors().filter(|t| {
+            matches!(
+                t.name,
+                TensorName::HiddenWeight(_)
+                    | TensorName::LogitsWeight
+                    | TensorName::MeansWeight
+                    | TensorName::SigmasWeight
+            )
+        });
+        weights.map(|t| t.len()).sum()
+    }
+
+    /// The `expf` and `logf` calls one `log p(y|x)` cannot do without (FORMAT.md section
+    /// 5, identity target): a log-sum-exp over each network's `K` logits and one over the
+    /// mixture's `M K` components, each with a `logf` and an `expf` per term but the
+    /// maximum's (`expf(0)`, which libm returns at once), and a `logf` of each of the `M K
+    /// D` sigmas. Sigma transforms may add more.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // One network, K = 5, D = 1: 4 + 4 exps; 2 + 5 logs.
+    /// assert_eq!(mdn_benches::CASES[0].libm_calls(), (8, 7));
+    /// ```
+    pub fn libm_calls(&self) -> (usize, usize) {
         let spec = &self.spec;
-        let heads = spec.components * (1 + 2 * spec.outputs);
-        let widths: Vec<u32> = [spec.inputs]
-            .into_iter()
-            .chain(spec.hidden.iter().copied())
-            .chain([heads])
-            .collect();
-        let per_network: u32 = widths.windows(2).map(|pair| pair[0] * pair[1]).sum();
-        (per_network * spec.members) as usize
+        let [m, k, d] = [spec.members, spec.components, spec.outputs].map(|v| v as usize);
+        let exps = m * (k - 1) + (m * k - 1);
+        let logs = (m + 1) + m * k * d;
+        (exps, logs)
     }
 }
 
