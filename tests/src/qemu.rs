@@ -39,6 +39,32 @@ pub struct Machine {
 }
 
 impl Machine {
+    /// `cargo build --release --target <this machine's target>` in the firmware crate at
+    /// `firmware`, with the firmware's own target directory (where [`Machine::release_elf`]
+    /// looks) and linker arguments: an inherited `CARGO_TARGET_DIR`, `RUSTFLAGS` or
+    /// `CARGO_ENCODED_RUSTFLAGS` is dropped. Add `--bin` and environment as needed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use mdn_tests::qemu::CORTEX_M4F;
+    ///
+    /// let build = CORTEX_M4F.release_build(Path::new("firmware-example"));
+    /// let args: Vec<_> = build.get_args().collect();
+    /// assert_eq!(args, ["build", "--release", "--target", "thumbv7em-none-eabihf"]);
+    /// ```
+    pub fn release_build(&self, firmware: &Path) -> Command {
+        let mut build = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+        build
+            .current_dir(firmware)
+            .args(["build", "--release", "--target", self.target])
+            .env_remove("CARGO_TARGET_DIR")
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS");
+        build
+    }
+
     /// The release ELF of firmware binary `bin` built for this machine's target in the
     /// firmware crate at `firmware` (its own `target/` directory).
     ///

@@ -99,21 +99,10 @@ fn require_tool(tool: &str, install: &str) {
 /// ELF path.
 fn build_parity_firmware(device: &Machine, dir: &Path) -> PathBuf {
     let firmware = firmware_dir();
-    let status = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .current_dir(&firmware)
-        .args([
-            "build",
-            "--release",
-            "--bin",
-            "parity",
-            "--target",
-            device.target,
-        ])
+    let status = device
+        .release_build(&firmware)
+        .args(["--bin", "parity"])
         .env("MDN_PARITY_DIR", dir)
-        // The firmware has its own target directory and linker arguments.
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .status()
         .expect("cargo runs");
     assert!(

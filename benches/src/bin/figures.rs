@@ -611,9 +611,9 @@ fn footprint(
     capacities: &str,
     extra_bins: &[&str],
 ) -> Result<Footprint> {
-    let mut build = firmware_build(firmware, machine.target);
+    let mut build = machine.release_build(firmware);
     build
-        .args(["--bin", "minimal", "--bin", "cost"])
+        .args(["--quiet", "--bin", "minimal", "--bin", "cost"])
         .env("MDN_MODEL", model)
         .env("MDN_CAPACITIES", capacities);
     for bin in extra_bins {
@@ -642,19 +642,6 @@ fn footprint(
         mixture: number_after(&log, "network only) ")?,
         validate: number_after(&log, "cost: validate ")?,
     })
-}
-
-/// `cargo build --release` of `firmware` for `target`, with its own target directory
-/// (where [`Machine::release_elf`] looks) and its own linker arguments: an inherited
-/// `CARGO_TARGET_DIR` or `RUSTFLAGS` is dropped.
-fn firmware_build(firmware: &Path, target: &str) -> Command {
-    let mut build = Command::new(cargo());
-    build
-        .current_dir(firmware)
-        .args(["build", "--release", "--quiet", "--target", target])
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_TARGET_DIR");
-    build
 }
 
 /// Builds and measures the firmware for every device model, on the Cortex-M4F and as
@@ -752,8 +739,8 @@ fn device_section(root: &Path, fast: bool) -> Result<Device> {
     text.push_str(&soft);
     text.push('\n');
     // Leave the default firmware builds in place.
-    for target in [CORTEX_M4F.target, ARMV6M.target] {
-        run(&mut firmware_build(&firmware, target))?;
+    for machine in [CORTEX_M4F, ARMV6M] {
+        run(machine.release_build(&firmware).arg("--quiet"))?;
     }
     Ok(Device { table: text, rows })
 }
