@@ -118,10 +118,8 @@ fn main() -> Result<()> {
 
     let path = root.join("BENCHMARKS.md");
     let old = fs::read_to_string(&path).unwrap_or_default();
-    // Beside it, then renamed over it: an interrupted run leaves the old file whole.
-    let partial = path.with_extension("md.tmp");
-    fs::write(&partial, replace_section(&old, &text))?;
-    fs::rename(&partial, &path)?;
+    // An interrupted run leaves the old file whole.
+    mdn_train::io::write_atomic(&path, replace_section(&old, &text).as_bytes())?;
     println!("{}", text);
     println!("wrote {}", path.display());
     Ok(())
