@@ -5,8 +5,8 @@
 #
 # Works on a fresh Debian machine with rustup (as root or with sudo). Steps: toolchain
 # pieces (thumb targets, QEMU, ARM binutils, defmt-print), formatting, clippy with
-# -D warnings (workspace and firmware), mdn-core for both thumb targets with and without
-# defmt, host tests (the golden set and the batch path also built with
+# -D warnings (workspace, firmware, mdn-cortex-m for both thumb targets), mdn-core for both
+# thumb targets with and without defmt, host tests (the golden set and the batch path also built with
 # -C target-cpu=native: the same bits), docs with -D warnings, the firmware builds, and the
 # QEMU parity runs (Cortex-M4F, and ARMv6-M code without an FPU).
 # RUSTFLAGS is never exported: it would replace the firmware's linker arguments.
@@ -35,10 +35,12 @@ cargo fmt --all -- --check
 step "clippy (host workspace)"
 cargo clippy --workspace --all-targets -- -D warnings
 
-step "mdn-core on thumb targets, with and without defmt"
+step "mdn-core on thumb targets, with and without defmt; mdn-cortex-m's assembly"
 for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
     cargo build -p mdn-core --target "$target"
     cargo build -p mdn-core --target "$target" --features defmt
+    # The host build compiles mdn-cortex-m's portable fallback, not its assembly.
+    cargo clippy -p mdn-cortex-m --target "$target" -- -D warnings
 done
 
 step "host tests"

@@ -138,6 +138,7 @@ mod blob;
 mod error;
 pub mod fast;
 mod header;
+pub mod kernel;
 mod layout;
 mod math;
 mod mixture;

@@ -5,6 +5,7 @@ use crate::{
     blob::Blob,
     error::{Error, Result},
     header::{Capacities, Header},
+    kernel::DotBlocks,
     mixture::{Interval, Mixture, Modes, PerOutput},
     network::Network,
 };
@@ -145,6 +146,36 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
         blob.required_capacities()?.fits(&Self::CAPACITIES)?;
         let network = Network::new(blob.header(), blob.parameters())?;
         Ok(Model { blob, network })
+    }
+
+    /// Evaluates the dense layers with `kernel` instead of mdn-core's portable one, for
+    /// every query of this model (the batched [`Model::log_prob_batch`] excepted: it has a
+    /// kernel across rows of its own).
+    ///
+    /// For a target where a hand-written kernel saves instructions, such as
+    /// `mdn-cortex-m`'s for a Cortex-M4F. The kernel must return what
+    /// [`kernel::dot_blocks`](crate::kernel::dot_blocks) returns, bit for bit
+    /// ([`DotBlocks`]); the device parity test is the place to prove that.
+    ///
+    /// A setter rather than a builder: a model moved through `self` was copied on a
+    /// Cortex-M4F's stack (300 bytes more at the peak of `minimal`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mdn_core::{HostModel, kernel::dot_blocks};
+    /// # let bytes = mdn_core::doc_example_blob();
+    /// let model = HostModel::from_bytes(&bytes[..])?;
+    /// let mut supplied = model.clone();
+    /// supplied.set_kernel(dot_blocks);
+    /// assert_eq!(
+    ///     supplied.log_prob(&[0.5], &[1.0])?.to_bits(),
+    ///     model.log_prob(&[0.5], &[1.0])?.to_bits()
+    /// );
+    /// # Ok::<(), mdn_core::Error>(())
+    /// ```
+    pub fn set_kernel(&mut self, kernel: DotBlocks) {
+        self.network.set_kernel(kernel);
     }
 
     /// The model header: shapes, transforms, names.

@@ -10,6 +10,7 @@ use crate::{
     blob::from_word,
     error::{Error, Result},
     header::{Activation, Header, MAX_HIDDEN_LAYERS, SigmaTransform, TargetTransform, to_usize},
+    kernel::{DotBlocks, HOST_STEP_BLOCKS, dot_blocks, host_dot_blocks},
     layout::{ROW_BLOCK, padded_rows},
     math::{floor_at, log_sum_exp, log_sum_exp_lanes, normal_log_density},
     mixture::{Mixture, transform_target},
@@ -32,6 +33,8 @@ struct Dense<'a> {
     weights: Words<'a>,
     bias: Words<'a>,
     fan_in: usize,
+    /// A kernel the model was given ([`crate::Model::set_kernel`]), else mdn-core's own.
+    kernel: Kernel,
 }
 
 impl Dense<'_> {
@@ -40,9 +43,10 @@ impl Dense<'_> {
     /// `activation`, if any, is applied to each output as it is written.
     ///
     /// Several blocks of [`ROW_BLOCK`] rows a step, each block's weights read front to
-    /// back, each input loaded once for all their sums; then [`finish_block`] for each. On a
-    /// Cortex-M two blocks a step ([`dot_blocks`]); on a host four while four remain, then
-    /// two ([`host_dot_blocks`]). Every output keeps its own left-to-right order, so the bits
+    /// back, each input loaded once for all their sums; then [`finish_block`] for each.
+    /// A supplied kernel ([`Kernel`]) takes every pair of blocks. Else, on a Cortex-M two
+    /// blocks a step ([`dot_blocks`]); on a host four while four remain, then two
+    /// ([`host_dot_blocks`]). Every output keeps its own left-to-right order, so the bits
     /// are those of the plain loop whichever kernel runs. Not generic and not `#[inline]`:
     /// it is compiled with mdn-core's own optimisation level, which a firmware can set to 3
     /// while building the rest for size.
@@ -56,11 +60,17 @@ impl Dense<'_> {
         if n == 0 {
             return;
         }
-        let mut blocks = self.weights.chunks_exact(n.saturating_mul(ROW_BLOCK));
+        let mut blocks = self
+            .weights
+            .chunks_exact(n.saturating_mul(ROW_BLOCK))
+            .map(|block| block.as_chunks::<ROW_BLOCK>().0);
         let mut outputs = output
             .chunks_mut(ROW_BLOCK)
             .zip(self.bias.chunks(ROW_BLOCK));
-        if !cfg!(target_os = "none") {
+        // A host runs its own kernels unless it was given one; a Cortex-M always calls
+        // `self.kernel`, so that a firmware that supplies a kernel links no other.
+        let host_kernels = !self.kernel.supplied && !cfg!(target_os = "none");
+        if host_kernels {
             // A host: four blocks a step while four remain ([`HOST_STEP_BLOCKS`]).
             while blocks.len() >= HOST_STEP_BLOCKS {
                 let step = core::array::from_fn(|_| blocks.next().unwrap_or_default());
@@ -79,10 +89,10 @@ impl Dense<'_> {
         while let Some(block) = blocks.next() {
             let next = blocks.next();
             let pair = [block, next.unwrap_or(block)];
-            let [sums, next_sums] = if cfg!(target_os = "none") {
-                dot_blocks(pair, input)
-            } else {
+            let [sums, next_sums] = if host_kernels {
                 host_dot_blocks(pair, input)
+            } else {
+                (self.kernel.dot_blocks)(pair, input)
             };
             if let Some((out, bias)) = outputs.next() {
                 finish_block(out, &sums, bias, activation);
@@ -229,77 +239,6 @@ fn finish_block(
     }
 }
 
-/// The [`ROW_BLOCK`] dot products of each of two blocks of rows with `input`, each summed
-/// from index 0 upwards starting at `0.0`: `acc[r] += W[r][i] * x[i]` for each input `i`,
-/// whose `ROW_BLOCK` weights lie together in each block.
-///
-/// The Cortex-M kernel (a host runs [`host_dot_blocks`]): each input is loaded once for 16
-/// sums, which a Cortex-M4F keeps in FPU registers with room for the weights; the loop's
-/// counting is shared by twice the multiply-adds of one block a step.
-#[inline(always)]
-fn dot_blocks(blocks: [&[u32]; 2], input: &[f32]) -> [[f32; ROW_BLOCK]; 2] {
-    let mut acc = [[0.0_f32; ROW_BLOCK]; 2];
-    let [(first, _), (second, _)] = blocks.map(|block| block.as_chunks::<ROW_BLOCK>());
-    let [a0, a1] = &mut acc;
-    // Two columns a step: the loop's counting and address arithmetic once per 32
-    // multiply-adds (140 fewer instructions per 1-32-32 evaluation on a Cortex-M4F).
-    let (first_pairs, first_rest) = first.as_chunks::<2>();
-    let (second_pairs, second_rest) = second.as_chunks::<2>();
-    let (x_pairs, x_rest) = input.as_chunks::<2>();
-    for (([c0, d0], [c1, d1]), &[x, y]) in first_pairs.iter().zip(second_pairs).zip(x_pairs) {
-        mac_column(a0, c0, x);
-        mac_column(a1, c1, x);
-        mac_column(a0, d0, y);
-        mac_column(a1, d1, y);
-    }
-    for ((c0, c1), &x) in first_rest.iter().zip(second_rest).zip(x_rest) {
-        mac_column(a0, c0, x);
-        mac_column(a1, c1, x);
-    }
-    acc
-}
-
-/// Blocks a step of [`Dense::forward`] on a host while that many remain: 32 sums, which
-/// x86_64 keeps in eight of its 16 SSE2 registers. Each sum waits on its own previous
-/// addition, so the more independent sums, the more of the adders' throughput is used
-/// (`mdn_benches::ceiling` measures it with twelve registers of sums).
-const HOST_STEP_BLOCKS: usize = 4;
-
-/// [`dot_blocks`] for `N` blocks, for a host: the same sums in the same order, one column
-/// a step. Out of line, so that the compiler lays the sums out in the rows' order, four to
-/// a register; inlined into [`Dense::forward`], it mixed rows across registers and
-/// shuffled them on every step. With four blocks a step where they exist, one 1-32-32
-/// K = 5 sample took about 12 % less time on x86_64 (BENCHMARKS.md has today's figure).
-#[inline(never)]
-fn host_dot_blocks<const N: usize>(blocks: [&[u32]; N], input: &[f32]) -> [[f32; ROW_BLOCK]; N] {
-    let mut acc = [[0.0_f32; ROW_BLOCK]; N];
-    let n = input.len();
-    let mut columns = [[].as_slice(); N];
-    for (columns, block) in columns.iter_mut().zip(blocks) {
-        // Every block has exactly `n` columns.
-        let Some(block) = block.as_chunks::<ROW_BLOCK>().0.get(..n) else {
-            return acc;
-        };
-        *columns = block;
-    }
-    for (i, &x) in input.iter().enumerate() {
-        for (acc, columns) in acc.iter_mut().zip(&columns) {
-            if let Some(column) = columns.get(i) {
-                mac_column(acc, column, x);
-            }
-        }
-    }
-    acc
-}
-
-/// `acc[r] += column[r] * x` for each row `r` of a block.
-#[inline(always)]
-fn mac_column(acc: &mut [f32; ROW_BLOCK], column: &[u32; ROW_BLOCK], x: f32) {
-    for (a, w) in acc.iter_mut().zip(column) {
-        *a += word(w) * x;
-    }
-}
-
 /// Where a dense layer's tensors lie in a network's parameters: weights at
 /// `start..bias`, biases at `bias..end`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -314,11 +253,12 @@ struct Placement {
 impl Placement {
     /// The layer over one network's parameter words (`None` only if they are too short,
     /// which [`Network::new`] ruled out).
-    fn bind<'a>(&self, words: Words<'a>) -> Option<Dense<'a>> {
+    fn bind<'a>(&self, words: Words<'a>, kernel: Kernel) -> Option<Dense<'a>> {
         Some(Dense {
             weights: words.get(self.start..self.bias)?,
             bias: words.get(self.bias..self.end)?,
             fan_in: self.fan_in,
+            kernel,
         })
     }
 }
@@ -335,12 +275,12 @@ impl<'a> Member<'_, 'a> {
         self.network
             .hidden
             .iter()
-            .filter_map(|layer| layer.bind(self.words))
+            .filter_map(|layer| layer.bind(self.words, self.network.kernel))
     }
 
     /// The three heads as one layer: `K` logit rows, then `K D` mean and `K D` sigma rows.
     fn head(&self) -> Option<Dense<'a>> {
-        self.network.head.bind(self.words)
+        self.network.head.bind(self.words, self.network.kernel)
     }
 
     /// Runs the hidden layers on `input`, alternating between the two scratch buffers, and
@@ -482,6 +422,42 @@ pub(crate) struct Network<'a> {
     inputs: usize,
     components: usize,
     dims: usize,
+    kernel: Kernel,
+}
+
+/// The dense layers' kernel for two blocks of rows: mdn-core's portable [`dot_blocks`],
+/// or one supplied with [`crate::Model::set_kernel`].
+///
+/// A pointer, set when the model is built, rather than a choice in [`Dense::forward`]: a
+/// firmware that supplies its kernel right after validation then links no other (the
+/// compiler drops the portable kernel's address when it is overwritten), which kept the
+/// 1-32-32 `minimal` within its 20 KB of flash.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Kernel {
+    dot_blocks: DotBlocks,
+    /// A host runs its own four-block kernel only for mdn-core's.
+    supplied: bool,
+}
+
+impl Default for Kernel {
+    fn default() -> Self {
+        Self {
+            dot_blocks,
+            supplied: false,
+        }
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for Kernel {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        let name = if self.supplied {
+            "supplied"
+        } else {
+            "mdn-core's"
+        };
+        defmt::write!(f, "{=str} kernel", name);
+    }
 }
 
 /// Cuts a tensor of `len` words from the front of `rest`.
@@ -549,7 +525,16 @@ impl<'a> Network<'a> {
             inputs,
             components,
             dims,
+            kernel: Kernel::default(),
         })
+    }
+
+    /// Evaluates the dense layers with `kernel` from now on.
+    pub(crate) fn set_kernel(&mut self, kernel: DotBlocks) {
+        self.kernel = Kernel {
+            dot_blocks: kernel,
+            supplied: true,
+        };
     }
 
     /// The networks in blob order.
@@ -873,7 +858,8 @@ mod tests {
     /// twice, followed by none to three blocks; whole and partial) and every fan-in from 1
     /// to 17 (odd and even column counts), write nothing past the layer's rows into a
     /// longer output buffer, and fill a shorter one with the rows that fit. The Cortex-M
-    /// kernel, which `Dense::forward` runs only there, gives the host kernel's sums.
+    /// kernel, which `Dense::forward` runs only there, gives the host kernel's sums, and a
+    /// supplied kernel (here the Cortex-M one through a pointer) gives the same outputs.
     #[test]
     fn kernels_give_the_plain_loop_bits() {
         const MAX_ROWS: usize = 72;
@@ -900,9 +886,23 @@ mod tests {
                     weights: &words[..rows.div_ceil(8) * 8 * fan_in],
                     bias: &bias[..rows],
                     fan_in,
+                    kernel: Kernel::default(),
+                };
+                // The same layer with a supplied kernel: every pair of blocks through it.
+                let supplied = Dense {
+                    kernel: Kernel {
+                        dot_blocks: |blocks, input| dot_blocks(blocks, input),
+                        supplied: true,
+                    },
+                    ..dense
                 };
                 let row = |r: usize| &w[r * fan_in..(r + 1) * fan_in];
-                let blocks = || dense.weights.chunks(8 * fan_in);
+                let blocks = || {
+                    dense
+                        .weights
+                        .chunks(8 * fan_in)
+                        .map(|block| block.as_chunks::<8>().0)
+                };
                 let first_lane = x.map(|x| x[0]);
                 for (a, b) in blocks().zip(blocks().skip(1).chain(blocks().take(1))) {
                     let bits = |sums: [[f32; 8]; 2]| sums.map(|s| s.map(f32::to_bits));
@@ -916,6 +916,13 @@ mod tests {
                     let lane = |l: usize| -> [f32; MAX_IN] { x.map(|x| x[l]) };
                     let mut out = [f32::MAX; MAX_ROWS + 9];
                     dense.forward(&lane(0)[..fan_in], &mut out, activation);
+                    let mut through_supplied = [f32::MAX; MAX_ROWS + 9];
+                    supplied.forward(&lane(0)[..fan_in], &mut through_supplied, activation);
+                    assert_eq!(
+                        out.map(f32::to_bits),
+                        through_supplied.map(f32::to_bits),
+                        "{rows}x{fan_in}"
+                    );
                     for r in 0..rows {
                         let expected = plain(row(r), b[r], &lane(0)[..fan_in], activation);
                         assert_eq!(

@@ -164,6 +164,15 @@ fn fresh_vectors_match_in_qemu(device: &Machine) {
         "{} did not report all {expected_total} vectors:\n{log}",
         device.name
     );
+    // Every vector went through both kernels, which were also compared directly.
+    for line in [
+        "kernels: mdn-cortex-m gives mdn-core's sums",
+        "mdn-core kernel:",
+        "mdn-cortex-m kernel:",
+        "with each kernel",
+    ] {
+        assert!(log.contains(line), "{}: no {line:?} in\n{log}", device.name);
+    }
 
     // The same binary, another model: QEMU's loader places a blob and its vectors in the
     // firmware's flash partition (firmware-example/src/partition.rs), no rebuild.

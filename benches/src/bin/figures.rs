@@ -589,7 +589,10 @@ struct Footprint {
     static_ram: u64,
     /// The stack peak of validation + one query.
     stack: u64,
+    /// With `mdn-cortex-m`'s kernel, as `minimal` runs.
     log_prob: u64,
+    /// With mdn-core's portable kernel.
+    portable_log_prob: u64,
     mixture: u64,
     validate: u64,
 }
@@ -637,6 +640,7 @@ fn footprint(
         static_ram: data + bss,
         stack: number_after(&log, "validate + log_prob ")?,
         log_prob: number_after(&log, "instructions, log_prob ")?,
+        portable_log_prob: number_after(&log, "with mdn-core's kernel ")?,
         mixture: number_after(&log, "network only) ")?,
         validate: number_after(&log, "cost: validate ")?,
     })
@@ -651,10 +655,13 @@ fn device_section(root: &Path, fast: bool) -> Result<Device> {
     fs::create_dir_all(&models)?;
     let mut text = String::from(
         "## Device: Cortex-M4F in QEMU\n\n\
-         `firmware-example` built in release (LTO, mdn-core and libm at opt-level 3, the rest \
-         at \"s\") for each model with its tightest capacities (`MDN_MODEL`, \
-         `MDN_CAPACITIES`), run in QEMU `mps2-an386` (Cortex-M4 with FPU) under \
-         `-icount shift=6`. Flash is `minimal`'s text + data (the whole application: \
+         `firmware-example` built in release (LTO, mdn-core, mdn-cortex-m and libm at \
+         opt-level 3, the rest at \"s\") for each model with its tightest capacities \
+         (`MDN_MODEL`, `MDN_CAPACITIES`), run in QEMU `mps2-an386` (Cortex-M4 with FPU) under \
+         `-icount shift=6`. Queries run with `mdn-cortex-m`'s assembly kernel for the dense \
+         layers (`Model::set_kernel`), as `minimal` does; the column after them is the same \
+         query with mdn-core's portable kernel (the same bits: the device parity test runs \
+         every vector through both). Flash is `minimal`'s text + data (the whole application: \
          runtime, defmt logger, the model blob, validation and one `log_prob`); RAM is its \
          static data + bss plus the stack peak of validation + one `log_prob` (stack \
          painting, in `cost`). **QEMU counts instructions, not cycles**: on silicon a \
@@ -663,8 +670,9 @@ fn device_section(root: &Path, fast: bool) -> Result<Device> {
          counts. The published figures below are for a 1-16-16-1 **int8** network on an \
          nRF52840; mdn-core evaluates f32 weights and a whole mixture density.\n\n\
          | model | capacities `I, W, K, D` | blob (B) | flash (B) | static RAM (B) | stack peak \
-         (B) | RAM total (B) | instructions per log p(y\\|x) (QEMU) | per mixture (network \
-         only) | validation (instructions) |\n|---|---|---|---|---|---|---|---|---|---|\n",
+         (B) | RAM total (B) | instructions per log p(y\\|x) (QEMU) | with mdn-core's kernel \
+         | per mixture (network only) | validation (instructions) \
+         |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     let mut soft = String::from(
         "## Device without an FPU: ARMv6-M code in QEMU\n\n\
@@ -672,7 +680,8 @@ fn device_section(root: &Path, fast: bool) -> Result<Device> {
          `f32` operation is a compiler-builtins routine) and run on QEMU `mps2-an385`, a \
          Cortex-M3 with `mps2-an386`'s memory map and SysTick (ARMv6-M is a subset of \
          ARMv7-M, so the instructions counted are those a Cortex-M0 would execute). Same \
-         models, capacities and method as above; the device parity test proves these builds \
+         models, capacities and method as above (without an FPU, `mdn-cortex-m`'s kernel is \
+         mdn-core's portable one); the device parity test proves these builds \
          compute the host's bits too. Where the time goes (QEMU single-stepping one 1-32-32 \
          query, measured once, not rewritten by this command): compiler-builtins' software \
          `f32` addition (`__addsf3`) 41 % and multiplication (`__mulsf3`) 33 %, plus 12 % in \
@@ -703,7 +712,7 @@ fn device_section(root: &Path, fast: bool) -> Result<Device> {
         }
         writeln!(
             text,
-            "| {} | {capacities} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {capacities} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             case.label,
             blob.len(),
             m4f.flash,
@@ -711,6 +720,7 @@ fn device_section(root: &Path, fast: bool) -> Result<Device> {
             m4f.stack,
             m4f.ram(),
             m4f.log_prob,
+            m4f.portable_log_prob,
             m4f.mixture,
             m4f.validate
         )?;

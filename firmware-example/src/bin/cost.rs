@@ -1,5 +1,6 @@
 //! Cost figures of the `minimal` model (`MDN_MODEL` with capacities `MDN_CAPACITIES`):
-//! instructions per query, counted with SysTick, and the stack peak. Run under
+//! instructions per query, counted with SysTick, and the stack peak. Queries run with
+//! `mdn-cortex-m`'s kernel, as in `minimal`; `log_prob` also with mdn-core's portable one. Run under
 //! `-icount shift=6` (as `figures --device-only` does), where one instruction is 1.6 SysTick
 //! ticks on mps2-an386; QEMU counts instructions, not cycles. `cost_fast` counts the
 //! approximate `mdn_core::fast` path the same way.
@@ -48,8 +49,9 @@ fn main() -> ! {
 /// What `minimal` does: validate the blob, answer one query.
 #[inline(never)]
 fn minimal_query() -> mdn_core::Result<f32> {
-    MinimalModel::from_bytes(black_box(&MODEL.0))?
-        .log_prob(black_box(&[0.3; INPUTS]), black_box(&[-0.7; OUTPUTS]))
+    let mut model = MinimalModel::from_bytes(black_box(&MODEL.0))?;
+    model.set_kernel(mdn_cortex_m::dot_blocks);
+    model.log_prob(black_box(&[0.3; INPUTS]), black_box(&[-0.7; OUTPUTS]))
 }
 
 /// Instructions per validation and per query, under `-icount shift=6`.
@@ -68,18 +70,22 @@ fn instruction_counts(counter: InstructionCounter) -> ! {
     };
 
     let (model, validate_ticks) = counter.measure(|| MinimalModel::from_bytes(black_box(&MODEL.0)));
-    let Ok(model) = model else { exit(1) };
+    let Ok(mut model) = model else { exit(1) };
     let (x, y) = ([0.3_f32; INPUTS], [-0.7_f32; OUTPUTS]);
-
-    let (log_p, ticks) = counter.measure(|| {
-        let mut last = Ok(0.0);
-        for _ in 0..REPEATS {
-            last = black_box(&model).log_prob(black_box(&x), black_box(&y));
-        }
-        last
-    });
-    let Ok(log_p) = log_p else { exit(1) };
-    let log_prob_instructions = per_query(ticks);
+    let log_prob_instructions = |model: &MinimalModel| {
+        let (log_p, ticks) = counter.measure(|| {
+            let mut last = Ok(0.0);
+            for _ in 0..REPEATS {
+                last = black_box(model).log_prob(black_box(&x), black_box(&y));
+            }
+            last
+        });
+        let Ok(log_p) = log_p else { exit(1) };
+        (log_p, per_query(ticks))
+    };
+    let (_, portable_instructions) = log_prob_instructions(&model);
+    model.set_kernel(mdn_cortex_m::dot_blocks);
+    let (log_p, log_prob_instructions) = log_prob_instructions(&model);
 
     let (_, ticks) = counter.measure(|| {
         for _ in 0..REPEATS {
@@ -108,6 +114,10 @@ fn instruction_counts(counter: InstructionCounter) -> ! {
     info!(
         "cost: mixture (network only) {=u64} instructions",
         mixture_instructions
+    );
+    info!(
+        "cost: log_prob with mdn-core's kernel {=u64} instructions",
+        portable_instructions
     );
 
     exit(0)

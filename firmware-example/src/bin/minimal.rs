@@ -25,7 +25,11 @@ fn main() -> ! {
     // black_box: the firmware must work for any blob of these capacities, as if loaded at
     // run time, so the compiler may not specialise on this one.
     let (x, y) = (black_box([0.3_f32; INPUTS]), black_box([-0.7_f32; OUTPUTS]));
-    match AppModel::from_bytes(black_box(&MODEL.0)).and_then(|m| m.log_prob(&x, &y)) {
+    let query = AppModel::from_bytes(black_box(&MODEL.0)).and_then(|mut model| {
+        model.set_kernel(mdn_cortex_m::dot_blocks);
+        model.log_prob(&x, &y)
+    });
+    match query {
         Ok(log_p) => {
             defmt::info!("log p(y|x) = {=f32}", log_p);
             exit(0)

@@ -1,7 +1,8 @@
 //! Link-time proof that mdn-core's device path cannot panic.
 //!
-//! Validates a blob and evaluates queries on `black_box` inputs, so the compiler must keep
-//! every path, including every error path. The panic handler calls a function that does not
+//! Validates a blob and evaluates queries on `black_box` inputs, with mdn-core's kernel or
+//! `mdn-cortex-m`'s as a `black_box` decides, so the compiler must keep every path,
+//! including every error path. The panic handler calls a function that does not
 //! exist: if any panic path survives optimisation, the link fails with an undefined
 //! reference to `mdn_core_has_a_panic_path`. Built in release (LTO) by `scripts/check.sh`,
 //! for the Cortex-M4F and for ARMv6-M (other code, so other optimisations to prove):
@@ -109,7 +110,10 @@ fn main() -> ! {
     let len = black_box(bytes.len());
     let bytes = bytes.get(..len).unwrap_or(&[]);
     let mut checksum = 0_u32;
-    if let Ok(model) = Model::<4, 64, 8, 2>::from_bytes(bytes) {
+    if let Ok(mut model) = Model::<4, 64, 8, 2>::from_bytes(bytes) {
+        if black_box(len) % 2 == 1 {
+            model.set_kernel(mdn_cortex_m::dot_blocks);
+        }
         let x: [f32; 4] = black_box([0.0; 4]);
         let y: [f32; 2] = black_box([0.0; 2]);
         let (nx, ny) = (black_box(4_usize), black_box(2_usize));

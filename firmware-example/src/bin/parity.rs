@@ -6,6 +6,11 @@
 //! 1 on the first mismatch (logged with both outcomes), 2 for an invalid blob, 3 for an
 //! invalid vector file.
 //!
+//! Every vector is evaluated twice: with mdn-core's portable kernel and with
+//! `mdn-cortex-m`'s assembly one ([`mdn_core::Model::set_kernel`]). Before the sets, the two
+//! kernels' sums are compared directly on random columns with zeros of both signs,
+//! infinities, NaN and overflowing products (exit status 4 on a difference).
+//!
 //! A blob and vectors placed in the flash partition by QEMU's loader (see
 //! `firmware_example::partition`) are checked instead of the embedded sets: one binary,
 //! any model, no rebuild.
@@ -16,8 +21,12 @@
 use cortex_m_rt::entry;
 use defmt::{error, info};
 use firmware_example::{exit, partition};
-use mdn_core::Aligned;
-use mdn_tests::vectors::{MAX_OUTCOME, ParityModel, evaluate, outcomes_match, records};
+use mdn_core::{
+    Aligned, ROW_BLOCK,
+    kernel::{Column, DotBlocks},
+    rand_core::Rng,
+};
+use mdn_tests::vectors::{MAX_OUTCOME, ParityModel, ParityRng, evaluate, outcomes_match, records};
 
 /// A model blob and its vectors, embedded by `build.rs`.
 struct ParitySet {
@@ -28,8 +37,19 @@ struct ParitySet {
 
 include!(concat!(env!("OUT_DIR"), "/parity_sets.rs"));
 
+/// The kernels every vector goes through, with the names the log gives them.
+const KERNELS: [(&str, DotBlocks); 2] = [
+    ("mdn-core", mdn_core::kernel::dot_blocks),
+    ("mdn-cortex-m", mdn_cortex_m::dot_blocks),
+];
+
 #[entry]
 fn main() -> ! {
+    let cases = check_kernels();
+    info!(
+        "kernels: mdn-cortex-m gives mdn-core's sums in {=u32} cases",
+        cases
+    );
     // A blob placed in the flash partition by QEMU's loader replaces the embedded sets.
     let partition = partition::model_slot();
     if partition.starts_with(&mdn_core::MAGIC) {
@@ -39,7 +59,7 @@ fn main() -> ! {
             partition::vectors_slot(),
         );
         info!(
-            "parity: all {=u32} vectors of the partition model match the host",
+            "parity: all {=u32} vectors of the partition model match the host, with each kernel",
             count
         );
         exit(0)
@@ -49,7 +69,7 @@ fn main() -> ! {
         total += check_set(set.name, Source::Exact(&set.blob.0), set.vectors);
     }
     info!(
-        "parity: all {=u32} vectors of {=usize} models match the host",
+        "parity: all {=u32} vectors of {=usize} models match the host, with each kernel",
         total,
         PARITY_SETS.len()
     );
@@ -64,19 +84,105 @@ enum Source {
     Prefix(&'static [u8]),
 }
 
-/// Evaluates every vector of one set; returns the count, or exits on the first failure.
+/// Columns the direct kernel check goes up to (odd and even counts, one to many steps).
+const MAX_COLUMNS: usize = 41;
+
+/// Compares `mdn_cortex_m::dot_blocks` with `mdn_core::kernel::dot_blocks` on random
+/// blocks of every column count up to [`MAX_COLUMNS`], with slices of unequal lengths too;
+/// returns the number of cases, or exits with status 4 on the first difference.
+fn check_kernels() -> u32 {
+    let mut rng = ParityRng::new(2026);
+    let mut cases = 0_u32;
+    for columns in 0..=MAX_COLUMNS {
+        for round in 0..8 {
+            let mut first = [[0_u32; ROW_BLOCK]; MAX_COLUMNS];
+            let mut second = [[0_u32; ROW_BLOCK]; MAX_COLUMNS];
+            let mut input = [0.0_f32; MAX_COLUMNS];
+            first
+                .as_flattened_mut()
+                .fill_with(|| value(&mut rng).to_bits());
+            second
+                .as_flattened_mut()
+                .fill_with(|| value(&mut rng).to_bits());
+            input.fill_with(|| value(&mut rng));
+            // Round 0 to 5: equal lengths, as mdn-core passes them; then each slice in
+            // turn one column short, so the kernels must agree on what counts.
+            let short = |slice: usize| columns - usize::from(round == 6 + slice && columns > 0);
+            let blocks: [&[Column]; 2] = [&first[..short(0)], &second[..short(1)]];
+            let input = &input[..columns];
+            let expected = mdn_core::kernel::dot_blocks(blocks, input);
+            let actual = mdn_cortex_m::dot_blocks(blocks, input);
+            // As an outcome of `mdn_tests::vectors`: a status word (0), then the 16 sums.
+            let outcome = |sums: [[f32; ROW_BLOCK]; 2]| {
+                let mut words = [0_u32; 1 + 2 * ROW_BLOCK];
+                for (word, sum) in words[1..].iter_mut().zip(sums.as_flattened()) {
+                    *word = sum.to_bits();
+                }
+                words
+            };
+            let (expected, actual) = (outcome(expected), outcome(actual));
+            let same = outcomes_match(&expected, &actual);
+            if !same {
+                error!(
+                    "kernels differ at {=usize} columns, round {=usize}: mdn-core {:#x}, mdn-cortex-m {:#x}",
+                    columns, round, expected, actual
+                );
+                exit(4)
+            }
+            cases += 1;
+        }
+    }
+    cases
+}
+
+/// A weight or input: mostly in `[-4, 4)` with a random mantissa; one in eight a signed
+/// zero, an infinity, NaN, a value whose products overflow, or a subnormal.
+fn value(rng: &mut ParityRng) -> f32 {
+    let word = rng.next_u32();
+    match word % 64 {
+        0 => 0.0,
+        1 => -0.0,
+        2 => f32::INFINITY,
+        3 => f32::NEG_INFINITY,
+        4 => f32::NAN,
+        5 => 3.0e38,
+        6 => -3.0e38,
+        7 => f32::from_bits(word >> 9),
+        _ => (word >> 8) as f32 / (1_u32 << 24) as f32 * 8.0 - 4.0,
+    }
+}
+
+/// Evaluates every vector of one set with each of [`KERNELS`]; returns the number of
+/// vectors, or exits on the first failure.
 fn check_set(name: &str, source: Source, vectors: &[u8]) -> u32 {
-    let model = match source {
+    let mut count = 0;
+    for &(kernel_name, kernel) in &KERNELS {
+        count = check_set_with(name, kernel_name, kernel, &source, vectors);
+    }
+    count
+}
+
+/// Evaluates every vector of one set with `kernel`; returns the count, or exits on the
+/// first failure.
+fn check_set_with(
+    name: &str,
+    kernel_name: &str,
+    kernel: DotBlocks,
+    source: &Source,
+    vectors: &[u8],
+) -> u32 {
+    let model = match *source {
         Source::Exact(bytes) => ParityModel::from_bytes(bytes),
         Source::Prefix(bytes) => ParityModel::from_prefix(bytes).map(|(model, _)| model),
     };
-    let model = match model {
+    let mut model = match model {
         Ok(model) => model,
         Err(e) => {
             error!("{=str}: invalid blob: {}", name, e);
             exit(2)
         }
     };
+    model.set_kernel(kernel);
     let records = match records(vectors) {
         Ok(records) => records,
         Err(e) => {
@@ -102,13 +208,16 @@ fn check_set(name: &str, source: Source, vectors: &[u8]) -> u32 {
         let (host, device) = (&host[..record.expected.len()], &device[..n]);
         if !outcomes_match(host, device) {
             error!(
-                "{=str}: vector {=usize} ({}) differs: host {:#x}, device {:#x}",
-                name, index, record.op, host, device
+                "{=str}, {=str} kernel: vector {=usize} ({}) differs: host {:#x}, device {:#x}",
+                name, kernel_name, index, record.op, host, device
             );
             exit(1)
         }
         count += 1;
     }
-    info!("{=str}: {=u32} vectors bit-identical", name, count);
+    info!(
+        "{=str}, {=str} kernel: {=u32} vectors bit-identical",
+        name, kernel_name, count
+    );
     count
 }

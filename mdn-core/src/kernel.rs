@@ -1,0 +1,142 @@
+//! The dense layers' inner loop: the dot products of blocks of rows with a layer's input,
+//! mdn-core's own kernels, and the signature a target-specific kernel implements.
+//!
+//! Almost all of an evaluation's multiply-adds happen here (1,536 of them for a 1-32-32
+//! K = 5 model). The blob stores each layer's weights in blocks of [`ROW_BLOCK`] rows,
+//! column after column (FORMAT.md section 3.1), so a kernel reads each block front to back
+//! and keeps [`ROW_BLOCK`] running sums per block.
+//!
+//! mdn-core's kernels are portable safe Rust: [`dot_blocks`] (two blocks a step, on a
+//! microcontroller) and a four-block one on a host. A target whose compiler leaves
+//! instructions on the table (a Cortex-M4F loads eight weights with one `vldmia`, which
+//! LLVM does not emit for this loop) can supply its own [`DotBlocks`] to
+//! [`Model::set_kernel`](crate::Model::set_kernel), for example
+//! `mdn-cortex-m`'s, written in assembly. Every kernel must give [`dot_blocks`]'s bits:
+//! each sum starts at `0.0` and adds `weight * input` (the product rounded, then the sum;
+//! no fused multiply-add) for the inputs in order. The device parity test runs the
+//! supplied kernel against the host's portable one.
+
+use crate::{blob::from_word, layout::ROW_BLOCK};
+
+/// One column of a block: the weights of the block's [`ROW_BLOCK`] rows for one input, as
+/// little-endian `f32` bit patterns (`f32::from_bits(u32::from_le(word))`), in blob order.
+///
+/// # Examples
+///
+/// ```
+/// let column: mdn_core::kernel::Column = [1.5_f32.to_bits().to_le(); mdn_core::ROW_BLOCK];
+/// assert_eq!(f32::from_bits(u32::from_le(column[7])), 1.5);
+/// ```
+pub type Column = [u32; ROW_BLOCK];
+
+/// A kernel: the [`ROW_BLOCK`] dot products of each of two blocks (their columns,
+/// `blocks[b][i]` holding the weights for input `i`) with `input`, each summed from input 0
+/// upwards starting at `0.0`, the product of each weight and input rounded before it is
+/// added. Only the first `min(input.len(), blocks[0].len(), blocks[1].len())` inputs
+/// count (mdn-core passes equal lengths).
+///
+/// A kernel must return exactly what [`dot_blocks`] returns (`-0.0` and `+0.0` told
+/// apart; any NaN for a NaN), or queries lose the bits FORMAT.md fixes.
+///
+/// # Examples
+///
+/// ```
+/// use mdn_core::kernel::{DotBlocks, dot_blocks};
+/// let kernel: DotBlocks = dot_blocks;
+/// let ones = [[1.0_f32.to_bits().to_le(); mdn_core::ROW_BLOCK]; 3];
+/// let [first, second] = kernel([&ones, &ones], &[1.0, 2.0, 4.0]);
+/// assert_eq!((first[0], second[7]), (7.0, 7.0));
+/// // Only the inputs every slice has count: two here.
+/// let [first, _] = kernel([&ones, &ones[..2]], &[1.0, 2.0, 4.0]);
+/// assert_eq!(first[0], 3.0);
+/// ```
+pub type DotBlocks = fn(blocks: [&[Column]; 2], input: &[f32]) -> [[f32; ROW_BLOCK]; 2];
+
+/// mdn-core's portable kernel (a [`DotBlocks`]), and the reference for any other: each input
+/// is loaded once for the 16 sums of two blocks, which a Cortex-M4F keeps in FPU registers
+/// with room for the weights.
+///
+/// # Examples
+///
+/// ```
+/// use mdn_core::{ROW_BLOCK, kernel::dot_blocks};
+/// // Block 0 row r has weights (r, 1); block 1 has all weights -1.
+/// let first: Vec<_> = (0..2)
+///     .map(|i| core::array::from_fn(|r| if i == 0 { r as f32 } else { 1.0 }.to_bits()))
+///     .collect();
+/// let second = [[(-1.0_f32).to_bits(); ROW_BLOCK]; 2];
+/// let [a, b] = dot_blocks([&first, &second], &[2.0, 3.0]);
+/// assert_eq!(a[5], 5.0 * 2.0 + 3.0);
+/// assert_eq!(b, [-5.0; ROW_BLOCK]);
+/// ```
+#[inline(always)]
+pub fn dot_blocks(blocks: [&[Column]; 2], input: &[f32]) -> [[f32; ROW_BLOCK]; 2] {
+    let mut acc = [[0.0_f32; ROW_BLOCK]; 2];
+    let [first, second] = blocks;
+    let n = first.len().min(second.len()).min(input.len());
+    let (Some(first), Some(second), Some(input)) =
+        (first.get(..n), second.get(..n), input.get(..n))
+    else {
+        return acc;
+    };
+    let [a0, a1] = &mut acc;
+    // Two columns a step: the loop's counting and address arithmetic once per 32
+    // multiply-adds (140 fewer instructions per 1-32-32 evaluation on a Cortex-M4F).
+    let (first_pairs, first_rest) = first.as_chunks::<2>();
+    let (second_pairs, second_rest) = second.as_chunks::<2>();
+    let (x_pairs, x_rest) = input.as_chunks::<2>();
+    for (([c0, d0], [c1, d1]), &[x, y]) in first_pairs.iter().zip(second_pairs).zip(x_pairs) {
+        mac_column(a0, c0, x);
+        mac_column(a1, c1, x);
+        mac_column(a0, d0, y);
+        mac_column(a1, d1, y);
+    }
+    for ((c0, c1), &x) in first_rest.iter().zip(second_rest).zip(x_rest) {
+        mac_column(a0, c0, x);
+        mac_column(a1, c1, x);
+    }
+    acc
+}
+
+/// Blocks a step of a host's dense layers while that many remain: 32 sums, which x86_64
+/// keeps in eight of its 16 SSE2 registers. Each sum waits on its own previous addition,
+/// so the more independent sums, the more of the adders' throughput is used
+/// (`mdn_benches::ceiling` measures it with twelve registers of sums).
+pub(crate) const HOST_STEP_BLOCKS: usize = 4;
+
+/// [`dot_blocks`] for `N` blocks, for a host: the same sums in the same order, one column
+/// a step. Out of line, so that the compiler lays the sums out in the rows' order, four to
+/// a register; inlined into the dense layer, it mixed rows across registers and shuffled
+/// them on every step. With four blocks a step where they exist, one 1-32-32 K = 5 sample
+/// took about 12 % less time on x86_64 (BENCHMARKS.md has today's figure).
+#[inline(never)]
+pub(crate) fn host_dot_blocks<const N: usize>(
+    blocks: [&[Column]; N],
+    input: &[f32],
+) -> [[f32; ROW_BLOCK]; N] {
+    let mut acc = [[0.0_f32; ROW_BLOCK]; N];
+    let n = blocks
+        .iter()
+        .map(|block| block.len())
+        .fold(input.len(), usize::min);
+    let mut columns = [[].as_slice(); N];
+    for (columns, block) in columns.iter_mut().zip(blocks) {
+        *columns = block.get(..n).unwrap_or_default();
+    }
+    for (i, &x) in input.iter().take(n).enumerate() {
+        for (acc, columns) in acc.iter_mut().zip(&columns) {
+            if let Some(column) = columns.get(i) {
+                mac_column(acc, column, x);
+            }
+        }
+    }
+    acc
+}
+
+/// `acc[r] += column[r] * x` for each row `r` of a block.
+#[inline(always)]
+fn mac_column(acc: &mut [f32; ROW_BLOCK], column: &Column, x: f32) {
+    for (a, &w) in acc.iter_mut().zip(column) {
+        *a += from_word(w) * x;
+    }
+}

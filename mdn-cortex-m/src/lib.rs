@@ -1,0 +1,178 @@
+//! # mdn-cortex-m
+//!
+//! A dense-layer kernel for [`mdn_core`] written in assembly for Cortex-M cores with a
+//! single-precision FPU and the hard-float ABI (`thumbv7em-none-eabihf`: Cortex-M4F and
+//! M7; `thumbv8m.main-none-eabihf`: Cortex-M33), with the bits of mdn-core's portable
+//! kernel.
+//!
+//! ```
+//! # let bytes = mdn_core::doc_example_blob();
+//! let mut model = mdn_core::Model::<1, 32, 5, 1>::from_bytes(&bytes[..])?;
+//! model.set_kernel(mdn_cortex_m::dot_blocks);
+//! let log_p = model.log_prob(&[0.3], &[-0.7])?;
+//! assert!(log_p.is_finite());
+//! # Ok::<(), mdn_core::Error>(())
+//! ```
+//!
+//! ## Why
+//!
+//! A Cortex-M4F spends most of an evaluation in the multiply-adds of the dense layers.
+//! LLVM compiles mdn-core's portable kernel ([`mdn_core::kernel::dot_blocks`]) to one
+//! `vldr` per weight and one `vmla.f32` per multiply-add: 3,456 instructions for the
+//! 1,568 multiply-adds of a 1-32-32 K = 5 model. This kernel loads a column of 8 weights
+//! with one `vldmia` and two inputs with another, so a multiply-add costs about 1.2
+//! instructions: a query takes 5,855 instructions instead of 7,338 (QEMU, which counts
+//! instructions; the repository's README and BENCHMARKS.md have every model's figures,
+//! measured by `firmware-example`'s `cost`). On silicon it saves cycles
+//! too: a `vldmia` of 8 registers takes 9 cycles on a Cortex-M4F, 8 `vldr` take 16.
+//!
+//! ## Same bits
+//!
+//! `vmla.f32` multiplies, rounds, then adds and rounds: a multiply then an add, not a fused
+//! multiply-add (that is `vfma.f32`), which is what FORMAT.md prescribes; each of the 16
+//! sums adds its products in input order, starting from `+0.0`. The device parity test
+//! (`MDN_QEMU=1 cargo test -p mdn-tests --test device_parity`) runs every parity vector
+//! through this kernel on QEMU's Cortex-M4F and compares the bits with the host's
+//! portable kernel, and `firmware-example`'s `parity` binary also compares this kernel's
+//! sums with mdn-core's on random columns, including NaN, infinities and `-0.0`.
+//!
+//! ## Other targets
+//!
+//! Everywhere else (a host, `thumbv6m-none-eabi`, a soft-float ABI) [`dot_blocks`] is
+//! mdn-core's portable kernel, so code that names it builds for any target.
+//!
+//! `unsafe` is confined to the one `asm!` block, after the slice lengths it reads have been
+//! checked.
+
+#![no_std]
+#![deny(missing_docs)]
+
+use mdn_core::{ROW_BLOCK, kernel::Column};
+
+/// The kernel is written for blocks of exactly 8 rows: 16 sums in `s0`-`s15`.
+const _: () = assert!(ROW_BLOCK == 8, "the assembly keeps 2 x 8 sums in s0-s15");
+
+/// A [`mdn_core::kernel::DotBlocks`]: the [`ROW_BLOCK`] dot products of each of two
+/// blocks of columns with `input`, bit for bit those of [`mdn_core::kernel::dot_blocks`]
+/// (only the first `min(input.len(), blocks[0].len(), blocks[1].len())` inputs count).
+///
+/// In assembly on `target_arch = "arm"` with `target_abi = "eabihf"` (little-endian);
+/// elsewhere it is mdn-core's portable kernel.
+///
+/// # Examples
+///
+/// ```
+/// use mdn_core::{ROW_BLOCK, kernel};
+/// let column = [2.0_f32.to_bits().to_le(); ROW_BLOCK];
+/// let blocks = [&[column; 3][..], &[column; 3][..]];
+/// let input = [1.0, -0.5, 0.25];
+/// assert_eq!(mdn_cortex_m::dot_blocks(blocks, &input), kernel::dot_blocks(blocks, &input));
+/// assert_eq!(mdn_cortex_m::dot_blocks(blocks, &input)[1][7], 1.5);
+/// ```
+#[inline(never)]
+pub fn dot_blocks(blocks: [&[Column]; 2], input: &[f32]) -> [[f32; ROW_BLOCK]; 2] {
+    #[cfg(all(target_arch = "arm", target_abi = "eabihf", target_endian = "little"))]
+    {
+        vldm::dot_blocks(blocks, input)
+    }
+    #[cfg(not(all(target_arch = "arm", target_abi = "eabihf", target_endian = "little")))]
+    {
+        mdn_core::kernel::dot_blocks(blocks, input)
+    }
+}
+
+#[cfg(all(target_arch = "arm", target_abi = "eabihf", target_endian = "little"))]
+mod vldm {
+    use mdn_core::{ROW_BLOCK, kernel::Column};
+
+    /// `+0.0` for each of the 16 sums, loaded with one `vldmia`.
+    static ZEROS: [f32; 2 * ROW_BLOCK] = [0.0; 2 * ROW_BLOCK];
+
+    /// Register use: sums of the first block in `s0`-`s7`, of the second in `s8`-`s15`;
+    /// two inputs in `s16`, `s17`; a column of 8 weights in `s24`-`s31`. Two columns a
+    /// step; an odd first column goes alone through the step's second half, so the
+    /// multiply-adds are written once (flash: `minimal` has a few bytes to spare).
+    pub(super) fn dot_blocks(blocks: [&[Column]; 2], input: &[f32]) -> [[f32; ROW_BLOCK]; 2] {
+        let mut sums = [[0.0_f32; ROW_BLOCK]; 2];
+        let [first, second] = blocks;
+        let n = first.len().min(second.len()).min(input.len());
+        // SAFETY: the assembly reads `n` columns of 8 words from `first` and from
+        // `second` and `n` values from `input`, none longer than `n`; it writes the 16 sums
+        // to `sums`, 64 bytes. Every pointer is 4-byte aligned (`u32`, `f32`), as
+        // `vldmia`/`vstmia` need. It touches no stack, and declares every register it
+        // changes: the callee-saved `s16`-`s31` among them, which the compiler then saves.
+        unsafe {
+            core::arch::asm!(
+                "vldmia {zeros}, {{s0-s15}}",
+                // pairs = n / 2; the carry is the odd column.
+                "lsrs {pairs}, {n}, #1",
+                "bcc 3f",
+                // Odd: the first column alone, through the second half of the loop.
+                "adds {pairs}, {pairs}, #1",
+                "vldmia {x}!, {{s17}}",
+                "b 5f",
+                "3:",
+                "beq 4f",
+                "2:",
+                "vldmia {x}!, {{s16-s17}}",
+                "vldmia {a}!, {{s24-s31}}",
+                "vmla.f32 s0, s24, s16",
+                "vmla.f32 s1, s25, s16",
+                "vmla.f32 s2, s26, s16",
+                "vmla.f32 s3, s27, s16",
+                "vmla.f32 s4, s28, s16",
+                "vmla.f32 s5, s29, s16",
+                "vmla.f32 s6, s30, s16",
+                "vmla.f32 s7, s31, s16",
+                "vldmia {b}!, {{s24-s31}}",
+                "vmla.f32 s8, s24, s16",
+                "vmla.f32 s9, s25, s16",
+                "vmla.f32 s10, s26, s16",
+                "vmla.f32 s11, s27, s16",
+                "vmla.f32 s12, s28, s16",
+                "vmla.f32 s13, s29, s16",
+                "vmla.f32 s14, s30, s16",
+                "vmla.f32 s15, s31, s16",
+                "5:",
+                "vldmia {a}!, {{s24-s31}}",
+                "vmla.f32 s0, s24, s17",
+                "vmla.f32 s1, s25, s17",
+                "vmla.f32 s2, s26, s17",
+                "vmla.f32 s3, s27, s17",
+                "vmla.f32 s4, s28, s17",
+                "vmla.f32 s5, s29, s17",
+                "vmla.f32 s6, s30, s17",
+                "vmla.f32 s7, s31, s17",
+                "vldmia {b}!, {{s24-s31}}",
+                "vmla.f32 s8, s24, s17",
+                "vmla.f32 s9, s25, s17",
+                "vmla.f32 s10, s26, s17",
+                "vmla.f32 s11, s27, s17",
+                "vmla.f32 s12, s28, s17",
+                "vmla.f32 s13, s29, s17",
+                "vmla.f32 s14, s30, s17",
+                "vmla.f32 s15, s31, s17",
+                "subs {pairs}, {pairs}, #1",
+                "bne 2b",
+                "4:",
+                "vstmia {out}, {{s0-s15}}",
+                zeros = in(reg) ZEROS.as_ptr(),
+                out = in(reg) sums.as_mut_ptr(),
+                x = inout(reg) input.as_ptr() => _,
+                a = inout(reg) first.as_ptr() => _,
+                b = inout(reg) second.as_ptr() => _,
+                n = inout(reg) n => _,
+                pairs = out(reg) _,
+                out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+                out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+                out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+                out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+                out("s16") _, out("s17") _,
+                out("s24") _, out("s25") _, out("s26") _, out("s27") _,
+                out("s28") _, out("s29") _, out("s30") _, out("s31") _,
+                options(nostack),
+            );
+        }
+        sums
+    }
+}
