@@ -33,9 +33,11 @@
 //!    network's words with checked slicing), with iterators only: no index, no failure;
 //!    network `m` fills components `m*K .. m*K + K` of one mixture. The blob stores each
 //!    layer's weights in blocks of [`ROW_BLOCK`] rows, column by column
-//!    ([`Layout::stored_index`]), so the kernel reads several blocks front to back and
-//!    loads each input once for all their running sums: two blocks (16 sums in registers) on
-//!    a Cortex-M4F, four (32 sums in eight SSE2 registers) on a host.
+//!    ([`Layout::stored_index`]), so the kernel ([`kernel`]) reads several blocks front to
+//!    back and loads each input once for all their running sums: two blocks (16 sums in
+//!    registers) on a Cortex-M4F, four (32 sums in eight SSE2 registers) on a host. A
+//!    target can supply its own kernel for two blocks with [`Model::set_kernel`] (the
+//!    `mdn-cortex-m` crate has one in assembly); it must give the portable kernel's bits.
 //! 4. **[`Mixture`]** (`mixture`): log mixing weights, means and sigmas in original target
 //!    units; the density [`Mixture::log_prob`], [`Mixture::prob`],
 //!    [`Mixture::anomaly_score`], [`Mixture::density_on_grid`], and the moments
