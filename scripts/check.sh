@@ -19,6 +19,8 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 step "installing what the checks need"
 rustup target add thumbv7em-none-eabihf thumbv6m-none-eabi
+# Only to check that mdn-cortex-m's assembly builds for a Cortex-M33 too (never run there).
+rustup target add thumbv8m.main-none-eabihf
 rustup component add rustfmt clippy
 if ! command -v qemu-system-arm >/dev/null || ! command -v arm-none-eabi-size >/dev/null; then
     as_root apt-get update -qq
@@ -39,7 +41,9 @@ step "mdn-core on thumb targets, with and without defmt; mdn-cortex-m's assembly
 for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
     cargo build -p mdn-core --target "$target"
     cargo build -p mdn-core --target "$target" --features defmt
-    # The host build compiles mdn-cortex-m's portable fallback, not its assembly.
+done
+# The host build compiles mdn-cortex-m's portable fallback, not its assembly.
+for target in thumbv6m-none-eabi thumbv7em-none-eabihf thumbv8m.main-none-eabihf; do
     cargo clippy -p mdn-cortex-m --target "$target" -- -D warnings
 done
 

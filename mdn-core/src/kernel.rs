@@ -12,9 +12,10 @@
 //! LLVM does not emit for this loop) can supply its own [`DotBlocks`] to
 //! [`Model::set_kernel`](crate::Model::set_kernel), for example
 //! `mdn-cortex-m`'s, written in assembly. Every kernel must give [`dot_blocks`]'s bits:
-//! each sum starts at `0.0` and adds `weight * input` (the product rounded, then the sum;
-//! no fused multiply-add) for the inputs in order. The device parity test runs the
-//! supplied kernel against the host's portable one.
+//! each sum starts at `+0.0` and adds `weight * input` (the product rounded, then the sum;
+//! no fused multiply-add) for the inputs in order. The device parity test runs
+//! `mdn-cortex-m`'s against the host's portable kernel; a kernel of your own needs a
+//! parity run of its own (`firmware-example`'s `parity` shows how).
 
 use crate::{blob::from_word, layout::ROW_BLOCK};
 
@@ -31,7 +32,7 @@ pub type Column = [u32; ROW_BLOCK];
 
 /// A kernel: the [`ROW_BLOCK`] dot products of each of two blocks (their columns,
 /// `blocks[b][i]` holding the weights for input `i`) with `input`, each summed from input 0
-/// upwards starting at `0.0`, the product of each weight and input rounded before it is
+/// upwards starting at `+0.0`, the product of each weight and input rounded before it is
 /// added. Only the first `min(input.len(), blocks[0].len(), blocks[1].len())` inputs
 /// count (mdn-core passes equal lengths).
 ///
@@ -62,9 +63,9 @@ pub type DotBlocks = fn(blocks: [&[Column]; 2], input: &[f32]) -> [[f32; ROW_BLO
 /// use mdn_core::{ROW_BLOCK, kernel::dot_blocks};
 /// // Block 0 row r has weights (r, 1); block 1 has all weights -1.
 /// let first: Vec<_> = (0..2)
-///     .map(|i| core::array::from_fn(|r| if i == 0 { r as f32 } else { 1.0 }.to_bits()))
+///     .map(|i| core::array::from_fn(|r| if i == 0 { r as f32 } else { 1.0 }.to_bits().to_le()))
 ///     .collect();
-/// let second = [[(-1.0_f32).to_bits(); ROW_BLOCK]; 2];
+/// let second = [[(-1.0_f32).to_bits().to_le(); ROW_BLOCK]; 2];
 /// let [a, b] = dot_blocks([&first, &second], &[2.0, 3.0]);
 /// assert_eq!(a[5], 5.0 * 2.0 + 3.0);
 /// assert_eq!(b, [-5.0; ROW_BLOCK]);

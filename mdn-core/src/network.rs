@@ -857,9 +857,10 @@ mod tests {
     /// number of rows from 1 to 72 (one to nine blocks: a host's four-block step none to
     /// twice, followed by none to three blocks; whole and partial) and every fan-in from 1
     /// to 17 (odd and even column counts), write nothing past the layer's rows into a
-    /// longer output buffer, and fill a shorter one with the rows that fit. The Cortex-M
-    /// kernel, which `Dense::forward` runs only there, gives the host kernel's sums, and a
-    /// supplied kernel (here the Cortex-M one through a pointer) gives the same outputs.
+    /// longer output buffer, and fill a shorter one with the rows that fit. The portable
+    /// kernel (`dot_blocks`, a Cortex-M's default) gives the host kernel's sums, and the
+    /// layer run through it as a supplied kernel gives the same outputs
+    /// (`tests/kernel.rs` checks that a supplied kernel takes every pair of blocks).
     #[test]
     fn kernels_give_the_plain_loop_bits() {
         const MAX_ROWS: usize = 72;
@@ -891,7 +892,7 @@ mod tests {
                 // The same layer with a supplied kernel: every pair of blocks through it.
                 let supplied = Dense {
                     kernel: Kernel {
-                        dot_blocks: |blocks, input| dot_blocks(blocks, input),
+                        dot_blocks,
                         supplied: true,
                     },
                     ..dense

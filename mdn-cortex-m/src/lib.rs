@@ -1,9 +1,10 @@
 //! # mdn-cortex-m
 //!
-//! A dense-layer kernel for [`mdn_core`] written in assembly for Cortex-M cores with a
-//! single-precision FPU and the hard-float ABI (`thumbv7em-none-eabihf`: Cortex-M4F and
-//! M7; `thumbv8m.main-none-eabihf`: Cortex-M33), with the bits of mdn-core's portable
-//! kernel.
+//! A dense-layer kernel for [`mdn_core`] written in assembly for Cortex-M cores with an
+//! FPU and the hard-float ABI, with the bits of mdn-core's portable kernel. It is written
+//! for, and tested on, the Cortex-M4F (`thumbv7em-none-eabihf`, in QEMU `mps2-an386`); it
+//! uses only instructions and registers that the FPUs of the Cortex-M7 and Cortex-M33 have
+//! too (`thumbv8m.main-none-eabihf` builds), where it has not been run.
 //!
 //! ```
 //! # let bytes = mdn_core::doc_example_blob();
@@ -16,15 +17,16 @@
 //!
 //! ## Why
 //!
-//! A Cortex-M4F spends most of an evaluation in the multiply-adds of the dense layers.
-//! LLVM compiles mdn-core's portable kernel ([`mdn_core::kernel::dot_blocks`]) to one
-//! `vldr` per weight and one `vmla.f32` per multiply-add: 3,456 instructions for the
-//! 1,568 multiply-adds of a 1-32-32 K = 5 model. This kernel loads a column of 8 weights
-//! with one `vldmia` and two inputs with another, so a multiply-add costs about 1.2
-//! instructions: a query takes 5,565 instructions instead of 7,338 (QEMU, which counts
-//! instructions; the repository's README and BENCHMARKS.md have every model's figures,
-//! measured by `firmware-example`'s `cost`). On silicon it saves cycles
-//! too: a `vldmia` of 8 registers takes 9 cycles on a Cortex-M4F, 8 `vldr` take 16.
+//! A Cortex-M4F spends most of an evaluation in the dense layers. LLVM compiles
+//! mdn-core's portable kernel ([`mdn_core::kernel::dot_blocks`]) to one `vldr` per weight
+//! and one `vmla.f32` per multiply-add: 3,456 instructions for the 1,536 multiply-adds of a
+//! 1-32-32 K = 5 model (1,568 with the head's 15 rows filled to 16), and safe Rust cannot
+//! ask for anything else. This kernel loads a column of 8 weights with one `vldmia` and two
+//! inputs with another: 2,026 instructions for the same multiply-adds, calls included
+//! (about 1.3 each), and a query takes 5,565 instructions instead of 7,338 (QEMU, which
+//! counts instructions; the repository's README and BENCHMARKS.md have every model's
+//! figures, measured by `firmware-example`'s `cost`). On silicon it saves cycles too: a
+//! `vldmia` of 8 registers takes 9 cycles on a Cortex-M4F, 8 `vldr` take 16.
 //!
 //! ## Same bits
 //!
@@ -34,12 +36,20 @@
 //! (`MDN_QEMU=1 cargo test -p mdn-tests --test device_parity`) runs every parity vector
 //! through this kernel on QEMU's Cortex-M4F and compares the bits with the host's
 //! portable kernel, and `firmware-example`'s `parity` binary also compares this kernel's
-//! sums with mdn-core's on random columns, including NaN, infinities and `-0.0`.
+//! sums with mdn-core's on random columns, including NaN, infinities and `-0.0`, and on
+//! slices of unequal lengths.
+//!
+//! Like every mdn-core computation, it assumes the FPU's reset configuration (`FPSCR`:
+//! round to nearest, no flush to zero, no default NaN), which a firmware should not change.
 //!
 //! ## Other targets
 //!
-//! Everywhere else (a host, `thumbv6m-none-eabi`, a soft-float ABI) [`dot_blocks`] is
-//! mdn-core's portable kernel, so code that names it builds for any target.
+//! The assembly is compiled for bare-metal (`target_os = "none"`), little-endian Arm
+//! targets with the hard-float ABI. Everywhere else (a host, `thumbv6m-none-eabi`, a
+//! soft-float ABI, Arm Linux) [`dot_blocks`] is mdn-core's portable kernel, so code that
+//! names it builds for any target. Supply it on the device only: on a host, a supplied
+//! kernel also replaces mdn-core's faster four-block one
+//! ([`Model::set_kernel`](mdn_core::Model::set_kernel)).
 //!
 //! `unsafe` is confined to the one `asm!` block, after the slice lengths it reads have been
 //! checked.
@@ -56,8 +66,8 @@ const _: () = assert!(ROW_BLOCK == 8, "the assembly keeps 2 x 8 sums in s0-s15")
 /// blocks of columns with `input`, bit for bit those of [`mdn_core::kernel::dot_blocks`]
 /// (only the first `min(input.len(), blocks[0].len(), blocks[1].len())` inputs count).
 ///
-/// In assembly on `target_arch = "arm"` with `target_abi = "eabihf"` (little-endian);
-/// elsewhere it is mdn-core's portable kernel.
+/// In assembly on bare-metal, little-endian Arm with the hard-float ABI; elsewhere it is
+/// mdn-core's portable kernel.
 ///
 /// # Examples
 ///
@@ -69,20 +79,30 @@ const _: () = assert!(ROW_BLOCK == 8, "the assembly keeps 2 x 8 sums in s0-s15")
 /// assert_eq!(mdn_cortex_m::dot_blocks(blocks, &input), kernel::dot_blocks(blocks, &input));
 /// assert_eq!(mdn_cortex_m::dot_blocks(blocks, &input)[1][7], 1.5);
 /// ```
+// Out of line: mdn-core calls it through a pointer anyway, and inlined copies would only
+// cost flash.
 #[inline(never)]
 pub fn dot_blocks(blocks: [&[Column]; 2], input: &[f32]) -> [[f32; ROW_BLOCK]; 2] {
-    #[cfg(all(target_arch = "arm", target_abi = "eabihf", target_endian = "little"))]
-    {
-        vldm::dot_blocks(blocks, input)
-    }
-    #[cfg(not(all(target_arch = "arm", target_abi = "eabihf", target_endian = "little")))]
-    {
-        mdn_core::kernel::dot_blocks(blocks, input)
-    }
+    kernel::dot_blocks(blocks, input)
 }
 
-#[cfg(all(target_arch = "arm", target_abi = "eabihf", target_endian = "little"))]
-mod vldm {
+// The assembly where it assembles; mdn-core's portable kernel everywhere else.
+#[cfg(not(all(
+    target_arch = "arm",
+    target_os = "none",
+    target_abi = "eabihf",
+    target_endian = "little"
+)))]
+use mdn_core::kernel;
+
+/// The assembly kernel: bare-metal, little-endian Arm with the hard-float ABI.
+#[cfg(all(
+    target_arch = "arm",
+    target_os = "none",
+    target_abi = "eabihf",
+    target_endian = "little"
+))]
+mod kernel {
     use core::mem::MaybeUninit;
 
     use mdn_core::{ROW_BLOCK, kernel::Column};
@@ -101,7 +121,8 @@ mod vldm {
         let [first, second] = blocks;
         let n = first.len().min(second.len()).min(input.len());
         // SAFETY: the assembly reads `n` columns of 8 words from `first` and from
-        // `second` and `n` values from `input`, none longer than `n`; it writes the 16 sums
+        // `second` and `n` values from `input`, and each is at least `n` long (`n` is the
+        // least of their lengths); it writes the 16 sums
         // to `sums`, all 64 bytes of it, so it is initialised afterwards. Every pointer is
         // 4-byte aligned (`u32`, `f32`), as `vldmia`/`vstmia` need. It touches no stack,
         // and declares every register it changes: the callee-saved `s16`-`s31` among them,
@@ -166,7 +187,7 @@ mod vldm {
                 x = inout(reg) input.as_ptr() => _,
                 a = inout(reg) first.as_ptr() => _,
                 b = inout(reg) second.as_ptr() => _,
-                n = inout(reg) n => _,
+                n = in(reg) n,
                 pairs = out(reg) _,
                 out("s0") _, out("s1") _, out("s2") _, out("s3") _,
                 out("s4") _, out("s5") _, out("s6") _, out("s7") _,

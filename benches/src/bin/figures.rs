@@ -431,7 +431,8 @@ fn targets(root: &Path) -> Result<String> {
          log-sum-exp, whose independent libm calls already overlap; one `logf` per mixture \
          instead of one per component (each sigma split exactly into mantissa and exponent) \
          was 2 % faster per sample and cost the device 400 bytes of flash for 77 fewer \
-         instructions. Batch path: blocks of 16 rows, two outputs a step (eight SSE2 \
+         instructions (Cortex-M4F, with mdn-core's kernel inlined, before `mdn-cortex-m`). \
+         Batch path: blocks of 16 rows, two outputs a step (eight SSE2 \
          accumulators; each row's sums keep the single-row order, so no reassociation and \
          no fused multiply-add); at 13-64-64 most of the time goes to the dense sums, at \
          1-32-32 libm's `expf` and `logf` are about 40 % (in 16 independent rows at a time). \

@@ -9,7 +9,8 @@
 //! Every vector is evaluated twice: with mdn-core's portable kernel and with
 //! `mdn-cortex-m`'s assembly one ([`mdn_core::Model::set_kernel`]). Before the sets, the two
 //! kernels' sums are compared directly on random columns with zeros of both signs,
-//! infinities, NaN and overflowing products (exit status 4 on a difference).
+//! infinities, NaN and overflowing products, and slices of unequal lengths with poison past
+//! their ends (exit status 4 on a difference).
 //!
 //! A blob and vectors placed in the flash partition by QEMU's loader (see
 //! `firmware_example::partition`) are checked instead of the embedded sets: one binary,
@@ -85,33 +86,42 @@ enum Source {
 }
 
 /// Columns the direct kernel check goes up to (odd and even counts, one to many steps).
-const MAX_COLUMNS: usize = 41;
+const MAX_COLUMNS: usize = 44;
+
+/// How many columns short of the count each slice may be: equal lengths, as mdn-core
+/// passes them, and each slice (or several) shorter by one or by three.
+const SHORTFALLS: [usize; 3] = [0, 1, 3];
+
+/// What the slices' memory holds past their ends: a kernel that reads it changes its sums.
+const POISON: f32 = 1.0e30;
 
 /// Compares `mdn_cortex_m::dot_blocks` with `mdn_core::kernel::dot_blocks` on random
-/// blocks of every column count up to [`MAX_COLUMNS`], with slices of unequal lengths too;
-/// returns the number of cases, or exits with status 4 on the first difference.
+/// blocks of every column count up to [`MAX_COLUMNS`], with every combination of
+/// [`SHORTFALLS`] for the two blocks and the input; returns the number of cases, or exits
+/// with status 4 on the first difference.
 fn check_kernels() -> u32 {
     let mut rng = ParityRng::new(2026);
     let mut cases = 0_u32;
     for columns in 0..=MAX_COLUMNS {
-        for round in 0..8 {
-            let mut first = [[0_u32; ROW_BLOCK]; MAX_COLUMNS];
-            let mut second = [[0_u32; ROW_BLOCK]; MAX_COLUMNS];
-            let mut input = [0.0_f32; MAX_COLUMNS];
-            first
+        for shortfall in SHORTFALLS.iter().flat_map(|&a| {
+            SHORTFALLS
+                .iter()
+                .flat_map(move |&b| SHORTFALLS.iter().map(move |&x| [a, b, x]))
+        }) {
+            let [a, b, x] = shortfall.map(|short| columns.saturating_sub(short));
+            let mut first = [[POISON.to_bits(); ROW_BLOCK]; MAX_COLUMNS];
+            let mut second = [[POISON.to_bits(); ROW_BLOCK]; MAX_COLUMNS];
+            let mut input = [POISON; MAX_COLUMNS];
+            first[..a]
                 .as_flattened_mut()
                 .fill_with(|| value(&mut rng).to_bits());
-            second
+            second[..b]
                 .as_flattened_mut()
                 .fill_with(|| value(&mut rng).to_bits());
-            input.fill_with(|| value(&mut rng));
-            // Round 0 to 5: equal lengths, as mdn-core passes them; then each slice in
-            // turn one column short, so the kernels must agree on what counts.
-            let short = |slice: usize| columns - usize::from(round == 6 + slice && columns > 0);
-            let blocks: [&[Column]; 2] = [&first[..short(0)], &second[..short(1)]];
-            let input = &input[..columns];
-            let expected = mdn_core::kernel::dot_blocks(blocks, input);
-            let actual = mdn_cortex_m::dot_blocks(blocks, input);
+            input[..x].fill_with(|| value(&mut rng));
+            let blocks: [&[Column]; 2] = [&first[..a], &second[..b]];
+            let expected = mdn_core::kernel::dot_blocks(blocks, &input[..x]);
+            let actual = mdn_cortex_m::dot_blocks(blocks, &input[..x]);
             // As an outcome of `mdn_tests::vectors`: a status word (0), then the 16 sums.
             let outcome = |sums: [[f32; ROW_BLOCK]; 2]| {
                 let mut words = [0_u32; 1 + 2 * ROW_BLOCK];
@@ -121,11 +131,10 @@ fn check_kernels() -> u32 {
                 words
             };
             let (expected, actual) = (outcome(expected), outcome(actual));
-            let same = outcomes_match(&expected, &actual);
-            if !same {
+            if !outcomes_match(&expected, &actual) {
                 error!(
-                    "kernels differ at {=usize} columns, round {=usize}: mdn-core {:#x}, mdn-cortex-m {:#x}",
-                    columns, round, expected, actual
+                    "kernels differ with {=usize}, {=usize} and {=usize} columns: mdn-core {:#x}, mdn-cortex-m {:#x}",
+                    a, b, x, expected, actual
                 );
                 exit(4)
             }
