@@ -113,7 +113,7 @@ mod kernel {
     /// Register use: sums of the first block in `s0`-`s7`, of the second in `s8`-`s15`;
     /// two inputs in `s16`, `s17`; a column of 8 weights in `s24`-`s31`. Two columns a
     /// step; an odd first column goes alone through the step's second half, so the
-    /// multiply-adds are written once (flash: `minimal` has a few bytes to spare).
+    /// multiply-adds are written once (flash: `minimal` has 120 bytes to spare).
     pub(super) fn dot_blocks(blocks: [&[Column]; 2], input: &[f32]) -> [[f32; ROW_BLOCK]; 2] {
         // Written whole by the assembly's `vstmia`: zeroing it first took a library call
         // (`__aeabi_memclr4`, about 40 instructions) per call.
