@@ -87,7 +87,7 @@ pub struct Members {
     count: usize,
     /// Components each member uses, at most `arch.components` (the rest of its head is
     /// ignored: a member with fewer components is that smaller model exactly).
-    active: Vec<usize>,
+    components_used: Vec<usize>,
     /// Hidden weight and bias of each layer, then the head's weight and bias.
     params: Vec<Param>,
     device: Device,
@@ -124,8 +124,8 @@ impl Members {
     }
 
     /// Stacks `init` (one full layout-order parameter vector per member, scalers included
-    /// and ignored) into batched variables; member `m` uses the first `active[m]`
-    /// components of its head (all of them when `active` is empty).
+    /// and ignored) into batched variables; member `m` uses the first `components_used[m]`
+    /// components of its head (all of them when `components_used` is empty).
     ///
     /// # Errors
     ///
@@ -138,14 +138,14 @@ impl Members {
         arch: Architecture,
         layout: &Layout,
         init: &[Vec<f32>],
-        active: &[usize],
+        components_used: &[usize],
     ) -> Result<Self> {
         let device = Device::Cpu;
         let count = init.len();
-        let active = if active.is_empty() {
+        let components_used = if components_used.is_empty() {
             vec![arch.components; count]
         } else {
-            active
+            components_used
                 .iter()
                 .map(|&k| k.clamp(1, arch.components))
                 .collect()
@@ -199,7 +199,7 @@ impl Members {
         Ok(Members {
             arch,
             count,
-            active,
+            components_used,
             params,
             device,
         })
@@ -279,7 +279,7 @@ impl Members {
         let head = dense(&h, &self.params[2 * layers..], None)?;
         let op = MixtureLogDensity {
             components: self.arch.components,
-            active: self.active.clone(),
+            components_used: self.components_used.clone(),
             outputs: self.arch.outputs,
             sigma: self.arch.sigma,
             floor: self.arch.sigma_floor,
@@ -358,7 +358,7 @@ impl Members {
         pad_components(
             layout,
             &mut out,
-            self.active[member],
+            self.components_used[member],
             self.arch.components,
             self.arch.outputs,
         );
@@ -375,10 +375,10 @@ impl Members {
     /// # let layout = Members::layout_of(&arch).unwrap();
     /// let init = [Members::initial(&layout, 1), Members::initial(&layout, 2)];
     /// let members = Members::new(arch, &layout, &init, &[1, 5]).unwrap();
-    /// assert_eq!(members.active(), [1, 5]);
+    /// assert_eq!(members.components_used(), [1, 5]);
     /// ```
-    pub fn active(&self) -> &[usize] {
-        &self.active
+    pub fn components_used(&self) -> &[usize] {
+        &self.components_used
     }
 }
 
@@ -437,7 +437,7 @@ fn pad_components(layout: &Layout, params: &mut [f32], k: usize, slots: usize, o
 struct MixtureLogDensity {
     components: usize,
     /// Components used by each member (rows are member-major).
-    active: Vec<usize>,
+    components_used: Vec<usize>,
     outputs: usize,
     sigma: SigmaTransform,
     floor: f32,
@@ -479,13 +479,13 @@ impl MixtureLogDensity {
         &self,
         head: &[f32],
         u: &[f32],
-        active: usize,
+        components_used: usize,
         grad: Option<&mut [f32]>,
         scratch: &mut [f32],
     ) -> f32 {
         let (k_all, d) = (self.components, self.outputs);
         let kd = k_all * d;
-        let k = active;
+        let k = components_used;
         let (c, rest) = scratch.split_at_mut(k_all);
         let c = &mut c[..k];
         let (sigmas, rest) = rest.split_at_mut(kd);
@@ -514,7 +514,7 @@ impl MixtureLogDensity {
         let c_sum: f32 = c.iter().map(|&v| (v - c_max).exp()).sum();
         let lp = c_max + c_sum.ln();
         if let Some(grad) = grad {
-            // Unused components (beyond `active`) keep a zero gradient.
+            // Unused components (beyond `components_used`) keep a zero gradient.
             grad.fill(0.0);
             for j in 0..k {
                 let responsibility = (c[j] - lp).exp();
@@ -646,16 +646,17 @@ impl candle_core::CustomOp2 for MixtureLogDensity {
             gradient.clear();
             gradient.resize(head.len(), 0.0);
         }
-        let per_member = rows / self.active.len().max(1);
+        let per_member = rows / self.components_used.len().max(1);
         for row in 0..rows {
             let grad = self
                 .with_gradient
                 .then(|| &mut gradient[row * width..(row + 1) * width]);
-            let active = self.active[(row / per_member.max(1)).min(self.active.len() - 1)];
+            let components_used =
+                self.components_used[(row / per_member.max(1)).min(self.components_used.len() - 1)];
             lp.push(self.row(
                 &head[row * width..(row + 1) * width],
                 &u[row * d..(row + 1) * d],
-                active,
+                components_used,
                 grad,
                 &mut scratch,
             ));
@@ -693,8 +694,8 @@ pub struct MemberAdam {
     first: Vec<Vec<f32>>,
     second: Vec<Vec<f32>>,
     values: Vec<Vec<f32>>,
-    /// Learning rate of each member.
-    pub lr: Vec<f64>,
+    /// Learning rate of each member; 0 for a frozen one.
+    lr: Vec<f64>,
     weight_decay: f64,
     step: i32,
 }
@@ -719,7 +720,7 @@ impl MemberAdam {
     /// # let layout = Members::layout_of(&arch).unwrap();
     /// # let members = Members::new(arch, &layout, &[Members::initial(&layout, 1)], &[]).unwrap();
     /// let adam = MemberAdam::new(&members, 1e-3, 0.0).unwrap();
-    /// assert_eq!(adam.lr, [1e-3]);
+    /// assert_eq!(adam.lr(0), 1e-3);
     /// ```
     pub fn new(members: &Members, lr: f64, weight_decay: f64) -> Result<Self> {
         let vars = members.vars();
@@ -734,6 +735,56 @@ impl MemberAdam {
             weight_decay,
             step: 0,
         })
+    }
+
+    /// Member `member`'s learning rate (0 once frozen).
+    ///
+    /// # Examples
+    ///
+    /// See [`MemberAdam::new`].
+    pub fn lr(&self, member: usize) -> f64 {
+        self.lr.get(member).copied().unwrap_or(0.0)
+    }
+
+    /// Sets member `member`'s learning rate.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use mdn_train::{members::{Members, MemberAdam}, model::Architecture};
+    /// # let arch = Architecture::new(1, 1, 2, vec![4]);
+    /// # let layout = Members::layout_of(&arch).unwrap();
+    /// # let members = Members::new(arch, &layout, &[Members::initial(&layout, 1)], &[]).unwrap();
+    /// let mut adam = MemberAdam::new(&members, 1e-3, 0.0).unwrap();
+    /// adam.set_lr(0, 1e-4);
+    /// assert_eq!(adam.lr(0), 1e-4);
+    /// ```
+    pub fn set_lr(&mut self, member: usize, lr: f64) {
+        if let Some(own) = self.lr.get_mut(member) {
+            *own = lr;
+        }
+    }
+
+    /// Freezes member `member`: later steps leave its weights and moments as they are.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use mdn_train::{members::{Members, MemberAdam}, model::Architecture};
+    /// # use candle_core::{Device, Tensor};
+    /// # let arch = Architecture::new(1, 1, 2, vec![4]);
+    /// # let layout = Members::layout_of(&arch).unwrap();
+    /// # let members = Members::new(arch, &layout, &[Members::initial(&layout, 1)], &[]).unwrap();
+    /// let mut adam = MemberAdam::new(&members, 1e-2, 0.0).unwrap();
+    /// adam.freeze(0);
+    /// let before = members.snapshot().unwrap();
+    /// let xs = Tensor::new(&[[[0.5_f32]]], &Device::Cpu).unwrap();
+    /// let us = Tensor::new(&[[[0.3_f32]]], &Device::Cpu).unwrap();
+    /// adam.backward_step(&members.log_density(&xs, &us, true).unwrap().sum_all().unwrap()).unwrap();
+    /// assert_eq!(members.snapshot().unwrap(), before);
+    /// ```
+    pub fn freeze(&mut self, member: usize) {
+        self.set_lr(member, 0.0);
     }
 
     /// Puts member `member`'s values from `snapshot` back into its variables (the
