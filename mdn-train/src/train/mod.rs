@@ -28,6 +28,7 @@
 //! number of threads, so the same data, seed and thread count give a byte-identical blob.
 
 mod config;
+mod distill;
 mod fit;
 mod metrics;
 mod rows;
@@ -37,6 +38,7 @@ mod stopping;
 use candle_core::Device;
 
 pub use config::TrainConfig;
+pub use distill::{DistillConfig, Distilled, distill};
 use fit::{RowBatches, Run, fit};
 pub use metrics::{Divergence, EpochMetrics, MemberRun, metrics_csv};
 use rows::{Assignment, STREAM_INIT, network_seed};
@@ -95,7 +97,12 @@ pub struct Trained {
     pub val_rows: usize,
     /// Features that were constant on the training rows (given scale 1).
     pub constant_features: Vec<String>,
-
+    /// The scalers every network shares.
+    pub scalers: Scalers,
+    /// Rows the networks learned from (with folds: every row, each but by one network).
+    pub rows_learned: Vec<usize>,
+    /// Rows no network learned from (`--val-fraction`), else none.
+    pub rows_held_out: Vec<usize>,
 }
 
 /// Trains an MDN on `data` with `config`, calling `on_epoch` after every epoch.
@@ -193,6 +200,17 @@ pub fn train(
         val_rows: member_runs.first().map_or(0, |r| r.val_rows),
         member_runs,
         constant_features: fitted.constant_features,
+        scalers: fitted.scalers,
+        rows_learned: if config.val_fraction.is_some() {
+            base.train[0].clone()
+        } else {
+            (0..data.len()).collect()
+        },
+        rows_held_out: if config.val_fraction.is_some() {
+            base.val[0].clone()
+        } else {
+            Vec::new()
+        },
     })
 }
 
