@@ -10,7 +10,7 @@ use candle_nn::{AdamW, Module, Optimizer, ParamsAdamW};
 use rand::{RngExt, SeedableRng, seq::SliceRandom};
 
 use crate::{
-    data::Dataset,
+    data::{Dataset, MIN_TRAIN_ROWS},
     error::Result,
     scaling::{Scaler, ScalerKind},
     train::TrainConfig,
@@ -192,7 +192,8 @@ pub fn linear(train: &Dataset, test: &Dataset, scale_x: crate::scaling::InputSca
 ///
 /// # Errors
 ///
-/// A candle error.
+/// [`Error::TooFewRows`](crate::Error::TooFewRows) below [`MIN_TRAIN_ROWS`] training rows
+/// (the MDN's own minimum), or a candle error.
 ///
 /// # Examples
 ///
@@ -203,6 +204,8 @@ pub fn linear(train: &Dataset, test: &Dataset, scale_x: crate::scaling::InputSca
 /// assert!(s.rmse < 1.0);
 /// ```
 pub fn mlp(train: &Dataset, test: &Dataset, config: &TrainConfig) -> Result<Score> {
+    // The split below needs a validation row and two to fit on; the MDN needs more.
+    train.require_rows(MIN_TRAIN_ROWS)?;
     let (f, d) = (train.inputs(), train.outputs());
     let dev = Device::Cpu;
     let (xs, _) = Scaler::fit(&train.x, f, config.scale_x.into());
@@ -328,4 +331,28 @@ pub fn mlp(train: &Dataset, test: &Dataset, config: &TrainConfig) -> Result<Scor
         &predict(test)?,
         &sigma,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::{Kind, generate};
+
+    #[test]
+    fn the_mlp_refuses_too_few_rows_instead_of_panicking() {
+        let test = generate(Kind::Hetero, 5, 2);
+        let config = TrainConfig {
+            epochs: 1,
+            hidden: vec![2],
+            ..TrainConfig::default()
+        };
+        for n in 0..MIN_TRAIN_ROWS {
+            let err = mlp(&generate(Kind::Hetero, n, 1), &test, &config).unwrap_err();
+            assert!(
+                matches!(err, crate::Error::TooFewRows { found, min: MIN_TRAIN_ROWS, .. } if found == n),
+                "{err}"
+            );
+        }
+        assert!(mlp(&generate(Kind::Hetero, MIN_TRAIN_ROWS, 1), &test, &config).is_ok());
+    }
 }

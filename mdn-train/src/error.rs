@@ -100,7 +100,11 @@ pub enum Error {
         found: String,
     },
     /// Too few data rows to train (or none to evaluate).
-    #[error("{}: expected at least {min} data rows, found {found}", path.display())]
+    #[error(
+        "{}: expected at least {min} data {}, found {found}",
+        path.display(),
+        if *min == 1 { "row" } else { "rows" }
+    )]
     TooFewRows {
         /// The file.
         path: PathBuf,

@@ -279,7 +279,7 @@ fn eval_names_the_problem_with_its_data() {
         ("empty.csv", &["empty.csv", "the file is empty"]),
         (
             "header.csv",
-            &["header.csv", "at least 1 data rows, found 0"],
+            &["header.csv", "at least 1 data row, found 0"],
         ),
         ("ragged.csv", &["ragged.csv, line 3", "expected 3 fields"]),
         (
