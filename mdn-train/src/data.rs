@@ -10,7 +10,10 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use crate::error::{Error, Result};
+use crate::{
+    error::{Error, Result},
+    excerpt,
+};
 
 /// Fewest rows [`crate::train::train`] accepts: below this a validation split and the
 /// scalers are meaningless.
@@ -183,12 +186,7 @@ impl Table {
                 path: self.path.clone(),
                 column: name.to_owned(),
                 role,
-                available: self
-                    .columns
-                    .iter()
-                    .map(|c| format!("`{c}`"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                available: self.columns.clone(),
             })
     }
 
@@ -346,12 +344,12 @@ fn parse_cell(path: &Path, line: u64, column: &str, index: usize, cell: &str) ->
     }
     match cell.parse::<f32>() {
         Ok(v) if v.is_finite() => Ok(v),
-        Ok(v) if v.is_nan() => Err(bad("a finite number", format!("`{cell}`"))),
+        Ok(v) if v.is_nan() => Err(bad("a finite number", excerpt::quoted(cell))),
         Ok(_) => Err(bad(
             "a finite number within f32 range (|v| < 3.4e38)",
-            format!("`{cell}`"),
+            excerpt::quoted(cell),
         )),
-        Err(_) => Err(bad("a number", format!("`{cell}`"))),
+        Err(_) => Err(bad("a number", excerpt::quoted(cell))),
     }
 }
 

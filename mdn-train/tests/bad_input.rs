@@ -147,6 +147,32 @@ fn ragged_row() {
 }
 
 #[test]
+fn huge_cells_and_headers_are_cut_in_messages() {
+    let cell = "7".repeat(5 << 20);
+    let stderr = train_fails(
+        Some(&csv_with_line(6, &format!("{cell}x,1"))),
+        &[],
+        &[
+            "d.csv, line 6, column 1 `x`: expected a number, found `7777",
+            "...` (5,242,841 more characters)",
+        ],
+    );
+    assert!(stderr.len() < 200, "{} bytes: {stderr}", stderr.len());
+
+    let header: Vec<String> = (0..5000).map(|i| format!("c{i}")).collect();
+    let data = header.join(",") + "\n" + &vec!["1"; 5000].join(",") + "\n";
+    let stderr = train_fails(
+        Some(&data),
+        &[],
+        &[
+            "d.csv, line 1: expected a column named `y` (target), found columns: `c0`, `c1`",
+            "`c19` and 4,980 more",
+        ],
+    );
+    assert!(stderr.len() < 400, "{} bytes: {stderr}", stderr.len());
+}
+
+#[test]
 fn empty_file() {
     train_fails(Some(""), &[], &["d.csv: the file is empty"]);
 }
