@@ -53,10 +53,11 @@ pub enum Error {
     },
     /// A column named on the command line or in a model is not in the header.
     #[error(
-        "{}, line 1: expected a column named {} ({role}), found columns: {}",
+        "{}, line 1: expected a column named {} ({role}), found columns: {}{}",
         path.display(),
         excerpt::quoted(column),
-        excerpt::quoted_list(available)
+        excerpt::quoted_list(available),
+        separator_hint(*separated_by)
     )]
     MissingColumn {
         /// The file.
@@ -67,6 +68,9 @@ pub enum Error {
         role: &'static str,
         /// The columns the header has.
         available: Vec<String>,
+        /// The delimiter the file seems to use, when the header is one column that holds
+        /// one ([`crate::data::guess_delimiter`]).
+        separated_by: Option<u8>,
     },
     /// The same column was named twice, or as feature and target.
     #[error("{}, line 1: column {} {problem}", path.display(), excerpt::quoted(column))]
@@ -108,6 +112,26 @@ pub enum Error {
         /// What the cell should hold.
         expected: &'static str,
         /// What it holds, quoted and cut ([`excerpt::quoted`]), or "an empty cell".
+        found: String,
+    },
+    /// A cell of a used column holds a missing value (empty, `NA`, `N/A`, `NaN`) and
+    /// missing values are errors (`--missing error`, the default).
+    #[error(
+        "{}, line {line}, column {index} {}: expected a number, found {found} (a missing value: \
+         --missing drop leaves such rows out)",
+        path.display(),
+        excerpt::quoted(column)
+    )]
+    MissingValue {
+        /// The file.
+        path: PathBuf,
+        /// 1-based physical line.
+        line: u64,
+        /// Column name.
+        column: String,
+        /// 1-based column index.
+        index: usize,
+        /// "an empty cell", or the cell quoted.
         found: String,
     },
     /// Too few data rows to train (or none to evaluate).
@@ -246,6 +270,22 @@ pub enum Error {
     /// JSON output could not be produced.
     #[error("cannot encode JSON: {0}")]
     Json(#[from] serde_json::Error),
+}
+
+/// The end of [`Error::MissingColumn`]'s message when the file seems to use another
+/// delimiter.
+fn separator_hint(separated_by: Option<u8>) -> String {
+    separated_by.map_or_else(String::new, |byte| {
+        let name = match byte {
+            b'\t' => "a tab".to_owned(),
+            other => format!("`{}`", char::from(other)),
+        };
+        format!(
+            "; the header is one column containing {name}: if that separates the fields, \
+             give {}",
+            crate::data::delimiter_option(byte)
+        )
+    })
 }
 
 /// The result type of mdn-train.

@@ -87,7 +87,10 @@ fn empty_cell() {
     train_fails(
         Some(&csv_with_line(7, "0.5,")),
         &[],
-        &["d.csv, line 7, column 2 `y`: expected a number, found an empty cell"],
+        &[
+            "d.csv, line 7, column 2 `y`: expected a number, found an empty cell",
+            "(a missing value: --missing drop leaves such rows out)",
+        ],
     );
 }
 
@@ -96,7 +99,7 @@ fn nan_and_infinite_cells() {
     train_fails(
         Some(&csv_with_line(3, "NaN,1")),
         &[],
-        &["d.csv, line 3, column 1 `x`: expected a finite number, found `NaN`"],
+        &["d.csv, line 3, column 1 `x`: expected a number, found `NaN` (a missing value"],
     );
     train_fails(
         Some(&csv_with_line(9, "0.5,inf")),

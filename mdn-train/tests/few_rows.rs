@@ -1,6 +1,7 @@
 //! Every command on data files of 0, 1, 2 and 3 rows exits 0 or 1, never 101 (a panic) nor
 //! by a signal, and a failure says what is wrong in an `error:` line.
 //!
+//! `eval` also reads the rows with two more that `--missing drop` leaves out.
 //! `predict`, `inspect` and `export` read no CSV file: they run on the model that `train`
 //! would have written from those rows (none, since training needs 10), and must name the
 //! missing model.
@@ -63,7 +64,13 @@ fn cases(n: usize) -> Vec<(Vec<String>, Vec<String>)> {
     let train = ["train", "--target", "y", "--data"];
     let baselines = ["baselines", "--target", "y", "--train"];
     let synth = ["data", "synth", "--kind", "invsin", "--out", "s.csv", "--n"];
-    let cases: [(Vec<&str>, Vec<String>); 11] = [
+    let gaps = format!("g{n}.csv");
+    let gaps_need_one = if n == 0 {
+        vec![format!("{gaps}: expected at least 1 data row, found 0")]
+    } else {
+        Vec::new()
+    };
+    let cases: [(Vec<&str>, Vec<String>); 12] = [
         (
             [&train[..], &[&data, "--out", &model], &TINY].concat(),
             too_few(10),
@@ -95,6 +102,10 @@ fn cases(n: usize) -> Vec<(Vec<String>, Vec<String>)> {
                 "s.csv",
             ],
             needs_one.clone(),
+        ),
+        (
+            vec!["eval", "model.mdn", "--data", &gaps, "--missing", "drop"],
+            gaps_need_one,
         ),
         (vec!["predict", &model, "--x", "0.5"], cannot_read.clone()),
         (vec!["inspect", &model], cannot_read.clone()),
@@ -144,6 +155,8 @@ fn every_command_on_zero_to_three_rows_exits_0_or_1_with_a_message() {
     for n in 0..=3 {
         let rows: Vec<&str> = big.lines().take(n + 1).collect();
         write(d, &format!("d{n}.csv"), &(rows.join("\n") + "\n"));
+        // The same rows and two that `--missing drop` leaves out.
+        write(d, &format!("g{n}.csv"), &(rows.join("\n") + "\nNA,1\n2,\n"));
         for (args, fails) in cases(n) {
             check(d, &args, &fails);
         }

@@ -71,6 +71,7 @@ impl Curves {
                     column: name.to_owned(),
                     role: "metrics",
                     available: header.iter().map(str::to_owned).collect(),
+                    separated_by: None,
                 })
         };
         let (epoch, train) = (column(EPOCH)?, column(TRAIN)?);

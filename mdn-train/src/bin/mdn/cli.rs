@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use mdn_core::{Activation, SigmaTransform};
 use mdn_train::{
+    data::{CsvFormat, Missing, parse_delimiter},
     scaling::{InputScaling, TargetScaling},
     synth::Kind,
     train::TrainConfig,
@@ -102,6 +103,31 @@ impl ModelArg {
             .clone()
             .or_else(|| self.model_path.clone())
             .unwrap_or_default()
+    }
+}
+
+/// How the data CSV files of a command are read (not the metrics file `mdn train`
+/// writes, which is always comma separated).
+#[derive(Debug, Clone, Args)]
+pub struct CsvArgs {
+    /// Field separator of the data files: `,`, `;`, `tab` (or `\t`), or any other single
+    /// ASCII character except `"`.
+    #[arg(long, default_value = ",", value_parser = parse_delimiter, help_heading = "Input")]
+    pub delimiter: u8,
+    /// A missing value (an empty cell, `NA`, `N/A` or `NaN` in any letter case) in a used
+    /// column: `error` stops with its file, line and column; `drop` leaves the row out and
+    /// says on stderr how many rows were left out.
+    #[arg(long, value_enum, default_value_t = Missing::Error, help_heading = "Input")]
+    pub missing: Missing,
+}
+
+impl CsvArgs {
+    /// The library's format.
+    pub fn format(&self) -> CsvFormat {
+        CsvFormat {
+            delimiter: self.delimiter,
+            missing: self.missing,
+        }
     }
 }
 
@@ -275,6 +301,9 @@ pub struct TrainArgs {
     /// Model and training settings.
     #[command(flatten)]
     pub options: ModelOptions,
+    /// How the CSV files are read.
+    #[command(flatten)]
+    pub csv: CsvArgs,
     /// Print one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
@@ -299,6 +328,9 @@ pub struct EvalArgs {
     /// Also write one row per sample: line, features, targets, log_prob, mean and std.
     #[arg(long, value_name = "CSV")]
     pub per_sample: Option<PathBuf>,
+    /// How the CSV files are read.
+    #[command(flatten)]
+    pub csv: CsvArgs,
     /// Print one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
@@ -382,6 +414,9 @@ pub struct PlotArgs {
     /// `training` is skipped with a note when that file does not exist].
     #[arg(long, value_name = "CSV")]
     pub metrics: Option<PathBuf>,
+    /// How the CSV files are read.
+    #[command(flatten)]
+    pub csv: CsvArgs,
     /// Print one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
@@ -441,6 +476,9 @@ pub struct BaselinesArgs {
     /// Settings of the MDN (and of the MLP's network and optimiser).
     #[command(flatten)]
     pub options: ModelOptions,
+    /// How the CSV files are read.
+    #[command(flatten)]
+    pub csv: CsvArgs,
     /// Print one JSON object on stdout.
     #[arg(long)]
     pub json: bool,

@@ -19,7 +19,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use mdn_core::TargetTransform;
 use mdn_train::{
     Error, baselines,
-    data::{Dataset, Table},
+    data::{self, CsvFormat, Dataset, Selection, Table},
     describe::{ModelInfo, f32_json, f32s_json, tensor_shape, weights_json},
     eval::{self, ModelFile},
     io,
@@ -107,6 +107,30 @@ fn warn(message: &str) {
     eprintln!("warning: {message}");
 }
 
+/// The rows kept, after saying on stderr which rows `--missing drop` left out.
+fn kept(selection: Selection) -> Dataset {
+    if let Some(note) = selection.note() {
+        warn(&note);
+    }
+    selection.data
+}
+
+/// The rows of `path` with `data`'s columns (a test file for a model trained on `data`),
+/// at least one.
+fn load_like(path: &Path, format: CsvFormat, data: &Dataset) -> Result<Dataset> {
+    let selection = Table::read(path, format)?.select(&data.feature_names, &data.target_names)?;
+    let rows = kept(selection);
+    rows.require_rows(1)?;
+    Ok(rows)
+}
+
+/// The rows of `path` with `file`'s columns, at least one.
+fn load_for_model(file: &ModelFile, path: &Path, format: CsvFormat) -> Result<Dataset> {
+    let rows = kept(file.load_data(path, format)?);
+    rows.require_rows(1)?;
+    Ok(rows)
+}
+
 /// A per-epoch progress bar on stderr (hidden when stderr is not a terminal).
 fn progress(epochs: usize, label: &str) -> ProgressBar {
     let bar = ProgressBar::new(epochs as u64);
@@ -166,7 +190,12 @@ fn cmd_train(args: cli::TrainArgs) -> Result<()> {
         ..args.options.config()
     };
     config.validate()?;
-    let data = Dataset::load(&args.data, &args.target, args.features.as_deref())?;
+    let data = kept(data::load(
+        &args.data,
+        args.csv.format(),
+        &args.target,
+        args.features.as_deref(),
+    )?);
     let metrics_path = io::with_suffix(&args.out, ".metrics.csv");
     io::check_writable(&args.out)?;
     io::check_writable(&metrics_path)?;
@@ -328,7 +357,7 @@ fn cmd_train(args: cli::TrainArgs) -> Result<()> {
 
 fn cmd_eval(args: cli::EvalArgs) -> Result<()> {
     let file = ModelFile::read(&args.model.path())?;
-    let data = file.load_data(&args.data)?;
+    let data = load_for_model(&file, &args.data, args.csv.format())?;
     let evaluation = eval::evaluate(&file.model()?, &data)?;
     if let Some(path) = &args.per_sample {
         io::write_atomic(path, eval::per_sample_csv(&data, &evaluation).as_bytes())?;
@@ -574,7 +603,7 @@ fn cmd_plot(args: cli::PlotArgs) -> Result<()> {
     let data = args
         .data
         .as_deref()
-        .map(|p| file.load_data(p))
+        .map(|p| load_for_model(&file, p, args.csv.format()))
         .transpose()?;
     let options = PlotOptions {
         at: args.at,
@@ -692,10 +721,13 @@ fn score_table(scores: &[baselines::Score]) -> String {
 fn cmd_baselines(args: cli::BaselinesArgs) -> Result<()> {
     let config = args.options.config();
     config.validate()?;
-    let train_data = Dataset::load(&args.train, &args.target, args.features.as_deref())?;
-    let test_data =
-        Table::read(&args.test)?.select(&train_data.feature_names, &train_data.target_names)?;
-    test_data.require_rows(1)?;
+    let train_data = kept(data::load(
+        &args.train,
+        args.csv.format(),
+        &args.target,
+        args.features.as_deref(),
+    )?);
+    let test_data = load_like(&args.test, args.csv.format(), &train_data)?;
     let (scores, _) = compare(&train_data, &test_data, &config)?;
     let value = json!({
         "train": args.train,
@@ -841,8 +873,7 @@ fn test_score(args: &cli::TrainArgs, data: &Dataset, trained: &Trained) -> Resul
     let Some(test_path) = &args.test else {
         return Ok(Value::Null);
     };
-    let test = Table::read(test_path)?.select(&data.feature_names, &data.target_names)?;
-    test.require_rows(1)?;
+    let test = load_like(test_path, args.csv.format(), data)?;
     // The blob just written, evaluated as `mdn eval` and a device would.
     let model = mdn_core::HostModel::from_bytes(&trained.blob)
         .map_err(|source| anyhow!("the trained model does not validate: {source}"))?;
