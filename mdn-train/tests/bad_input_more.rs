@@ -460,10 +460,11 @@ const OUT_OF_RANGE: [(&str, &str, &str); 20] = [
 ];
 
 /// Option values that do not parse: `(option, value)`; clap names the option.
-const UNPARSABLE: [(&str, &str); 14] = [
+const UNPARSABLE: [(&str, &str); 15] = [
     ("--components", "-1"),
     ("--components", "abc"),
-    ("--hidden", ""),
+    ("--hidden", "none,4"),
+    ("--hidden", "32,,32"),
     ("--hidden", "32,x"),
     ("--hidden", "-4"),
     ("--activation", "gelu"),

@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use mdn_core::{Activation, SigmaTransform};
 use mdn_train::{
     data::{CsvFormat, Missing, parse_delimiter},
+    excerpt,
     scaling::{InputScaling, TargetScaling},
     synth::Kind,
     train::TrainConfig,
@@ -151,6 +152,33 @@ pub enum SigmaArg {
     Exp,
 }
 
+/// The widths of `--hidden` (empty: no hidden layer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HiddenLayers(pub Vec<usize>);
+
+/// Parses `--hidden`: comma-separated widths, or `none` or nothing for no hidden layer.
+/// A width of 0 parses, so that the library's check names it with the limits.
+fn hidden_widths(value: &str) -> Result<HiddenLayers, String> {
+    let value = value.trim();
+    if value.is_empty() || value.eq_ignore_ascii_case("none") {
+        return Ok(HiddenLayers(Vec::new()));
+    }
+    value
+        .split(',')
+        .map(|w| {
+            w.trim().parse::<usize>().map_err(|_| {
+                format!(
+                    "expected comma-separated widths such as 32,32, or `none` (or an empty \
+                     value) for no hidden layer, found {} in {}",
+                    excerpt::quoted(w),
+                    excerpt::quoted(value)
+                )
+            })
+        })
+        .collect::<Result<_, _>>()
+        .map(HiddenLayers)
+}
+
 /// Model and optimiser settings shared by `train`, `baselines` and `demo`.
 #[derive(Debug, Clone, Args)]
 pub struct ModelOptions {
@@ -179,14 +207,16 @@ pub struct ModelOptions {
     /// model is the mixture of all networks of the kept candidates.
     #[arg(long, default_value_t = 5, help_heading = "Model")]
     pub folds: usize,
-    /// Hidden layer widths, input side first (at most 8 layers).
+    /// Hidden layer widths, input side first, comma separated (at most 8 layers); `none`
+    /// or an empty value (`--hidden ""`) for no hidden layer: the heads read the scaled
+    /// inputs directly.
     #[arg(
         long,
-        value_delimiter = ',',
         default_value = "32,32",
+        value_parser = hidden_widths,
         help_heading = "Model"
     )]
-    pub hidden: Vec<usize>,
+    pub hidden: HiddenLayers,
     /// Hidden activation.
     #[arg(long, value_enum, default_value_t = ActivationArg::Relu, help_heading = "Model")]
     pub activation: ActivationArg,
@@ -253,7 +283,7 @@ impl ModelOptions {
             components: self.components.clone(),
             noise: self.noise.clone(),
             folds: self.folds,
-            hidden: self.hidden.clone(),
+            hidden: self.hidden.0.clone(),
             activation: match self.activation {
                 ActivationArg::Relu => Activation::Relu,
                 ActivationArg::Tanh => Activation::Tanh,
@@ -542,6 +572,30 @@ mod tests {
         };
         assert_eq!((args.x, args.y), (vec![-1.7, 2.0], Some(vec![-3.0])));
         assert_eq!(args.model.path(), PathBuf::from("m.mdn"));
+    }
+
+    #[test]
+    fn no_hidden_layer_is_none_or_an_empty_value() {
+        for value in ["", "none", "None", " "] {
+            let cli = Cli::parse_from(["mdn", "demo", "--hidden", value]);
+            let Command::Demo(args) = cli.command else {
+                panic!("not demo");
+            };
+            assert_eq!(
+                args.options.config().hidden,
+                Vec::<usize>::new(),
+                "{value:?}"
+            );
+        }
+        let cli = Cli::parse_from(["mdn", "demo", "--hidden", "none", "--hidden", "16, 8"]);
+        let Command::Demo(args) = cli.command else {
+            panic!("not demo");
+        };
+        assert_eq!(args.options.config().hidden, [16, 8]);
+        for bad in ["none,4", "32,,32", "x", "-4"] {
+            let err = hidden_widths(bad).unwrap_err();
+            assert!(err.contains("`none`") && err.contains(bad), "{err}");
+        }
     }
 
     #[test]
