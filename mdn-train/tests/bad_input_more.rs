@@ -215,7 +215,7 @@ fn predict_rejects_wrong_inputs_and_targets() {
             d,
             &["predict", "m.mdn", "--x", x],
             1,
-            &["--x", "model takes 2", "a, b"],
+            &["--x", "model takes 2", "features, in order: `a`, `b`"],
         );
     }
     // Not numbers: clap's parse error.
@@ -256,7 +256,7 @@ fn predict_rejects_wrong_inputs_and_targets() {
         d,
         &["predict", "log.mdn", "--x", "1,2", "--y", "1"],
         1,
-        &["--y", "model predicts 2", "energy, heat"],
+        &["--y", "model predicts 2", "targets: `energy`, `heat`"],
     );
 }
 

@@ -136,6 +136,9 @@ const PREDICT: &[&str] = &[
 
 const PREDICT_Y: &[&str] = &["log_prob", "y"];
 
+/// The CDF at `--y`: one target only.
+const PREDICT_CDF: &[&str] = &["cdf"];
+
 const PREDICT_ONE_TARGET: &[&str] = &[
     "entropy",
     "intervals",
@@ -301,7 +304,7 @@ fn every_commands_json_keys_are_the_listed_ones() {
     keys(
         d,
         &["predict", "m.mdn", "--x", "0.5", "--y", "2"],
-        &[PREDICT, PREDICT_Y, PREDICT_ONE_TARGET].concat(),
+        &[PREDICT, PREDICT_Y, PREDICT_CDF, PREDICT_ONE_TARGET].concat(),
     );
     let two = golden_two_targets();
     let two = two.to_str().unwrap();
