@@ -17,6 +17,10 @@ use crate::{
 };
 
 /// Which kind of model a [`Score`] is of.
+///
+/// # Examples
+///
+/// See [`Score`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Predictor {
     /// The null model ([`null`]).

@@ -51,6 +51,10 @@ pub struct Table {
 }
 
 /// The rows of a [`Table`] a model uses, and the rows left out for a missing value.
+///
+/// # Examples
+///
+/// See [`Selection::note`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Selection {
     /// The rows kept.
