@@ -10,15 +10,43 @@ use candle_nn::{AdamW, Module, Optimizer, ParamsAdamW};
 use rand::{RngExt, SeedableRng, seq::SliceRandom};
 
 use crate::{
-    data::Dataset,
+    data::{Dataset, MIN_TRAIN_ROWS},
     error::Result,
     scaling::{Scaler, ScalerKind},
     train::TrainConfig,
 };
 
+/// Which kind of model a [`Score`] is of.
+///
+/// # Examples
+///
+/// See [`Score`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Predictor {
+    /// The null model ([`null`]).
+    Null,
+    /// Linear least squares ([`linear`]).
+    Linear,
+    /// The MLP trained on MSE ([`mlp`]).
+    Mlp,
+    /// A mixture density network (scored by the caller).
+    Mdn,
+}
+
 /// One line of the comparison table.
+///
+/// # Examples
+///
+/// ```
+/// use mdn_train::{baselines::{Predictor, null}, synth::{Kind, generate}};
+/// let s = null(&generate(Kind::Hetero, 50, 1), &generate(Kind::Hetero, 50, 2));
+/// assert_eq!((s.kind, s.name.as_str()), (Predictor::Null, "null (mean, std)"));
+/// ```
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Score {
+    /// What kind of model it is (not in the JSON, whose `name` says it).
+    #[serde(skip)]
+    pub kind: Predictor,
     /// Model name.
     pub name: String,
     /// Mean test NLL, nats per row, original units.
@@ -31,7 +59,7 @@ pub struct Score {
 const HALF_LN_TWO_PI: f64 = 0.918_938_533_204_672_7;
 
 /// Scores point predictions `pred` (row-major like `data.y`) with per-dimension `sigma`.
-fn score(name: &str, data: &Dataset, pred: &[f64], sigma: &[f64]) -> Score {
+fn score(kind: Predictor, name: &str, data: &Dataset, pred: &[f64], sigma: &[f64]) -> Score {
     let d = data.outputs();
     let mut nll = 0.0;
     let mut sq = 0.0;
@@ -43,6 +71,7 @@ fn score(name: &str, data: &Dataset, pred: &[f64], sigma: &[f64]) -> Score {
     }
     let rows = data.len().max(1) as f64;
     Score {
+        kind,
         name: name.to_owned(),
         nll: nll / rows,
         rmse: (sq / (rows * d.max(1) as f64)).sqrt(),
@@ -80,7 +109,7 @@ pub fn null(train: &Dataset, test: &Dataset) -> Score {
     let rows = train.len().max(1) as f64;
     let sigma: Vec<f64> = sigma.iter().map(|s| (s / rows).sqrt().max(1e-12)).collect();
     let pred: Vec<f64> = (0..test.len()).flat_map(|_| mean.iter().copied()).collect();
-    score("null (mean, std)", test, &pred, &sigma)
+    score(Predictor::Null, "null (mean, std)", test, &pred, &sigma)
 }
 
 /// Solves `a x = b` for a symmetric positive semi-definite `a` (`n x n`, row-major) by
@@ -179,6 +208,7 @@ pub fn linear(train: &Dataset, test: &Dataset, scale_x: crate::scaling::InputSca
     };
     let sigma = residual_sigma(train, &predict(&xtr));
     score(
+        Predictor::Linear,
         "linear least squares",
         test,
         &predict(&design(test)),
@@ -192,7 +222,8 @@ pub fn linear(train: &Dataset, test: &Dataset, scale_x: crate::scaling::InputSca
 ///
 /// # Errors
 ///
-/// A candle error.
+/// [`Error::TooFewRows`](crate::Error::TooFewRows) below [`MIN_TRAIN_ROWS`] training rows
+/// (the MDN's own minimum), or a candle error.
 ///
 /// # Examples
 ///
@@ -203,6 +234,8 @@ pub fn linear(train: &Dataset, test: &Dataset, scale_x: crate::scaling::InputSca
 /// assert!(s.rmse < 1.0);
 /// ```
 pub fn mlp(train: &Dataset, test: &Dataset, config: &TrainConfig) -> Result<Score> {
+    // The split below needs a validation row and two to fit on; the MDN needs more.
+    train.require_rows(MIN_TRAIN_ROWS)?;
     let (f, d) = (train.inputs(), train.outputs());
     let dev = Device::Cpu;
     let (xs, _) = Scaler::fit(&train.x, f, config.scale_x.into());
@@ -323,9 +356,34 @@ pub fn mlp(train: &Dataset, test: &Dataset, config: &TrainConfig) -> Result<Scor
     let fit_data = train.subset(fit_idx);
     let sigma = residual_sigma(&fit_data, &predict(&fit_data)?);
     Ok(score(
+        Predictor::Mlp,
         "MLP on MSE, constant sigma",
         test,
         &predict(test)?,
         &sigma,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::{Kind, generate};
+
+    #[test]
+    fn the_mlp_refuses_too_few_rows_instead_of_panicking() {
+        let test = generate(Kind::Hetero, 5, 2);
+        let config = TrainConfig {
+            epochs: 1,
+            hidden: vec![2],
+            ..TrainConfig::default()
+        };
+        for n in 0..MIN_TRAIN_ROWS {
+            let err = mlp(&generate(Kind::Hetero, n, 1), &test, &config).unwrap_err();
+            assert!(
+                matches!(err, crate::Error::TooFewRows { found, min: MIN_TRAIN_ROWS, .. } if found == n),
+                "{err}"
+            );
+        }
+        assert!(mlp(&generate(Kind::Hetero, MIN_TRAIN_ROWS, 1), &test, &config).is_ok());
+    }
 }

@@ -3,14 +3,27 @@
 //! [`Table::read`] checks the file's shape (a header, equal field counts) and keeps every
 //! row with its physical line; [`Table::select`] parses only the columns a model uses, so
 //! an unused text column is fine while a bad cell in a used one is an error naming its
-//! line and column.
+//! line and column. [`CsvFormat`] sets the delimiter and whether a row with a missing
+//! value in a used column is an error or left out ([`Selection::dropped`]).
+
+mod cell;
+mod dataset;
+mod format;
 
 use std::{
     fs::File,
     path::{Path, PathBuf},
 };
 
-use crate::error::{Error, Result};
+pub use dataset::Dataset;
+pub use format::{
+    CsvFormat, Missing, delimiter_option, guess_delimiter, is_missing, parse_delimiter,
+};
+
+use crate::{
+    error::{Error, Result},
+    excerpt,
+};
 
 /// Fewest rows [`crate::train::train`] accepts: below this a validation split and the
 /// scalers are meaningless.
@@ -24,41 +37,69 @@ pub const MIN_TRAIN_ROWS: usize = 10;
 /// let dir = tempfile::tempdir().unwrap();
 /// let path = dir.path().join("d.csv");
 /// std::fs::write(&path, "x,label,y\n1,a,2\n3,b,4\n").unwrap();
-/// let table = mdn_train::data::Table::read(&path).unwrap();
-/// let data = table.select(&["x".into()], &["y".into()]).unwrap();
+/// let table = mdn_train::data::Table::read(&path, Default::default()).unwrap();
+/// let data = table.select(&["x".into()], &["y".into()]).unwrap().data;
 /// assert_eq!((data.len(), data.x, data.y), (2, vec![1.0, 3.0], vec![2.0, 4.0]));
 /// assert_eq!(data.lines, vec![2, 3]);
 /// ```
 #[derive(Debug, Clone)]
 pub struct Table {
     path: PathBuf,
+    format: CsvFormat,
     columns: Vec<String>,
     rows: Vec<(u64, csv::StringRecord)>,
 }
 
-/// Numeric features and targets of a data set, row-major, with the source line of each row.
+/// The rows of a [`Table`] a model uses, and the rows left out for a missing value.
+///
+/// # Examples
+///
+/// See [`Selection::note`].
 #[derive(Debug, Clone, PartialEq)]
-pub struct Dataset {
-    /// The file the rows came from.
-    pub path: PathBuf,
-    /// Feature column names, in model input order.
-    pub feature_names: Vec<String>,
-    /// Target column names, in model output order.
-    pub target_names: Vec<String>,
-    /// 1-based column index of each feature in the file.
-    pub feature_columns: Vec<usize>,
-    /// 1-based column index of each target in the file.
-    pub target_columns: Vec<usize>,
-    /// Features, `len() * feature_names.len()` values, row-major.
-    pub x: Vec<f32>,
-    /// Targets, `len() * target_names.len()` values, row-major.
-    pub y: Vec<f32>,
-    /// The 1-based physical line of each row (the header is line 1).
-    pub lines: Vec<u64>,
+pub struct Selection {
+    /// The rows kept.
+    pub data: Dataset,
+    /// The physical line of each row left out by [`Missing::Drop`], in file order.
+    pub dropped: Vec<u64>,
+    /// Data rows in the file.
+    pub rows: usize,
+}
+
+impl Selection {
+    /// What `--missing drop` did, for stderr: `None` if it left nothing out.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mdn_train::data::{CsvFormat, Missing, Table};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("d.csv");
+    /// std::fs::write(&path, "x,y\n1,2\nNA,3\n4,\n5,6\n").unwrap();
+    /// let format = CsvFormat { missing: Missing::Drop, ..Default::default() };
+    /// let selection = Table::read(&path, format).unwrap().select(&["x".into()], &["y".into()]).unwrap();
+    /// assert_eq!((selection.data.len(), &selection.dropped[..]), (2, &[3, 4][..]));
+    /// let note = selection.note().unwrap();
+    /// assert!(note.ends_with("d.csv: left out 2 of 4 rows with a missing value (lines 3, 4)"));
+    /// ```
+    pub fn note(&self) -> Option<String> {
+        if self.dropped.is_empty() {
+            return None;
+        }
+        Some(format!(
+            "{}: left out {} of {} rows with a missing value (line{} {})",
+            self.data.path.display(),
+            self.dropped.len(),
+            self.rows,
+            if self.dropped.len() == 1 { "" } else { "s" },
+            excerpt::list(&self.dropped)
+        ))
+    }
 }
 
 impl Table {
-    /// Reads a CSV file with a header line. Fields are trimmed; blank lines are skipped.
+    /// Reads a CSV file with a header line, fields separated by `format.delimiter`. Fields
+    /// are trimmed; blank lines are skipped. `format.missing` applies in
+    /// [`Table::select`].
     ///
     /// # Errors
     ///
@@ -67,8 +108,15 @@ impl Table {
     ///
     /// # Examples
     ///
-    /// See [`Table`].
-    pub fn read(path: &Path) -> Result<Self> {
+    /// ```
+    /// use mdn_train::data::{CsvFormat, Table};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("d.csv");
+    /// std::fs::write(&path, "x;y\n1,5;2\n").unwrap();
+    /// let format = CsvFormat { delimiter: b';', ..Default::default() };
+    /// assert_eq!(Table::read(&path, format).unwrap().columns(), ["x", "y"]);
+    /// ```
+    pub fn read(path: &Path, format: CsvFormat) -> Result<Self> {
         let file = File::open(path).map_err(|source| Error::Read {
             path: path.to_path_buf(),
             source,
@@ -77,6 +125,7 @@ impl Table {
             .has_headers(true)
             .flexible(true)
             .trim(csv::Trim::All)
+            .delimiter(format.delimiter)
             .from_reader(file);
         let header = reader.headers().map_err(|e| csv_error(path, e))?.clone();
         if header.is_empty() || (header.len() == 1 && header[0].is_empty()) {
@@ -101,6 +150,7 @@ impl Table {
         }
         Ok(Table {
             path: path.to_path_buf(),
+            format,
             columns,
             rows,
         })
@@ -114,7 +164,7 @@ impl Table {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("d.csv");
     /// # std::fs::write(&path, "x,y\n1,2\n").unwrap();
-    /// let table = mdn_train::data::Table::read(&path).unwrap();
+    /// let table = mdn_train::data::Table::read(&path, Default::default()).unwrap();
     /// assert_eq!(table.path(), path);
     /// ```
     pub fn path(&self) -> &Path {
@@ -129,7 +179,7 @@ impl Table {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("d.csv");
     /// # std::fs::write(&path, "x,y\n1,2\n").unwrap();
-    /// let table = mdn_train::data::Table::read(&path).unwrap();
+    /// let table = mdn_train::data::Table::read(&path, Default::default()).unwrap();
     /// assert_eq!(table.columns(), ["x", "y"]);
     /// ```
     pub fn columns(&self) -> &[String] {
@@ -153,7 +203,7 @@ impl Table {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("d.csv");
     /// std::fs::write(&path, "x,y\n").unwrap();
-    /// assert!(mdn_train::data::Table::read(&path).unwrap().is_empty());
+    /// assert!(mdn_train::data::Table::read(&path, Default::default()).unwrap().is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
@@ -163,7 +213,8 @@ impl Table {
     ///
     /// # Errors
     ///
-    /// [`Error::MissingColumn`], listing the columns the file has.
+    /// [`Error::MissingColumn`], listing the columns the file has and, when the header is
+    /// one column holding `;`, a tab or `,`, suggesting that delimiter.
     ///
     /// # Examples
     ///
@@ -171,7 +222,7 @@ impl Table {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("d.csv");
     /// # std::fs::write(&path, "x,y\n1,2\n").unwrap();
-    /// let table = mdn_train::data::Table::read(&path).unwrap();
+    /// let table = mdn_train::data::Table::read(&path, Default::default()).unwrap();
     /// assert_eq!(table.column_index("y", "target").unwrap(), 1);
     /// assert!(table.column_index("z", "target").is_err());
     /// ```
@@ -183,12 +234,8 @@ impl Table {
                 path: self.path.clone(),
                 column: name.to_owned(),
                 role,
-                available: self
-                    .columns
-                    .iter()
-                    .map(|c| format!("`{c}`"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                available: self.columns.clone(),
+                separated_by: guess_delimiter(&self.columns, self.format.delimiter),
             })
     }
 
@@ -200,7 +247,7 @@ impl Table {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("d.csv");
     /// # std::fs::write(&path, "a,y,b\n1,2,3\n").unwrap();
-    /// let table = mdn_train::data::Table::read(&path).unwrap();
+    /// let table = mdn_train::data::Table::read(&path, Default::default()).unwrap();
     /// assert_eq!(table.other_columns(&["y".into()]), ["a", "b"]);
     /// ```
     pub fn other_columns(&self, targets: &[String]) -> Vec<String> {
@@ -211,15 +258,17 @@ impl Table {
             .collect()
     }
 
-    /// Parses the named feature and target columns of every row.
+    /// Parses the named feature and target columns of every row; under [`Missing::Drop`]
+    /// a row with a missing value in one of them is left out.
     ///
     /// # Errors
     ///
     /// [`Error::MissingColumn`]; [`Error::ColumnConflict`] for a column named twice, named
     /// as both feature and target, whose name appears twice in the header, or whose name
     /// contains a line feed (the blob's name separator); [`Error::BadCell`] for the first
-    /// cell (in file order) that is empty, not a number, NaN or infinite;
-    /// [`Error::InvalidOption`] for no features or no targets.
+    /// cell (in file order) that is not a number or infinite; [`Error::MissingValue`] for
+    /// the first missing value under [`Missing::Error`]; [`Error::InvalidOption`] for no
+    /// features or no targets.
     ///
     /// # Examples
     ///
@@ -227,11 +276,11 @@ impl Table {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("d.csv");
     /// std::fs::write(&path, "x,y\n1,2\n3,oops\n").unwrap();
-    /// let table = mdn_train::data::Table::read(&path).unwrap();
+    /// let table = mdn_train::data::Table::read(&path, Default::default()).unwrap();
     /// let err = table.select(&["x".into()], &["y".into()]).unwrap_err();
     /// assert!(err.to_string().ends_with("line 3, column 2 `y`: expected a number, found `oops`"));
     /// ```
-    pub fn select(&self, features: &[String], targets: &[String]) -> Result<Dataset> {
+    pub fn select(&self, features: &[String], targets: &[String]) -> Result<Selection> {
         if targets.is_empty() {
             return Err(invalid("--target", "at least one column", "none"));
         }
@@ -278,27 +327,47 @@ impl Table {
         let mut x = Vec::with_capacity(self.rows.len() * features.len());
         let mut y = Vec::with_capacity(self.rows.len() * targets.len());
         let mut lines = Vec::with_capacity(self.rows.len());
-        // Cells are parsed left to right so that the first bad one of a row is named.
+        let mut dropped = Vec::new();
+        // Cells are parsed left to right so that the first bad one of a row is named, and
+        // every one of them, so that text is an error even in a row that is dropped.
         let mut used: Vec<usize> = feature_idx.iter().chain(&target_idx).copied().collect();
         used.sort_unstable();
         let mut values = vec![0.0_f32; self.columns.len()];
         for (line, record) in &self.rows {
+            let mut complete = true;
             for &i in &used {
-                values[i] = parse_cell(&self.path, *line, &self.columns[i], i, &record[i])?;
+                let place = cell::Place {
+                    path: &self.path,
+                    line: *line,
+                    column: &self.columns[i],
+                    index: i,
+                };
+                match cell::parse(&place, &record[i], self.format.missing)? {
+                    Some(v) => values[i] = v,
+                    None => complete = false,
+                }
+            }
+            if !complete {
+                dropped.push(*line);
+                continue;
             }
             x.extend(feature_idx.iter().map(|&i| values[i]));
             y.extend(target_idx.iter().map(|&i| values[i]));
             lines.push(*line);
         }
-        Ok(Dataset {
-            path: self.path.clone(),
-            feature_names: features.to_vec(),
-            target_names: targets.to_vec(),
-            feature_columns: feature_idx.iter().map(|i| i + 1).collect(),
-            target_columns: target_idx.iter().map(|i| i + 1).collect(),
-            x,
-            y,
-            lines,
+        Ok(Selection {
+            data: Dataset {
+                path: self.path.clone(),
+                feature_names: features.to_vec(),
+                target_names: targets.to_vec(),
+                feature_columns: feature_idx.iter().map(|i| i + 1).collect(),
+                target_columns: target_idx.iter().map(|i| i + 1).collect(),
+                x,
+                y,
+                lines,
+            },
+            dropped,
+            rows: self.rows.len(),
         })
     }
 }
@@ -331,220 +400,31 @@ fn csv_error(path: &Path, error: csv::Error) -> Error {
     }
 }
 
-/// Parses one cell as a finite `f32`.
-fn parse_cell(path: &Path, line: u64, column: &str, index: usize, cell: &str) -> Result<f32> {
-    let bad = |expected: &'static str, found: String| Error::BadCell {
-        path: path.to_path_buf(),
-        line,
-        column: column.to_owned(),
-        index: index + 1,
-        expected,
-        found,
+/// Reads `path` and selects `targets` and `features` (default: every other column).
+///
+/// # Errors
+///
+/// Those of [`Table::read`] and [`Table::select`].
+///
+/// # Examples
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("d.csv");
+/// std::fs::write(&path, "a,b,y\n1,2,3\n").unwrap();
+/// let data = mdn_train::data::load(&path, Default::default(), &["y".into()], None).unwrap().data;
+/// assert_eq!(data.feature_names, ["a", "b"]);
+/// ```
+pub fn load(
+    path: &Path,
+    format: CsvFormat,
+    targets: &[String],
+    features: Option<&[String]>,
+) -> Result<Selection> {
+    let table = Table::read(path, format)?;
+    let features = match features {
+        Some(f) => f.to_vec(),
+        None => table.other_columns(targets),
     };
-    if cell.is_empty() {
-        return Err(bad("a number", "an empty cell".to_owned()));
-    }
-    match cell.parse::<f32>() {
-        Ok(v) if v.is_finite() => Ok(v),
-        Ok(v) if v.is_nan() => Err(bad("a finite number", format!("`{cell}`"))),
-        Ok(_) => Err(bad(
-            "a finite number within f32 range (|v| < 3.4e38)",
-            format!("`{cell}`"),
-        )),
-        Err(_) => Err(bad("a number", format!("`{cell}`"))),
-    }
-}
-
-impl Dataset {
-    /// Reads `path` and selects `targets` and `features` (default: every other column).
-    ///
-    /// # Errors
-    ///
-    /// Those of [`Table::read`] and [`Table::select`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # let dir = tempfile::tempdir().unwrap();
-    /// # let path = dir.path().join("d.csv");
-    /// std::fs::write(&path, "a,b,y\n1,2,3\n").unwrap();
-    /// let data = mdn_train::data::Dataset::load(&path, &["y".into()], None).unwrap();
-    /// assert_eq!(data.feature_names, ["a", "b"]);
-    /// ```
-    pub fn load(path: &Path, targets: &[String], features: Option<&[String]>) -> Result<Self> {
-        let table = Table::read(path)?;
-        let features = match features {
-            Some(f) => f.to_vec(),
-            None => table.other_columns(targets),
-        };
-        table.select(&features, targets)
-    }
-
-    /// Number of rows.
-    ///
-    /// # Examples
-    ///
-    /// See [`Table`].
-    pub fn len(&self) -> usize {
-        self.lines.len()
-    }
-
-    /// Whether there are no rows.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # let dir = tempfile::tempdir().unwrap();
-    /// # let path = dir.path().join("d.csv");
-    /// std::fs::write(&path, "x,y\n").unwrap();
-    /// let data = mdn_train::data::Dataset::load(&path, &["y".into()], None).unwrap();
-    /// assert!(data.is_empty());
-    /// ```
-    pub fn is_empty(&self) -> bool {
-        self.lines.is_empty()
-    }
-
-    /// Number of features `F`.
-    ///
-    /// # Examples
-    ///
-    /// See [`Dataset::load`].
-    pub fn inputs(&self) -> usize {
-        self.feature_names.len()
-    }
-
-    /// Number of targets `D`.
-    ///
-    /// # Examples
-    ///
-    /// See [`Dataset::load`].
-    pub fn outputs(&self) -> usize {
-        self.target_names.len()
-    }
-
-    /// Features of row `i`.
-    ///
-    /// # Panics
-    ///
-    /// If `i >= len()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # let dir = tempfile::tempdir().unwrap();
-    /// # let path = dir.path().join("d.csv");
-    /// std::fs::write(&path, "a,b,y\n1,2,3\n").unwrap();
-    /// let data = mdn_train::data::Dataset::load(&path, &["y".into()], None).unwrap();
-    /// assert_eq!((data.row_x(0), data.row_y(0)), (&[1.0, 2.0][..], &[3.0][..]));
-    /// ```
-    pub fn row_x(&self, i: usize) -> &[f32] {
-        let f = self.inputs();
-        &self.x[i * f..(i + 1) * f]
-    }
-
-    /// Targets of row `i`.
-    ///
-    /// # Panics
-    ///
-    /// If `i >= len()`.
-    ///
-    /// # Examples
-    ///
-    /// See [`Dataset::row_x`].
-    pub fn row_y(&self, i: usize) -> &[f32] {
-        let d = self.outputs();
-        &self.y[i * d..(i + 1) * d]
-    }
-
-    /// The rows `indices`, in that order.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # let dir = tempfile::tempdir().unwrap();
-    /// # let path = dir.path().join("d.csv");
-    /// std::fs::write(&path, "x,y\n1,2\n3,4\n").unwrap();
-    /// let data = mdn_train::data::Dataset::load(&path, &["y".into()], None).unwrap();
-    /// assert_eq!(data.subset(&[1]).y, [4.0]);
-    /// ```
-    pub fn subset(&self, indices: &[usize]) -> Dataset {
-        Dataset {
-            path: self.path.clone(),
-            feature_names: self.feature_names.clone(),
-            target_names: self.target_names.clone(),
-            feature_columns: self.feature_columns.clone(),
-            target_columns: self.target_columns.clone(),
-            x: indices
-                .iter()
-                .flat_map(|&i| self.row_x(i))
-                .copied()
-                .collect(),
-            y: indices
-                .iter()
-                .flat_map(|&i| self.row_y(i))
-                .copied()
-                .collect(),
-            lines: indices.iter().map(|&i| self.lines[i]).collect(),
-        }
-    }
-
-    /// Checks that there are at least `min` rows.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::TooFewRows`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # let dir = tempfile::tempdir().unwrap();
-    /// # let path = dir.path().join("d.csv");
-    /// std::fs::write(&path, "x,y\n1,2\n").unwrap();
-    /// let data = mdn_train::data::Dataset::load(&path, &["y".into()], None).unwrap();
-    /// assert!(data.require_rows(1).is_ok());
-    /// assert!(data.require_rows(10).is_err());
-    /// ```
-    pub fn require_rows(&self, min: usize) -> Result<()> {
-        if self.len() < min {
-            return Err(Error::TooFewRows {
-                path: self.path.clone(),
-                found: self.len(),
-                min,
-            });
-        }
-        Ok(())
-    }
-
-    /// Checks that every target column takes at least two values.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::ConstantTarget`] for the first constant target.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # let dir = tempfile::tempdir().unwrap();
-    /// # let path = dir.path().join("d.csv");
-    /// std::fs::write(&path, "x,y\n1,2\n3,2\n").unwrap();
-    /// let data = mdn_train::data::Dataset::load(&path, &["y".into()], None).unwrap();
-    /// assert!(data.require_varying_targets().is_err());
-    /// ```
-    pub fn require_varying_targets(&self) -> Result<()> {
-        let d = self.outputs();
-        for j in 0..d {
-            let mut values = self.y.iter().skip(j).step_by(d);
-            if let Some(&first) = values.next()
-                && values.all(|&v| v == first)
-            {
-                return Err(Error::ConstantTarget {
-                    path: self.path.clone(),
-                    column: self.target_names[j].clone(),
-                    index: self.target_columns[j],
-                    value: first,
-                });
-            }
-        }
-        Ok(())
-    }
+    table.select(&features, targets)
 }

@@ -53,6 +53,28 @@ pub fn serialize_f32<S: serde::Serializer>(v: &f32, s: S) -> Result<S::Ok, S::Er
     serde::Serialize::serialize(&f32_json(*v), s)
 }
 
+/// A network's layers as text: the widths from the inputs through every hidden layer and
+/// the activation (`1-32-32 relu`), or `1 input(s), no hidden layer`.
+///
+/// # Examples
+///
+/// ```
+/// use mdn_core::Activation;
+/// use mdn_train::describe::layers_text;
+/// assert_eq!(layers_text(1, &[32, 32], Activation::Relu), "1-32-32 relu");
+/// assert_eq!(layers_text(2, &[], Activation::Tanh), "2 input(s), no hidden layer");
+/// ```
+pub fn layers_text(inputs: usize, hidden: &[usize], activation: impl std::fmt::Display) -> String {
+    if hidden.is_empty() {
+        return format!("{inputs} input(s), no hidden layer");
+    }
+    let widths: Vec<String> = std::iter::once(inputs)
+        .chain(hidden.iter().copied())
+        .map(|w| w.to_string())
+        .collect();
+    format!("{} {activation}", widths.join("-"))
+}
+
 /// A summary of a validated blob.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ModelInfo {

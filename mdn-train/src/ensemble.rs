@@ -20,6 +20,7 @@
 use crate::{
     aligned::AlignedBytes,
     error::{Error, Result},
+    excerpt,
     model::core_error,
 };
 
@@ -127,10 +128,11 @@ impl Ensemble {
     ///
     /// # Errors
     ///
-    /// [`Error::Core`] if a member does not validate, is itself an ensemble, differs from the
-    /// first in its header (shape, transforms, names) or scalers, if there is not one
-    /// weight per network, or if the weights do not add up to 1 (bugs, for the trainer's
-    /// own ensembles).
+    /// [`Error::EnsembleWeights`] without one log weight per network,
+    /// [`Error::EmptyEnsemble`] without networks, [`Error::EnsembleMismatch`] naming the
+    /// header field or scaler value in which a network differs from the first (or a
+    /// network that is itself an ensemble), [`Error::Core`] if a network does not validate
+    /// or the weights do not add up to 1. For the trainer's own ensembles, each is a bug.
     ///
     /// # Examples
     ///
@@ -148,46 +150,43 @@ impl Ensemble {
     /// assert!((a - b).abs() < 1e-6);
     /// ```
     pub fn to_blob(&self) -> Result<AlignedBytes> {
-        let mismatch = |context: String| Error::Core {
-            context: format!("writing an ensemble: {context}"),
-            source: mdn_core::Error::ParameterSizeMismatch {
-                expected: self.members.len(),
-                found: self.log_weights.len(),
-            },
-        };
         if self.log_weights.len() != self.members.len() {
-            return Err(mismatch("one log weight per network".into()));
+            return Err(Error::EnsembleWeights {
+                networks: self.members.len(),
+                weights: self.log_weights.len(),
+            });
         }
         let Some(first) = self.members.first() else {
-            return Err(Error::Core {
-                context: "writing an ensemble without networks".into(),
-                source: mdn_core::Error::EmptyDimension {
-                    what: mdn_core::Dimension::Members,
-                },
-            });
+            return Err(Error::EmptyEnsemble);
         };
         let read = core_error("reading an ensemble member");
         let first = mdn_core::Blob::from_bytes(first).map_err(read)?;
-        let first_scalers = scaler_bits(&first)?;
+        let first_scalers = scalers(&first)?;
         let mut header = first.header().clone();
         header.members = u32::try_from(self.members.len()).map_err(|_| Error::Core {
             context: "counting the networks of an ensemble".into(),
             source: mdn_core::Error::SizeOverflow,
         })?;
-        let mut parameters: Vec<f32> = first_scalers.iter().map(|&b| f32::from_bits(b)).collect();
+        let mut parameters: Vec<f32> = first_scalers
+            .iter()
+            .flat_map(|(_, values)| values.iter().map(|&b| f32::from_bits(b)))
+            .collect();
         parameters.extend(self.log_weights.iter().map(|&w| w as f32));
         for (m, bytes) in self.members.iter().enumerate() {
             let blob = mdn_core::Blob::from_bytes(bytes)
                 .map_err(core_error("reading an ensemble member"))?;
-            if blob.header().members != 1 || blob.header() != first.header() {
-                return Err(mismatch(format!(
-                    "network {m} is not one network with the first network's header"
-                )));
+            let mismatch =
+                |(field, expected, found): (String, String, String)| Error::EnsembleMismatch {
+                    network: m,
+                    field,
+                    expected,
+                    found,
+                };
+            if let Some(difference) = header_difference(first.header(), blob.header()) {
+                return Err(mismatch(difference));
             }
-            if scaler_bits(&blob)? != first_scalers {
-                return Err(mismatch(format!(
-                    "network {m} has other scalers than the first"
-                )));
+            if let Some(difference) = scaler_difference(&first_scalers, &scalers(&blob)?) {
+                return Err(mismatch(difference));
             }
             let layout = blob
                 .layout()
@@ -252,8 +251,9 @@ impl Ensemble {
     }
 }
 
-/// The bits of a blob's scalers, in blob order (shared by every network of an ensemble).
-fn scaler_bits(blob: &mdn_core::Blob<'_>) -> Result<Vec<u32>> {
+/// A blob's scalers by tensor name, as bits, in blob order (the tensors every network of
+/// an ensemble shares).
+fn scalers(blob: &mdn_core::Blob<'_>) -> Result<Vec<(String, Vec<u32>)>> {
     let layout = blob
         .layout()
         .map_err(core_error("reading an ensemble member"))?;
@@ -261,8 +261,70 @@ fn scaler_bits(blob: &mdn_core::Blob<'_>) -> Result<Vec<u32>> {
     Ok(layout
         .tensors()
         .filter(|t| t.name.is_shared() && t.name != mdn_core::TensorName::MemberLogWeights)
-        .flat_map(|t| values[t.offset..t.offset + t.len()].to_vec())
+        .map(|t| {
+            (
+                t.name.to_string(),
+                values[t.offset..t.offset + t.len()].to_vec(),
+            )
+        })
         .collect())
+}
+
+/// The first scaler value in which `found` differs from `expected`:
+/// `(field, expected, found)`, the field as `input_scaler.offset[0]`.
+fn scaler_difference(
+    expected: &[(String, Vec<u32>)],
+    found: &[(String, Vec<u32>)],
+) -> Option<(String, String, String)> {
+    expected
+        .iter()
+        .zip(found)
+        .flat_map(|((name, a), (_, b))| {
+            a.iter()
+                .zip(b)
+                .enumerate()
+                .map(move |(i, (&a, &b))| (format!("{name}[{i}]"), a, b))
+        })
+        .find(|(_, a, b)| a != b)
+        .map(|(field, a, b)| {
+            let value = |bits| f32::from_bits(bits).to_string();
+            (field, format!("{} as in network 0", value(a)), value(b))
+        })
+}
+
+/// The first header field in which a network differs from network 0 (`first`), or in
+/// which it is not one network: `(field, expected, found)`.
+fn header_difference(
+    first: &mdn_core::Header<'_>,
+    network: &mdn_core::Header<'_>,
+) -> Option<(String, String, String)> {
+    if network.members != 1 {
+        return Some((
+            "members".into(),
+            "1 (one network per blob)".into(),
+            network.members.to_string(),
+        ));
+    }
+    let names = |n: &mdn_core::Names<'_>| excerpt::quoted_list(n.iter());
+    let fields = |h: &mdn_core::Header<'_>| {
+        [
+            ("input_dim", h.input_dim.to_string()),
+            ("output_dim", h.output_dim.to_string()),
+            ("components", h.components.to_string()),
+            ("hidden", format!("{:?}", h.hidden)),
+            ("activation", h.activation.to_string()),
+            ("sigma", h.sigma.to_string()),
+            ("sigma_floor", h.sigma_floor.to_string()),
+            ("target_transform", h.target_transform.to_string()),
+            ("feature_names", names(&h.feature_names)),
+            ("target_names", names(&h.target_names)),
+        ]
+    };
+    fields(first)
+        .into_iter()
+        .zip(fields(network))
+        .find(|((_, a), (_, b))| a != b)
+        .map(|((field, a), (_, b))| (field.to_owned(), format!("{a} as in network 0"), b))
 }
 
 /// `ln sum exp(v)` with the maximum subtracted.
@@ -315,7 +377,7 @@ mod tests {
     }
 
     #[test]
-    fn networks_that_do_not_match_are_refused() {
+    fn networks_that_do_not_match_are_refused_naming_the_difference() {
         let one = example();
         let blob = mdn_core::Blob::from_bytes(&one).unwrap();
         let values: Vec<f32> = blob.parameter_values().collect();
@@ -325,22 +387,78 @@ mod tests {
         let mut header = blob.header().clone();
         header.sigma_floor = 0.5;
         let other_header = crate::model::encode_blob(&header, &values).unwrap();
-        let half = 0.5_f64.ln();
-        for (second, weights) in [
-            (other_scaler, vec![half, half]),
-            (other_header, vec![half, half]),
-            (one.clone(), vec![0.0]),
-        ] {
+        let pair = Ensemble {
+            members: vec![one.clone(), one.clone()],
+            log_weights: vec![0.5_f64.ln(); 2],
+        };
+        let nested = pair.to_blob().unwrap();
+        let to_blob = |second: AlignedBytes| {
             let ensemble = Ensemble {
                 members: vec![one.clone(), second],
-                log_weights: weights,
+                ..pair.clone()
             };
-            let err = ensemble.to_blob().unwrap_err();
-            assert!(
-                err.to_string().starts_with("writing an ensemble: "),
-                "{err}"
+            ensemble.to_blob().unwrap_err()
+        };
+        let offset = values[0];
+        for (second, field, expected, found) in [
+            (
+                other_scaler,
+                "input_scaler.offset[0]",
+                format!("{offset} as in network 0"),
+                (offset + 1.0).to_string(),
+            ),
+            (
+                other_header,
+                "sigma_floor",
+                "0.001 as in network 0".to_owned(),
+                "0.5".to_owned(),
+            ),
+            (
+                nested,
+                "members",
+                "1 (one network per blob)".to_owned(),
+                "2".to_owned(),
+            ),
+        ] {
+            let err = to_blob(second);
+            let Error::EnsembleMismatch {
+                network: 1,
+                field: f,
+                expected: e,
+                found: x,
+            } = &err
+            else {
+                panic!("{err}");
+            };
+            assert_eq!((f.as_str(), e, x), (field, &expected, &found));
+            assert_eq!(
+                err.to_string(),
+                format!("writing an ensemble: network 1 has {field} {found}, expected {expected}")
             );
         }
+        let err = Ensemble {
+            members: vec![one.clone(), one.clone()],
+            log_weights: vec![0.0],
+        }
+        .to_blob()
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::EnsembleWeights {
+                    networks: 2,
+                    weights: 1
+                }
+            ),
+            "{err}"
+        );
+        let err = Ensemble {
+            members: Vec::new(),
+            log_weights: Vec::new(),
+        }
+        .to_blob()
+        .unwrap_err();
+        assert!(matches!(err, Error::EmptyEnsemble), "{err}");
     }
 
     #[test]

@@ -5,6 +5,8 @@
 
 use std::path::PathBuf;
 
+use crate::excerpt;
+
 /// Everything that can go wrong while loading data, training, evaluating or writing files.
 ///
 /// # Examples
@@ -50,7 +52,13 @@ pub enum Error {
         message: String,
     },
     /// A column named on the command line or in a model is not in the header.
-    #[error("{}, line 1: expected a column named `{column}` ({role}), found columns: {available}", path.display())]
+    #[error(
+        "{}, line 1: expected a column named {} ({role}), found columns: {}{}",
+        path.display(),
+        excerpt::quoted(column),
+        excerpt::quoted_list(available),
+        separator_hint(*separated_by)
+    )]
     MissingColumn {
         /// The file.
         path: PathBuf,
@@ -58,11 +66,14 @@ pub enum Error {
         column: String,
         /// Why it is needed ("target", "feature", "feature of the model"...).
         role: &'static str,
-        /// The columns the header has, comma separated.
-        available: String,
+        /// The columns the header has.
+        available: Vec<String>,
+        /// The delimiter the file seems to use, when the header is one column that holds
+        /// one ([`crate::data::guess_delimiter`]).
+        separated_by: Option<u8>,
     },
     /// The same column was named twice, or as feature and target.
-    #[error("{}, line 1: column `{column}` {problem}", path.display())]
+    #[error("{}, line 1: column {} {problem}", path.display(), excerpt::quoted(column))]
     ColumnConflict {
         /// The file.
         path: PathBuf,
@@ -84,7 +95,11 @@ pub enum Error {
         found: usize,
     },
     /// A cell of a used column is not a finite number.
-    #[error("{}, line {line}, column {index} `{column}`: expected {expected}, found {found}", path.display())]
+    #[error(
+        "{}, line {line}, column {index} {}: expected {expected}, found {found}",
+        path.display(),
+        excerpt::quoted(column)
+    )]
     BadCell {
         /// The file.
         path: PathBuf,
@@ -96,11 +111,35 @@ pub enum Error {
         index: usize,
         /// What the cell should hold.
         expected: &'static str,
-        /// What it holds, quoted, or "an empty cell".
+        /// What it holds, quoted and cut ([`excerpt::quoted`]), or "an empty cell".
+        found: String,
+    },
+    /// A cell of a used column holds a missing value (empty, `NA`, `N/A`, `NaN`) and
+    /// missing values are errors (`--missing error`, the default).
+    #[error(
+        "{}, line {line}, column {index} {}: expected a number, found {found} (a missing value: \
+         --missing drop leaves such rows out)",
+        path.display(),
+        excerpt::quoted(column)
+    )]
+    MissingValue {
+        /// The file.
+        path: PathBuf,
+        /// 1-based physical line.
+        line: u64,
+        /// Column name.
+        column: String,
+        /// 1-based column index.
+        index: usize,
+        /// "an empty cell", or the cell quoted.
         found: String,
     },
     /// Too few data rows to train (or none to evaluate).
-    #[error("{}: expected at least {min} data rows, found {found}", path.display())]
+    #[error(
+        "{}: expected at least {min} data {}, found {found}",
+        path.display(),
+        if *min == 1 { "row" } else { "rows" }
+    )]
     TooFewRows {
         /// The file.
         path: PathBuf,
@@ -111,8 +150,9 @@ pub enum Error {
     },
     /// Every training value of a target column is the same.
     #[error(
-        "{}, column {index} `{column}`: expected a target that varies, found the constant value {value} on every training row",
-        path.display()
+        "{}, column {index} {}: expected a target that varies, found the constant value {value} on every training row",
+        path.display(),
+        excerpt::quoted(column)
     )]
     ConstantTarget {
         /// The file.
@@ -153,6 +193,49 @@ pub enum Error {
         /// Networks in the blob.
         members: u32,
     },
+    /// A candle model lacks a tensor its layout names (a bug in mdn-train).
+    #[error("the model has no tensor `{tensor}`, which its layout names (a bug in mdn-train)")]
+    MissingTensor {
+        /// The tensor's name, as in [`mdn_core::TensorName`]'s display.
+        tensor: String,
+    },
+    /// A parameter vector does not have the length of the model's layout (a bug in the
+    /// caller).
+    #[error("{context}: expected {expected} parameter values (the model's layout), found {found}")]
+    ParameterCount {
+        /// What was being done.
+        context: &'static str,
+        /// Values in the layout.
+        expected: usize,
+        /// Values given.
+        found: usize,
+    },
+    /// An ensemble was given no networks.
+    #[error("writing an ensemble: expected at least one network, found none")]
+    EmptyEnsemble,
+    /// An ensemble was given a different number of log weights than networks.
+    #[error(
+        "writing an ensemble of {networks} networks: expected one log weight per network, found {weights}"
+    )]
+    EnsembleWeights {
+        /// Networks given.
+        networks: usize,
+        /// Log weights given.
+        weights: usize,
+    },
+    /// A network of an ensemble differs from the first in what the blob stores once for
+    /// all networks: the header (shapes, transforms, names) or the scalers.
+    #[error("writing an ensemble: network {network} has {field} {found}, expected {expected}")]
+    EnsembleMismatch {
+        /// The network (0-based, in the order given).
+        network: usize,
+        /// The header field or scaler value, such as `sigma_floor` or `input_scaler.offset[0]`.
+        field: String,
+        /// What the ensemble needs (network 0's value, or one network per blob).
+        expected: String,
+        /// What the network has.
+        found: String,
+    },
     /// mdn-core refused a query or could not encode a model.
     #[error("{context}: {source}")]
     Core {
@@ -187,6 +270,22 @@ pub enum Error {
     /// JSON output could not be produced.
     #[error("cannot encode JSON: {0}")]
     Json(#[from] serde_json::Error),
+}
+
+/// The end of [`Error::MissingColumn`]'s message when the file seems to use another
+/// delimiter.
+fn separator_hint(separated_by: Option<u8>) -> String {
+    separated_by.map_or_else(String::new, |byte| {
+        let name = match byte {
+            b'\t' => "a tab".to_owned(),
+            other => format!("`{}`", char::from(other)),
+        };
+        format!(
+            "; the header is one column containing {name}: if that separates the fields, \
+             give {}",
+            crate::data::delimiter_option(byte)
+        )
+    })
 }
 
 /// The result type of mdn-train.

@@ -11,7 +11,7 @@ use mdn_core::{Blob, HostModel};
 use crate::{
     aligned::AlignedBytes,
     calibration::{self, Calibration},
-    data::{Dataset, Table},
+    data::{CsvFormat, Dataset, Selection, Table},
     error::{Error, Result},
     model::Mdn,
 };
@@ -118,12 +118,13 @@ impl ModelFile {
         ))
     }
 
-    /// Reads `path` and selects the model's feature and target columns by name.
+    /// Reads `path` (in `format`) and selects the model's feature and target columns by
+    /// name. The selection may hold no rows: a caller that needs some reports
+    /// [`Selection::note`] first, then checks ([`Dataset::require_rows`]).
     ///
     /// # Errors
     ///
-    /// The errors of [`Table::read`] and [`Table::select`], and [`Error::TooFewRows`] for
-    /// a file without data rows.
+    /// The errors of [`Table::read`] and [`Table::select`].
     ///
     /// # Examples
     ///
@@ -134,13 +135,11 @@ impl ModelFile {
     /// let file = mdn_train::eval::ModelFile { path: "m.mdn".into(), bytes: AlignedBytes::from_slice(&bytes) };
     /// let csv = dir.path().join("d.csv");
     /// std::fs::write(&csv, "y,x,note\n1,2,a\n").unwrap();
-    /// assert_eq!(file.load_data(&csv).unwrap().x, [2.0]);
+    /// assert_eq!(file.load_data(&csv, Default::default()).unwrap().data.x, [2.0]);
     /// ```
-    pub fn load_data(&self, path: &Path) -> Result<Dataset> {
+    pub fn load_data(&self, path: &Path, format: CsvFormat) -> Result<Selection> {
         let (features, targets) = self.names()?;
-        let data = Table::read(path)?.select(&features, &targets)?;
-        data.require_rows(1)?;
-        Ok(data)
+        Table::read(path, format)?.select(&features, &targets)
     }
 }
 

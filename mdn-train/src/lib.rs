@@ -29,6 +29,7 @@
 //! | [`baselines`] | null model, linear least squares and an MSE-trained MLP, each with a constant sigma |
 //! | [`describe`] | what a blob holds (`mdn inspect`) and its weights as JSON (`mdn export`) |
 //! | [`synth`] | the `hetero` and `invsin` generators |
+//! | [`excerpt`] | cells, names and lists cut to a readable length for messages |
 //! | [`io`] | atomic writes: a temporary file in the same directory, then a rename |
 //! | [`aligned`] | blob bytes in 4-byte-aligned storage, as mdn-core requires |
 //! | [`error`] | the one [`Error`] type |
@@ -81,6 +82,7 @@ pub mod describe;
 pub mod ensemble;
 pub mod error;
 pub mod eval;
+pub mod excerpt;
 pub mod io;
 pub mod members;
 pub mod model;

@@ -379,7 +379,7 @@ impl Mdn {
     ///
     /// # Errors
     ///
-    /// A candle error, or [`Error::Core`] for a vector of the wrong length.
+    /// A candle error, or [`Error::ParameterCount`] for a vector of the wrong length.
     ///
     /// # Examples
     ///
@@ -425,9 +425,8 @@ impl Mdn {
             .iter()
             .find(|(n, _)| *n == name)
             .map(|(_, v)| v.as_tensor())
-            .ok_or_else(|| Error::Core {
-                context: format!("model has no tensor {name}"),
-                source: mdn_core::Error::SizeOverflow,
+            .ok_or_else(|| Error::MissingTensor {
+                tensor: name.to_string(),
             })
     }
 
@@ -442,7 +441,8 @@ impl Mdn {
     ///
     /// # Errors
     ///
-    /// A candle error (a shape mismatch is a bug).
+    /// A candle error (a shape mismatch is a bug), or [`Error::MissingTensor`] if a layer's
+    /// tensor is missing (also a bug).
     ///
     /// # Examples
     ///
@@ -640,17 +640,15 @@ pub(crate) fn layout_of(arch: &Architecture) -> Result<Layout> {
     probe.layout()
 }
 
-/// [`Error::Core`] unless a parameter vector has `layout`'s length.
+/// [`Error::ParameterCount`] unless a parameter vector has `layout`'s length.
 pub(crate) fn check_parameter_count(layout: &Layout, found: usize) -> Result<()> {
     if found == layout.parameter_count() {
         return Ok(());
     }
-    Err(Error::Core {
-        context: "restoring parameters".into(),
-        source: mdn_core::Error::ParameterSizeMismatch {
-            expected: layout.parameter_count() * 4,
-            found: found * 4,
-        },
+    Err(Error::ParameterCount {
+        context: "restoring parameters",
+        expected: layout.parameter_count(),
+        found,
     })
 }
 
@@ -766,4 +764,49 @@ pub fn log_density(mixture: &MixtureTensors, t: &Tensor) -> Result<Tensor> {
     let g = (((r.sqr()? * -0.5)? - mixture.sigmas.log()?)? - f64::from(HALF_LN_TWO_PI))?;
     let c = (&mixture.log_weights + g.sum(2)?)?;
     Ok(log_sum_exp_keepdim(&c)?.squeeze(1)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example() -> Mdn {
+        Mdn::from_blob(&mdn_core::doc_example_blob()[..], "m.mdn".as_ref()).unwrap()
+    }
+
+    #[test]
+    fn a_missing_tensor_is_named() {
+        let mut model = example();
+        model
+            .vars
+            .retain(|(name, _)| *name != TensorName::MeansWeight);
+        let x = Tensor::new(&[[0.5_f32]], model.device()).unwrap();
+        let err = model.forward_scaled(&x).unwrap_err();
+        assert!(
+            matches!(&err, Error::MissingTensor { tensor } if tensor == "head.means.weight"),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("no tensor `head.means.weight`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_parameter_vector_of_the_wrong_length_is_counted_in_values() {
+        let model = example();
+        let expected = model.parameters().unwrap().len();
+        let err = model.set_parameters(&vec![0.0; expected - 3]).unwrap_err();
+        assert!(
+            matches!(err, Error::ParameterCount { expected: e, found: f, .. } if e == expected && f == expected - 3),
+            "{err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "restoring parameters: expected {expected} parameter values (the model's layout), found {}",
+                expected - 3
+            )
+        );
+    }
 }

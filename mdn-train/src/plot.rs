@@ -332,8 +332,11 @@ fn find(names: &[String], name: Option<&str>, option: &'static str) -> Result<us
         .position(|n| n == name)
         .ok_or_else(|| Error::InvalidOption {
             option,
-            expected: format!("one of the model's columns: {}", names.join(", ")),
-            found: format!("`{name}`"),
+            expected: format!(
+                "one of the model's columns: {}",
+                crate::excerpt::quoted_list(names)
+            ),
+            found: crate::excerpt::quoted(name),
         })
 }
 
@@ -420,7 +423,10 @@ pub fn render(file: &ModelFile, data: Option<&Dataset>, options: &PlotOptions) -
             .iter()
             .map(|(n, v)| format!("{n} = {}", fmt_num(*v)))
             .collect();
-        format!("other features at the {fixed_from}: {}", values.join(", "))
+        format!(
+            "other features at the {fixed_from}: {}",
+            crate::excerpt::list(values)
+        )
     };
     let transform = model.header().target_transform;
     let setup = Setup {

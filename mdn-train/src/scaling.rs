@@ -254,7 +254,7 @@ pub fn transform_targets(y: &[f32], transform: TargetTransform) -> Vec<f32> {
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("d.csv");
 /// std::fs::write(&path, "x,y\n1,2\n3,0\n").unwrap();
-/// let data = mdn_train::data::Dataset::load(&path, &["y".into()], None).unwrap();
+/// let data = mdn_train::data::load(&path, Default::default(), &["y".into()], None).unwrap().data;
 /// let err = mdn_train::scaling::require_positive_targets(&data).unwrap_err();
 /// assert!(err.to_string().contains("line 3"));
 /// ```
@@ -292,7 +292,7 @@ pub fn require_positive_targets(data: &Dataset) -> Result<()> {
 /// # let path = dir.path().join("d.csv");
 /// std::fs::write(&path, "x,c,y\n0,1,1\n2,1,3\n").unwrap();
 /// use mdn_train::scaling::{InputScaling, TargetScaling, fit};
-/// let data = mdn_train::data::Dataset::load(&path, &["y".into()], None).unwrap();
+/// let data = mdn_train::data::load(&path, Default::default(), &["y".into()], None).unwrap().data;
 /// let fitted = fit(&data, InputScaling::MinMax, TargetScaling::Standard).unwrap();
 /// assert_eq!(fitted.constant_features, ["c"]);
 /// assert_eq!(fitted.scalers.target.offset, [2.0]);

@@ -6,15 +6,15 @@
 //! marginal with [`crate::calibration::marginal`] if needed).
 
 use mdn_core::Mixture;
-use serde_json::{Map, Value, json};
+use serde::{Serialize, Serializer};
 
-use crate::{calibration::LEVELS, describe::f32_json};
+use crate::calibration::LEVELS;
 
 /// The probabilities whose quantiles are reported.
 pub const QUANTILES: [f32; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
 
 /// One mode: a local maximum of the density.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Peak {
     /// Location, original target units.
     pub y: f32,
@@ -23,19 +23,51 @@ pub struct Peak {
 }
 
 /// mdn-core's univariate queries of one predictive distribution.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Serialised as the `mdn predict --json` keys: `modes` (`[{"y", "density"}]`),
+/// `quantiles` (`{"0.05": q, ..}`), `intervals` (`{"0.5": [lower, upper], ..}`) and
+/// `entropy`.
+///
+/// # Examples
+///
+/// ```
+/// use mdn_core::{Mixture, TargetTransform};
+/// let m = Mixture::<1, 1>::new(&[0.0], &[2.0], &[0.5], 1, TargetTransform::Identity).unwrap();
+/// let summary = mdn_train::summary::Summary::of(&m).unwrap().unwrap();
+/// let json = serde_json::to_string(&summary).unwrap();
+/// assert!(json.starts_with(r#"{"modes":[{"y":2.0,"density":0.7978846}],"quantiles":{"0.05":"#));
+/// assert!(json.contains(r#""0.5":2.0,"#) && json.contains(r#""intervals":{"0.5":["#));
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Summary {
     /// Every mode, sorted by location ([`Mixture::modes`]).
     pub modes: Vec<Peak>,
     /// Index into `modes` of the highest one.
+    #[serde(skip)]
     pub highest: Option<usize>,
     /// `(p, quantile)` for each of [`QUANTILES`] ([`Mixture::quantile`]).
+    #[serde(serialize_with = "by_level")]
     pub quantiles: Vec<(f32, f32)>,
     /// `(level, lower, upper)` for each central interval of [`LEVELS`]
     /// ([`Mixture::interval`]).
+    #[serde(serialize_with = "intervals_by_level")]
     pub intervals: Vec<(f32, f32, f32)>,
     /// Differential entropy in nats ([`Mixture::entropy`]).
     pub entropy: f32,
+}
+
+/// `[(p, q)]` as the map `{"p": q}`.
+fn by_level<S: Serializer>(values: &[(f32, f32)], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(values.iter().map(|(p, q)| (p.to_string(), q)))
+}
+
+/// `[(level, lower, upper)]` as the map `{"level": [lower, upper]}`.
+fn intervals_by_level<S: Serializer>(values: &[(f32, f32, f32)], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(
+        values
+            .iter()
+            .map(|(level, lo, hi)| (level.to_string(), [lo, hi])),
+    )
 }
 
 impl Summary {
@@ -83,43 +115,6 @@ impl Summary {
             intervals,
             entropy: mixture.entropy()?,
         }))
-    }
-
-    /// The `mdn predict --json` keys: `modes` (`[{"y", "density"}]`), `quantiles`
-    /// (`{"0.05": q, ..}`), `intervals` (`{"0.5": [lower, upper], ..}`) and `entropy`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use mdn_core::{Mixture, TargetTransform};
-    /// let m = Mixture::<1, 1>::new(&[0.0], &[2.0], &[0.5], 1, TargetTransform::Identity).unwrap();
-    /// let json = mdn_train::summary::Summary::of(&m).unwrap().unwrap().json();
-    /// assert_eq!(json["modes"][0]["y"], 2.0);
-    /// assert_eq!(json["quantiles"]["0.5"], 2.0);
-    /// assert!(json["intervals"]["0.95"][0].as_f64().unwrap() < 1.1);
-    /// ```
-    pub fn json(&self) -> Map<String, Value> {
-        let modes: Vec<Value> = self
-            .modes
-            .iter()
-            .map(|m| json!({ "y": f32_json(m.y), "density": f32_json(m.density) }))
-            .collect();
-        let quantiles: Map<String, Value> = self
-            .quantiles
-            .iter()
-            .map(|&(p, q)| (p.to_string(), f32_json(q)))
-            .collect();
-        let intervals: Map<String, Value> = self
-            .intervals
-            .iter()
-            .map(|&(l, lo, hi)| (l.to_string(), json!([f32_json(lo), f32_json(hi)])))
-            .collect();
-        let mut map = Map::new();
-        map.insert("modes".into(), Value::Array(modes));
-        map.insert("quantiles".into(), Value::Object(quantiles));
-        map.insert("intervals".into(), Value::Object(intervals));
-        map.insert("entropy".into(), f32_json(self.entropy));
-        map
     }
 
     /// Human-readable lines for `mdn predict`.

@@ -87,7 +87,10 @@ fn empty_cell() {
     train_fails(
         Some(&csv_with_line(7, "0.5,")),
         &[],
-        &["d.csv, line 7, column 2 `y`: expected a number, found an empty cell"],
+        &[
+            "d.csv, line 7, column 2 `y`: expected a number, found an empty cell",
+            "(a missing value: --missing drop leaves such rows out)",
+        ],
     );
 }
 
@@ -96,7 +99,7 @@ fn nan_and_infinite_cells() {
     train_fails(
         Some(&csv_with_line(3, "NaN,1")),
         &[],
-        &["d.csv, line 3, column 1 `x`: expected a finite number, found `NaN`"],
+        &["d.csv, line 3, column 1 `x`: expected a number, found `NaN` (a missing value"],
     );
     train_fails(
         Some(&csv_with_line(9, "0.5,inf")),
@@ -144,6 +147,32 @@ fn ragged_row() {
         &[],
         &["d.csv, line 4: expected 2 fields (as many as the header), found 3"],
     );
+}
+
+#[test]
+fn huge_cells_and_headers_are_cut_in_messages() {
+    let cell = "7".repeat(5 << 20);
+    let stderr = train_fails(
+        Some(&csv_with_line(6, &format!("{cell}x,1"))),
+        &[],
+        &[
+            "d.csv, line 6, column 1 `x`: expected a number, found `7777",
+            "...` (5,242,841 more characters)",
+        ],
+    );
+    assert!(stderr.len() < 200, "{} bytes: {stderr}", stderr.len());
+
+    let header: Vec<String> = (0..5000).map(|i| format!("c{i}")).collect();
+    let data = header.join(",") + "\n" + &vec!["1"; 5000].join(",") + "\n";
+    let stderr = train_fails(
+        Some(&data),
+        &[],
+        &[
+            "d.csv, line 1: expected a column named `y` (target), found columns: `c0`, `c1`",
+            "`c19` and 4,980 more",
+        ],
+    );
+    assert!(stderr.len() < 400, "{} bytes: {stderr}", stderr.len());
 }
 
 #[test]

@@ -215,7 +215,7 @@ fn predict_rejects_wrong_inputs_and_targets() {
             d,
             &["predict", "m.mdn", "--x", x],
             1,
-            &["--x", "model takes 2", "a, b"],
+            &["--x", "model takes 2", "features, in order: `a`, `b`"],
         );
     }
     // Not numbers: clap's parse error.
@@ -256,7 +256,7 @@ fn predict_rejects_wrong_inputs_and_targets() {
         d,
         &["predict", "log.mdn", "--x", "1,2", "--y", "1"],
         1,
-        &["--y", "model predicts 2", "energy, heat"],
+        &["--y", "model predicts 2", "targets: `energy`, `heat`"],
     );
 }
 
@@ -279,7 +279,7 @@ fn eval_names_the_problem_with_its_data() {
         ("empty.csv", &["empty.csv", "the file is empty"]),
         (
             "header.csv",
-            &["header.csv", "at least 1 data rows, found 0"],
+            &["header.csv", "at least 1 data row, found 0"],
         ),
         ("ragged.csv", &["ragged.csv, line 3", "expected 3 fields"]),
         (
@@ -460,10 +460,11 @@ const OUT_OF_RANGE: [(&str, &str, &str); 20] = [
 ];
 
 /// Option values that do not parse: `(option, value)`; clap names the option.
-const UNPARSABLE: [(&str, &str); 14] = [
+const UNPARSABLE: [(&str, &str); 15] = [
     ("--components", "-1"),
     ("--components", "abc"),
-    ("--hidden", ""),
+    ("--hidden", "none,4"),
+    ("--hidden", "32,,32"),
     ("--hidden", "32,x"),
     ("--hidden", "-4"),
     ("--activation", "gelu"),

@@ -224,3 +224,37 @@ fn exported_json_reproduces_the_blob_parameters_exactly() {
         stored.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn a_model_without_hidden_layers_trains_from_none_or_an_empty_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "train.csv", &hetero_csv(30, 4));
+    let mut blobs = Vec::new();
+    for (hidden, out) in [("", "a.mdn"), ("none", "b.mdn")] {
+        let args = [
+            "train",
+            "--data",
+            "train.csv",
+            "--target",
+            "y",
+            "--epochs",
+            "2",
+            "-k",
+            "1",
+            "--noise",
+            "0",
+            "--hidden",
+            hidden,
+            "--out",
+            out,
+        ];
+        let trained = json(d, &[&args[..], &["--json"]].concat());
+        assert_eq!(trained["config"]["hidden"], serde_json::json!([]));
+        let inspect = json(d, &["inspect", out, "--json"]);
+        assert_eq!(inspect["hidden"], serde_json::json!([]));
+        assert_eq!(inspect["min_capacities"]["W"], 1);
+        blobs.push(std::fs::read(d.join(out)).unwrap());
+    }
+    assert_eq!(blobs[0], blobs[1]);
+}

@@ -138,3 +138,61 @@ fn several_targets_leave_the_univariate_queries_out() {
     let output = mdn(d, &["predict", "m.mdn", "--x", "0.5"]);
     assert!(text(&output).0.contains("for models with one target"));
 }
+
+#[test]
+fn predict_reports_the_cdf_at_y_for_one_target_and_null_for_a_log_density_of_minus_infinity() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    sampled::doc_model(d);
+    let bytes = sampled::doc_bytes();
+    let model = HostModel::from_bytes(&bytes).unwrap();
+    for (x, y) in [(-1.5_f32, -2.0_f32), (0.7, 0.1), (2.0, 3.5)] {
+        let (xs, ys) = (x.to_string(), y.to_string());
+        let output = mdn(d, &["predict", "m.mdn", "--x", &xs, "--y", &ys, "--json"]);
+        let p: Value = serde_json::from_str(&text(&output).0).unwrap();
+        let cdf = model.mixture(&[x]).unwrap().cdf(&[y]).unwrap()[0];
+        assert_eq!(f32_of(&p["cdf"]), cdf, "x = {x}, y = {y}");
+        let output = mdn(d, &["predict", "m.mdn", "--x", &xs, "--y", &ys]);
+        let expected = format!("F(y|x) = P(Y <= y | x) = {cdf:.6}\n");
+        assert!(text(&output).0.ends_with(&expected), "{}", text(&output).0);
+    }
+    // A log target gives y <= 0 density zero: `log_prob` is null and the CDF 0; with two
+    // targets (the golden model: energy, heat) there is no `cdf` key.
+    let data: String = std::iter::once("x,y\n".to_owned())
+        .chain((1..=30).map(|i| format!("{},{}\n", i % 7, 1 + i % 5)))
+        .collect();
+    write(d, "positive.csv", &data);
+    let args = [
+        "train",
+        "--data",
+        "positive.csv",
+        "--target",
+        "y",
+        "--scale-y",
+        "log",
+        "--out",
+        "log.mdn",
+        "--epochs",
+        "2",
+        "--hidden",
+        "4",
+        "-k",
+        "1",
+        "--noise",
+        "0",
+    ];
+    assert_eq!(mdn(d, &args).status.code(), Some(0));
+    let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/golden/ensemble_m2_k3_log_d2.mdn");
+    for (model, x, y, cdf) in [
+        ("log.mdn", "2", "-1", Some(0.0)),
+        (golden.to_str().unwrap(), "1,2", "-1,2", None),
+    ] {
+        let output = mdn(d, &["predict", model, "--x", x, "--y", y, "--json"]);
+        let (stdout, stderr) = text(&output);
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        let p: Value = serde_json::from_str(&stdout).unwrap();
+        assert!(p["log_prob"].is_null(), "{p}");
+        assert_eq!(p.get("cdf").and_then(Value::as_f64), cdf, "{p}");
+    }
+}

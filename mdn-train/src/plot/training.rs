@@ -40,7 +40,7 @@ fn number(path: &Path, line: u64, column: &str, index: usize, cell: &str) -> Res
             column: column.to_owned(),
             index: index + 1,
             expected: "a finite number",
-            found: format!("`{cell}`"),
+            found: crate::excerpt::quoted(cell),
         }),
     }
 }
@@ -70,7 +70,8 @@ impl Curves {
                     path: path.to_path_buf(),
                     column: name.to_owned(),
                     role: "metrics",
-                    available: header.iter().collect::<Vec<_>>().join(", "),
+                    available: header.iter().map(str::to_owned).collect(),
+                    separated_by: None,
                 })
         };
         let (epoch, train) = (column(EPOCH)?, column(TRAIN)?);

@@ -1,14 +1,14 @@
 //! Command-line arguments. Every default is written here once and shown by `--help`.
 
+mod options;
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use mdn_core::{Activation, SigmaTransform};
-use mdn_train::{
-    scaling::{InputScaling, TargetScaling},
-    synth::Kind,
-    train::TrainConfig,
-};
+use mdn_train::synth::Kind;
+#[cfg(test)]
+use mdn_train::train::TrainConfig;
+pub use options::{CsvArgs, JsonArg, ModelArg, ModelOptions};
 
 /// Mixture Density Networks: train on CSV, evaluate, inspect and export model blobs that
 /// mdn-core evaluates on a microcontroller.
@@ -47,7 +47,9 @@ pub enum Command {
     /// Validate a model blob (CRC included) and describe it.
     #[command(allow_negative_numbers = true, args_override_self = true)]
     Inspect(InspectArgs),
-    /// Export every weight, bias and scaler by name, with shapes and layout.
+    /// Export every weight, bias and scaler by name, with shapes and layout, as JSON: on
+    /// stdout, or into --out (and then --json prints what was written: model, out, format,
+    /// bytes).
     #[command(allow_negative_numbers = true, args_override_self = true)]
     Export(ExportArgs),
     /// Compare the MDN with point predictors on a test file: null model, linear least
@@ -80,183 +82,6 @@ pub enum DataCommand {
     Synth(SynthArgs),
 }
 
-/// A model file, given as `--model M` or positionally.
-#[derive(Debug, Clone, Args)]
-pub struct ModelArg {
-    /// The model blob (or use --model).
-    #[arg(
-        value_name = "MODEL",
-        required_unless_present = "model",
-        conflicts_with = "model"
-    )]
-    pub model_path: Option<PathBuf>,
-    /// The model blob.
-    #[arg(long = "model", value_name = "MODEL")]
-    pub model: Option<PathBuf>,
-}
-
-impl ModelArg {
-    /// The path, whichever way it was given (clap guarantees one).
-    pub fn path(&self) -> PathBuf {
-        self.model
-            .clone()
-            .or_else(|| self.model_path.clone())
-            .unwrap_or_default()
-    }
-}
-
-/// Hidden activation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ActivationArg {
-    /// max(z, 0).
-    Relu,
-    /// tanh(z).
-    Tanh,
-}
-
-/// Sigma transform.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SigmaArg {
-    /// 1 + ELU(z): linear for z > 0, exp(z) below.
-    Nnelu,
-    /// ln(1 + e^z).
-    Softplus,
-    /// e^z.
-    Exp,
-}
-
-/// Model and optimiser settings shared by `train`, `baselines` and `demo`.
-#[derive(Debug, Clone, Args)]
-pub struct ModelOptions {
-    /// Candidate numbers of mixture components K, comma separated. Every K is tried with
-    /// every --noise level; the candidates are weighted by their validation likelihood.
-    #[arg(
-        long,
-        short = 'k',
-        value_delimiter = ',',
-        default_value = "1,5",
-        help_heading = "Model"
-    )]
-    pub components: Vec<usize>,
-    /// Candidate noise levels, comma separated: Gaussian noise added to each training
-    /// input and target, in standard deviations of that column (a regulariser for small
-    /// data sets; 0 is none).
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "0,0.1",
-        help_heading = "Model"
-    )]
-    pub noise: Vec<f32>,
-    /// Networks per candidate: network f stops early on fold f of the rows and learns
-    /// from the others; every row's out-of-fold density weighs the candidates, and the
-    /// model is the mixture of all networks of the kept candidates.
-    #[arg(long, default_value_t = 5, help_heading = "Model")]
-    pub folds: usize,
-    /// Hidden layer widths, input side first (at most 8 layers).
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "32,32",
-        help_heading = "Model"
-    )]
-    pub hidden: Vec<usize>,
-    /// Hidden activation.
-    #[arg(long, value_enum, default_value_t = ActivationArg::Relu, help_heading = "Model")]
-    pub activation: ActivationArg,
-    /// Transform making sigma positive.
-    #[arg(long, value_enum, default_value_t = SigmaArg::Nnelu, help_heading = "Model")]
-    pub sigma: SigmaArg,
-    /// Lower bound on every sigma, in standard deviations of the scaled target.
-    #[arg(long, default_value_t = 1e-3, help_heading = "Model")]
-    pub sigma_floor: f32,
-    /// Feature scaling, fitted on training rows only.
-    #[arg(long, value_enum, default_value_t = InputScaling::MinMax, help_heading = "Model")]
-    pub scale_x: InputScaling,
-    /// Target scaling; `log` models ln y (log-normal components, y > 0 required).
-    #[arg(long, value_enum, default_value_t = TargetScaling::Standard, help_heading = "Model")]
-    pub scale_y: TargetScaling,
-    /// Maximum number of epochs.
-    #[arg(long, default_value_t = 3000, help_heading = "Training")]
-    pub epochs: usize,
-    /// Minibatch size.
-    #[arg(long, default_value_t = 64, help_heading = "Training")]
-    pub batch: usize,
-    /// Adam learning rate.
-    #[arg(long, default_value_t = 1e-3, help_heading = "Training")]
-    pub lr: f64,
-    /// AdamW decoupled weight decay; 0 is plain Adam, as the Keras reference.
-    #[arg(long, default_value_t = 0.0, help_heading = "Training")]
-    pub weight_decay: f64,
-    /// Seed of the initial weights, the validation split and the batch order.
-    #[arg(long, default_value_t = 42, help_heading = "Training")]
-    pub seed: u64,
-    /// Instead of folds: one network per candidate, this fraction of the rows held out
-    /// at random for validation; 0 disables validation and early stopping and trains
-    /// one network of the first candidate for exactly --epochs epochs.
-    #[arg(long, help_heading = "Training")]
-    pub val_fraction: Option<f64>,
-    /// Epochs without a better validation NLL before a network restarts from its best
-    /// weights with a smaller learning rate (--lr-drops), or stops.
-    #[arg(long, default_value_t = 300, help_heading = "Training")]
-    pub patience: usize,
-    /// Halve the learning rate after this many epochs without a better validation NLL
-    /// (and again after as many more, down to lr/64); 0 keeps it constant.
-    #[arg(long, default_value_t = 0, help_heading = "Training")]
-    pub lr_patience: usize,
-    /// Times a network whose patience ran out restarts from its best weights with the
-    /// learning rate times --lr-drop-factor, before it stops.
-    #[arg(long, default_value_t = 1, help_heading = "Training")]
-    pub lr_drops: usize,
-    /// Learning-rate factor of each drop.
-    #[arg(long, default_value_t = 0.1, help_heading = "Training")]
-    pub lr_drop_factor: f64,
-    /// Patience after a drop (0: --patience).
-    #[arg(long, default_value_t = 100, help_heading = "Training")]
-    pub drop_patience: usize,
-    /// Threads training the two groups of candidates side by side (0: one per core, at
-    /// most two). The model does not depend on it.
-    #[arg(long, default_value_t = 0, help_heading = "Training")]
-    pub jobs: usize,
-}
-
-impl ModelOptions {
-    /// The library configuration.
-    pub fn config(&self) -> TrainConfig {
-        TrainConfig {
-            components: self.components.clone(),
-            noise: self.noise.clone(),
-            folds: self.folds,
-            hidden: self.hidden.clone(),
-            activation: match self.activation {
-                ActivationArg::Relu => Activation::Relu,
-                ActivationArg::Tanh => Activation::Tanh,
-            },
-            sigma: match self.sigma {
-                SigmaArg::Nnelu => SigmaTransform::Nnelu,
-                SigmaArg::Softplus => SigmaTransform::Softplus,
-                SigmaArg::Exp => SigmaTransform::Exp,
-            },
-            sigma_floor: self.sigma_floor,
-            epochs: self.epochs,
-            batch: self.batch,
-            lr: self.lr,
-            weight_decay: self.weight_decay,
-            seed: self.seed,
-            val_fraction: self.val_fraction,
-            patience: self.patience,
-            lr_patience: self.lr_patience,
-            lr_drops: self.lr_drops,
-            lr_drop_factor: self.lr_drop_factor,
-            drop_patience: self.drop_patience,
-            jobs: self.jobs,
-            scale_x: self.scale_x,
-            scale_y: self.scale_y,
-            fail_at_epoch: None,
-        }
-    }
-}
-
 /// `mdn train`.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
@@ -275,9 +100,12 @@ pub struct TrainArgs {
     /// Model and training settings.
     #[command(flatten)]
     pub options: ModelOptions,
-    /// Print one JSON object on stdout.
-    #[arg(long)]
-    pub json: bool,
+    /// How the CSV files are read.
+    #[command(flatten)]
+    pub csv: CsvArgs,
+    /// Output format.
+    #[command(flatten)]
+    pub output: JsonArg,
     /// Testing aid: make the loss NaN in this epoch.
     #[arg(long, hide = true)]
     pub fail_at_epoch: Option<usize>,
@@ -296,12 +124,15 @@ pub struct EvalArgs {
     /// CSV file holding the model's feature and target columns (found by name).
     #[arg(long)]
     pub data: PathBuf,
-    /// Also write one row per sample: line, features, targets, log_prob, mean and std.
+    /// Also write one row per sample: line, features, targets, log_prob, mean, std and pit.
     #[arg(long, value_name = "CSV")]
     pub per_sample: Option<PathBuf>,
-    /// Print one JSON object on stdout.
-    #[arg(long)]
-    pub json: bool,
+    /// How the CSV files are read.
+    #[command(flatten)]
+    pub csv: CsvArgs,
+    /// Output format.
+    #[command(flatten)]
+    pub output: JsonArg,
 }
 
 /// `mdn predict`.
@@ -321,9 +152,9 @@ pub struct PredictArgs {
     /// Target value(s) whose log density to report.
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     pub y: Option<Vec<f32>>,
-    /// Print one JSON object on stdout.
-    #[arg(long)]
-    pub json: bool,
+    /// Output format.
+    #[command(flatten)]
+    pub output: JsonArg,
 }
 
 /// A finite number (`--at`).
@@ -382,9 +213,12 @@ pub struct PlotArgs {
     /// `training` is skipped with a note when that file does not exist].
     #[arg(long, value_name = "CSV")]
     pub metrics: Option<PathBuf>,
-    /// Print one JSON object on stdout.
-    #[arg(long)]
-    pub json: bool,
+    /// How the CSV files are read.
+    #[command(flatten)]
+    pub csv: CsvArgs,
+    /// Output format.
+    #[command(flatten)]
+    pub output: JsonArg,
 }
 
 /// `mdn inspect`.
@@ -393,9 +227,9 @@ pub struct InspectArgs {
     /// The model.
     #[command(flatten)]
     pub model: ModelArg,
-    /// Print one JSON object on stdout.
-    #[arg(long)]
-    pub json: bool,
+    /// Output format.
+    #[command(flatten)]
+    pub output: JsonArg,
 }
 
 /// Export formats.
@@ -417,10 +251,9 @@ pub struct ExportArgs {
     /// Output file [default: stdout].
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Print one JSON object on stdout: with --out, what was written ({model, out,
-    /// format, bytes}); without, the weights (as always).
-    #[arg(long)]
-    pub json: bool,
+    /// Output format (the weights themselves are JSON either way).
+    #[command(flatten)]
+    pub output: JsonArg,
 }
 
 /// `mdn baselines`.
@@ -441,9 +274,12 @@ pub struct BaselinesArgs {
     /// Settings of the MDN (and of the MLP's network and optimiser).
     #[command(flatten)]
     pub options: ModelOptions,
-    /// Print one JSON object on stdout.
-    #[arg(long)]
-    pub json: bool,
+    /// How the CSV files are read.
+    #[command(flatten)]
+    pub csv: CsvArgs,
+    /// Output format.
+    #[command(flatten)]
+    pub output: JsonArg,
 }
 
 /// `mdn data synth`.
@@ -461,9 +297,9 @@ pub struct SynthArgs {
     /// Output CSV file.
     #[arg(long)]
     pub out: PathBuf,
-    /// Print one JSON object on stdout.
-    #[arg(long)]
-    pub json: bool,
+    /// Output format.
+    #[command(flatten)]
+    pub output: JsonArg,
 }
 
 /// `mdn demo`.
@@ -478,9 +314,9 @@ pub struct DemoArgs {
     /// Model and training settings.
     #[command(flatten)]
     pub options: ModelOptions,
-    /// Print one JSON object on stdout.
-    #[arg(long)]
-    pub json: bool,
+    /// Output format.
+    #[command(flatten)]
+    pub output: JsonArg,
 }
 
 #[cfg(test)]
@@ -493,7 +329,7 @@ mod tests {
         let Command::Train(args) = cli.command else {
             panic!("not train");
         };
-        assert_eq!(args.options.config(), TrainConfig::default());
+        assert_eq!(TrainConfig::from(&args.options), TrainConfig::default());
     }
 
     #[test]
@@ -504,6 +340,26 @@ mod tests {
         };
         assert_eq!((args.x, args.y), (vec![-1.7, 2.0], Some(vec![-3.0])));
         assert_eq!(args.model.path(), PathBuf::from("m.mdn"));
+    }
+
+    #[test]
+    fn no_hidden_layer_is_none_or_an_empty_value() {
+        for value in ["", "none", "None", " "] {
+            let cli = Cli::parse_from(["mdn", "demo", "--hidden", value]);
+            let Command::Demo(args) = cli.command else {
+                panic!("not demo");
+            };
+            assert_eq!(
+                TrainConfig::from(&args.options).hidden,
+                Vec::<usize>::new(),
+                "{value:?}"
+            );
+        }
+        let cli = Cli::parse_from(["mdn", "demo", "--hidden", "none", "--hidden", "16, 8"]);
+        let Command::Demo(args) = cli.command else {
+            panic!("not demo");
+        };
+        assert_eq!(TrainConfig::from(&args.options).hidden, [16, 8]);
     }
 
     #[test]

@@ -1,0 +1,297 @@
+//! Argument groups several commands share: `--json`, the model file, how CSV files are
+//! read, and the model and training settings.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use mdn_core::{Activation, SigmaTransform};
+use mdn_train::{
+    data::{CsvFormat, Missing, parse_delimiter},
+    excerpt,
+    scaling::{InputScaling, TargetScaling},
+    train::TrainConfig,
+};
+
+/// `--json`, the same for every command.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct JsonArg {
+    /// Print one JSON object on stdout and nothing else (progress, warnings and errors go
+    /// to stderr; on an error stdout stays empty).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A model file, given as `--model M` or positionally.
+#[derive(Debug, Clone, Args)]
+pub struct ModelArg {
+    /// The model blob (or use --model).
+    #[arg(
+        value_name = "MODEL",
+        required_unless_present = "model",
+        conflicts_with = "model"
+    )]
+    pub model_path: Option<PathBuf>,
+    /// The model blob.
+    #[arg(long = "model", value_name = "MODEL")]
+    pub model: Option<PathBuf>,
+}
+
+impl ModelArg {
+    /// The path, whichever way it was given (clap guarantees one).
+    pub fn path(&self) -> PathBuf {
+        self.model
+            .clone()
+            .or_else(|| self.model_path.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// How the data CSV files of a command are read (not the metrics file `mdn train`
+/// writes, which is always comma separated).
+#[derive(Debug, Clone, Args)]
+pub struct CsvArgs {
+    /// Field separator of the data files: `,`, `;`, `tab` (or `\t`), or any other single
+    /// ASCII character except `"`.
+    #[arg(long, default_value = ",", value_parser = parse_delimiter, help_heading = "Input")]
+    pub delimiter: u8,
+    /// A missing value (an empty cell, `NA`, `N/A` or `NaN` in any letter case) in a used
+    /// column: `error` stops with its file, line and column; `drop` leaves the row out and
+    /// says on stderr how many rows were left out.
+    #[arg(long, value_enum, default_value_t = Missing::Error, help_heading = "Input")]
+    pub missing: Missing,
+}
+
+impl From<&CsvArgs> for CsvFormat {
+    fn from(args: &CsvArgs) -> Self {
+        CsvFormat {
+            delimiter: args.delimiter,
+            missing: args.missing,
+        }
+    }
+}
+
+/// Hidden activation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ActivationArg {
+    /// max(z, 0).
+    Relu,
+    /// tanh(z).
+    Tanh,
+}
+
+/// Sigma transform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SigmaArg {
+    /// 1 + ELU(z): linear for z > 0, exp(z) below.
+    Nnelu,
+    /// ln(1 + e^z).
+    Softplus,
+    /// e^z.
+    Exp,
+}
+
+impl From<ActivationArg> for Activation {
+    fn from(arg: ActivationArg) -> Self {
+        match arg {
+            ActivationArg::Relu => Activation::Relu,
+            ActivationArg::Tanh => Activation::Tanh,
+        }
+    }
+}
+
+impl From<SigmaArg> for SigmaTransform {
+    fn from(arg: SigmaArg) -> Self {
+        match arg {
+            SigmaArg::Nnelu => SigmaTransform::Nnelu,
+            SigmaArg::Softplus => SigmaTransform::Softplus,
+            SigmaArg::Exp => SigmaTransform::Exp,
+        }
+    }
+}
+
+/// The widths of `--hidden` (empty: no hidden layer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HiddenLayers(pub Vec<usize>);
+
+/// Parses `--hidden`: comma-separated widths, or `none` or nothing for no hidden layer.
+/// A width of 0 parses, so that the library's check names it with the limits.
+fn hidden_widths(value: &str) -> Result<HiddenLayers, String> {
+    let value = value.trim();
+    if value.is_empty() || value.eq_ignore_ascii_case("none") {
+        return Ok(HiddenLayers(Vec::new()));
+    }
+    value
+        .split(',')
+        .map(|w| {
+            w.trim().parse::<usize>().map_err(|_| {
+                format!(
+                    "expected comma-separated widths such as 32,32, or `none` (or an empty \
+                     value) for no hidden layer, found {} in {}",
+                    excerpt::quoted(w),
+                    excerpt::quoted(value)
+                )
+            })
+        })
+        .collect::<Result<_, _>>()
+        .map(HiddenLayers)
+}
+
+/// Model and optimiser settings shared by `train`, `baselines` and `demo`.
+#[derive(Debug, Clone, Args)]
+pub struct ModelOptions {
+    /// Candidate numbers of mixture components K, comma separated. Every K is tried with
+    /// every --noise level; the candidates are weighted by their validation likelihood.
+    #[arg(
+        long,
+        short = 'k',
+        value_delimiter = ',',
+        default_value = "1,5",
+        help_heading = "Model"
+    )]
+    pub components: Vec<usize>,
+    /// Candidate noise levels, comma separated: Gaussian noise added to each training
+    /// input and target, in standard deviations of that column (a regulariser for small
+    /// data sets; 0 is none).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "0,0.1",
+        help_heading = "Model"
+    )]
+    pub noise: Vec<f32>,
+    /// Networks per candidate: network f stops early on fold f of the rows and learns
+    /// from the others; every row's out-of-fold density weighs the candidates, and the
+    /// model is the mixture of all networks of the kept candidates.
+    #[arg(long, default_value_t = 5, help_heading = "Model")]
+    pub folds: usize,
+    /// Hidden layer widths, input side first, comma separated (at most 8 layers); `none`
+    /// or an empty value (`--hidden ""`) for no hidden layer: the heads read the scaled
+    /// inputs directly.
+    #[arg(
+        long,
+        default_value = "32,32",
+        value_parser = hidden_widths,
+        help_heading = "Model"
+    )]
+    pub hidden: HiddenLayers,
+    /// Hidden activation.
+    #[arg(long, value_enum, default_value_t = ActivationArg::Relu, help_heading = "Model")]
+    pub activation: ActivationArg,
+    /// Transform making sigma positive.
+    #[arg(long, value_enum, default_value_t = SigmaArg::Nnelu, help_heading = "Model")]
+    pub sigma: SigmaArg,
+    /// Lower bound on every sigma, in standard deviations of the scaled target.
+    #[arg(long, default_value_t = 1e-3, help_heading = "Model")]
+    pub sigma_floor: f32,
+    /// Feature scaling, fitted on training rows only.
+    #[arg(long, value_enum, default_value_t = InputScaling::MinMax, help_heading = "Model")]
+    pub scale_x: InputScaling,
+    /// Target scaling; `log` models ln y (log-normal components, y > 0 required).
+    #[arg(long, value_enum, default_value_t = TargetScaling::Standard, help_heading = "Model")]
+    pub scale_y: TargetScaling,
+    /// Maximum number of epochs.
+    #[arg(long, default_value_t = 3000, help_heading = "Training")]
+    pub epochs: usize,
+    /// Minibatch size.
+    #[arg(long, default_value_t = 64, help_heading = "Training")]
+    pub batch: usize,
+    /// Adam learning rate.
+    #[arg(long, default_value_t = 1e-3, help_heading = "Training")]
+    pub lr: f64,
+    /// AdamW decoupled weight decay; 0 is plain Adam, as the Keras reference.
+    #[arg(long, default_value_t = 0.0, help_heading = "Training")]
+    pub weight_decay: f64,
+    /// Seed of the initial weights, the validation split and the batch order.
+    #[arg(long, default_value_t = 42, help_heading = "Training")]
+    pub seed: u64,
+    /// Instead of folds: one network per candidate, this fraction of the rows held out
+    /// at random for validation; 0 disables validation and early stopping and trains
+    /// one network of the first candidate for exactly --epochs epochs.
+    #[arg(long, help_heading = "Training")]
+    pub val_fraction: Option<f64>,
+    /// Epochs without a better validation NLL before a network restarts from its best
+    /// weights with a smaller learning rate (--lr-drops), or stops.
+    #[arg(long, default_value_t = 300, help_heading = "Training")]
+    pub patience: usize,
+    /// Halve the learning rate after this many epochs without a better validation NLL
+    /// (and again after as many more, down to lr/64); 0 keeps it constant.
+    #[arg(long, default_value_t = 0, help_heading = "Training")]
+    pub lr_patience: usize,
+    /// Times a network whose patience ran out restarts from its best weights with the
+    /// learning rate times --lr-drop-factor, before it stops.
+    #[arg(long, default_value_t = 1, help_heading = "Training")]
+    pub lr_drops: usize,
+    /// Learning-rate factor of each drop.
+    #[arg(long, default_value_t = 0.1, help_heading = "Training")]
+    pub lr_drop_factor: f64,
+    /// Patience after a drop (0: --patience).
+    #[arg(long, default_value_t = 100, help_heading = "Training")]
+    pub drop_patience: usize,
+    /// Threads training the two groups of candidates side by side (0: one per core, at
+    /// most two). The model does not depend on it.
+    #[arg(long, default_value_t = 0, help_heading = "Training")]
+    pub jobs: usize,
+}
+
+impl From<&ModelOptions> for TrainConfig {
+    fn from(options: &ModelOptions) -> Self {
+        TrainConfig {
+            components: options.components.clone(),
+            noise: options.noise.clone(),
+            folds: options.folds,
+            hidden: options.hidden.0.clone(),
+            activation: options.activation.into(),
+            sigma: options.sigma.into(),
+            sigma_floor: options.sigma_floor,
+            epochs: options.epochs,
+            batch: options.batch,
+            lr: options.lr,
+            weight_decay: options.weight_decay,
+            seed: options.seed,
+            val_fraction: options.val_fraction,
+            patience: options.patience,
+            lr_patience: options.lr_patience,
+            lr_drops: options.lr_drops,
+            lr_drop_factor: options.lr_drop_factor,
+            drop_patience: options.drop_patience,
+            jobs: options.jobs,
+            scale_x: options.scale_x,
+            scale_y: options.scale_y,
+            fail_at_epoch: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn widths_that_do_not_parse_name_the_choices() {
+        for bad in ["none,4", "32,,32", "x", "-4"] {
+            let err = hidden_widths(bad).unwrap_err();
+            assert!(err.contains("`none`") && err.contains(bad), "{err}");
+        }
+        assert_eq!(hidden_widths(" 16 ,8 "), Ok(HiddenLayers(vec![16, 8])));
+    }
+
+    #[test]
+    fn cli_enums_convert_to_the_libraries() {
+        assert_eq!(Activation::from(ActivationArg::Tanh), Activation::Tanh);
+        assert_eq!(
+            SigmaTransform::from(SigmaArg::Softplus),
+            SigmaTransform::Softplus
+        );
+        let csv = CsvArgs {
+            delimiter: b';',
+            missing: Missing::Drop,
+        };
+        assert_eq!(
+            CsvFormat::from(&csv),
+            CsvFormat {
+                delimiter: b';',
+                missing: Missing::Drop
+            }
+        );
+    }
+}

@@ -1,0 +1,33 @@
+//! One module per command: each reads its arguments, does the work through mdn-train and
+//! prints its report ([`crate::report`]).
+
+mod baselines;
+mod demo;
+mod eval;
+mod export;
+mod inspect;
+mod plot;
+mod predict;
+mod synth;
+mod train;
+
+use anyhow::Result;
+
+use crate::cli::{Command, DataCommand};
+
+/// Runs `command`.
+pub fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Train(args) => train::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Predict(args) => predict::run(args),
+        Command::Inspect(args) => inspect::run(args),
+        Command::Export(args) => export::run(args),
+        Command::Baselines(args) => baselines::run(args),
+        Command::Plot(args) => plot::run(args),
+        Command::Data {
+            command: DataCommand::Synth(args),
+        } => synth::run(args),
+        Command::Demo(args) => demo::run(args),
+    }
+}

@@ -1,0 +1,129 @@
+//! `mdn baselines`: the MDN against point predictors with a constant sigma, on a test file.
+//! [`compare`] and [`ScoreTable`] serve `mdn demo` too.
+
+use std::{fmt, path::PathBuf, time::Instant};
+
+use anyhow::Result;
+use mdn_train::{
+    Error,
+    baselines::{self, Predictor, Score},
+    data::Dataset,
+    eval,
+    train::{TrainConfig, Trained},
+};
+use serde::Serialize;
+
+use crate::{
+    cli::BaselinesArgs,
+    load,
+    progress::{train_with_progress, trained_model},
+    report::emit,
+};
+
+/// What `mdn baselines` prints.
+#[derive(Debug, Serialize)]
+struct BaselinesReport {
+    train: PathBuf,
+    test: PathBuf,
+    /// Test rows.
+    n: usize,
+    units: &'static str,
+    models: Vec<Score>,
+}
+
+/// Runs `mdn baselines`.
+pub fn run(args: BaselinesArgs) -> Result<()> {
+    let config = TrainConfig::from(&args.options);
+    config.validate()?;
+    let train_data = load::training(
+        &args.train,
+        &args.csv,
+        &args.target,
+        args.features.as_deref(),
+    )?;
+    let test_data = load::like(&args.test, &args.csv, &train_data)?;
+    let (scores, _) = compare(&train_data, &test_data, &config)?;
+    let report = BaselinesReport {
+        train: args.train,
+        test: args.test,
+        n: test_data.len(),
+        units: "nats per test row, original target units",
+        models: scores,
+    };
+    emit(args.output, &report)
+}
+
+/// Trains the baselines and the default MDN on `train_data` and scores them on
+/// `test_data`; returns the scores (the MDN's last) and the MDN.
+pub fn compare(
+    train_data: &Dataset,
+    test_data: &Dataset,
+    config: &TrainConfig,
+) -> Result<(Vec<Score>, Trained)> {
+    let mut scores = vec![
+        baselines::null(train_data, test_data),
+        baselines::linear(train_data, test_data, config.scale_x),
+    ];
+    let mlp_started = Instant::now();
+    scores.push(baselines::mlp(train_data, test_data, config)?);
+    eprintln!(
+        "trained the MLP baseline in {:.1} s",
+        mlp_started.elapsed().as_secs_f64()
+    );
+    let trained = train_with_progress(train_data, config, "MDN")?;
+    if let Some(div) = trained.diverged {
+        return Err(Error::Diverged {
+            epoch: div.epoch,
+            loss: div.loss,
+            saved: "no model was written".into(),
+        }
+        .into());
+    }
+    let evaluation = eval::evaluate(&trained_model(&trained)?, test_data)?;
+    let ks: Vec<String> = trained
+        .candidates
+        .iter()
+        .filter(|c| c.weight > 0.0)
+        .map(|c| c.components.to_string())
+        .collect();
+    scores.push(Score {
+        kind: Predictor::Mdn,
+        name: format!(
+            "MDN (K = {}, {} nets)",
+            ks.join("+"),
+            trained.ensemble.members.len()
+        ),
+        nll: evaluation.nll,
+        rmse: evaluation.rmse,
+    });
+    Ok((scores, trained))
+}
+
+/// The scores as a table: model, test NLL, test RMSE.
+pub struct ScoreTable<'a>(pub &'a [Score]);
+
+impl fmt::Display for ScoreTable<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{:<28} {:>10} {:>10}", "model", "test NLL", "test RMSE")?;
+        for score in self.0 {
+            writeln!(
+                f,
+                "{:<28} {:>10.4} {:>10.4}",
+                score.name, score.nll, score.rmse
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for BaselinesReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} test rows of {}; NLL in nats per row, original units (lower is better)",
+            self.n,
+            self.test.display()
+        )?;
+        ScoreTable(&self.models).fmt(f)
+    }
+}
