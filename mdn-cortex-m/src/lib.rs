@@ -33,8 +33,8 @@
 //! `vmla.f32` multiplies, rounds, then adds and rounds: a multiply then an add, not a fused
 //! multiply-add (that is `vfma.f32`), which is what FORMAT.md prescribes; each of the 16
 //! sums adds its products in input order, starting from `+0.0`. The device parity test
-//! (`MDN_QEMU=1 cargo test -p mdn-tests --test device_parity`) runs every parity vector
-//! through this kernel on QEMU's Cortex-M4F and compares the bits with the host's
+//! (`cargo test -p mdn-tests --test device_parity -- --include-ignored`) runs every parity
+//! vector through this kernel on QEMU's Cortex-M4F and compares the bits with the host's
 //! portable kernel, and `firmware-example`'s `parity` binary also compares this kernel's
 //! sums with mdn-core's on random columns, including NaN, infinities and `-0.0`, and on
 //! slices of unequal lengths.
