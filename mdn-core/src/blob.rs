@@ -17,6 +17,7 @@ use crate::{
     error::{Error, Result},
     header::{Capacities, Header, HeaderRepr},
     layout::Layout,
+    math::weights_add_up_to_one,
 };
 
 /// The four bytes every blob starts with.
@@ -24,17 +25,6 @@ pub const MAGIC: [u8; 4] = *b"MDN\0";
 
 /// The format version this crate reads and writes.
 pub const FORMAT_VERSION: u16 = 3;
-
-/// How far the networks' weights, `exp(members.log_weight)`, may add up from 1.
-///
-/// # Examples
-///
-/// ```
-/// // Three networks with weights 0.5, 0.3 and 0.2, stored as f32 logs, pass.
-/// let total: f32 = [0.5_f32.ln(), 0.3_f32.ln(), 0.2_f32.ln()].iter().map(|w| w.exp()).sum();
-/// assert!((total - 1.0).abs() <= mdn_core::MEMBER_WEIGHT_TOLERANCE);
-/// ```
-pub const MEMBER_WEIGHT_TOLERANCE: f32 = 1e-4;
 
 /// Bytes before the header: magic, version, total length.
 pub const PREFIX_LEN: usize = 10;
@@ -213,14 +203,7 @@ impl<'a> Blob<'a> {
             }
         }
         let weights = parameters.get(layout.member_weights_range()).unwrap_or(&[]);
-        let mut total = 0.0;
-        for &w in weights {
-            total += libm::expf(from_word(w));
-        }
-        // f32 rounding of normalised log-weights leaves the sum within about 1e-6 of 1.
-        // (Written so that an infinite or NaN sum fails too.)
-        let normalised = libm::fabsf(total - 1.0) <= MEMBER_WEIGHT_TOLERANCE;
-        if !normalised {
+        if !weights_add_up_to_one(weights.iter().map(|&w| from_word(w))) {
             return Err(Error::InvalidMemberWeights);
         }
 

@@ -148,8 +148,7 @@ mod model;
 mod network;
 
 pub use blob::{
-    Aligned, Blob, FORMAT_VERSION, MAGIC, MEMBER_WEIGHT_TOLERANCE, PREFIX_LEN, TRAILER_LEN, crc32,
-    encode, encoded_len,
+    Aligned, Blob, FORMAT_VERSION, MAGIC, PREFIX_LEN, TRAILER_LEN, crc32, encode, encoded_len,
 };
 pub use error::{CodedField, Dimension, Error, Result};
 pub use header::{
@@ -157,7 +156,7 @@ pub use header::{
     SigmaTransform, TargetTransform,
 };
 pub use layout::{Layout, ROW_BLOCK, TensorInfo, TensorName};
-pub use math::{HALF_LN_TWO_PI, SOFTPLUS_THRESHOLD};
+pub use math::{HALF_LN_TWO_PI, MEMBER_WEIGHT_TOLERANCE, SOFTPLUS_THRESHOLD};
 pub use mixture::{Component, Interval, Mixture, Mode, Modes, PerOutput};
 pub use model::{HostModel, Model};
 /// The random number generator traits [`Mixture::sample`] takes (rand_core 0.10).

@@ -22,6 +22,32 @@ const TWO_POW_MINUS_24: f32 = 1.0 / 16_777_216.0;
 /// for `z > 17`, and 20 is PyTorch's default threshold.
 pub const SOFTPLUS_THRESHOLD: f32 = 20.0;
 
+/// How far weights given as logs may add up from 1: a blob's network weights
+/// (`exp(members.log_weight)`) and the component weights given to
+/// [`Mixture::new`](crate::Mixture::new). f32 rounding of normalised log weights leaves the
+/// sum of `n` weights within about `n * 6e-8` of 1, so 1e-4 has room for every component a
+/// [`HostModel`](crate::HostModel) holds (128); a sum further off is a mistake, not rounding.
+///
+/// # Examples
+///
+/// ```
+/// // Three networks with weights 0.5, 0.3 and 0.2, stored as f32 logs, pass.
+/// let total: f32 = [0.5_f32.ln(), 0.3_f32.ln(), 0.2_f32.ln()].iter().map(|w| w.exp()).sum();
+/// assert!((total - 1.0).abs() <= mdn_core::MEMBER_WEIGHT_TOLERANCE);
+/// ```
+pub const MEMBER_WEIGHT_TOLERANCE: f32 = 1e-4;
+
+/// Whether the weights `expf(w)` of `log_weights` add up to 1 within
+/// [`MEMBER_WEIGHT_TOLERANCE`], summed in order from `0.0`; false for a NaN or infinite sum
+/// (a NaN or `+inf` log weight).
+pub(crate) fn weights_add_up_to_one(log_weights: impl IntoIterator<Item = f32>) -> bool {
+    let mut total = 0.0_f32;
+    for w in log_weights {
+        total += libm::expf(w);
+    }
+    libm::fabsf(total - 1.0) <= MEMBER_WEIGHT_TOLERANCE
+}
+
 impl Activation {
     /// Applies the activation to one pre-activation.
     ///
