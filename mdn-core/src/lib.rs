@@ -50,11 +50,6 @@
 //!    [`rand_core::Rng`], optionally tempered, [`Mixture::sample`] (`sample`). [`Model`]
 //!    has shortcuts that take `x`.
 //!
-//! Beside the exact path, [`fast`] adds an opt-in approximate one, [`fast::FastModel`],
-//! with `micromath`'s `exp` and `ln`: its results are approximate and **not bit-identical**
-//! to anything, and nothing else calls it (a separate type, not a feature, so it cannot
-//! change what [`Model::log_prob`] computes for anyone).
-//!
 //! The scalar arithmetic (activations, sigma transforms, the Gaussian log-density and
 //! tails, the log-sum-exp, Box-Muller) lives in `math`, once: every transcendental goes
 //! through `libm` (one release, pinned exactly: its bits are part of the contract), there
@@ -75,9 +70,6 @@
 //! | feature | default | effect |
 //! |---|---|---|
 //! | `defmt` | no | `defmt::Format` on every public type (forwarded to `heapless`) |
-//!
-//! `micromath` is a dependency for [`fast`] alone; a firmware that does not use
-//! [`fast::FastModel`] links none of it.
 //!
 //! Sampling takes any generator implementing [`rand_core::Rng`] (rand_core 0.10, which
 //! renamed `RngCore` to `Rng`), re-exported as [`rand_core`]; `rand_pcg::Pcg32` is a small
@@ -138,7 +130,6 @@
 
 mod blob;
 mod error;
-pub mod fast;
 mod header;
 pub mod kernel;
 mod layout;

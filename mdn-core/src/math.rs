@@ -175,17 +175,6 @@ pub(crate) fn box_muller(u1: f32, u2: f32) -> (f32, f32) {
 /// The maximum is the first largest value; NaN anywhere gives NaN, an empty or all `-inf`
 /// input gives `-inf`, and a `+inf` maximum gives `+inf`.
 pub(crate) fn log_sum_exp(values: &[f32]) -> f32 {
-    log_sum_exp_with(values, libm::expf, ln)
-}
-
-/// [`log_sum_exp`]'s steps with the given `exp` and `ln`, so the approximate path
-/// (`crate::fast`) follows the exact one rule for rule.
-#[inline(always)]
-pub(crate) fn log_sum_exp_with(
-    values: &[f32],
-    exp: impl Fn(f32) -> f32,
-    ln: impl Fn(f32) -> f32,
-) -> f32 {
     let mut max = f32::NEG_INFINITY;
     for &v in values {
         if v.is_nan() {
@@ -200,7 +189,7 @@ pub(crate) fn log_sum_exp_with(
     }
     let mut sum = 0.0_f32;
     for &v in values {
-        sum += exp(v - max);
+        sum += libm::expf(v - max);
     }
     max + ln(sum)
 }
@@ -210,9 +199,9 @@ pub(crate) fn log_sum_exp_with(
 /// same order, so with the same bits. The lanes' `expf` and `logf` calls are independent
 /// of each other, which lets a host overlap them.
 ///
-/// Not built on [`log_sum_exp_with`], nor it on this: the lanes cannot return early at a
-/// NaN, and the one-lane form of this function costs a device flash and instructions
-/// (measured with `figures --device-only`).
+/// Not built on [`log_sum_exp`], nor it on this: the lanes cannot return early at a NaN,
+/// and the one-lane form of this function costs a device flash and instructions
+/// (`figures --device-only` measures both).
 pub(crate) fn log_sum_exp_lanes<const L: usize>(values: &[[f32; L]]) -> [f32; L] {
     let mut max = [f32::NEG_INFINITY; L];
     let mut nan = [false; L];

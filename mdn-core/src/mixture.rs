@@ -18,7 +18,7 @@ pub use quantile::Interval;
 use crate::{
     error::{Error, Result},
     header::TargetTransform,
-    math::{log_sum_exp, normal_log_density, weights_add_up_to_one},
+    math::{ln, log_sum_exp, normal_log_density, weights_add_up_to_one},
 };
 use univariate::Univariate;
 
@@ -207,16 +207,6 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
         (&mut self.log_weights, &mut self.means, &mut self.sigmas)
     }
 
-    /// The actual log weights, and every component's means and sigmas flattened
-    /// component-major with a stride of `D`, for the approximate path of [`crate::fast`].
-    pub(crate) fn flat_parts(&self) -> (&[f32], &[f32], &[f32]) {
-        (
-            self.log_weights(),
-            self.means.as_flattened(),
-            self.sigmas.as_flattened(),
-        )
-    }
-
     /// Number of components.
     ///
     /// # Examples
@@ -305,7 +295,7 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
         (0..self.components).filter_map(|k| self.component(k))
     }
 
-    pub(crate) fn check_target(&self, y: &[f32]) -> Result<()> {
+    fn check_target(&self, y: &[f32]) -> Result<()> {
         if y.len() != self.dims {
             return Err(Error::TargetLength {
                 expected: self.dims,
@@ -558,17 +548,6 @@ pub(crate) fn transform_target(
     transform: TargetTransform,
     y: &[f32],
     point: &mut [f32],
-) -> Option<f32> {
-    transform_target_with(transform, y, point, crate::math::ln)
-}
-
-/// [`transform_target`] with the given `ln`, for the approximate path (`crate::fast`).
-#[inline(always)]
-pub(crate) fn transform_target_with(
-    transform: TargetTransform,
-    y: &[f32],
-    point: &mut [f32],
-    ln: impl Fn(f32) -> f32,
 ) -> Option<f32> {
     let mut jacobian = 0.0_f32;
     for (t, &v) in point.iter_mut().zip(y) {

@@ -201,12 +201,7 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
         &self.blob
     }
 
-    /// The network, for the approximate path of [`crate::fast`].
-    pub(crate) fn network(&self) -> &Network<'a> {
-        &self.network
-    }
-
-    pub(crate) fn check_input(&self, x: &[f32]) -> Result<()> {
+    fn check_input(&self, x: &[f32]) -> Result<()> {
         if x.len() != self.network.inputs() {
             return Err(Error::InputLength {
                 expected: self.network.inputs(),

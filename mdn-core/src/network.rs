@@ -286,38 +286,19 @@ impl<'a> Member<'_, 'a> {
     /// Runs the hidden layers on `input`, alternating between the two scratch buffers, and
     /// returns the last layer's outputs (`input` itself without hidden layers).
     ///
-    /// `fused` is applied by the kernel as each output is written; `approximate_tanh`
-    /// applies [`crate::fast`]'s tanh to each layer's outputs afterwards instead.
-    ///
     /// Also returns the buffer the features are not in, free for the heads' outputs.
     fn features<'s>(
         &self,
         input: &'s [f32],
         ping: &'s mut [f32],
         pong: &'s mut [f32],
-        fused: Option<Activation>,
-        approximate_tanh: bool,
     ) -> (&'s [f32], &'s mut [f32]) {
+        let activation = Some(self.network.activation);
         for (i, layer) in self.hidden().enumerate() {
-            let output = match i {
-                0 => {
-                    layer.forward(input, ping, fused);
-                    &mut *ping
-                }
-                _ if i % 2 == 1 => {
-                    layer.forward(ping, pong, fused);
-                    &mut *pong
-                }
-                _ => {
-                    layer.forward(pong, ping, fused);
-                    &mut *ping
-                }
-            };
-            if approximate_tanh {
-                let width = layer.bias.len().min(output.len());
-                if let Some(output) = output.get_mut(..width) {
-                    crate::fast::activate_in_place(Activation::Tanh, output);
-                }
+            match i {
+                0 => layer.forward(input, ping, activation),
+                _ if i % 2 == 1 => layer.forward(ping, pong, activation),
+                _ => layer.forward(pong, ping, activation),
             }
         }
         match self.network.hidden.len() {
@@ -583,7 +564,7 @@ impl<'a> Network<'a> {
         x: &[f32],
     ) -> Mixture<K, D> {
         let mut mixture = Mixture::zeroed(self.mixture_components(), self.dims, self.transform);
-        self.fill::<I, W, K, D>(x, &mut mixture, false);
+        self.fill::<I, W, K, D>(x, &mut mixture);
         mixture
     }
 
@@ -600,34 +581,19 @@ impl<'a> Network<'a> {
         y: &[f32],
     ) -> Result<f32> {
         let mut mixture = Mixture::zeroed(self.mixture_components(), self.dims, self.transform);
-        self.fill::<I, W, K, D>(x, &mut mixture, false);
+        self.fill::<I, W, K, D>(x, &mut mixture);
         mixture.log_prob(y)
     }
 
-    /// [`Network::forward`] with the approximate functions of [`crate::fast`]: the same
-    /// dense layers and sums; `tanh`, the log-softmax and the sigma transform approximate.
-    pub(crate) fn forward_fast<const I: usize, const W: usize, const K: usize, const D: usize>(
-        &self,
-        x: &[f32],
-    ) -> Mixture<K, D> {
-        let mut mixture = Mixture::zeroed(self.mixture_components(), self.dims, self.transform);
-        self.fill::<I, W, K, D>(x, &mut mixture, true);
-        mixture
-    }
-
-    /// Fills a zeroed `mixture` with every network's components for raw input `x`, exact or
-    /// `approximate`.
+    /// Fills a zeroed `mixture` with every network's components for raw input `x`.
     fn fill<const I: usize, const W: usize, const K: usize, const D: usize>(
         &self,
         x: &[f32],
         mixture: &mut Mixture<K, D>,
-        approximate: bool,
     ) {
         let scaled = self.scale_input::<I>(x);
         let mut ping = [0.0_f32; W];
         let mut pong = [0.0_f32; W];
-        let approximate_tanh = approximate && self.activation == Activation::Tanh;
-        let fused = (!approximate_tanh).then_some(self.activation);
         let components = self.mixture_components();
         let (log_weights, means, sigmas) = mixture.parts_mut();
         let k = self.components.max(1);
@@ -636,35 +602,21 @@ impl<'a> Network<'a> {
             .zip(means.chunks_mut(k))
             .zip(sigmas.chunks_mut(k));
         for (member, ((logits, means), sigmas)) in self.networks().zip(shares) {
-            let (features, spare) =
-                member.features(&scaled, &mut ping, &mut pong, fused, approximate_tanh);
+            let (features, spare) = member.features(&scaled, &mut ping, &mut pong);
             member.heads::<K, D>(features, spare, logits, means, sigmas);
         }
         let log_weights = log_weights.get_mut(..components).unwrap_or(&mut []);
+        self.mix(log_weights);
         let rows = means.iter_mut().zip(sigmas.iter_mut()).take(components);
-        if approximate {
-            self.mix(log_weights, crate::fast::log_sum_exp);
-            for (mean_row, sigma_row) in rows {
-                self.unscale_means(mean_row);
-                crate::fast::sigmas_in_place(
-                    self.sigma,
-                    self.sigma_floor,
-                    sigma_row,
-                    self.target_scale,
-                );
-            }
-        } else {
-            self.mix(log_weights, log_sum_exp);
-            for (mean_row, sigma_row) in rows {
-                self.unscale_means(mean_row);
-                self.sigmas_from_pre_activations(sigma_row);
-            }
+        for (mean_row, sigma_row) in rows {
+            self.unscale_means(mean_row);
+            self.sigmas_from_pre_activations(sigma_row);
         }
     }
 
     /// Turns every network's logits into mixture log weights in place:
     /// `(l_mk - lse(l_m)) + w_m`, each network's `K` values at a time.
-    fn mix(&self, log_weights: &mut [f32], log_sum_exp: fn(&[f32]) -> f32) {
+    fn mix(&self, log_weights: &mut [f32]) {
         let shares = log_weights.chunks_mut(self.components.max(1));
         for (share, weight) in shares.zip(self.member_log_weights) {
             let (lse, weight) = (log_sum_exp(share), word(weight));

@@ -23,7 +23,7 @@ use core::convert::Infallible;
 
 use cortex_m_rt::entry;
 use firmware_example::exit;
-use mdn_core::{Mixture, Model, fast::FastModel, rand_core::TryRng};
+use mdn_core::{Mixture, Model, rand_core::TryRng};
 
 unsafe extern "C" {
     /// Deliberately undefined: referencing it from a reachable panic fails the link.
@@ -130,11 +130,6 @@ fn main() -> ! {
             }
         }
         checksum ^= model.log_prob(x, y).map_or(0, f32::to_bits);
-        let fast = FastModel::new(&model);
-        checksum ^= fast.log_prob(x, y).map_or(0, f32::to_bits);
-        checksum ^= fast.mixture(x).map_or(0, |m| {
-            m.log_weights().iter().fold(0, |a, v| a ^ v.to_bits())
-        });
     }
     if let Ok((model, rest)) = Model::<4, 64, 8, 2>::from_prefix(bytes) {
         checksum ^= rest.len() as u32 ^ model.blob().crc();
