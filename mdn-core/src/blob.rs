@@ -202,7 +202,9 @@ impl<'a> Blob<'a> {
                 }
             }
         }
-        let weights = parameters.get(layout.member_weights_range()).unwrap_or(&[]);
+        let weights = parameters
+            .get(layout.network_weights_range())
+            .unwrap_or(&[]);
         if !weights_add_up_to_one(weights.iter().map(|&w| from_word(w))) {
             return Err(Error::InvalidMemberWeights);
         }

@@ -38,6 +38,10 @@
 //!    registers) on a Cortex-M4F, four (32 sums in eight SSE2 registers) on a host. A
 //!    target can supply its own kernel for two blocks with [`Model::set_kernel`] (the
 //!    `mdn-cortex-m` crate has one in assembly); it must give the portable kernel's bits.
+//!    `network::dense` holds a layer and its kernel, `network::batch` the path of
+//!    [`Model::log_prob_batch`] (16 rows at a time, each with the single-row bits).
+//!    One word for one thing: a *network* is one of the `M`; the blob, the header and a
+//!    few public names call the networks *members* (`members.m.*`, [`Header::members`]).
 //! 4. **[`Mixture`]** (`mixture`): log mixing weights, means and sigmas in original target
 //!    units; the density [`Mixture::log_prob`], [`Mixture::prob`],
 //!    [`Mixture::anomaly_score`], [`Mixture::density_on_grid`], and the moments
