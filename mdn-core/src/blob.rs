@@ -415,9 +415,9 @@ pub fn encoded_len(header: &Header<'_>) -> Result<usize> {
     )
     // The size flavor only counts; it fails on nothing but overflow.
     .map_err(|_| Error::SizeOverflow)?;
-    let parameter_bytes = Layout::new(header)?.stored_count() * 4;
-    align4(PREFIX_LEN + header_len)
-        .checked_add(parameter_bytes)
+    let parameter_bytes = Layout::new(header)?.stored_count().checked_mul(4);
+    align4(PREFIX_LEN.saturating_add(header_len))
+        .checked_add(parameter_bytes.ok_or(Error::SizeOverflow)?)
         .and_then(|n| n.checked_add(TRAILER_LEN))
         .filter(|&n| u32::try_from(n).is_ok())
         .ok_or(Error::SizeOverflow)
@@ -467,26 +467,31 @@ pub fn encode(header: &Header<'_>, parameters: &[f32], out: &mut [u8]) -> Result
         });
     }
     let out_len = out.len();
-    let blob = out.get_mut(..len).ok_or(Error::BufferTooSmall {
+    let too_small = Error::BufferTooSmall {
         expected: len,
         found: out_len,
-    })?;
+    };
+    let blob = out.get_mut(..len).ok_or(too_small)?;
     blob.fill(0);
     let declared = u32::try_from(len).map_err(|_| Error::SizeOverflow)?;
-    let (prefix, rest) = blob.split_at_mut(PREFIX_LEN);
-    prefix[..4].copy_from_slice(&MAGIC);
-    prefix[4..6].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
-    prefix[6..].copy_from_slice(&declared.to_le_bytes());
+    // `encoded_len` counts the prefix and the trailer, so these splits cannot fail; checked
+    // access keeps the writer free of panics all the same (the firmware's `nopanic` proof).
+    let (body, trailer) = blob
+        .split_last_chunk_mut::<TRAILER_LEN>()
+        .ok_or(too_small)?;
+    let (prefix, rest) = body
+        .split_first_chunk_mut::<PREFIX_LEN>()
+        .ok_or(too_small)?;
+    let ([m0, m1, m2, m3], [v0, v1], [l0, l1, l2, l3]) =
+        (MAGIC, FORMAT_VERSION.to_le_bytes(), declared.to_le_bytes());
+    *prefix = [m0, m1, m2, m3, v0, v1, l0, l1, l2, l3];
+    // `blob` holds exactly `encoded_len` bytes, so postcard cannot run out of room.
     let header_len = postcard::to_slice(&HeaderRepr::from(header), rest)
-        // `blob` holds exactly `encoded_len` bytes, so postcard cannot run out of room.
-        .map_err(|_| Error::BufferTooSmall {
-            expected: len,
-            found: out_len,
-        })?
+        .map_err(|_| too_small)?
         .len();
-    let start = align4(PREFIX_LEN + header_len);
-    let body_len = len - TRAILER_LEN;
-    let section = blob.get_mut(start..body_len).ok_or(Error::SizeOverflow)?;
+    let section = body
+        .get_mut(align4(PREFIX_LEN + header_len)..)
+        .ok_or(Error::SizeOverflow)?;
     for (index, value) in parameters.iter().enumerate() {
         let word = layout
             .stored_index(index)
@@ -494,8 +499,7 @@ pub fn encode(header: &Header<'_>, parameters: &[f32], out: &mut [u8]) -> Result
             .ok_or(Error::SizeOverflow)?;
         *word = value.to_le_bytes();
     }
-    let crc = crc32(&blob[..body_len]);
-    blob[body_len..].copy_from_slice(&crc.to_le_bytes());
+    *trailer = crc32(body).to_le_bytes();
     Blob::from_bytes(blob)?;
     Ok(len)
 }

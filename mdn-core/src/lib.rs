@@ -69,6 +69,21 @@
 //! reader can check without serde. The writer ([`encode`], [`encoded_len`]) lives here too,
 //! so the trainer, the firmware and the tests share one definition of the format.
 //!
+//! ## No panics
+//!
+//! No function of this crate panics on any input; this is proven at link time for the
+//! ones on a device's path: validation ([`Blob::from_bytes`], [`Model::from_bytes`] and
+//! their `from_prefix`), [`Model::mixture`], [`Model::log_prob`],
+//! [`Model::log_prob_batch`], [`Mixture::new`] and every [`Mixture`] query, the writer
+//! ([`encode`], [`encoded_len`]) and the layout's readers ([`Layout::tensors`],
+//! [`Layout::stored_index`], [`Layout::find`], [`Blob::parameter_values`]).
+//! `firmware-example`'s `nopanic` binary calls all of them on bytes the compiler cannot
+//! see and links only if no panic path remains, for the Cortex-M4F and for ARMv6-M
+//! (release builds, where arithmetic wraps instead of panicking; `scripts/check.sh` links
+//! both). Outside the proof, and covered by tests only: [`Model`]'s other shortcuts (each
+//! [`Model::mixture`] followed by a proven [`Mixture`] query), accessors, `Display`, and
+//! the constructors of plain values such as [`HiddenWidths`] and [`Names`].
+//!
 //! ## Features and dependencies
 //!
 //! | feature | default | effect |

@@ -50,6 +50,9 @@ impl Ensemble<'_> {
         let dims = self.dims.max(1);
         let components = self.mixture_components();
         let k = self.components.max(1);
+        // `max(1)`: never 0 (`k` and `dims` are not), which lets the compiler see it
+        // (`chunks_mut(0)` panics).
+        let head_values = k.saturating_mul(dims).max(1);
         // Every buffer is written before it is read, block after block: zeroed once.
         let mut scaled = [[0.0_f32; LANES]; I];
         let mut ping = [[0.0_f32; LANES]; W];
@@ -61,8 +64,8 @@ impl Ensemble<'_> {
         let mut points = [[0.0_f32; D]; LANES];
         let mut jacobians = [None; LANES];
         let blocks = xs
-            .chunks(width * LANES)
-            .zip(ys.chunks(dims * LANES))
+            .chunks(width.saturating_mul(LANES))
+            .zip(ys.chunks(dims.saturating_mul(LANES)))
             .zip(out.chunks_mut(LANES));
         for ((block, targets), out) in blocks {
             // Lanes past the block's rows repeat its first row; their results are dropped.
@@ -81,8 +84,8 @@ impl Ensemble<'_> {
             }
             let shares = logits
                 .chunks_mut(k)
-                .zip(means.as_flattened_mut().chunks_mut(k * dims))
-                .zip(sigmas.as_flattened_mut().chunks_mut(k * dims));
+                .zip(means.as_flattened_mut().chunks_mut(head_values))
+                .zip(sigmas.as_flattened_mut().chunks_mut(head_values));
             for (network, ((logits, means), sigmas)) in self.networks().zip(shares) {
                 let features =
                     network.features_lanes(&scaled, &mut ping, &mut pong, self.activation);
