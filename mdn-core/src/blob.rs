@@ -44,8 +44,8 @@ const CRC32_POLY_REFLECTED: u32 = 0xEDB8_8320;
 /// assert_eq!(mdn_core::crc32(b"123456789"), 0xCBF4_3926);
 /// ```
 pub fn crc32(bytes: &[u8]) -> u32 {
-    // Bitwise, without a table: a few dozen bytes of flash instead of 1 KB, and it runs once
-    // per blob (about 0.3 M instructions for a 6.5 KB blob on a Cortex-M4F).
+    // Bitwise, without a table: a few dozen bytes of flash instead of a 1 KB table, for a
+    // checksum that runs once per blob (its time is in BENCHMARKS.md's validation column).
     let mut crc = !0_u32;
     for &byte in bytes {
         crc ^= u32::from(byte);
@@ -182,8 +182,7 @@ impl<'a> Blob<'a> {
             });
         }
         // Aligned words load straight into FPU registers on a Cortex-M4F (`vldr`); bytes
-        // would take a load and a move each, about 2,000 more instructions per evaluation
-        // of a 1-32-32 network.
+        // would take a load and a move each (BENCHMARKS.md, "Measured once").
         let parameters: &[u32] =
             bytemuck::try_cast_slice(parameter_bytes).map_err(|_| Error::Misaligned {
                 offset: parameter_bytes.as_ptr() as usize % 4,

@@ -108,10 +108,10 @@ impl SigmaTransform {
     }
 }
 
-/// `libm::logf`, kept out of line on bare-metal targets: inlined, its ~250 bytes of Thumb-2
-/// were copied into every caller on the log-density path, several hundred bytes of flash
-/// for a few instructions of call overhead per logarithm. A host inlines it as it likes
-/// (the batched path calls it seven times a row); either way the bits are libm's.
+/// `libm::logf`, kept out of line on bare-metal targets: inlined, its code was copied into
+/// every caller on the log-density path, hundreds of bytes of flash to save a call per
+/// logarithm (BENCHMARKS.md, "Measured once"). A host inlines it as it likes (the batched
+/// path calls it seven times a row); either way the bits are libm's.
 #[cfg_attr(target_os = "none", inline(never))]
 pub(crate) fn ln(x: f32) -> f32 {
     libm::logf(x)
@@ -177,7 +177,7 @@ pub(crate) fn box_muller(u1: f32, u2: f32) -> (f32, f32) {
 ///
 /// Out of line on a device: one copy serves the mixing weights and the density, and a copy
 /// inlined into the mixing weights' loop took `minimal` past its 20 KB of flash for a few
-/// dozen instructions (`figures --device-only`).
+/// instructions (BENCHMARKS.md, "Measured once").
 #[cfg_attr(target_os = "none", inline(never))]
 pub(crate) fn log_sum_exp(values: &[f32]) -> f32 {
     let mut max = f32::NEG_INFINITY;

@@ -159,11 +159,11 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
     ///
     /// On a host, a supplied kernel also takes the blocks mdn-core's four-block host kernel
     /// would take: with the portable kernel (or `mdn-cortex-m`'s, which is the portable one
-    /// there) a sample loses that kernel's gain, about 12 % of a 1-32-32 sample when it was
-    /// introduced. Supply a kernel where it is faster.
+    /// there) a sample loses that kernel's gain (BENCHMARKS.md, "Measured once"). Supply a
+    /// kernel where it is faster.
     ///
     /// A setter rather than a builder: a model moved through `self` was copied on a
-    /// Cortex-M4F's stack (300 bytes more at the peak of `minimal`).
+    /// Cortex-M4F's stack, which raised `minimal`'s stack peak.
     ///
     /// # Examples
     ///

@@ -14,9 +14,9 @@ use crate::{
     mixture::transform_target,
 };
 
-/// Rows the batched path evaluates together: with 16, 1024 rows of the 1-32-32 K = 5
-/// benchmark model took about 10% less time than with 8 (x86_64, SSE2): each weight is
-/// broadcast for more rows, and more independent `expf` calls overlap.
+/// Rows the batched path evaluates together: 16 rather than 8, so that each weight is
+/// broadcast for more rows and more independent `expf` calls overlap (BENCHMARKS.md,
+/// "Measured once").
 pub(super) const LANES: usize = 16;
 
 /// One value per row of a block.
@@ -236,7 +236,7 @@ impl Dense<'_> {
 /// Out of line, like [`sum_lanes`], so that the compiler keeps the 2 x [`LANES`] sums in
 /// registers whatever the caller does with them: inlined into [`Dense::forward_lanes`],
 /// small changes there made it keep them on the stack or in registers out of step with
-/// the lanes (one such build of the batched path took 1.3 times as long).
+/// the lanes, and the batch much slower (BENCHMARKS.md, "Measured once").
 #[inline(never)]
 fn sums_lanes(columns: &[[u32; ROW_BLOCK]], row: usize, input: &[Lanes]) -> [Lanes; 2] {
     let mut acc = [[0.0_f32; LANES]; 2];

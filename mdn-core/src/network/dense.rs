@@ -116,8 +116,8 @@ fn finish_block(
 ) {
     let finish = |out: &mut f32, sum: &f32, b: &u32| *out = activate(sum + word(b), activation);
     // A whole block (every block but perhaps a layer's last) in straight-line code, with no
-    // length check per output: 220 fewer instructions per 1-32-32 evaluation on a
-    // Cortex-M4F, for about 650 bytes of flash.
+    // length check per output: fewer instructions for some flash (BENCHMARKS.md, "Measured
+    // once").
     let whole = (
         out.first_chunk_mut::<ROW_BLOCK>(),
         bias.first_chunk::<ROW_BLOCK>(),
