@@ -79,6 +79,23 @@ step "firmware: clippy and builds (QEMU and board variants)"
 )
 
 step "device parity in QEMU"
-MDN_QEMU=1 cargo test -p mdn-tests --test device_parity -- --nocapture
+# The QEMU tests are #[ignore]d in a plain `cargo test`. Each one listed as ignored must
+# report `ok` here: a renamed, filtered or un-ignored test fails this step instead of
+# passing without a QEMU run.
+parity=(cargo test -p mdn-tests --test device_parity --)
+qemu_tests=$("${parity[@]}" --ignored --list --format terse | sed -n 's/: test$//p')
+if [ -z "$qemu_tests" ]; then
+    echo "no ignored QEMU test in tests/tests/device_parity.rs" >&2
+    exit 1
+fi
+log=$(mktemp)
+"${parity[@]}" --include-ignored --show-output 2>&1 | tee "$log"
+for test in $qemu_tests; do
+    if ! grep -qxF "test $test ... ok" "$log"; then
+        echo "QEMU test $test did not run and pass" >&2
+        exit 1
+    fi
+done
+rm -f "$log"
 
 step "all checks passed"

@@ -7,9 +7,8 @@
 //! For each model of `mdn_benches::CASES`:
 //!
 //! * `single_<model>`: one sample. `mdn-core` is `Model::log_prob` with the model's tightest
-//!   capacities, `mdn-core-host` the same through `HostModel`, `mdn-core-fast` the
-//!   approximate `mdn_core::fast::FastModel::log_prob`, `candle` the forward pass and mixture
-//!   log-likelihood of `mdn_benches::CandleLogProb` on a one-row batch.
+//!   capacities, `mdn-core-host` the same through `HostModel`, `candle` the forward pass and
+//!   mixture log-likelihood of `mdn_benches::CandleLogProb` on a one-row batch.
 //! * `batch1024_<model>`: 1024 rows. `mdn-core` is `Model::log_prob_batch`, `candle` one
 //!   batched forward pass and log-likelihood.
 //! * `ceiling/mul_add_sums`, `ceiling/expf`, `ceiling/logf`: the host's rates for the work
@@ -25,7 +24,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput};
 use mdn_benches::{BATCH_ROWS, CASES, CandleLogProb, Case, ceiling, rows};
-use mdn_core::{HostModel, Model, fast::FastModel};
+use mdn_core::{HostModel, Model};
 
 /// Benchmarks one model with capacities `I, W, K, D`.
 fn bench_case<const I: usize, const W: usize, const K: usize, const D: usize>(
@@ -47,10 +46,6 @@ fn bench_case<const I: usize, const W: usize, const K: usize, const D: usize>(
     });
     group.bench_function("mdn-core-host", |b| {
         b.iter(|| host.log_prob(black_box(&x), black_box(&y)))
-    });
-    let fast = FastModel::new(&model);
-    group.bench_function("mdn-core-fast", |b| {
-        b.iter(|| fast.log_prob(black_box(&x), black_box(&y)))
     });
     group.bench_function("candle", |b| b.iter(|| candle.run().expect("candle")));
     group.finish();

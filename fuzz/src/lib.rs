@@ -10,7 +10,6 @@ use core::convert::Infallible;
 use arbitrary::Unstructured;
 use mdn_core::{
     Blob, HostModel, Mixture, Model,
-    fast::FastModel,
     rand_core::{TryRng, utils},
 };
 
@@ -169,8 +168,6 @@ pub fn query_model<const I: usize, const W: usize, const K: usize, const D: usiz
     }
     let _ = model.entropy(x);
     query_batch(model, q);
-    let fast = FastModel::new(model);
-    let _ = (fast.model().header(), fast.mixture(x), fast.log_prob(x, y));
     let Ok(mixture) = model.mixture(x) else {
         return;
     };

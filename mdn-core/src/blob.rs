@@ -17,6 +17,7 @@ use crate::{
     error::{Error, Result},
     header::{Capacities, Header, HeaderRepr},
     layout::Layout,
+    math::weights_add_up_to_one,
 };
 
 /// The four bytes every blob starts with.
@@ -24,17 +25,6 @@ pub const MAGIC: [u8; 4] = *b"MDN\0";
 
 /// The format version this crate reads and writes.
 pub const FORMAT_VERSION: u16 = 3;
-
-/// How far the networks' weights, `exp(members.log_weight)`, may add up from 1.
-///
-/// # Examples
-///
-/// ```
-/// // Three networks with weights 0.5, 0.3 and 0.2, stored as f32 logs, pass.
-/// let total: f32 = [0.5_f32.ln(), 0.3_f32.ln(), 0.2_f32.ln()].iter().map(|w| w.exp()).sum();
-/// assert!((total - 1.0).abs() <= mdn_core::MEMBER_WEIGHT_TOLERANCE);
-/// ```
-pub const MEMBER_WEIGHT_TOLERANCE: f32 = 1e-4;
 
 /// Bytes before the header: magic, version, total length.
 pub const PREFIX_LEN: usize = 10;
@@ -54,8 +44,8 @@ const CRC32_POLY_REFLECTED: u32 = 0xEDB8_8320;
 /// assert_eq!(mdn_core::crc32(b"123456789"), 0xCBF4_3926);
 /// ```
 pub fn crc32(bytes: &[u8]) -> u32 {
-    // Bitwise, without a table: a few dozen bytes of flash instead of 1 KB, and it runs once
-    // per blob (about 0.3 M instructions for a 6.5 KB blob on a Cortex-M4F).
+    // Bitwise, without a table: a few dozen bytes of flash instead of a 1 KB table, for a
+    // checksum that runs once per blob (its time is in BENCHMARKS.md's validation column).
     let mut crc = !0_u32;
     for &byte in bytes {
         crc ^= u32::from(byte);
@@ -192,8 +182,7 @@ impl<'a> Blob<'a> {
             });
         }
         // Aligned words load straight into FPU registers on a Cortex-M4F (`vldr`); bytes
-        // would take a load and a move each, about 2,000 more instructions per evaluation
-        // of a 1-32-32 network.
+        // would take a load and a move each (BENCHMARKS.md, "Measured once").
         let parameters: &[u32] =
             bytemuck::try_cast_slice(parameter_bytes).map_err(|_| Error::Misaligned {
                 offset: parameter_bytes.as_ptr() as usize % 4,
@@ -212,15 +201,10 @@ impl<'a> Blob<'a> {
                 }
             }
         }
-        let weights = parameters.get(layout.member_weights_range()).unwrap_or(&[]);
-        let mut total = 0.0;
-        for &w in weights {
-            total += libm::expf(from_word(w));
-        }
-        // f32 rounding of normalised log-weights leaves the sum within about 1e-6 of 1.
-        // (Written so that an infinite or NaN sum fails too.)
-        let normalised = libm::fabsf(total - 1.0) <= MEMBER_WEIGHT_TOLERANCE;
-        if !normalised {
+        let weights = parameters
+            .get(layout.network_weights_range())
+            .unwrap_or(&[]);
+        if !weights_add_up_to_one(weights.iter().map(|&w| from_word(w))) {
             return Err(Error::InvalidMemberWeights);
         }
 
@@ -430,9 +414,9 @@ pub fn encoded_len(header: &Header<'_>) -> Result<usize> {
     )
     // The size flavor only counts; it fails on nothing but overflow.
     .map_err(|_| Error::SizeOverflow)?;
-    let parameter_bytes = Layout::new(header)?.stored_count() * 4;
-    align4(PREFIX_LEN + header_len)
-        .checked_add(parameter_bytes)
+    let parameter_bytes = Layout::new(header)?.stored_count().checked_mul(4);
+    align4(PREFIX_LEN.saturating_add(header_len))
+        .checked_add(parameter_bytes.ok_or(Error::SizeOverflow)?)
         .and_then(|n| n.checked_add(TRAILER_LEN))
         .filter(|&n| u32::try_from(n).is_ok())
         .ok_or(Error::SizeOverflow)
@@ -482,26 +466,31 @@ pub fn encode(header: &Header<'_>, parameters: &[f32], out: &mut [u8]) -> Result
         });
     }
     let out_len = out.len();
-    let blob = out.get_mut(..len).ok_or(Error::BufferTooSmall {
+    let too_small = Error::BufferTooSmall {
         expected: len,
         found: out_len,
-    })?;
+    };
+    let blob = out.get_mut(..len).ok_or(too_small)?;
     blob.fill(0);
     let declared = u32::try_from(len).map_err(|_| Error::SizeOverflow)?;
-    let (prefix, rest) = blob.split_at_mut(PREFIX_LEN);
-    prefix[..4].copy_from_slice(&MAGIC);
-    prefix[4..6].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
-    prefix[6..].copy_from_slice(&declared.to_le_bytes());
+    // `encoded_len` counts the prefix and the trailer, so these splits cannot fail; checked
+    // access keeps the writer free of panics all the same (the firmware's `nopanic` proof).
+    let (body, trailer) = blob
+        .split_last_chunk_mut::<TRAILER_LEN>()
+        .ok_or(too_small)?;
+    let (prefix, rest) = body
+        .split_first_chunk_mut::<PREFIX_LEN>()
+        .ok_or(too_small)?;
+    let ([m0, m1, m2, m3], [v0, v1], [l0, l1, l2, l3]) =
+        (MAGIC, FORMAT_VERSION.to_le_bytes(), declared.to_le_bytes());
+    *prefix = [m0, m1, m2, m3, v0, v1, l0, l1, l2, l3];
+    // `blob` holds exactly `encoded_len` bytes, so postcard cannot run out of room.
     let header_len = postcard::to_slice(&HeaderRepr::from(header), rest)
-        // `blob` holds exactly `encoded_len` bytes, so postcard cannot run out of room.
-        .map_err(|_| Error::BufferTooSmall {
-            expected: len,
-            found: out_len,
-        })?
+        .map_err(|_| too_small)?
         .len();
-    let start = align4(PREFIX_LEN + header_len);
-    let body_len = len - TRAILER_LEN;
-    let section = blob.get_mut(start..body_len).ok_or(Error::SizeOverflow)?;
+    let section = body
+        .get_mut(align4(PREFIX_LEN + header_len)..)
+        .ok_or(Error::SizeOverflow)?;
     for (index, value) in parameters.iter().enumerate() {
         let word = layout
             .stored_index(index)
@@ -509,8 +498,7 @@ pub fn encode(header: &Header<'_>, parameters: &[f32], out: &mut [u8]) -> Result
             .ok_or(Error::SizeOverflow)?;
         *word = value.to_le_bytes();
     }
-    let crc = crc32(&blob[..body_len]);
-    blob[body_len..].copy_from_slice(&crc.to_le_bytes());
+    *trailer = crc32(body).to_le_bytes();
     Blob::from_bytes(blob)?;
     Ok(len)
 }

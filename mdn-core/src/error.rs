@@ -229,6 +229,23 @@ pub enum Error {
         /// Length of the buffer given.
         found: usize,
     },
+    /// A mean given to [`Mixture::new`](crate::Mixture::new) is NaN or infinite.
+    NonFiniteMean {
+        /// Its index among the means given (component `index / dims`, dimension
+        /// `index % dims`).
+        index: usize,
+    },
+    /// A sigma given to [`Mixture::new`](crate::Mixture::new) is zero, negative or not
+    /// finite.
+    InvalidSigma {
+        /// Its index among the sigmas given (component `index / dims`, dimension
+        /// `index % dims`).
+        index: usize,
+    },
+    /// The weights given to [`Mixture::new`](crate::Mixture::new), `exp` of the log weights,
+    /// do not add up to 1 within [`MEMBER_WEIGHT_TOLERANCE`](crate::MEMBER_WEIGHT_TOLERANCE)
+    /// (a NaN or `+inf` log weight included).
+    InvalidMixtureWeights,
 }
 
 impl fmt::Display for Error {
@@ -331,6 +348,11 @@ impl fmt::Display for Error {
                 f,
                 "output buffer holds {found} values, the query writes {expected}"
             ),
+            Error::NonFiniteMean { index } => write!(f, "mixture mean {index} is not finite"),
+            Error::InvalidSigma { index } => {
+                write!(f, "mixture sigma {index} is not positive and finite")
+            }
+            Error::InvalidMixtureWeights => f.write_str("the mixture's weights do not add up to 1"),
         }
     }
 }

@@ -82,7 +82,7 @@ pub fn dot_blocks(blocks: [&[Column]; 2], input: &[f32]) -> [[f32; ROW_BLOCK]; 2
     };
     let [a0, a1] = &mut acc;
     // Two columns a step: the loop's counting and address arithmetic once per 32
-    // multiply-adds (140 fewer instructions per 1-32-32 evaluation on a Cortex-M4F).
+    // multiply-adds (BENCHMARKS.md, "Measured once").
     let (first_pairs, first_rest) = first.as_chunks::<2>();
     let (second_pairs, second_rest) = second.as_chunks::<2>();
     let (x_pairs, x_rest) = input.as_chunks::<2>();
@@ -108,8 +108,8 @@ pub(crate) const HOST_STEP_BLOCKS: usize = 4;
 /// [`dot_blocks`] for `N` blocks, for a host: the same sums in the same order, one column
 /// a step. Out of line, so that the compiler lays the sums out in the rows' order, four to
 /// a register; inlined into the dense layer, it mixed rows across registers and shuffled
-/// them on every step. With four blocks a step where they exist, one 1-32-32 K = 5 sample
-/// took about 12 % less time on x86_64 (BENCHMARKS.md has today's figure).
+/// them on every step. Four blocks a step, where a layer has them, keep more of a host's
+/// adders busy than two (BENCHMARKS.md, "Measured once").
 #[inline(never)]
 pub(crate) fn host_dot_blocks<const N: usize>(
     blocks: [&[Column]; N],

@@ -239,19 +239,19 @@ pub struct Layout {
     inputs: usize,
     outputs: usize,
     components: usize,
-    members: usize,
+    networks: usize,
     hidden: heapless::Vec<usize, { crate::MAX_HIDDEN_LAYERS }>,
-    member_parameter_count: usize,
+    network_parameter_count: usize,
     parameter_count: usize,
-    member_stored_count: usize,
+    network_stored_count: usize,
     stored_count: usize,
 }
 
 /// The parameter counts of a layout, logical and stored.
 struct Counts {
-    member: usize,
+    network: usize,
     total: usize,
-    member_stored: usize,
+    network_stored: usize,
     stored: usize,
 }
 
@@ -277,17 +277,17 @@ impl Layout {
             inputs: to_usize(header.input_dim)?,
             outputs: to_usize(header.output_dim)?,
             components: to_usize(header.components)?,
-            members: to_usize(header.members)?,
+            networks: to_usize(header.members)?,
             hidden,
-            member_parameter_count: 0,
+            network_parameter_count: 0,
             parameter_count: 0,
-            member_stored_count: 0,
+            network_stored_count: 0,
             stored_count: 0,
         };
         let counts = layout.count().ok_or(Error::SizeOverflow)?;
-        layout.member_parameter_count = counts.member;
+        layout.network_parameter_count = counts.network;
         layout.parameter_count = counts.total;
-        layout.member_stored_count = counts.member_stored;
+        layout.network_stored_count = counts.network_stored;
         layout.stored_count = counts.stored;
         Ok(layout)
     }
@@ -315,14 +315,14 @@ impl Layout {
         let shared = f
             .checked_add(d)?
             .checked_mul(2)?
-            .checked_add(self.members)?;
-        let total = shared.checked_add(network.checked_mul(self.members)?)?;
-        let stored_total = shared.checked_add(stored.checked_mul(self.members)?)?;
+            .checked_add(self.networks)?;
+        let total = shared.checked_add(network.checked_mul(self.networks)?)?;
+        let stored_total = shared.checked_add(stored.checked_mul(self.networks)?)?;
         stored_total.checked_mul(4)?;
         Some(Counts {
-            member: network,
+            network,
             total,
-            member_stored: stored,
+            network_stored: stored,
             stored: stored_total,
         })
     }
@@ -342,10 +342,10 @@ impl Layout {
     }
 
     /// The index range of `members.log_weight` in the parameter section.
-    pub(crate) fn member_weights_range(&self) -> core::ops::Range<usize> {
+    pub(crate) fn network_weights_range(&self) -> core::ops::Range<usize> {
         // Within the checked parameter count: right after the scalers.
         let start = 2 * (self.inputs + self.outputs);
-        start..start + self.members
+        start..start + self.networks
     }
 
     /// The tensor names in logical order, each with its network (`None`: shared).
@@ -371,7 +371,7 @@ impl Layout {
             hidden.chain(head).map(move |name| (name, Some(m)))
         };
         let shared = shared.into_iter().map(|name| (name, None));
-        shared.chain((0..self.members).flat_map(network))
+        shared.chain((0..self.networks).flat_map(network))
     }
 
     /// `(rows, cols)` of a tensor (of a hidden layer that does not exist: `(0, 0)`).
@@ -382,7 +382,7 @@ impl Layout {
         match name {
             TensorName::InputOffset | TensorName::InputScale => (1, self.inputs),
             TensorName::TargetOffset | TensorName::TargetScale => (1, self.outputs),
-            TensorName::MemberLogWeights => (1, self.members),
+            TensorName::MemberLogWeights => (1, self.networks),
             TensorName::HiddenWeight(i) => match (width(i), i.checked_sub(1)) {
                 (Some(w), None) => (w, self.inputs),
                 (Some(w), Some(previous)) => (w, width(previous).unwrap_or(0)),
@@ -405,11 +405,11 @@ impl Layout {
     pub fn tensors(&self) -> impl Iterator<Item = TensorInfo> + '_ {
         // Offsets accumulate with wrapping arithmetic: `new` proved no sum overflows.
         let mut offset = 0_usize;
-        self.names().map(move |(name, member)| {
+        self.names().map(move |(name, network)| {
             let (rows, cols) = self.shape(name);
             let info = TensorInfo {
                 name,
-                member,
+                member: network,
                 rows,
                 cols,
                 offset,
@@ -469,14 +469,14 @@ impl Layout {
         if index >= self.parameter_count {
             return None;
         }
-        let shared = self.parameter_count - self.member_parameter_count * self.members;
+        let shared = self.parameter_count - self.network_parameter_count * self.networks;
         let Some(within_networks) = index.checked_sub(shared) else {
             return Some(index);
         };
         // Counts were checked by `new`: none of the arithmetic below overflows.
-        let member = within_networks.checked_div(self.member_parameter_count)?;
-        let mut rest = within_networks.checked_rem(self.member_parameter_count)?;
-        let mut stored = shared + member * self.member_stored_count;
+        let network = within_networks.checked_div(self.network_parameter_count)?;
+        let mut rest = within_networks.checked_rem(self.network_parameter_count)?;
+        let mut stored = shared + network * self.network_stored_count;
         let mut fan_in = self.inputs;
         let head_rows = self.head_rows()?;
         let last = self.hidden.len();
@@ -512,7 +512,7 @@ impl Layout {
     ///
     /// See [`Layout`].
     pub const fn member_parameter_count(&self) -> usize {
-        self.member_parameter_count
+        self.network_parameter_count
     }
 
     /// Number of networks `M`.
@@ -525,7 +525,7 @@ impl Layout {
     /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub const fn members(&self) -> usize {
-        self.members
+        self.networks
     }
 
     /// Looks a tensor up by name: a shared tensor, or the first network's.

@@ -38,6 +38,10 @@
 //!    registers) on a Cortex-M4F, four (32 sums in eight SSE2 registers) on a host. A
 //!    target can supply its own kernel for two blocks with [`Model::set_kernel`] (the
 //!    `mdn-cortex-m` crate has one in assembly); it must give the portable kernel's bits.
+//!    `network::dense` holds a layer and its kernel, `network::batch` the path of
+//!    [`Model::log_prob_batch`] (16 rows at a time, each with the single-row bits).
+//!    One word for one thing: a *network* is one of the `M`; the blob, the header and a
+//!    few public names call the networks *members* (`members.m.*`, [`Header::members`]).
 //! 4. **[`Mixture`]** (`mixture`): log mixing weights, means and sigmas in original target
 //!    units; the density [`Mixture::log_prob`], [`Mixture::prob`],
 //!    [`Mixture::anomaly_score`], [`Mixture::density_on_grid`], and the moments
@@ -49,11 +53,6 @@
 //!    [`Mixture::total_variation_distance`] (`divergence`); draws with any
 //!    [`rand_core::Rng`], optionally tempered, [`Mixture::sample`] (`sample`). [`Model`]
 //!    has shortcuts that take `x`.
-//!
-//! Beside the exact path, [`fast`] adds an opt-in approximate one, [`fast::FastModel`],
-//! with `micromath`'s `exp` and `ln`: its results are approximate and **not bit-identical**
-//! to anything, and nothing else calls it (a separate type, not a feature, so it cannot
-//! change what [`Model::log_prob`] computes for anyone).
 //!
 //! The scalar arithmetic (activations, sigma transforms, the Gaussian log-density and
 //! tails, the log-sum-exp, Box-Muller) lives in `math`, once: every transcendental goes
@@ -70,14 +69,26 @@
 //! reader can check without serde. The writer ([`encode`], [`encoded_len`]) lives here too,
 //! so the trainer, the firmware and the tests share one definition of the format.
 //!
+//! ## No panics
+//!
+//! No function of this crate panics on any input; this is proven at link time for the
+//! ones on a device's path: validation ([`Blob::from_bytes`], [`Model::from_bytes`] and
+//! their `from_prefix`), [`Model::mixture`], [`Model::log_prob`],
+//! [`Model::log_prob_batch`], [`Mixture::new`] and every [`Mixture`] query, the writer
+//! ([`encode`], [`encoded_len`]) and the layout's readers ([`Layout::tensors`],
+//! [`Layout::stored_index`], [`Layout::find`], [`Blob::parameter_values`]).
+//! `firmware-example`'s `nopanic` binary calls all of them on bytes the compiler cannot
+//! see and links only if no panic path remains, for the Cortex-M4F and for ARMv6-M
+//! (release builds, where arithmetic wraps instead of panicking; `scripts/check.sh` links
+//! both). Outside the proof, and covered by tests only: [`Model`]'s other shortcuts (each
+//! [`Model::mixture`] followed by a proven [`Mixture`] query), accessors, `Display`, and
+//! the constructors of plain values such as [`HiddenWidths`] and [`Names`].
+//!
 //! ## Features and dependencies
 //!
 //! | feature | default | effect |
 //! |---|---|---|
 //! | `defmt` | no | `defmt::Format` on every public type (forwarded to `heapless`) |
-//!
-//! `micromath` is a dependency for [`fast`] alone; a firmware that does not use
-//! [`fast::FastModel`] links none of it.
 //!
 //! Sampling takes any generator implementing [`rand_core::Rng`] (rand_core 0.10, which
 //! renamed `RngCore` to `Rng`), re-exported as [`rand_core`]; `rand_pcg::Pcg32` is a small
@@ -138,7 +149,6 @@
 
 mod blob;
 mod error;
-pub mod fast;
 mod header;
 pub mod kernel;
 mod layout;
@@ -148,8 +158,7 @@ mod model;
 mod network;
 
 pub use blob::{
-    Aligned, Blob, FORMAT_VERSION, MAGIC, MEMBER_WEIGHT_TOLERANCE, PREFIX_LEN, TRAILER_LEN, crc32,
-    encode, encoded_len,
+    Aligned, Blob, FORMAT_VERSION, MAGIC, PREFIX_LEN, TRAILER_LEN, crc32, encode, encoded_len,
 };
 pub use error::{CodedField, Dimension, Error, Result};
 pub use header::{
@@ -157,7 +166,7 @@ pub use header::{
     SigmaTransform, TargetTransform,
 };
 pub use layout::{Layout, ROW_BLOCK, TensorInfo, TensorName};
-pub use math::{HALF_LN_TWO_PI, SOFTPLUS_THRESHOLD};
+pub use math::{HALF_LN_TWO_PI, MEMBER_WEIGHT_TOLERANCE, SOFTPLUS_THRESHOLD};
 pub use mixture::{Component, Interval, Mixture, Mode, Modes, PerOutput};
 pub use model::{HostModel, Model};
 /// The random number generator traits [`Mixture::sample`] takes (rand_core 0.10).

@@ -22,6 +22,32 @@ const TWO_POW_MINUS_24: f32 = 1.0 / 16_777_216.0;
 /// for `z > 17`, and 20 is PyTorch's default threshold.
 pub const SOFTPLUS_THRESHOLD: f32 = 20.0;
 
+/// How far weights given as logs may add up from 1: a blob's network weights
+/// (`exp(members.log_weight)`) and the component weights given to
+/// [`Mixture::new`](crate::Mixture::new). f32 rounding of normalised log weights leaves the
+/// sum of `n` weights within about `n * 6e-8` of 1, so 1e-4 has room for every component a
+/// [`HostModel`](crate::HostModel) holds (128); a sum further off is a mistake, not rounding.
+///
+/// # Examples
+///
+/// ```
+/// // Three networks with weights 0.5, 0.3 and 0.2, stored as f32 logs, pass.
+/// let total: f32 = [0.5_f32.ln(), 0.3_f32.ln(), 0.2_f32.ln()].iter().map(|w| w.exp()).sum();
+/// assert!((total - 1.0).abs() <= mdn_core::MEMBER_WEIGHT_TOLERANCE);
+/// ```
+pub const MEMBER_WEIGHT_TOLERANCE: f32 = 1e-4;
+
+/// Whether the weights `expf(w)` of `log_weights` add up to 1 within
+/// [`MEMBER_WEIGHT_TOLERANCE`], summed in order from `0.0`; false for a NaN or infinite sum
+/// (a NaN or `+inf` log weight).
+pub(crate) fn weights_add_up_to_one(log_weights: impl IntoIterator<Item = f32>) -> bool {
+    let mut total = 0.0_f32;
+    for w in log_weights {
+        total += libm::expf(w);
+    }
+    libm::fabsf(total - 1.0) <= MEMBER_WEIGHT_TOLERANCE
+}
+
 impl Activation {
     /// Applies the activation to one pre-activation.
     ///
@@ -82,10 +108,10 @@ impl SigmaTransform {
     }
 }
 
-/// `libm::logf`, kept out of line on bare-metal targets: inlined, its ~250 bytes of Thumb-2
-/// were copied into every caller on the log-density path, several hundred bytes of flash
-/// for a few instructions of call overhead per logarithm. A host inlines it as it likes
-/// (the batched path calls it seven times a row); either way the bits are libm's.
+/// `libm::logf`, kept out of line on bare-metal targets: inlined, its code was copied into
+/// every caller on the log-density path, hundreds of bytes of flash to save a call per
+/// logarithm (BENCHMARKS.md, "Measured once"). A host inlines it as it likes (the batched
+/// path calls it seven times a row); either way the bits are libm's.
 #[cfg_attr(target_os = "none", inline(never))]
 pub(crate) fn ln(x: f32) -> f32 {
     libm::logf(x)
@@ -148,18 +174,12 @@ pub(crate) fn box_muller(u1: f32, u2: f32) -> (f32, f32) {
 ///
 /// The maximum is the first largest value; NaN anywhere gives NaN, an empty or all `-inf`
 /// input gives `-inf`, and a `+inf` maximum gives `+inf`.
+///
+/// Out of line on a device: one copy serves the mixing weights and the density, and a copy
+/// inlined into the mixing weights' loop took `minimal` past its 20 KB of flash for a few
+/// instructions (BENCHMARKS.md, "Measured once").
+#[cfg_attr(target_os = "none", inline(never))]
 pub(crate) fn log_sum_exp(values: &[f32]) -> f32 {
-    log_sum_exp_with(values, libm::expf, ln)
-}
-
-/// [`log_sum_exp`]'s steps with the given `exp` and `ln`, so the approximate path
-/// (`crate::fast`) follows the exact one rule for rule.
-#[inline(always)]
-pub(crate) fn log_sum_exp_with(
-    values: &[f32],
-    exp: impl Fn(f32) -> f32,
-    ln: impl Fn(f32) -> f32,
-) -> f32 {
     let mut max = f32::NEG_INFINITY;
     for &v in values {
         if v.is_nan() {
@@ -174,7 +194,7 @@ pub(crate) fn log_sum_exp_with(
     }
     let mut sum = 0.0_f32;
     for &v in values {
-        sum += exp(v - max);
+        sum += libm::expf(v - max);
     }
     max + ln(sum)
 }
@@ -184,9 +204,9 @@ pub(crate) fn log_sum_exp_with(
 /// same order, so with the same bits. The lanes' `expf` and `logf` calls are independent
 /// of each other, which lets a host overlap them.
 ///
-/// Not built on [`log_sum_exp_with`], nor it on this: the lanes cannot return early at a
-/// NaN, and the one-lane form of this function costs a device flash and instructions
-/// (measured with `figures --device-only`).
+/// Not built on [`log_sum_exp`], nor it on this: the lanes cannot return early at a NaN,
+/// and the one-lane form of this function costs a device flash and instructions
+/// (`figures --device-only` measures both).
 pub(crate) fn log_sum_exp_lanes<const L: usize>(values: &[[f32; L]]) -> [f32; L] {
     let mut max = [f32::NEG_INFINITY; L];
     let mut nan = [false; L];

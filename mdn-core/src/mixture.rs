@@ -18,7 +18,7 @@ pub use quantile::Interval;
 use crate::{
     error::{Error, Result},
     header::TargetTransform,
-    math::{log_sum_exp, normal_log_density},
+    math::{ln, log_sum_exp, normal_log_density, weights_add_up_to_one},
 };
 use univariate::Univariate;
 
@@ -96,18 +96,39 @@ impl Component<'_> {
 
 impl<const K: usize, const D: usize> Mixture<K, D> {
     /// Builds a mixture from `components` log weights and `components * dims` means and
-    /// sigmas (component-major: index `k * dims + d`).
+    /// sigmas (component-major: index `k * dims + d`), checked to describe a distribution.
     ///
-    /// The log weights are used as given (they should be normalised).
+    /// The weights, `expf` of the log weights, must add up to 1 within
+    /// [`MEMBER_WEIGHT_TOLERANCE`](crate::MEMBER_WEIGHT_TOLERANCE), the tolerance a blob's
+    /// network weights get (f32 rounding of normalised log weights stays far inside it); a
+    /// log weight of `-inf` is a component of weight zero. The log weights are then used
+    /// as given, not normalised again. Every mean must be finite and every sigma positive
+    /// and finite, or queries would answer NaN.
     ///
     /// # Errors
     ///
-    /// [`Error::EmptyDimension`] for zero components or dims, [`Error::CapacityExceeded`]
-    /// beyond `K` or `D`, [`Error::ParameterSizeMismatch`] if the slice lengths disagree.
+    /// Shapes first: [`Error::CapacityExceeded`] beyond `K` or `D`,
+    /// [`Error::EmptyDimension`] for zero components or dims,
+    /// [`Error::ParameterSizeMismatch`] if the slice lengths disagree. Then values:
+    /// [`Error::InvalidMixtureWeights`] if the weights do not add up to 1 (a NaN or `+inf`
+    /// log weight included), [`Error::NonFiniteMean`] for the first NaN or infinite mean,
+    /// [`Error::InvalidSigma`] for the first sigma that is zero, negative, NaN or infinite.
     ///
     /// # Examples
     ///
-    /// See [`Mixture`].
+    /// ```
+    /// use mdn_core::{Error, Mixture, TargetTransform::Identity};
+    /// let half = 0.5_f32.ln();
+    /// assert!(Mixture::<2, 1>::new(&[half, half], &[0.0, 1.0], &[1.0, 1.0], 1, Identity).is_ok());
+    /// assert_eq!(
+    ///     Mixture::<2, 1>::new(&[half, half], &[0.0, 1.0], &[1.0, -1.0], 1, Identity),
+    ///     Err(Error::InvalidSigma { index: 1 })
+    /// );
+    /// assert_eq!(
+    ///     Mixture::<2, 1>::new(&[half, f32::NEG_INFINITY], &[0.0, 1.0], &[1.0, 1.0], 1, Identity),
+    ///     Err(Error::InvalidMixtureWeights)
+    /// );
+    /// ```
     pub fn new(
         log_weights: &[f32],
         means: &[f32],
@@ -145,6 +166,16 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
                 });
             }
         }
+        if !weights_add_up_to_one(log_weights.iter().copied()) {
+            return Err(Error::InvalidMixtureWeights);
+        }
+        if let Some(index) = means.iter().position(|m| !m.is_finite()) {
+            return Err(Error::NonFiniteMean { index });
+        }
+        let valid_sigma = |s: &f32| s.is_finite() && *s > 0.0;
+        if let Some(index) = sigmas.iter().position(|s| !valid_sigma(s)) {
+            return Err(Error::InvalidSigma { index });
+        }
         let mut mixture = Self::zeroed(components, dims, transform);
         copy_into(&mut mixture.log_weights, log_weights);
         let rows = mixture.means.iter_mut().zip(mixture.sigmas.iter_mut());
@@ -174,16 +205,6 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
     #[allow(clippy::type_complexity, reason = "three parallel parameter arrays")]
     pub(crate) fn parts_mut(&mut self) -> (&mut [f32; K], &mut [[f32; D]; K], &mut [[f32; D]; K]) {
         (&mut self.log_weights, &mut self.means, &mut self.sigmas)
-    }
-
-    /// The actual log weights, and every component's means and sigmas flattened
-    /// component-major with a stride of `D`, for the approximate path of [`crate::fast`].
-    pub(crate) fn flat_parts(&self) -> (&[f32], &[f32], &[f32]) {
-        (
-            self.log_weights(),
-            self.means.as_flattened(),
-            self.sigmas.as_flattened(),
-        )
     }
 
     /// Number of components.
@@ -224,9 +245,10 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
     ///
     /// ```
     /// # use mdn_core::{Mixture, TargetTransform};
-    /// let m = Mixture::<4, 1>::new(&[-0.5, -1.0], &[0.0, 1.0], &[1.0, 1.0], 1,
+    /// let log_weights = [0.25_f32.ln(), 0.75_f32.ln()];
+    /// let m = Mixture::<4, 1>::new(&log_weights, &[0.0, 1.0], &[1.0, 1.0], 1,
     ///     TargetTransform::Identity)?;
-    /// assert_eq!(m.log_weights(), &[-0.5, -1.0]);
+    /// assert_eq!(m.log_weights(), &log_weights);
     /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn log_weights(&self) -> &[f32] {
@@ -263,7 +285,8 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
     ///
     /// ```
     /// # use mdn_core::{Mixture, TargetTransform};
-    /// let m = Mixture::<2, 1>::new(&[-0.69, -0.69], &[0.0, 1.0], &[1.0, 1.0], 1,
+    /// let half = 0.5_f32.ln();
+    /// let m = Mixture::<2, 1>::new(&[half, half], &[0.0, 1.0], &[1.0, 1.0], 1,
     ///     TargetTransform::Identity)?;
     /// assert_eq!(m.iter().count(), 2);
     /// # Ok::<(), mdn_core::Error>(())
@@ -272,7 +295,7 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
         (0..self.components).filter_map(|k| self.component(k))
     }
 
-    pub(crate) fn check_target(&self, y: &[f32]) -> Result<()> {
+    fn check_target(&self, y: &[f32]) -> Result<()> {
         if y.len() != self.dims {
             return Err(Error::TargetLength {
                 expected: self.dims,
@@ -525,17 +548,6 @@ pub(crate) fn transform_target(
     transform: TargetTransform,
     y: &[f32],
     point: &mut [f32],
-) -> Option<f32> {
-    transform_target_with(transform, y, point, crate::math::ln)
-}
-
-/// [`transform_target`] with the given `ln`, for the approximate path (`crate::fast`).
-#[inline(always)]
-pub(crate) fn transform_target_with(
-    transform: TargetTransform,
-    y: &[f32],
-    point: &mut [f32],
-    ln: impl Fn(f32) -> f32,
 ) -> Option<f32> {
     let mut jacobian = 0.0_f32;
     for (t, &v) in point.iter_mut().zip(y) {

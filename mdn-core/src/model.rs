@@ -7,7 +7,7 @@ use crate::{
     header::{Capacities, Header},
     kernel::DotBlocks,
     mixture::{Interval, Mixture, Modes, PerOutput},
-    network::Network,
+    network::Ensemble,
 };
 
 /// A validated model whose evaluation cannot fail on shape grounds.
@@ -43,7 +43,7 @@ use crate::{
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Model<'a, const I: usize, const W: usize, const K: usize, const D: usize> {
     blob: Blob<'a>,
-    network: Network<'a>,
+    ensemble: Ensemble<'a>,
 }
 
 /// Capacities generous enough for any model `mdn-train` writes, for host-side use: up to
@@ -144,8 +144,8 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
     pub fn from_blob(blob: Blob<'a>) -> Result<Self> {
         let () = Self::VALID_CAPACITIES;
         blob.required_capacities()?.fits(&Self::CAPACITIES)?;
-        let network = Network::new(blob.header(), blob.parameters())?;
-        Ok(Model { blob, network })
+        let ensemble = Ensemble::new(blob.header(), blob.parameters())?;
+        Ok(Model { blob, ensemble })
     }
 
     /// Evaluates the dense layers with `kernel` instead of mdn-core's portable one, for
@@ -159,11 +159,11 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
     ///
     /// On a host, a supplied kernel also takes the blocks mdn-core's four-block host kernel
     /// would take: with the portable kernel (or `mdn-cortex-m`'s, which is the portable one
-    /// there) a sample loses that kernel's gain, about 12 % of a 1-32-32 sample when it was
-    /// introduced. Supply a kernel where it is faster.
+    /// there) a sample loses that kernel's gain (BENCHMARKS.md, "Measured once"). Supply a
+    /// kernel where it is faster.
     ///
     /// A setter rather than a builder: a model moved through `self` was copied on a
-    /// Cortex-M4F's stack (300 bytes more at the peak of `minimal`).
+    /// Cortex-M4F's stack, which raised `minimal`'s stack peak.
     ///
     /// # Examples
     ///
@@ -180,7 +180,7 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
     /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn set_kernel(&mut self, kernel: DotBlocks) {
-        self.network.set_kernel(kernel);
+        self.ensemble.set_kernel(kernel);
     }
 
     /// The model header: shapes, transforms, names.
@@ -201,15 +201,10 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
         &self.blob
     }
 
-    /// The network, for the approximate path of [`crate::fast`].
-    pub(crate) fn network(&self) -> &Network<'a> {
-        &self.network
-    }
-
-    pub(crate) fn check_input(&self, x: &[f32]) -> Result<()> {
-        if x.len() != self.network.inputs() {
+    fn check_input(&self, x: &[f32]) -> Result<()> {
+        if x.len() != self.ensemble.inputs() {
             return Err(Error::InputLength {
-                expected: self.network.inputs(),
+                expected: self.ensemble.inputs(),
                 found: x.len(),
             });
         }
@@ -238,7 +233,7 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
     /// ```
     pub fn mixture(&self, x: &[f32]) -> Result<Mixture<K, D>> {
         self.check_input(x)?;
-        Ok(self.network.forward::<I, W, K, D>(x))
+        Ok(self.ensemble.forward::<I, W, K, D>(x))
     }
 
     /// `ln p(y|x)` in original target units: [`Mixture::log_prob`] of [`Model::mixture`].
@@ -253,7 +248,7 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
     /// See [`Model`].
     pub fn log_prob(&self, x: &[f32], y: &[f32]) -> Result<f32> {
         self.check_input(x)?;
-        self.network.log_prob::<I, W, K, D>(x, y)
+        self.ensemble.log_prob::<I, W, K, D>(x, y)
     }
 
     /// `ln p(y|x)` for many rows at once: row `r` is `xs[r * F..(r + 1) * F]` and
@@ -281,7 +276,7 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
     /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn log_prob_batch(&self, xs: &[f32], ys: &[f32], out: &mut [f32]) -> Result<()> {
-        let (inputs, dims) = (self.network.inputs(), self.network.dims());
+        let (inputs, dims) = (self.ensemble.inputs(), self.ensemble.dims());
         let expected = out.len().saturating_mul(inputs);
         if xs.len() != expected {
             return Err(Error::InputLength {
@@ -302,7 +297,7 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
         if ys.iter().any(|v| !v.is_finite()) {
             return Err(Error::NonFiniteTarget);
         }
-        self.network.log_prob_rows::<I, W, K, D>(xs, ys, out);
+        self.ensemble.log_prob_rows::<I, W, K, D>(xs, ys, out);
         Ok(())
     }
 

@@ -789,6 +789,94 @@ fn distribution_errors() -> Vec<Error> {
     ]
 }
 
+/// The value errors of `Mixture::new`, one of each.
+fn mixture_errors() -> Vec<Error> {
+    let new = |log_weights: &[f32], means: &[f32], sigmas: &[f32]| {
+        Mixture::<1, 1>::new(log_weights, means, sigmas, 1, TargetTransform::Identity).unwrap_err()
+    };
+    vec![
+        new(&[0.0], &[f32::NAN], &[1.0]),
+        new(&[0.0], &[0.0], &[0.0]),
+        new(&[-1.0], &[0.0], &[1.0]),
+    ]
+}
+
+/// `Mixture::new` refuses parameters that do not describe a distribution (queries on them
+/// would answer NaN) and names the first offending value; shapes are checked before values.
+#[test]
+fn mixture_new_checks_its_values() {
+    let half = 0.5_f32.ln();
+    let new = |log_weights: &[f32], means: &[f32], sigmas: &[f32]| {
+        Mixture::<2, 2>::new(log_weights, means, sigmas, 1, TargetTransform::Identity).map(|_| ())
+    };
+    let (weights, means, sigmas) = ([half, half], [0.0, 1.0], [1.0, 2.0]);
+    assert_eq!(new(&weights, &means, &sigmas), Ok(()));
+    for (sigmas, index) in [
+        ([1.0, f32::NAN], 1),
+        ([-1.0, 2.0], 0),
+        ([1.0, 0.0], 1),
+        ([-0.0, 2.0], 0),
+        ([1.0, f32::INFINITY], 1),
+    ] {
+        assert_eq!(
+            new(&weights, &means, &sigmas),
+            Err(Error::InvalidSigma { index }),
+            "{sigmas:?}"
+        );
+    }
+    for (means, index) in [
+        ([f32::INFINITY, 1.0], 0),
+        ([0.0, f32::NEG_INFINITY], 1),
+        ([0.0, f32::NAN], 1),
+    ] {
+        assert_eq!(
+            new(&weights, &means, &sigmas),
+            Err(Error::NonFiniteMean { index }),
+            "{means:?}"
+        );
+    }
+    // Weights adding up to 0.5 or 2; a NaN or +inf log weight. The weights are checked
+    // before the means and sigmas.
+    for weights in [
+        [half, f32::NEG_INFINITY],
+        [0.0, 0.0],
+        [0.0, f32::NAN],
+        [f32::INFINITY, half],
+    ] {
+        assert_eq!(
+            new(&weights, &[f32::NAN; 2], &[-1.0; 2]),
+            Err(Error::InvalidMixtureWeights),
+            "{weights:?}"
+        );
+    }
+    // A component of weight zero is a valid one.
+    assert_eq!(new(&[0.0, f32::NEG_INFINITY], &means, &sigmas), Ok(()));
+    // The tolerance is MEMBER_WEIGHT_TOLERANCE (1e-4), as for a blob's network weights.
+    let off_by = |d: f32| new(&[(1.0 - d).ln(), f32::NEG_INFINITY], &means, &sigmas);
+    assert_eq!(off_by(5e-5), Ok(()));
+    assert_eq!(off_by(2e-4), Err(Error::InvalidMixtureWeights));
+    // The index is into the slice given: component 1, dimension 0 of two.
+    assert_eq!(
+        Mixture::<2, 2>::new(
+            &weights,
+            &[0.0; 4],
+            &[1.0, 1.0, 0.0, 1.0],
+            2,
+            TargetTransform::Identity
+        ),
+        Err(Error::InvalidSigma { index: 2 })
+    );
+    // Shapes come first.
+    assert_eq!(
+        Mixture::<2, 2>::new(&[f32::NAN], &[0.0], &[1.0, 1.0], 2, TargetTransform::Log)
+            .unwrap_err(),
+        Error::ParameterSizeMismatch {
+            expected: 8,
+            found: 4
+        }
+    );
+}
+
 #[test]
 fn query_errors_are_reported_input_first() {
     let bytes = tiny_blob();
@@ -987,6 +1075,7 @@ fn every_error() -> Vec<Error> {
     ];
     errors.extend(query_errors());
     errors.extend(distribution_errors());
+    errors.extend(mixture_errors());
     errors
 }
 
@@ -1035,6 +1124,9 @@ fn every_variant_is_reached() {
         "InvalidSigmaScale",
         "TransformMismatch",
         "OutputLength",
+        "NonFiniteMean",
+        "InvalidSigma",
+        "InvalidMixtureWeights",
     ];
     let reached: Vec<String> = every_error().iter().map(variant_name).collect();
     assert_eq!(reached, expected);

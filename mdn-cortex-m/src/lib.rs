@@ -19,22 +19,20 @@
 //!
 //! A Cortex-M4F spends most of an evaluation in the dense layers. LLVM compiles
 //! mdn-core's portable kernel ([`mdn_core::kernel::dot_blocks`]) to one `vldr` per weight
-//! and one `vmla.f32` per multiply-add: 3,456 instructions for the 1,536 multiply-adds of a
-//! 1-32-32 K = 5 model (1,568 with the head's 15 rows filled to 16), and safe Rust cannot
-//! ask for anything else. This kernel loads a column of 8 weights with one `vldmia` and two
-//! inputs with another: 2,026 instructions for the same multiply-adds, calls included
-//! (about 1.3 each), and a query takes 5,565 instructions instead of 7,338 (QEMU, which
-//! counts instructions; the repository's README and BENCHMARKS.md have every model's
-//! figures, measured by `firmware-example`'s `cost`). On silicon it saves cycles too: a
-//! `vldmia` of 8 registers takes 9 cycles on a Cortex-M4F, 8 `vldr` take 16.
+//! beside each `vmla.f32` multiply-add, and safe Rust cannot ask for anything else. This
+//! kernel loads a column of 8 weights with one `vldmia` and two inputs with another, which
+//! takes a query's multiply-adds from more than two instructions each to fewer than one and
+//! a half (the repository's BENCHMARKS.md has every model's figures with either kernel,
+//! measured by `firmware-example`'s `cost`, QEMU instruction counts). On silicon it saves
+//! cycles too: a `vldmia` of 8 registers takes 9 cycles on a Cortex-M4F, 8 `vldr` take 16.
 //!
 //! ## Same bits
 //!
 //! `vmla.f32` multiplies, rounds, then adds and rounds: a multiply then an add, not a fused
 //! multiply-add (that is `vfma.f32`), which is what FORMAT.md prescribes; each of the 16
 //! sums adds its products in input order, starting from `+0.0`. The device parity test
-//! (`MDN_QEMU=1 cargo test -p mdn-tests --test device_parity`) runs every parity vector
-//! through this kernel on QEMU's Cortex-M4F and compares the bits with the host's
+//! (`cargo test -p mdn-tests --test device_parity -- --include-ignored`) runs every parity
+//! vector through this kernel on QEMU's Cortex-M4F and compares the bits with the host's
 //! portable kernel, and `firmware-example`'s `parity` binary also compares this kernel's
 //! sums with mdn-core's on random columns, including NaN, infinities and `-0.0`, and on
 //! slices of unequal lengths.
@@ -113,10 +111,10 @@ mod kernel {
     /// Register use: sums of the first block in `s0`-`s7`, of the second in `s8`-`s15`;
     /// two inputs in `s16`, `s17`; a column of 8 weights in `s24`-`s31`. Two columns a
     /// step; an odd first column goes alone through the step's second half, so the
-    /// multiply-adds are written once (flash: `minimal` has 120 bytes to spare).
+    /// multiply-adds are written once (flash: `minimal` has little to spare under its 20 KB).
     pub(super) fn dot_blocks(blocks: [&[Column]; 2], input: &[f32]) -> [[f32; ROW_BLOCK]; 2] {
         // Written whole by the assembly's `vstmia`: zeroing it first took a library call
-        // (`__aeabi_memclr4`, about 40 instructions) per call.
+        // (`__aeabi_memclr4`) per call (BENCHMARKS.md, "Measured once").
         let mut sums = MaybeUninit::<[[f32; ROW_BLOCK]; 2]>::uninit();
         let [first, second] = blocks;
         let n = first.len().min(second.len()).min(input.len());

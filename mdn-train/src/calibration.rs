@@ -28,14 +28,15 @@ pub const PIT_BINS: usize = 10;
 ///
 /// # Errors
 ///
-/// mdn-core's, which cannot happen for `d < mixture.dims()`; [`mdn_core::Error::EmptyDimension`]
-/// for a `d` out of range.
+/// [`mdn_core::Error::EmptyDimension`] for a `d` out of range; the value errors of
+/// [`Mixture::new`] for a mixture whose means or sigmas of dimension `d` are not finite, or
+/// whose sigmas are zero (a model's can underflow without a sigma floor).
 ///
 /// # Examples
 ///
 /// ```
 /// use mdn_core::{Mixture, TargetTransform};
-/// let m = Mixture::<2, 2>::new(&[-0.7, -0.7], &[0.0, 10.0, 1.0, 20.0], &[1.0, 2.0, 1.0, 2.0],
+/// let m = Mixture::<2, 2>::new(&[-0.693_147_2, -0.693_147_2], &[0.0, 10.0, 1.0, 20.0], &[1.0, 2.0, 1.0, 2.0],
 ///     2, TargetTransform::Identity).unwrap();
 /// let second = mdn_train::calibration::marginal(&m, 1).unwrap();
 /// assert_eq!(second.component(1).unwrap().means, &[20.0]);

@@ -9,20 +9,17 @@
 //! 1. **Host**: runs `cargo bench -p mdn-benches --bench log_prob` (criterion; candle on one
 //!    thread) and reads the median of each benchmark from
 //!    `target/criterion/<group>/<function>/new/estimates.json`.
-//! 2. **Fast math accuracy**: `mdn_core::fast::FastModel::log_prob` against
-//!    `Model::log_prob` on every `LogProb` record of the committed parity vectors
-//!    (`firmware-example/golden/`) and on 1024 rows of each benchmark model.
-//! 3. **Device**: for each model of `mdn_benches::DEVICE_CASES`, builds `firmware-example`
+//! 2. **Device**: for each model of `mdn_benches::DEVICE_CASES`, builds `firmware-example`
 //!    with the model (`MDN_MODEL`) and its tightest capacities (`MDN_CAPACITIES`), reads flash
-//!    and static RAM of `minimal` with `arm-none-eabi-size`, and runs `cost` and `cost_fast`
-//!    in QEMU `mps2-an386` under `-icount shift=6` (instructions, not cycles), decoding their
-//!    defmt output with `defmt-print`; then builds `minimal` and `cost` as ARMv6-M code
+//!    and static RAM of `minimal` with `arm-none-eabi-size`, and runs `cost` in QEMU
+//!    `mps2-an386` under `-icount shift=6` (instructions, not cycles), decoding its defmt
+//!    output with `defmt-print`; then builds `minimal` and `cost` as ARMv6-M code
 //!    (`thumbv6m-none-eabi`, software floats) and runs `cost` on `mps2-an385`. The default
 //!    firmware builds are restored at the end.
 //!
 //! Only the text between `<!-- figures:begin -->` and `<!-- figures:end -->` is replaced;
 //! the file and the section are created if absent, and everything else is left as it was.
-//! `--device-only` runs step 3 alone and prints its tables instead, leaving BENCHMARKS.md
+//! `--device-only` runs step 2 alone and prints its tables instead, leaving BENCHMARKS.md
 //! as it is (the quick look at a firmware change).
 //! Needs qemu-system-arm, arm-none-eabi-size and defmt-print (`scripts/check.sh` installs
 //! them).
@@ -35,13 +32,8 @@ use std::{
 };
 
 use anyhow::{Context, Result, bail, ensure};
-use mdn_benches::{BATCH_ROWS, CASES, Case, DEVICE_CASES, ceiling, rows};
-use mdn_core::{HostModel, fast::FastModel};
-use mdn_tests::{
-    generate::AlignedBlob,
-    qemu::{self, ARMV6M, CORTEX_M4F, Machine},
-    vectors::{Op, records},
-};
+use mdn_benches::{BATCH_ROWS, CASES, Case, DEVICE_CASES, ceiling};
+use mdn_tests::qemu::{self, ARMV6M, CORTEX_M4F, Machine};
 
 const BEGIN: &str = "<!-- figures:begin -->";
 const END: &str = "<!-- figures:end -->";
@@ -73,7 +65,7 @@ fn main() -> Result<()> {
             args.len() == 1,
             "--device-only takes no other argument; {USAGE}"
         );
-        print!("{}", device_section(&root, false)?.table);
+        print!("{}", device_section(&root)?);
         return Ok(());
     }
     let load_before = load_average();
@@ -89,11 +81,10 @@ fn main() -> Result<()> {
             .env("RAYON_NUM_THREADS", "1"))?;
     }
     let host = host_section(&root)?;
-    let accuracy = accuracy_section(&root)?;
     let device = if has("--skip-device") {
         None
     } else {
-        Some(device_section(&root, true)?)
+        Some(device_section(&root)?)
     };
     let load_after = load_average();
 
@@ -107,12 +98,9 @@ fn main() -> Result<()> {
     writeln!(text, "## Machine\n")?;
     writeln!(text, "{}\n", machine(&load_before, &load_after))?;
     text.push_str(&host);
-    if let Some(device) = device {
-        text.push_str(&device.table);
-        text.push_str(&fast_section(&device.rows, &accuracy));
-    } else {
-        text.push_str("## Device\n\nNot measured in this run (`--skip-device`).\n\n");
-        text.push_str(&fast_section(&[], &accuracy));
+    match device {
+        Some(device) => text.push_str(&device),
+        None => text.push_str("## Device\n\nNot measured in this run (`--skip-device`).\n\n"),
     }
     write!(text, "{END}")?;
 
@@ -272,8 +260,8 @@ fn host_section(root: &Path) -> Result<String> {
          the median of what it cost under this load. Ratios are candle's time over \
          mdn-core's, median (fastest).\n\n\
          One sample (ns):\n\n\
-         | model | mdn-core, tight capacities | mdn-core, `HostModel` | mdn-core `fast` | \
-         candle | candle / mdn-core |\n|---|---|---|---|---|---|\n",
+         | model | mdn-core, tight capacities | mdn-core, `HostModel` | candle | candle / \
+         mdn-core |\n|---|---|---|---|---|\n",
     );
     let cell =
         |t: Timing, scale: f64| format!("{:.0} ({:.0})", t.median / scale, t.fastest / scale);
@@ -288,16 +276,14 @@ fn host_section(root: &Path) -> Result<String> {
         let group = group_name("single", case.spec.name);
         let core = criterion_timing(root, &group, "mdn-core")?;
         let host = criterion_timing(root, &group, "mdn-core-host")?;
-        let fast = criterion_timing(root, &group, "mdn-core-fast")?;
         let candle = criterion_timing(root, &group, "candle")?;
         let [i, w, k, d] = case.capacities;
         writeln!(
             text,
-            "| {} (`Model<{i}, {w}, {k}, {d}>`) | {} | {} | {} | {} | {} |",
+            "| {} (`Model<{i}, {w}, {k}, {d}>`) | {} | {} | {} | {} |",
             case.label,
             cell(core, 1.0),
             cell(host, 1.0),
-            cell(fast, 1.0),
             cell(candle, 1.0),
             ratio(candle, core)
         )?;
@@ -444,113 +430,6 @@ fn targets(root: &Path) -> Result<String> {
     Ok(text)
 }
 
-/// The largest and the median absolute difference between the fast and the exact
-/// log-density over a set of queries.
-#[derive(Debug, Default)]
-struct Accuracy {
-    set: String,
-    count: usize,
-    max: f64,
-    median: f64,
-    /// The largest |fast - exact| / max(1, |exact|).
-    max_relative: f64,
-    /// Queries where one side is finite and the other is not.
-    disagreements: usize,
-}
-
-impl Accuracy {
-    fn from_pairs(set: String, pairs: &[(f32, f32)]) -> Self {
-        let mut errors = Vec::new();
-        let mut max_relative: f64 = 0.0;
-        let mut disagreements = 0;
-        for &(exact, fast) in pairs {
-            if exact.is_finite() && fast.is_finite() {
-                let error = (f64::from(exact) - f64::from(fast)).abs();
-                max_relative = max_relative.max(error / f64::from(exact).abs().max(1.0));
-                errors.push(error);
-            } else if exact.to_bits() != fast.to_bits() && !(exact.is_nan() && fast.is_nan()) {
-                disagreements += 1;
-            }
-        }
-        errors.sort_by(f64::total_cmp);
-        Accuracy {
-            set,
-            count: errors.len(),
-            max: errors.last().copied().unwrap_or(0.0),
-            median: errors.get(errors.len() / 2).copied().unwrap_or(0.0),
-            max_relative,
-            disagreements,
-        }
-    }
-}
-
-/// Fast against exact on the parity vectors and on the benchmark rows.
-fn accuracy_section(root: &Path) -> Result<Vec<Accuracy>> {
-    let golden = root.join("firmware-example/golden");
-    let mut blobs: Vec<PathBuf> = fs::read_dir(&golden)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<std::io::Result<_>>()?;
-    blobs.retain(|p| p.extension().is_some_and(|e| e == "mdn"));
-    blobs.sort();
-    let mut out = Vec::new();
-    for path in blobs {
-        let blob = AlignedBlob::new(&fs::read(&path)?);
-        let model = HostModel::from_bytes(blob.bytes())
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        let fast = FastModel::new(&model);
-        let vectors = fs::read(path.with_extension("vectors"))?;
-        let mut pairs = Vec::new();
-        for record in records(&vectors).map_err(|e| anyhow::anyhow!("{e:?}"))? {
-            let record = record.map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            if record.op != Op::LogProb {
-                continue;
-            }
-            let x: Vec<f32> = record.x.iter().map(|w| f32::from_le_bytes(*w)).collect();
-            let y: Vec<f32> = record.y.iter().map(|w| f32::from_le_bytes(*w)).collect();
-            if let (Ok(exact), Ok(approx)) = (model.log_prob(&x, &y), fast.log_prob(&x, &y)) {
-                pairs.push((exact, approx));
-            }
-        }
-        let name = path
-            .file_stem()
-            .map_or(String::new(), |s| s.to_string_lossy().into_owned());
-        out.push(Accuracy::from_pairs(
-            format!("parity vectors `{name}`"),
-            &pairs,
-        ));
-    }
-    for case in CASES {
-        let blob = case.blob();
-        let model = HostModel::from_bytes(blob.bytes()).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let fast = FastModel::new(&model);
-        let (f, d) = (case.spec.inputs as usize, case.spec.outputs as usize);
-        let (xs, ys) = rows(f, d, BATCH_ROWS, 2);
-        let pairs: Vec<(f32, f32)> = xs
-            .chunks_exact(f)
-            .zip(ys.chunks_exact(d))
-            .filter_map(|(x, y)| Some((model.log_prob(x, y).ok()?, fast.log_prob(x, y).ok()?)))
-            .collect();
-        out.push(Accuracy::from_pairs(
-            format!("{BATCH_ROWS} benchmark rows, {}", case.label),
-            &pairs,
-        ));
-    }
-    Ok(out)
-}
-
-/// One model's device figures.
-#[derive(Debug)]
-struct DeviceRow {
-    label: &'static str,
-    exact: u64,
-    fast: u64,
-}
-
-struct Device {
-    table: String,
-    rows: Vec<DeviceRow>,
-}
-
 /// The number that follows `prefix` in `log`.
 fn number_after(log: &str, prefix: &str) -> Result<u64> {
     let start = log
@@ -604,23 +483,19 @@ impl Footprint {
     }
 }
 
-/// Builds `minimal`, `cost` and `extra_bins` for `machine` with `model` embedded at
-/// `capacities`, and measures `minimal`'s size and `cost`'s figures.
+/// Builds `minimal` and `cost` for `machine` with `model` embedded at `capacities`, and
+/// measures `minimal`'s size and `cost`'s figures.
 fn footprint(
     firmware: &Path,
     machine: &Machine,
     model: &Path,
     capacities: &str,
-    extra_bins: &[&str],
 ) -> Result<Footprint> {
     let mut build = machine.release_build(firmware);
     build
         .args(["--quiet", "--bin", "minimal", "--bin", "cost"])
         .env("MDN_MODEL", model)
         .env("MDN_CAPACITIES", capacities);
-    for bin in extra_bins {
-        build.args(["--bin", bin]);
-    }
     run(&mut build)?;
     let size =
         output(Command::new("arm-none-eabi-size").arg(machine.release_elf(firmware, "minimal")))?;
@@ -648,9 +523,8 @@ fn footprint(
 }
 
 /// Builds and measures the firmware for every device model, on the Cortex-M4F and as
-/// ARMv6-M code; with `fast`, also the approximate path (`cost_fast`) for the fast-math
-/// table.
-fn device_section(root: &Path, fast: bool) -> Result<Device> {
+/// ARMv6-M code, and returns the device tables.
+fn device_section(root: &Path) -> Result<String> {
     let firmware = root.join("firmware-example");
     let models = root.join("target/figures");
     fs::create_dir_all(&models)?;
@@ -694,23 +568,13 @@ fn device_section(root: &Path, fast: bool) -> Result<Device> {
          | model | flash (B) | RAM total (B) | instructions per log p(y\\|x) (QEMU) | x the \
          Cortex-M4F | validation (instructions) |\n|---|---|---|---|---|---|\n",
     );
-    let mut rows = Vec::new();
     for case in &DEVICE_CASES {
         let blob = mdn_tests::generate::generated_blob(&case.spec);
         let model = models.join(format!("{}.mdn", case.spec.name));
         fs::write(&model, &blob)?;
         let capacities = case.capacities.map(|c| c.to_string()).join(",");
         eprintln!("figures: firmware for {} ({capacities})", case.label);
-        let extra: &[&str] = if fast { &["cost_fast"] } else { &[] };
-        let m4f = footprint(&firmware, &CORTEX_M4F, &model, &capacities, extra)?;
-        if fast {
-            let log = run_firmware(&CORTEX_M4F, &CORTEX_M4F.release_elf(&firmware, "cost_fast"))?;
-            rows.push(DeviceRow {
-                label: case.label,
-                exact: m4f.log_prob,
-                fast: number_after(&log, "fast log_prob ")?,
-            });
-        }
+        let m4f = footprint(&firmware, &CORTEX_M4F, &model, &capacities)?;
         writeln!(
             text,
             "| {} | {capacities} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
@@ -725,7 +589,7 @@ fn device_section(root: &Path, fast: bool) -> Result<Device> {
             m4f.mixture,
             m4f.validate
         )?;
-        let v6m = footprint(&firmware, &ARMV6M, &model, &capacities, &[])?;
+        let v6m = footprint(&firmware, &ARMV6M, &model, &capacities)?;
         writeln!(
             soft,
             "| {} | {} | {} | {} | {:.1} | {} |",
@@ -751,66 +615,7 @@ fn device_section(root: &Path, fast: bool) -> Result<Device> {
     for machine in [CORTEX_M4F, ARMV6M] {
         run(machine.release_build(&firmware).arg("--quiet"))?;
     }
-    Ok(Device { table: text, rows })
-}
-
-/// The fast-math table: device instructions against the exact path, and the error.
-fn fast_section(rows: &[DeviceRow], accuracy: &[Accuracy]) -> String {
-    let mut text = String::from(
-        "## Fast math: `mdn_core::fast::FastModel` (micromath)\n\n\
-         An opt-in type; `Model::log_prob` and every other query are unchanged. Its results \
-         are **approximate and not bit-identical** to the exact path, between host and \
-         device, or across micromath versions. Instructions: `cost` (exact) and `cost_fast` \
-         (fast), each a firmware calling only that path, same QEMU method as above.\n\n",
-    );
-    if !rows.is_empty() {
-        text.push_str(
-            "| model | exact (instructions) | fast (instructions) | saving |\n|---|---|---|---|\n",
-        );
-        for row in rows {
-            let saving = row.exact as f64 - row.fast as f64;
-            let _ = writeln!(
-                text,
-                "| {} | {} | {} | {:+.0} ({:+.1} %) |",
-                row.label,
-                row.exact,
-                row.fast,
-                saving,
-                100.0 * saving / row.exact as f64
-            );
-        }
-        text.push_str(
-            "\nmicromath's `exp` (a bit-level range reduction and a four-term series with a \
-             division per term) takes more instructions on a Cortex-M4F than libm's `expf`, \
-             which the FPU makes cheap, and `ln` saves too little to make up for it: on \
-             this core the fast path costs more than the exact one and is not worth its \
-             error. Cores without an FPU (thumbv6m) were not measured.\n\n",
-        );
-    }
-    text.push_str(
-        "Error of the log-likelihood, |fast - exact| in nats, over the queries where both are \
-         finite. The parity vectors include inputs 1000 units out of range and targets 4 \
-         standard deviations out; there the density is tiny and `-0.5 r^2` large, and the \
-         fast sigma's relative error (micromath's `exp`, 0.25 %) scales it, so the relative \
-         column (error / max(1, |exact|)) is the one to read for them.\n\n\
-         | query set | queries | max | median | max relative | finite on one side only |\n\
-         |---|---|---|---|---|---|\n",
-    );
-    let (mut worst, mut worst_relative): (f64, f64) = (0.0, 0.0);
-    for a in accuracy {
-        worst = worst.max(a.max);
-        worst_relative = worst_relative.max(a.max_relative);
-        let _ = writeln!(
-            text,
-            "| {} | {} | {:.2e} | {:.2e} | {:.2e} | {} |",
-            a.set, a.count, a.max, a.median, a.max_relative, a.disagreements
-        );
-    }
-    let _ = writeln!(
-        text,
-        "\nMaximum over all sets: {worst:.2e} nats absolute, {worst_relative:.2e} relative.\n"
-    );
-    text
+    Ok(text)
 }
 
 #[cfg(test)]

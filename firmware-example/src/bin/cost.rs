@@ -2,8 +2,7 @@
 //! instructions per query, counted with SysTick, and the stack peak. Queries run with
 //! `mdn-cortex-m`'s kernel, as in `minimal`; `log_prob` also with mdn-core's portable one.
 //! Run under `-icount shift=6` (as `figures --device-only` does), where one instruction is
-//! 1.6 SysTick ticks on mps2-an386; QEMU counts instructions, not cycles. `cost_fast`
-//! counts the approximate `mdn_core::fast` path the same way.
+//! 1.6 SysTick ticks on mps2-an386; QEMU counts instructions, not cycles.
 
 #![no_std]
 #![no_main]

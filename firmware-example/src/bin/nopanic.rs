@@ -1,8 +1,9 @@
-//! Link-time proof that mdn-core's device path cannot panic.
+//! Link-time proof that mdn-core cannot panic.
 //!
 //! Validates a blob and evaluates queries on `black_box` inputs, with mdn-core's kernel or
 //! `mdn-cortex-m`'s as a `black_box` decides, so the compiler must keep every path,
-//! including every error path. The panic handler calls a function that does not
+//! including every error path; then reads the blob's layout and parameter values back and
+//! writes the blob again with `encode`. The panic handler calls a function that does not
 //! exist: if any panic path survives optimisation, the link fails with an undefined
 //! reference to `mdn_core_has_a_panic_path`. Built in release (LTO) by `scripts/check.sh`,
 //! for the Cortex-M4F and for ARMv6-M (other code, so other optimisations to prove):
@@ -23,7 +24,7 @@ use core::convert::Infallible;
 
 use cortex_m_rt::entry;
 use firmware_example::exit;
-use mdn_core::{Mixture, Model, fast::FastModel, rand_core::TryRng};
+use mdn_core::{Blob, Mixture, Model, encode, encoded_len, rand_core::TryRng};
 
 unsafe extern "C" {
     /// Deliberately undefined: referencing it from a reachable panic fails the link.
@@ -101,6 +102,34 @@ fn distribution_queries(mixture: &Mixture<8, 2>, other: &Mixture<8, 2>, y: &[f32
     checksum
 }
 
+/// The writer and the layout's readers on a header and parameters the compiler cannot see
+/// (those of `blob`): `encoded_len`, `encode`, `Layout::tensors`, `Layout::stored_index`,
+/// `Layout::find`, `Blob::parameter_values`.
+fn writer_and_layout(blob: &Blob<'_>) -> u32 {
+    let header = blob.header();
+    let mut checksum = encoded_len(header).map_or(0, |len| len as u32);
+    if let Ok(layout) = blob.layout() {
+        checksum ^= layout.tensors().fold(0, |a, t| {
+            a ^ t.offset as u32 ^ t.len() as u32 ^ t.member.map_or(0, |m| m as u32)
+        });
+        checksum ^= layout
+            .stored_index(black_box(3))
+            .map_or(0, |index| index as u32);
+        checksum ^= layout
+            .find(black_box(mdn_core::TensorName::MeansBias))
+            .map_or(0, |t| t.offset as u32);
+    }
+    let mut parameters = [0.0_f32; BYTES.len() / 4];
+    let mut count = 0;
+    for (p, value) in parameters.iter_mut().zip(blob.parameter_values()) {
+        *p = value;
+        count += 1;
+    }
+    let mut out = [0_u8; BYTES.len()];
+    let parameters = parameters.get(..count).unwrap_or(&[]);
+    checksum ^ encode(header, parameters, &mut out).map_or(0, |len| len as u32)
+}
+
 /// Arbitrary bytes: the compiler may assume nothing about the blob.
 static BYTES: [u8; 8192] = [0; 8192];
 
@@ -130,11 +159,27 @@ fn main() -> ! {
             }
         }
         checksum ^= model.log_prob(x, y).map_or(0, f32::to_bits);
-        let fast = FastModel::new(&model);
-        checksum ^= fast.log_prob(x, y).map_or(0, f32::to_bits);
-        checksum ^= fast.mixture(x).map_or(0, |m| {
-            m.log_weights().iter().fold(0, |a, v| a ^ v.to_bits())
-        });
+        let rows = black_box(3_usize);
+        let (xs, ys) = (black_box([0.5_f32; 12]), black_box([0.5_f32; 6]));
+        let mut out = [0.0_f32; 3];
+        let batch = (
+            xs.get(..rows * nx).unwrap_or(&[]),
+            ys.get(..rows * ny).unwrap_or(&[]),
+            out.get_mut(..rows).unwrap_or(&mut []),
+        );
+        if model.log_prob_batch(batch.0, batch.1, batch.2).is_ok() {
+            checksum ^= out.iter().fold(0, |a, v| a ^ v.to_bits());
+        }
+        checksum ^= writer_and_layout(model.blob());
+    }
+    // A mixture from parameters the compiler cannot see.
+    let (k, d) = (black_box(2_usize), black_box(2_usize));
+    let parameters: [f32; 10] = black_box([0.0; 10]);
+    let (log_weights, rest) = parameters.split_at_checked(k).unwrap_or_default();
+    let (means, sigmas) = rest.split_at_checked(k * d).unwrap_or_default();
+    let transform = mdn_core::TargetTransform::Identity;
+    if let Ok(mixture) = Mixture::<8, 2>::new(log_weights, means, sigmas, d, transform) {
+        checksum ^= mixture.log_weights().iter().fold(0, |a, v| a ^ v.to_bits());
     }
     if let Ok((model, rest)) = Model::<4, 64, 8, 2>::from_prefix(bytes) {
         checksum ^= rest.len() as u32 ^ model.blob().crc();

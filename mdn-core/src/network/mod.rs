@@ -1,0 +1,355 @@
+//! The model's networks: input scaling, then for each of the `M` networks its hidden layers
+//! and three heads, evaluated over parameter slices that point into the blob, and the
+//! mixture they make together.
+//!
+//! The shared tensors are cut once, when the model is built, with the positions of every
+//! layer within one network ([`Placement`]); each network's layers are bound to its words
+//! with checked slicing when it is evaluated. Evaluation then runs over iterators whose
+//! lengths were checked: no index, no failure. This file holds the model ([`Ensemble`]),
+//! one network ([`Network`]) and the single-row path; `dense` holds a dense layer and the
+//! choice of its kernel, `batch` the path that evaluates [`batch::LANES`] rows at once.
+
+mod batch;
+mod dense;
+#[cfg(test)]
+mod tests;
+
+use crate::{
+    blob::from_word,
+    error::{Error, Result},
+    header::{Activation, Header, MAX_HIDDEN_LAYERS, SigmaTransform, TargetTransform, to_usize},
+    kernel::DotBlocks,
+    layout::padded_rows,
+    math::{floor_at, log_sum_exp},
+    mixture::Mixture,
+};
+use dense::{Dense, Kernel, Placement};
+
+/// A parameter tensor: little-endian `f32` bit patterns inside the blob, 4-byte aligned.
+type Words<'a> = &'a [u32];
+
+#[inline(always)]
+fn word(w: &u32) -> f32 {
+    from_word(*w)
+}
+
+/// The evaluable model of a validated blob: shared scalers and `M` networks.
+///
+/// The networks share one set of [`Placement`]s, bound to each network's words when it is
+/// evaluated, so the model stays small on a device's stack whatever `M` is.
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub(crate) struct Ensemble<'a> {
+    input_offset: Words<'a>,
+    input_scale: Words<'a>,
+    target_offset: Words<'a>,
+    target_scale: Words<'a>,
+    network_log_weights: Words<'a>,
+    /// Every network's parameters, `network_len` words each, in blob order.
+    network_words: Words<'a>,
+    network_len: usize,
+    /// Where each network's hidden layers and heads (one layer: logits, means, sigmas) lie
+    /// in its words.
+    hidden: heapless::Vec<Placement, MAX_HIDDEN_LAYERS>,
+    head: Placement,
+    activation: Activation,
+    sigma: SigmaTransform,
+    sigma_floor: f32,
+    transform: TargetTransform,
+    inputs: usize,
+    components: usize,
+    dims: usize,
+    kernel: Kernel,
+}
+
+/// Cuts a tensor of `len` words from the front of `rest`.
+fn take<'a>(rest: &mut Words<'a>, len: usize) -> Result<Words<'a>> {
+    let (tensor, tail) = rest
+        .split_at_checked(len)
+        .ok_or(Error::ParameterSizeMismatch {
+            expected: len.saturating_mul(4),
+            found: rest.len().saturating_mul(4),
+        })?;
+    *rest = tail;
+    Ok(tensor)
+}
+
+impl<'a> Ensemble<'a> {
+    /// Cuts `parameters` into the shared tensors and `M` equal networks in the order of
+    /// [`Layout`](crate::Layout) (FORMAT.md section 3), with arithmetic rather than tensor
+    /// look-ups, to keep device code small.
+    pub(crate) fn new(header: &Header<'_>, parameters: Words<'a>) -> Result<Self> {
+        let mut rest = parameters;
+        let inputs = to_usize(header.input_dim)?;
+        let dims = to_usize(header.output_dim)?;
+        let components = to_usize(header.components)?;
+        let networks = to_usize(header.members)?;
+        let mut hidden = heapless::Vec::new();
+        let mut network_len = 0_usize;
+        let mut fan_in = inputs;
+        // `Layout::new` checked every size of this header (the blob was validated against
+        // it), so this arithmetic cannot overflow.
+        let mut place = |outputs: usize, fan_in: usize| {
+            let start = network_len;
+            let bias = start.wrapping_add(padded_rows(outputs).wrapping_mul(fan_in));
+            network_len = bias.wrapping_add(outputs);
+            Placement {
+                start,
+                bias,
+                end: network_len,
+                fan_in,
+            }
+        };
+        for &width in &header.hidden {
+            let width = to_usize(width)?;
+            hidden
+                .push(place(width, fan_in))
+                .map_err(|_| Error::SizeOverflow)?;
+            fan_in = width;
+        }
+        let head_rows = components.wrapping_mul(dims).wrapping_mul(2);
+        let head = place(components.wrapping_add(head_rows), fan_in);
+        let all_words = network_len.wrapping_mul(networks);
+        Ok(Ensemble {
+            input_offset: take(&mut rest, inputs)?,
+            input_scale: take(&mut rest, inputs)?,
+            target_offset: take(&mut rest, dims)?,
+            target_scale: take(&mut rest, dims)?,
+            network_log_weights: take(&mut rest, networks)?,
+            network_words: take(&mut rest, all_words)?,
+            network_len,
+            hidden,
+            head,
+            activation: header.activation,
+            sigma: header.sigma,
+            sigma_floor: header.sigma_floor,
+            transform: header.target_transform,
+            inputs,
+            components,
+            dims,
+            kernel: Kernel::default(),
+        })
+    }
+
+    /// Evaluates the dense layers with `kernel` from now on.
+    pub(crate) fn set_kernel(&mut self, kernel: DotBlocks) {
+        self.kernel = Kernel {
+            dot_blocks: kernel,
+            supplied: true,
+        };
+    }
+
+    /// The networks in blob order.
+    fn networks(&self) -> impl Iterator<Item = Network<'_, 'a>> + '_ {
+        // `max(1)`: every network has heads, so `network_len > 0`; this lets the compiler
+        // see it (`chunks_exact(0)` panics).
+        let chunks = self.network_words.chunks_exact(self.network_len.max(1));
+        chunks.map(|words| Network {
+            ensemble: self,
+            words,
+        })
+    }
+
+    /// Number of input features.
+    pub(crate) const fn inputs(&self) -> usize {
+        self.inputs
+    }
+
+    /// Number of output dimensions.
+    pub(crate) const fn dims(&self) -> usize {
+        self.dims
+    }
+
+    /// Components of the whole mixture: `K` from each network.
+    fn mixture_components(&self) -> usize {
+        self.components
+            .saturating_mul(self.network_log_weights.len())
+    }
+
+    /// `s_i = (x_i - offset_i) / scale_i`.
+    fn scale_input<const I: usize>(&self, x: &[f32]) -> [f32; I] {
+        let mut scaled = [0.0_f32; I];
+        let scaler = self.input_offset.iter().zip(self.input_scale);
+        for ((s, &raw), (offset, scale)) in scaled.iter_mut().zip(x).zip(scaler) {
+            *s = (raw - word(offset)) / word(scale);
+        }
+        scaled
+    }
+
+    /// The predictive mixture for raw input `x`, in original target units.
+    ///
+    /// The caller guarantees that the model fits capacities `I`, `W`, `K`, `D` and that
+    /// `x` has `inputs()` entries; under that contract no value is cut off.
+    pub(crate) fn forward<const I: usize, const W: usize, const K: usize, const D: usize>(
+        &self,
+        x: &[f32],
+    ) -> Mixture<K, D> {
+        let mut mixture = Mixture::zeroed(self.mixture_components(), self.dims, self.transform);
+        self.fill::<I, W, K, D>(x, &mut mixture);
+        mixture
+    }
+
+    /// `ln p(y|x)`: [`Mixture::log_prob`] of [`Ensemble::forward`], under the same contract.
+    ///
+    /// The mixture stays in this frame: returned by value, it would be copied.
+    ///
+    /// # Errors
+    ///
+    /// As [`Mixture::log_prob`].
+    pub(crate) fn log_prob<const I: usize, const W: usize, const K: usize, const D: usize>(
+        &self,
+        x: &[f32],
+        y: &[f32],
+    ) -> Result<f32> {
+        let mut mixture = Mixture::zeroed(self.mixture_components(), self.dims, self.transform);
+        self.fill::<I, W, K, D>(x, &mut mixture);
+        mixture.log_prob(y)
+    }
+
+    /// Fills a zeroed `mixture` with every network's components for raw input `x`.
+    fn fill<const I: usize, const W: usize, const K: usize, const D: usize>(
+        &self,
+        x: &[f32],
+        mixture: &mut Mixture<K, D>,
+    ) {
+        let scaled = self.scale_input::<I>(x);
+        let mut ping = [0.0_f32; W];
+        let mut pong = [0.0_f32; W];
+        let components = self.mixture_components();
+        let (log_weights, means, sigmas) = mixture.parts_mut();
+        let k = self.components.max(1);
+        let shares = log_weights
+            .chunks_mut(k)
+            .zip(means.chunks_mut(k))
+            .zip(sigmas.chunks_mut(k));
+        for (network, ((logits, means), sigmas)) in self.networks().zip(shares) {
+            let (features, spare) = network.features(&scaled, &mut ping, &mut pong);
+            network.heads::<K, D>(features, spare, logits, means, sigmas);
+        }
+        let log_weights = log_weights.get_mut(..components).unwrap_or(&mut []);
+        self.mix(log_weights);
+        let rows = means.iter_mut().zip(sigmas.iter_mut()).take(components);
+        for (mean_row, sigma_row) in rows {
+            self.unscale_means(mean_row);
+            self.sigmas_from_pre_activations(sigma_row);
+        }
+    }
+
+    /// Turns every network's logits into mixture log weights in place:
+    /// `(l_mk - lse(l_m)) + w_m`, each network's `K` values at a time.
+    fn mix(&self, log_weights: &mut [f32]) {
+        let shares = log_weights.chunks_mut(self.components.max(1));
+        for (share, weight) in shares.zip(self.network_log_weights) {
+            let (lse, weight) = (log_sum_exp(share), word(weight));
+            for v in share {
+                *v = (*v - lse) + weight;
+            }
+        }
+    }
+
+    /// `mu = u * scale + offset`: from scaled target units to original ones.
+    fn unscale_means(&self, row: &mut [f32]) {
+        let target = self.target_offset.iter().zip(self.target_scale);
+        for (mu, (offset, scale)) in row.iter_mut().zip(target) {
+            *mu = *mu * word(scale) + word(offset);
+        }
+    }
+
+    /// `sigma = max(transform(z), floor) * scale`, in original target units.
+    fn sigmas_from_pre_activations(&self, row: &mut [f32]) {
+        for (sigma, scale) in row.iter_mut().zip(self.target_scale) {
+            *sigma = floor_at(self.sigma.apply(*sigma), self.sigma_floor) * word(scale);
+        }
+    }
+}
+
+/// One network of the model: the shared shapes over its own parameter words.
+struct Network<'n, 'a> {
+    ensemble: &'n Ensemble<'a>,
+    words: Words<'a>,
+}
+
+impl<'a> Network<'_, 'a> {
+    /// The hidden layers, input side first, over this network's words.
+    fn hidden(&self) -> impl Iterator<Item = Dense<'a>> + '_ {
+        self.ensemble
+            .hidden
+            .iter()
+            .filter_map(|layer| layer.bind(self.words, self.ensemble.kernel))
+    }
+
+    /// The three heads as one layer: `K` logit rows, then `K D` mean and `K D` sigma rows.
+    fn head(&self) -> Option<Dense<'a>> {
+        self.ensemble.head.bind(self.words, self.ensemble.kernel)
+    }
+
+    /// Runs the hidden layers on `input`, alternating between the two scratch buffers, and
+    /// returns the last layer's outputs (`input` itself without hidden layers).
+    ///
+    /// Also returns the buffer the features are not in, free for the heads' outputs.
+    fn features<'s>(
+        &self,
+        input: &'s [f32],
+        ping: &'s mut [f32],
+        pong: &'s mut [f32],
+    ) -> (&'s [f32], &'s mut [f32]) {
+        let activation = Some(self.ensemble.activation);
+        for (i, layer) in self.hidden().enumerate() {
+            match i {
+                0 => layer.forward(input, ping, activation),
+                _ if i % 2 == 1 => layer.forward(ping, pong, activation),
+                _ => layer.forward(pong, ping, activation),
+            }
+        }
+        match self.ensemble.hidden.len() {
+            0 => (input, ping),
+            n if n % 2 == 1 => (ping, pong),
+            _ => (pong, ping),
+        }
+    }
+
+    /// Writes the heads' raw outputs for `features` into one network's share of a
+    /// mixture: `K` logits, `K` rows of means and of sigma pre-activations.
+    ///
+    /// The outputs go to `spare` (the hidden layers' free buffer) when they fit, else to a
+    /// buffer as large as the capacities allow (`K + 2 K D <= 3 K D` values), zeroed only
+    /// then: with `HostModel`'s capacities that is 24 KB per network and query.
+    fn heads<const K: usize, const D: usize>(
+        &self,
+        features: &[f32],
+        spare: &mut [f32],
+        logits: &mut [f32],
+        means: &mut [[f32; D]],
+        sigmas: &mut [[f32; D]],
+    ) {
+        let Some(head) = self.head() else {
+            return;
+        };
+        let mut fallback;
+        let outputs = match spare.get_mut(..head.bias.len()) {
+            Some(outputs) => outputs,
+            None => {
+                fallback = [[[0.0_f32; D]; 3]; K];
+                fallback.as_flattened_mut().as_flattened_mut()
+            }
+        };
+        head.forward(features, outputs, None);
+        let (k, dims) = (self.ensemble.components, self.ensemble.dims.max(1));
+        let Some((raw_logits, rest)) = outputs.split_at_checked(k) else {
+            return;
+        };
+        let Some((raw_means, raw_sigmas)) = rest.split_at_checked(k.saturating_mul(dims)) else {
+            return;
+        };
+        for (logit, raw) in logits.iter_mut().zip(raw_logits) {
+            *logit = *raw;
+        }
+        for (rows, raw) in [(means, raw_means), (sigmas, raw_sigmas)] {
+            for (row, raw) in rows.iter_mut().zip(raw.chunks_exact(dims)) {
+                for (value, raw) in row.iter_mut().zip(raw) {
+                    *value = *raw;
+                }
+            }
+        }
+    }
+}
