@@ -129,7 +129,7 @@ impl Members {
     ///
     /// # Errors
     ///
-    /// A candle error, or [`crate::Error::Core`] if a vector has the wrong length.
+    /// A candle error, or [`crate::Error::ParameterCount`] if a vector has the wrong length.
     ///
     /// # Examples
     ///
