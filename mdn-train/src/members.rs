@@ -266,6 +266,91 @@ impl Members {
     /// assert_eq!(members.log_density(&xs, &us, false).unwrap().dims(), [2, 1]);
     /// ```
     pub fn log_density(&self, xs: &Tensor, us: &Tensor, with_gradient: bool) -> Result<Tensor> {
+        self.mixture_log_density(xs, us, None, with_gradient)
+    }
+
+    /// Per-member, per-row `sum_s w_s ln p(u_s|x)` `[M, N]` of `S` scaled targets per row,
+    /// `us` `[M, N, S D]` (target `s` of a row at `s D ..`), with weights `weights` (`M N S`
+    /// values, row-major): an expectation of the log-density over a distribution of targets,
+    /// such as a teacher's mixture by quadrature. Otherwise as [`Members::log_density`].
+    ///
+    /// # Errors
+    ///
+    /// A candle error (a shape mismatch is a bug).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use mdn_train::{members::Members, model::Architecture};
+    /// use candle_core::{Device, Tensor};
+    /// let arch = Architecture::new(1, 1, 2, vec![4]);
+    /// let layout = Members::layout_of(&arch).unwrap();
+    /// let members = Members::new(arch, &layout, &[Members::initial(&layout, 1)], &[]).unwrap();
+    /// let xs = Tensor::new(&[[[0.5_f32]]], &Device::Cpu).unwrap();
+    /// // Two targets with weights 1/4 and 3/4: the weighted mean of their log-densities.
+    /// let us = Tensor::new(&[[[0.1_f32, -0.3]]], &Device::Cpu).unwrap();
+    /// let both = members.expected_log_density(&xs, &us, vec![0.25, 0.75], false).unwrap();
+    /// let one = |u: f32| {
+    ///     let us = Tensor::new(&[[[u]]], &Device::Cpu).unwrap();
+    ///     members.log_density(&xs, &us, false).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap()[0]
+    /// };
+    /// let expected = 0.25 * one(0.1) + 0.75 * one(-0.3);
+    /// let found = both.flatten_all().unwrap().to_vec1::<f32>().unwrap()[0];
+    /// assert!((found - expected).abs() < 1e-5);
+    /// ```
+    pub fn expected_log_density(
+        &self,
+        xs: &Tensor,
+        us: &Tensor,
+        weights: Vec<f32>,
+        with_gradient: bool,
+    ) -> Result<Tensor> {
+        self.mixture_log_density(xs, us, Some(weights), with_gradient)
+    }
+
+    /// Per-member, per-row, per-target `ln p(u_s|x)` `[M, N, S]` of `S` scaled targets
+    /// per row, `us` `[M, N, S D]`, with a gradient.
+    ///
+    /// # Errors
+    ///
+    /// A candle error (a shape mismatch is a bug).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use mdn_train::{members::Members, model::Architecture};
+    /// use candle_core::{Device, Tensor};
+    /// let arch = Architecture::new(1, 1, 2, vec![4]);
+    /// let layout = Members::layout_of(&arch).unwrap();
+    /// let members = Members::new(arch, &layout, &[Members::initial(&layout, 1)], &[]).unwrap();
+    /// let xs = Tensor::new(&[[[0.5_f32]]], &Device::Cpu).unwrap();
+    /// let us = Tensor::new(&[[[0.1_f32, -0.3]]], &Device::Cpu).unwrap();
+    /// let each = members.log_densities(&xs, &us).unwrap();
+    /// assert_eq!(each.dims(), [1, 1, 2]);
+    /// ```
+    pub fn log_densities(&self, xs: &Tensor, us: &Tensor) -> Result<Tensor> {
+        let head = self.head(xs)?;
+        Ok(head.apply_op2(us, MixtureLogDensities(self.op(true, None)))?)
+    }
+
+    fn mixture_log_density(
+        &self,
+        xs: &Tensor,
+        us: &Tensor,
+        weights: Option<Vec<f32>>,
+        with_gradient: bool,
+    ) -> Result<Tensor> {
+        let head = self.head(xs)?;
+        let op = self.op(with_gradient, weights);
+        Ok(if with_gradient {
+            head.apply_op2(us, op)?
+        } else {
+            head.apply_op2_no_bwd(us, &op)?
+        })
+    }
+
+    /// The heads' raw outputs `[M, N, K + 2 K D]` for scaled inputs `xs` `[M, N, F]`.
+    fn head(&self, xs: &Tensor) -> Result<Tensor> {
         let mut h = xs.clone();
         let layers = self.arch.hidden.len();
         let dense =
@@ -276,8 +361,12 @@ impl Members {
         for pair in self.params[..2 * layers].chunks(2) {
             h = dense(&h, pair, Some(self.arch.activation))?;
         }
-        let head = dense(&h, &self.params[2 * layers..], None)?;
-        let op = MixtureLogDensity {
+        dense(&h, &self.params[2 * layers..], None)
+    }
+
+    /// The mixture operation of these networks.
+    fn op(&self, with_gradient: bool, weights: Option<Vec<f32>>) -> MixtureLogDensity {
+        MixtureLogDensity {
             components: self.arch.components,
             components_used: self.components_used.clone(),
             outputs: self.arch.outputs,
@@ -285,12 +374,8 @@ impl Members {
             floor: self.arch.sigma_floor,
             with_gradient,
             gradient: Mutex::new(Vec::new()),
-        };
-        Ok(if with_gradient {
-            head.apply_op2(us, op)?
-        } else {
-            head.apply_op2_no_bwd(us, &op)?
-        })
+            weights,
+        }
     }
 
     /// Copies every parameter of every member.
@@ -444,9 +529,18 @@ struct MixtureLogDensity {
     with_gradient: bool,
     /// `d ln p / d head`, filled by the forward pass for the backward pass.
     gradient: Mutex<Vec<f32>>,
+    /// `S` weights per row when each row has `S` targets: the result is then
+    /// `sum_s w_s ln p(u_s)` ([`Members::expected_log_density`]).
+    weights: Option<Vec<f32>>,
 }
 
 impl MixtureLogDensity {
+    /// Components used by the network of row `row` of `rows` (rows are network-major).
+    fn components_used_of(&self, row: usize, rows: usize) -> usize {
+        let per_member = rows / self.components_used.len().max(1);
+        self.components_used[(row / per_member.max(1)).min(self.components_used.len() - 1)]
+    }
+
     /// `(t(z), t'(z))`.
     fn transform(&self, z: f32) -> (f32, f32) {
         match self.sigma {
@@ -528,6 +622,103 @@ impl MixtureLogDensity {
             }
         }
         lp
+    }
+
+    /// `sum_s w_s ln p(u_s)` of one row with `S` targets `us` (`S D` values) and weights
+    /// `ws` (of any sign; zero weights are skipped), each `ln p(u_s)` into `each` when
+    /// given, and the gradient into `grad` when given: the sum of each target's gradient
+    /// ([`MixtureLogDensity::row`]) times its weight, with the weights, sigmas and their
+    /// logarithms computed once for the row.
+    #[allow(clippy::too_many_arguments, reason = "one row's inputs and outputs")]
+    fn row_expected(
+        &self,
+        head: &[f32],
+        us: &[f32],
+        ws: &[f32],
+        components_used: usize,
+        mut grad: Option<&mut [f32]>,
+        mut each: Option<&mut [f32]>,
+        scratch: &mut [f32],
+    ) -> f32 {
+        let (k_all, d) = (self.components, self.outputs);
+        let kd = k_all * d;
+        let k = components_used;
+        let (base, rest) = scratch.split_at_mut(k_all);
+        let (c, rest) = rest.split_at_mut(k_all);
+        let (inverse, rest) = rest.split_at_mut(kd);
+        let (slopes, rs) = rest.split_at_mut(kd);
+        let logits = &head[..k];
+        let l_max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let l_sum: f32 = logits.iter().map(|&l| (l - l_max).exp()).sum();
+        let l_lse = l_max + l_sum.ln();
+        // `ln alpha_j - sum_d (ln sigma_jd + ln(2 pi) / 2)`: a component's log-density
+        // but for the squared distances.
+        for j in 0..k {
+            base[j] = logits[j] - l_lse;
+            for e in 0..d {
+                let i = j * d + e;
+                let (t, slope) = self.transform(head[k_all + kd + i]);
+                let (sigma, slope) = if t > self.floor {
+                    (t, slope)
+                } else {
+                    (self.floor, 0.0)
+                };
+                (inverse[i], slopes[i]) = (1.0 / sigma, slope);
+                base[j] -= sigma.ln() + HALF_LN_TWO_PI;
+            }
+        }
+        if let Some(grad) = grad.as_deref_mut() {
+            grad.fill(0.0);
+        }
+        let (mut total, mut weight_sum) = (0.0_f32, 0.0_f32);
+        for (s, (u, &w)) in us.chunks_exact(d).zip(ws).enumerate() {
+            if w == 0.0 && each.is_none() {
+                continue;
+            }
+            weight_sum += w;
+            for j in 0..k {
+                let mut g = base[j];
+                for e in 0..d {
+                    let i = j * d + e;
+                    let r = (u[e] - head[k_all + i]) * inverse[i];
+                    rs[i] = r;
+                    g -= 0.5 * (r * r);
+                }
+                c[j] = g;
+            }
+            let c = &mut c[..k];
+            let c_max = c.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let mut c_sum = 0.0;
+            for v in c.iter_mut() {
+                *v = (*v - c_max).exp();
+                c_sum += *v;
+            }
+            let lp = c_max + c_sum.ln();
+            total += w * lp;
+            if let Some(each) = each.as_deref_mut() {
+                each[s] = lp;
+            }
+            if let Some(grad) = grad.as_deref_mut() {
+                // Responsibilities from the exponentials of the log-sum-exp.
+                let scale = w / c_sum;
+                for j in 0..k {
+                    let wr = scale * c[j];
+                    grad[j] += wr;
+                    for e in 0..d {
+                        let i = j * d + e;
+                        let (inverse, r) = (inverse[i], rs[i]);
+                        grad[k_all + i] += wr * r * inverse;
+                        grad[k_all + kd + i] += wr * (r * r - 1.0) * inverse * slopes[i];
+                    }
+                }
+            }
+        }
+        if let Some(grad) = grad {
+            for j in 0..k {
+                grad[j] -= weight_sum * (logits[j] - l_lse).exp();
+            }
+        }
+        total
     }
 }
 
@@ -637,7 +828,8 @@ impl candle_core::CustomOp2 for MixtureLogDensity {
         let width = k + 2 * k * d;
         let rows = head.len() / width;
         let mut lp = Vec::with_capacity(rows);
-        let mut scratch = vec![0.0_f32; k + 3 * k * d];
+        // `row` takes `K + 3 K D` values, `row_expected` `2 K + 3 K D`.
+        let mut scratch = vec![0.0_f32; 2 * k + 3 * k * d];
         let mut gradient = self
             .gradient
             .lock()
@@ -647,19 +839,32 @@ impl candle_core::CustomOp2 for MixtureLogDensity {
             gradient.resize(head.len(), 0.0);
         }
         let per_member = rows / self.components_used.len().max(1);
+        let targets = self.weights.as_ref().map_or(1, |w| w.len() / rows.max(1));
         for row in 0..rows {
             let grad = self
                 .with_gradient
                 .then(|| &mut gradient[row * width..(row + 1) * width]);
             let components_used =
                 self.components_used[(row / per_member.max(1)).min(self.components_used.len() - 1)];
-            lp.push(self.row(
-                &head[row * width..(row + 1) * width],
-                &u[row * d..(row + 1) * d],
-                components_used,
-                grad,
-                &mut scratch,
-            ));
+            let head = &head[row * width..(row + 1) * width];
+            lp.push(match &self.weights {
+                None => self.row(
+                    head,
+                    &u[row * d..(row + 1) * d],
+                    components_used,
+                    grad,
+                    &mut scratch,
+                ),
+                Some(weights) => self.row_expected(
+                    head,
+                    &u[row * targets * d..(row + 1) * targets * d],
+                    &weights[row * targets..(row + 1) * targets],
+                    components_used,
+                    grad,
+                    None,
+                    &mut scratch,
+                ),
+            });
         }
         let dims = l1.shape().dims();
         let shape = candle_core::Shape::from(&dims[..dims.len() - 1]);
@@ -685,6 +890,89 @@ impl candle_core::CustomOp2 for MixtureLogDensity {
     }
 }
 
+/// `ln p(u_s)` `[M, N, S]` of `S` targets per row (`[M, N, S D]`) of the mixtures a head
+/// `[M, N, K + 2 K D]` describes, with a backward pass that recomputes the row and sums
+/// each target's gradient times its incoming gradient ([`MixtureLogDensity::row_expected`]).
+#[derive(Debug)]
+struct MixtureLogDensities(MixtureLogDensity);
+
+impl candle_core::CustomOp2 for MixtureLogDensities {
+    fn name(&self) -> &'static str {
+        "mixture-log-densities"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &candle_core::CpuStorage,
+        l1: &candle_core::Layout,
+        s2: &candle_core::CpuStorage,
+        l2: &candle_core::Layout,
+    ) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
+        let head = contiguous(s1, l1)?;
+        let u = contiguous(s2, l2)?;
+        let op = &self.0;
+        let (k, d) = (op.components, op.outputs);
+        let width = k + 2 * k * d;
+        let rows = head.len() / width;
+        let targets = u.len() / (rows * d).max(1);
+        let mut lp = vec![0.0_f32; rows * targets];
+        let mut scratch = vec![0.0_f32; 2 * k + 3 * k * d];
+        let ones = vec![1.0_f32; targets];
+        for row in 0..rows {
+            op.row_expected(
+                &head[row * width..(row + 1) * width],
+                &u[row * targets * d..(row + 1) * targets * d],
+                &ones,
+                op.components_used_of(row, rows),
+                None,
+                Some(&mut lp[row * targets..(row + 1) * targets]),
+                &mut scratch,
+            );
+        }
+        let dims = l1.shape().dims();
+        let mut shape = dims[..dims.len() - 1].to_vec();
+        shape.push(targets);
+        Ok((
+            candle_core::CpuStorage::F32(lp),
+            candle_core::Shape::from(shape),
+        ))
+    }
+
+    fn bwd(
+        &self,
+        arg1: &Tensor,
+        arg2: &Tensor,
+        _res: &Tensor,
+        grad_res: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        let op = &self.0;
+        let head = arg1.flatten_all()?.to_vec1::<f32>()?;
+        let u = arg2.flatten_all()?.to_vec1::<f32>()?;
+        let incoming = grad_res.flatten_all()?.to_vec1::<f32>()?;
+        let (k, d) = (op.components, op.outputs);
+        let width = k + 2 * k * d;
+        let rows = head.len() / width;
+        let targets = incoming.len() / rows.max(1);
+        let mut gradient = vec![0.0_f32; head.len()];
+        let mut scratch = vec![0.0_f32; 2 * k + 3 * k * d];
+        for row in 0..rows {
+            op.row_expected(
+                &head[row * width..(row + 1) * width],
+                &u[row * targets * d..(row + 1) * targets * d],
+                &incoming[row * targets..(row + 1) * targets],
+                op.components_used_of(row, rows),
+                Some(&mut gradient[row * width..(row + 1) * width]),
+                None,
+                &mut scratch,
+            );
+        }
+        Ok((
+            Some(Tensor::from_vec(gradient, arg1.shape(), arg1.device())?),
+            None,
+        ))
+    }
+}
+
 /// Adam with decoupled weight decay (AdamW) and one learning rate per member, updating the
 /// variables in place from plain slices: a handful of candle operations per variable
 /// would cost more than the arithmetic at these sizes.
@@ -698,6 +986,15 @@ pub struct MemberAdam {
     lr: Vec<f64>,
     weight_decay: f64,
     step: i32,
+    /// The moving average of the values, when averaging ([`MemberAdam::average_weights`]).
+    average: Option<Average>,
+}
+
+/// An exponential moving average of every member's weights.
+#[derive(Debug)]
+struct Average {
+    decay: f32,
+    values: Vec<Vec<f32>>,
 }
 
 /// Keras' default epsilon, as the reference (candle's 1e-8 differs little).
@@ -734,7 +1031,83 @@ impl MemberAdam {
             lr: vec![lr; members.count()],
             weight_decay,
             step: 0,
+            average: None,
         })
+    }
+
+    /// Keeps an exponential moving average of every member's weights from now on, with
+    /// `decay` per step (Polyak averaging): the average of the last `1 / (1 - decay)` steps
+    /// or so is a better estimate of the minimum than the last step when the gradients are
+    /// noisy. Early steps use a smaller decay, `min(decay, (1 + t) / (10 + t))`, so that the
+    /// initial weights fade quickly. [`MemberAdam::load_average`] puts it into the variables.
+    ///
+    /// # Examples
+    ///
+    /// See [`MemberAdam::load_average`].
+    pub fn average_weights(&mut self, decay: f32) {
+        self.average = Some(Average {
+            decay,
+            values: self.values.clone(),
+        });
+    }
+
+    /// Puts the averaged weights into the variables (the current ones when not averaging),
+    /// to evaluate or keep them; [`MemberAdam::load_current`] puts the current ones back.
+    ///
+    /// # Errors
+    ///
+    /// A candle error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use mdn_train::{members::{Members, MemberAdam}, model::Architecture};
+    /// # use candle_core::{Device, Tensor};
+    /// # let arch = Architecture::new(1, 1, 2, vec![4]);
+    /// # let layout = Members::layout_of(&arch).unwrap();
+    /// # let members = Members::new(arch, &layout, &[Members::initial(&layout, 1)], &[]).unwrap();
+    /// let mut adam = MemberAdam::new(&members, 1e-2, 0.0).unwrap();
+    /// adam.average_weights(0.9);
+    /// let start = members.snapshot().unwrap();
+    /// let xs = Tensor::new(&[[[0.5_f32]]], &Device::Cpu).unwrap();
+    /// let us = Tensor::new(&[[[0.3_f32]]], &Device::Cpu).unwrap();
+    /// for _ in 0..3 {
+    ///     adam.backward_step(&members.log_density(&xs, &us, true).unwrap().sum_all().unwrap()).unwrap();
+    /// }
+    /// let current = members.snapshot().unwrap();
+    /// adam.load_average().unwrap();
+    /// let average = members.snapshot().unwrap();
+    /// // Between the start and the current weights.
+    /// let (a, b, c) = (start[0][0], average[0][0], current[0][0]);
+    /// assert!((a <= b && b <= c) || (c <= b && b <= a));
+    /// adam.load_current().unwrap();
+    /// assert_eq!(members.snapshot().unwrap(), current);
+    /// ```
+    pub fn load_average(&self) -> Result<()> {
+        match &self.average {
+            Some(average) => self.load(&average.values),
+            None => self.load_current(),
+        }
+    }
+
+    /// Puts the current weights back into the variables after [`MemberAdam::load_average`].
+    ///
+    /// # Errors
+    ///
+    /// A candle error.
+    ///
+    /// # Examples
+    ///
+    /// See [`MemberAdam::load_average`].
+    pub fn load_current(&self) -> Result<()> {
+        self.load(&self.values)
+    }
+
+    fn load(&self, values: &[Vec<f32>]) -> Result<()> {
+        for (var, values) in self.vars.iter().zip(values) {
+            var.set(&Tensor::from_slice(values, var.shape(), var.device())?)?;
+        }
+        Ok(())
     }
 
     /// Member `member`'s learning rate (0 once frozen).
@@ -815,6 +1188,13 @@ impl MemberAdam {
             values[range.clone()].copy_from_slice(&saved[range]);
             var.set(&Tensor::from_slice(values, var.shape(), var.device())?)?;
         }
+        if let Some(average) = &mut self.average {
+            for (values, saved) in average.values.iter_mut().zip(snapshot) {
+                let per = values.len() / members;
+                let range = member * per..(member + 1) * per;
+                values[range.clone()].copy_from_slice(&saved[range]);
+            }
+        }
         Ok(())
     }
 
@@ -860,12 +1240,20 @@ impl MemberAdam {
                 let step = (lr * scale_m) as f32;
                 let root_scale_v = scale_v.sqrt() as f32;
                 let decay = (1.0 - lr * self.weight_decay) as f32;
-                for i in range {
+                for i in range.clone() {
                     m[i] = BETA1 * m[i] + (1.0 - BETA1) * g[i];
                     v[i] = BETA2 * v[i] + (1.0 - BETA2) * (g[i] * g[i]);
                     // m_hat / (sqrt(v_hat) + eps) with the bias corrections folded in.
                     let update = m[i] / (v[i].sqrt() * root_scale_v + ADAM_EPS);
                     theta[i] = theta[i] * decay - step * update;
+                }
+                if let Some(average) = &mut self.average {
+                    let t = self.step as f32;
+                    let keep = average.decay.min((1.0 + t) / (10.0 + t));
+                    let avg = &mut average.values[j][range.clone()];
+                    for (a, &v) in avg.iter_mut().zip(&theta[range]) {
+                        *a = keep * *a + (1.0 - keep) * v;
+                    }
                 }
             }
             var.set(&Tensor::from_slice(theta, var.shape(), var.device())?)?;

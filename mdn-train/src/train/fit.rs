@@ -25,12 +25,38 @@ pub(crate) trait Batches {
     /// Starts an epoch: a new order of rows for every network.
     fn shuffle(&mut self);
 
-    /// Rows `first..first + size` of this epoch for every network: inputs `[M, size, F]`
-    /// and targets `[M, size, D]`, in scaled units.
-    fn batch(&mut self, first: usize, size: usize) -> Result<(Tensor, Tensor)>;
+    /// Rows `first..first + size` of this epoch for every network, in scaled units.
+    fn batch(&mut self, first: usize, size: usize) -> Result<Batch>;
 
     /// Each network's offset from a mean NLL in scaled units to one in original units.
     fn to_original(&self) -> Vec<f64>;
+}
+
+/// One minibatch of every network: inputs `[M, size, F]` and targets `[M, size, D]`, or
+/// `S` weighted targets per row, `[M, size, S D]` with `M size S` weights (the loss is then
+/// the expected log-density, [`Members::expected_log_density`]).
+pub(crate) struct Batch {
+    pub(crate) xs: Tensor,
+    pub(crate) us: Tensor,
+    pub(crate) weights: Option<Vec<f32>>,
+    /// `[M, size]` target log-densities: the loss is then half the mean squared error of
+    /// the log-density.
+    pub(crate) log_targets: Option<Tensor>,
+}
+
+impl Batch {
+    /// Each network's loss over the batch's rows, `[M]`.
+    fn loss(self, networks: &Members) -> Result<Tensor> {
+        if let Some(t) = self.log_targets {
+            let lp = networks.log_densities(&self.xs, &self.us)?;
+            return Ok(((lp - t)?.sqr()?.flatten_from(1)?.mean(1)? * 0.5)?);
+        }
+        let lp = match self.weights {
+            None => networks.log_density(&self.xs, &self.us, true)?,
+            Some(weights) => networks.expected_log_density(&self.xs, &self.us, weights, true)?,
+        };
+        Ok(lp.mean(1)?.neg()?)
+    }
 }
 
 /// Minibatches of real rows, each network its own rows in its own order, with Gaussian
@@ -87,7 +113,7 @@ impl Batches for RowBatches<'_> {
         }
     }
 
-    fn batch(&mut self, first: usize, size: usize) -> Result<(Tensor, Tensor)> {
+    fn batch(&mut self, first: usize, size: usize) -> Result<Batch> {
         self.rows.clear();
         for order in &self.orders {
             self.rows.extend_from_slice(&order[first..first + size]);
@@ -98,7 +124,12 @@ impl Batches for RowBatches<'_> {
             xs = (xs + scaled.noise(&mut self.noise_rng, size, &scaled.x_std, self.noise)?)?;
             us = (us + scaled.noise(&mut self.noise_rng, size, &scaled.u_std, self.noise)?)?;
         }
-        Ok((xs, us))
+        Ok(Batch {
+            xs,
+            us,
+            weights: None,
+            log_targets: None,
+        })
     }
 
     fn to_original(&self) -> Vec<f64> {
@@ -127,17 +158,23 @@ fn stop(m: usize, adam: &mut MemberAdam, training: &mut [bool]) {
 /// early on its rows of `validation` ([`EarlyStopping`]); without validation every network
 /// trains every epoch and keeps its last weights. `rows` gives each network's training and
 /// validation rows (for the report). A network whose loss becomes NaN or infinite stops
-/// there with its best weights from before.
+/// there with its best weights from before. With `averaging`, a decay per step, the
+/// weights validated and kept are each network's moving average
+/// ([`MemberAdam::average_weights`]).
 pub(crate) fn fit(
     networks: &Members,
     batches: &mut dyn Batches,
     validation: Option<&Validation>,
     rows: &Assignment,
     config: &TrainConfig,
+    averaging: Option<f32>,
     mut on_epoch: Option<&mut dyn FnMut(&EpochMetrics)>,
 ) -> Result<Run> {
     let count = networks.count();
     let mut adam = MemberAdam::new(networks, config.lr, config.weight_decay)?;
+    if let Some(decay) = averaging {
+        adam.average_weights(decay);
+    }
     let mut stopping = vec![EarlyStopping::new(config.stopping_rule()); count];
     let mut runs: Vec<MemberRun> = (0..count)
         .map(|m| MemberRun {
@@ -163,9 +200,9 @@ pub(crate) fn fit(
         let mut first = 0;
         while first < rows_per_epoch {
             let size = config.batch.min(rows_per_epoch - first);
-            let (xs, us) = batches.batch(first, size)?;
+            let batch = batches.batch(first, size)?;
             first += size;
-            let losses = networks.log_density(&xs, &us, true)?.mean(1)?.neg()?;
+            let losses = batch.loss(networks)?;
             let mut values = losses.to_vec1::<f32>()?;
             if config.fail_at_epoch == Some(epoch) {
                 values.iter_mut().for_each(|v| *v = f32::NAN);
@@ -188,6 +225,10 @@ pub(crate) fn fit(
             .zip(&to_original)
             .map(|(&s, &o)| s / rows_per_epoch.max(1) as f64 + o)
             .collect();
+        // Validation, and the weights kept, are the averaged ones when averaging.
+        if averaging.is_some() {
+            adam.load_average()?;
+        }
         let val_nll = validation.map(|v| v.nll(networks)).transpose()?;
         let live: Vec<usize> = (0..count).filter(|&m| training[m]).collect();
         let mean_over = |values: &[f64]| {
@@ -211,15 +252,34 @@ pub(crate) fn fit(
             for run in &mut runs {
                 run.best_epoch = epoch;
             }
+            if averaging.is_some() {
+                adam.load_current()?;
+            }
             continue;
         };
-        let mut improved = Vec::new();
-        for &m in &live {
-            match stopping[m].after_epoch(val_nll[m], epoch) {
+        let actions: Vec<(usize, Action)> = live
+            .iter()
+            .map(|&m| (m, stopping[m].after_epoch(val_nll[m], epoch)))
+            .collect();
+        let improved: Vec<usize> = actions
+            .iter()
+            .filter(|(_, action)| *action == Action::Improved)
+            .map(|&(m, _)| m)
+            .collect();
+        if !improved.is_empty() {
+            let now = networks.snapshot()?;
+            for &m in &improved {
+                Members::copy_member(&now, &mut best, m, count);
+            }
+        }
+        if averaging.is_some() {
+            adam.load_current()?;
+        }
+        for (m, action) in actions {
+            match action {
                 Action::Improved => {
                     runs[m].best_epoch = epoch;
                     runs[m].best_val_nll = Some(val_nll[m]);
-                    improved.push(m);
                 }
                 Action::Continue => {}
                 Action::SetLr { lr } => adam.set_lr(m, lr),
@@ -239,12 +299,6 @@ pub(crate) fn fit(
                         loss: val_nll[m] as f32,
                     });
                 }
-            }
-        }
-        if !improved.is_empty() {
-            let now = networks.snapshot()?;
-            for m in improved {
-                Members::copy_member(&now, &mut best, m, count);
             }
         }
         if !training.iter().any(|&t| t) {

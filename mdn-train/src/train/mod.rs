@@ -38,7 +38,7 @@ mod stopping;
 use candle_core::Device;
 
 pub use config::TrainConfig;
-pub use distill::{DistillConfig, Distilled, distill};
+pub use distill::{DistillConfig, Distilled, Objective, distill};
 use fit::{RowBatches, Run, fit};
 pub use metrics::{Divergence, EpochMetrics, MemberRun, metrics_csv};
 use rows::{Assignment, STREAM_INIT, network_seed};
@@ -328,6 +328,7 @@ fn train_groups(
             validation.as_ref(),
             &rows,
             config,
+            None,
             on_epoch,
         )?;
         Ok(Group {

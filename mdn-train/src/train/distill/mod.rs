@@ -1,0 +1,309 @@
+//! Distillation: one student network learns the teacher's whole predictive distribution.
+//!
+//! The teacher (an ensemble from [`crate::train::train`]) is too large for a device; a
+//! single network trained on the data alone loses what the ensemble won. The student
+//! learns from the teacher instead of from the data: at every training input, and at
+//! inputs jittered around it, it learns the teacher's density (see [`Objective`]), so it
+//! fits the teacher's averaged density rather than the noise of a few rows, and it sees
+//! the density between rows too.
+//!
+//! The teacher's mixtures are computed once, by mdn-core from the teacher's blob (what a
+//! device would compute), at `copies` points per row: the row itself and `copies - 1`
+//! jittered ones, each feature moved by Gaussian noise of `jitter` of its standard
+//! deviation. Each step takes a random point of each row of the batch.
+//!
+//! The student stops early on real rows, never on test data: the rows the teacher
+//! validated on when it held some out (`--val-fraction`: neither the teacher nor the
+//! student learned from them), else every training row (with folds the teacher learned
+//! from every row, so these figures are in-sample for the teacher; the student never
+//! sees their targets, only the teacher's density).
+
+mod pool;
+mod targets;
+
+use candle_core::Device;
+use pool::Pool;
+use rand::SeedableRng;
+use rand_pcg::Pcg64Mcg;
+pub use targets::Objective;
+use targets::{Nodes, TeacherBatches};
+
+use crate::{
+    aligned::AlignedBytes,
+    data::Dataset,
+    error::{Error, Result},
+    members::Members,
+    model::Architecture,
+    train::{
+        EpochMetrics, Group, MemberRun, Plan, TrainConfig, Trained,
+        fit::fit,
+        network_blobs,
+        rows::{Assignment, network_seed},
+        scaled::{Scaled, Validation},
+    },
+};
+
+/// Initial weights of the students.
+const STREAM_STUDENT_INIT: u64 = 4;
+/// The students' row order and draws.
+const STREAM_DRAWS: u64 = 6;
+/// The fixed nodes of [`Objective::LogDensity`].
+const STREAM_NODES: u64 = 7;
+
+/// How a student learns from its teacher.
+///
+/// # Examples
+///
+/// ```
+/// let d = mdn_train::train::DistillConfig::default();
+/// assert_eq!((d.hidden.as_slice(), d.components), (&[32, 32][..], 5));
+/// ```
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DistillConfig {
+    /// The student's hidden layer widths.
+    pub hidden: Vec<usize>,
+    /// The student's mixture components `K`.
+    pub components: usize,
+    /// What the student minimises at each point.
+    pub objective: Objective,
+    /// Points per training row at which the teacher's mixture is taken: the row and
+    /// `copies - 1` jittered ones.
+    pub copies: usize,
+    /// Standard deviation of the jitter, in standard deviations of each scaled feature.
+    pub jitter: f32,
+    /// Students trained side by side (each on a thread) from different initial weights;
+    /// the best on the validation rows is kept.
+    pub students: usize,
+    /// Points per epoch at the least: small data sets take each row several times an
+    /// epoch, so that an epoch, and with it the patience of early stopping, spans enough
+    /// steps.
+    pub min_points_per_epoch: usize,
+    /// Largest number of values the teacher's mixtures may take, which caps `copies` for
+    /// large data sets.
+    pub max_pool_values: usize,
+}
+
+impl Default for DistillConfig {
+    fn default() -> Self {
+        DistillConfig {
+            hidden: vec![32, 32],
+            components: 5,
+            objective: Objective::ExpectedNll {
+                draws: 4,
+                widen: 1.5,
+            },
+            copies: 16,
+            jitter: 0.2,
+            students: 2,
+            min_points_per_epoch: 4096,
+            max_pool_values: 1 << 24,
+        }
+    }
+}
+
+/// The outcome of [`distill`].
+#[derive(Debug)]
+pub struct Distilled {
+    /// The student's blob: one network.
+    pub blob: AlignedBytes,
+    /// The kept student's epochs: its mean loss on the teacher's targets as `train_nll`
+    /// (nats per point for [`Objective::ExpectedNll`]), its NLL on the validation rows.
+    pub metrics: Vec<EpochMetrics>,
+    /// How each student's training went; `kept` is the one written.
+    pub runs: Vec<MemberRun>,
+    /// Index of the kept student.
+    pub kept: usize,
+    /// The kept student's NLL on the validation rows, nats per row, original units.
+    pub val_nll: f64,
+    /// The teacher's NLL on the same rows (mdn-core), for comparison.
+    pub teacher_nll: f64,
+    /// Rows the student stopped early on.
+    pub val_rows: usize,
+    /// Whether those rows were held out from the teacher too.
+    pub held_out: bool,
+}
+
+/// Trains [`DistillConfig::students`] students of `distill`'s shape on `teacher`'s
+/// density (what [`crate::train::train`] made of `data` with `config`) and keeps the best
+/// on the validation rows.
+///
+/// # Errors
+///
+/// An invalid teacher blob, or a candle error.
+///
+/// # Panics
+///
+/// Only if a student's thread panics (a bug): its panic goes on in the caller.
+///
+/// # Examples
+///
+/// ```no_run
+/// use mdn_train::train::{DistillConfig, TrainConfig, distill, train};
+/// let data = mdn_train::synth::generate(mdn_train::synth::Kind::Hetero, 200, 1);
+/// let config = TrainConfig { epochs: 5, ..Default::default() };
+/// let teacher = train(&data, &config, |_| {}).unwrap();
+/// let student = distill(&data, &teacher, &config, &DistillConfig::default(), &mut |_| {});
+/// assert!(student.unwrap().val_nll.is_finite());
+/// ```
+pub fn distill(
+    data: &Dataset,
+    teacher: &Trained,
+    config: &TrainConfig,
+    distill: &DistillConfig,
+    on_epoch: &mut dyn FnMut(&EpochMetrics),
+) -> Result<Distilled> {
+    let scalers = &teacher.scalers;
+    let teacher_rows = &teacher.rows_learned[..];
+    let val = if teacher.rows_held_out.is_empty() {
+        teacher_rows.to_vec()
+    } else {
+        teacher.rows_held_out.clone()
+    };
+    let teacher_model =
+        mdn_core::HostModel::from_bytes(&teacher.blob).map_err(|source| Error::Core {
+            context: "validating the teacher".into(),
+            source,
+        })?;
+    let scaled = Scaled::new(data, scalers, &Device::Cpu)?;
+    let pool = Pool::new(
+        &teacher_model,
+        data,
+        scalers,
+        &scaled,
+        teacher_rows,
+        distill.copies,
+        distill.jitter,
+        distill.max_pool_values,
+        config.seed,
+    )?;
+    let nodes = match distill.objective {
+        Objective::LogDensity { nodes, widen } => Some(Nodes::new(
+            &pool,
+            teacher_rows.len() * pool.copies,
+            nodes,
+            widen,
+            network_seed(config.seed, 0, STREAM_NODES),
+        )),
+        Objective::ExpectedNll { .. } => None,
+    };
+    let students = distill.students.max(1);
+    // Every row the same number of times an epoch, at least `min_points_per_epoch` in all.
+    let repeats = distill
+        .min_points_per_epoch
+        .div_ceil(teacher_rows.len().max(1))
+        .max(1);
+    let order: Vec<u32> = (0..teacher_rows.len() as u32)
+        .cycle()
+        .take(teacher_rows.len() * repeats)
+        .collect();
+    let rows = Assignment {
+        train: vec![teacher_rows.to_vec(); students],
+        val: vec![val.clone(); students],
+    };
+    let arch = Architecture {
+        inputs: data.inputs(),
+        outputs: data.outputs(),
+        components: distill.components,
+        hidden: distill.hidden.clone(),
+        activation: config.activation,
+        sigma: config.sigma,
+        sigma_floor: config.sigma_floor,
+    };
+    let layout = Members::layout_of(&arch)?;
+    let plan = Plan {
+        init: (0..students)
+            .map(|s| Members::initial(&layout, network_seed(config.seed, s, STREAM_STUDENT_INIT)))
+            .collect(),
+        components: vec![distill.components; students],
+        noise: vec![0.0; students],
+        arch,
+        layout,
+    };
+    let validation = Validation::new(&scaled, &rows.val[..1])?;
+    let train_student =
+        |s: usize, on_epoch: Option<&mut dyn FnMut(&EpochMetrics)>| -> Result<Group> {
+            let networks = Members::new(
+                plan.arch.clone(),
+                &plan.layout,
+                &plan.init[s..s + 1],
+                &plan.components[s..s + 1],
+            )?;
+            let mut batches = TeacherBatches {
+                pool: &pool,
+                objective: distill.objective,
+                nodes: nodes.as_ref(),
+                order: order.clone(),
+                rng: Pcg64Mcg::seed_from_u64(network_seed(config.seed, s, STREAM_DRAWS)),
+                to_original: scaled.to_original(teacher_rows),
+            };
+            let run = fit(
+                &networks,
+                &mut batches,
+                validation.as_ref(),
+                &rows.slice(s..s + 1),
+                config,
+                None,
+                on_epoch,
+            )?;
+            Ok(Group {
+                range: s..s + 1,
+                networks,
+                run,
+            })
+        };
+    // Each student on a thread of its own: a student does not depend on the others nor
+    // on the number of threads. `on_epoch` follows the first.
+    let groups: Vec<Group> = std::thread::scope(|scope| {
+        let others: Vec<_> = (1..students)
+            .map(|s| scope.spawn(move || train_student(s, None)))
+            .collect();
+        let mut groups = vec![train_student(0, Some(on_epoch))];
+        for handle in others {
+            groups.push(
+                handle
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            );
+        }
+        groups.into_iter().collect::<Result<Vec<Group>>>()
+    })?;
+    let score = |s: usize| {
+        groups[s].run.networks[0]
+            .best_val_nll
+            .unwrap_or(f64::INFINITY)
+    };
+    let kept = (0..students)
+        .min_by(|&a, &b| score(a).total_cmp(&score(b)))
+        .unwrap_or(0);
+    let mut blobs = network_blobs(&groups, &plan, scalers, data)?;
+    let blob = blobs.swap_remove(kept);
+    Ok(Distilled {
+        val_nll: nll(data, &blob, &val, "the student")?,
+        teacher_nll: nll(data, &teacher.blob, &val, "the teacher")?,
+        metrics: groups[kept].run.metrics.iter().map(|(m, _)| *m).collect(),
+        runs: groups.iter().flat_map(|g| g.run.networks.clone()).collect(),
+        kept,
+        blob,
+        val_rows: val.len(),
+        held_out: !teacher.rows_held_out.is_empty(),
+    })
+}
+
+/// The NLL of a blob on `rows` of `data`, by mdn-core.
+fn nll(data: &Dataset, blob: &[u8], rows: &[usize], what: &str) -> Result<f64> {
+    let model = mdn_core::HostModel::from_bytes(blob).map_err(|source| Error::Core {
+        context: format!("validating {what}"),
+        source,
+    })?;
+    let mut sum = 0.0;
+    for &row in rows {
+        let lp = model
+            .log_prob(data.row_x(row), data.row_y(row))
+            .map_err(|source| Error::Core {
+                context: format!("scoring {what} on row {}", data.lines[row]),
+                source,
+            })?;
+        sum -= f64::from(lp);
+    }
+    Ok(sum / rows.len().max(1) as f64)
+}
