@@ -30,12 +30,11 @@ use crate::{
     model::Architecture,
     scaling::Scalers,
     train::{
-        EpochMetrics, MemberRun, TrainConfig,
+        EpochMetrics, Group, MemberRun, Plan, TrainConfig,
         fit::{Batches, fit},
         network_blobs,
         rows::{Assignment, network_seed},
         scaled::{Scaled, Validation},
-        Group, Plan,
     },
 };
 
@@ -188,7 +187,10 @@ impl Pool {
         scalers: &Scalers,
     ) {
         let mut total = 0.0_f64;
-        let weights: Vec<f64> = mixture.iter().map(|c| f64::from(c.log_weight).exp()).collect();
+        let weights: Vec<f64> = mixture
+            .iter()
+            .map(|c| f64::from(c.log_weight).exp())
+            .collect();
         let sum: f64 = weights.iter().sum();
         for (c, w) in mixture.iter().zip(&weights) {
             total += w / sum;
@@ -344,7 +346,12 @@ pub fn distill(
         arch,
         layout,
     };
-    let networks = Members::new(plan.arch.clone(), &plan.layout, &plan.init, &plan.components)?;
+    let networks = Members::new(
+        plan.arch.clone(),
+        &plan.layout,
+        &plan.init,
+        &plan.components,
+    )?;
     let mut batches = DrawBatches {
         pool: &pool,
         orders: vec![draws.iter().map(|&r| r as u32).collect(); students],
