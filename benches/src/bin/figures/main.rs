@@ -3,7 +3,8 @@
 //! ```text
 //! cargo run -p mdn-benches --release --bin figures
 //! cargo run -p mdn-benches --release --bin figures -- --skip-bench   # reuse criterion's results
-//! cargo run -p mdn-benches --release --bin figures -- --device-only  # print step 3's tables
+//! cargo run -p mdn-benches --release --bin figures -- --device-only  # print step 2's tables
+//! cargo run -p mdn-benches --release --bin figures -- --calibrate    # the cost model's constants
 //! ```
 //!
 //! 1. **Host**: runs `cargo bench -p mdn-benches --bench log_prob` (criterion; candle on one
@@ -14,13 +15,17 @@
 //!    and static RAM of `minimal` with `arm-none-eabi-size`, and runs `cost` in QEMU
 //!    `mps2-an386` under `-icount shift=6` (instructions, not cycles), decoding its defmt
 //!    output with `defmt-print`; then builds `minimal` and `cost` as ARMv6-M code
-//!    (`thumbv6m-none-eabi`, software floats) and runs `cost` on `mps2-an385`. The default
-//!    firmware builds are restored at the end.
+//!    (`thumbv6m-none-eabi`, software floats) and runs `cost` on `mps2-an385`. The same for
+//!    the parity shapes other than `minimal`'s, and with all of them the table of mdn-train's
+//!    device cost model against QEMU's counts. The default firmware builds are restored at
+//!    the end.
 //!
 //! Only the text between `<!-- figures:begin -->` and `<!-- figures:end -->` is replaced;
 //! the file and the section are created if absent, and everything else is left as it was.
 //! `--device-only` runs step 2 alone and prints its tables instead, leaving BENCHMARKS.md
-//! as it is (the quick look at a firmware change).
+//! as it is (the quick look at a firmware change). `--calibrate` measures what the device
+//! cost model is fitted on and rewrites `mdn-train/src/device_cost/calibration.rs`
+//! (`calibrate.rs` says how); run it, then the figures, when a change moves the counts.
 //! Needs qemu-system-arm, arm-none-eabi-size and defmt-print (`scripts/check.sh` installs
 //! them).
 
