@@ -218,44 +218,33 @@ impl Evaluator {
 
     /// Instructions per `log p(y|x)` with `operations`: each feature at its fitted cost,
     /// each libm call at its branch's mean cost where the branch is known, at its
-    /// function's dearest branch's maximum where it is not; for a worst case, known branches
-    /// at their maximum too and the calibration's margin on top.
+    /// function's dearest branch's maximum where it is not; for a worst case
+    /// ([`Operations::is_worst_case`]), known branches at their maximum too and the
+    /// calibration's margin on top.
     ///
     /// # Examples
     ///
     /// ```
     /// use mdn_train::device_cost::{Evaluator, Operations};
-    /// let header = mdn_core::doc_example_header();
-    /// let worst = Operations::worst_case(&header);
+    /// let bytes = mdn_core::doc_example_blob();
+    /// let blob = mdn_core::Blob::from_bytes(&bytes[..])?;
+    /// let at = Operations::at(&blob, &[0.3], &[-0.7])?;
+    /// let worst = Operations::worst_case(blob.header());
     /// let m4f = Evaluator::CortexM4F;
-    /// assert!(m4f.instructions(&worst, true) > m4f.instructions(&worst, false));
+    /// assert!(m4f.instructions(&worst) > m4f.instructions(&at));
+    /// # Ok::<(), mdn_core::Error>(())
     /// ```
-    pub fn instructions(self, operations: &Operations, worst_case: bool) -> u64 {
+    pub fn instructions(self, operations: &Operations) -> u64 {
+        let worst_case = operations.is_worst_case();
         let calibration = self.calibration();
-        let libm = self.core().calibration();
         let structure: f64 = self
             .features()
             .iter()
             .map(|&f| calibration.coefficient(f) * operations.count(f) as f64)
             .sum();
-        let calls = operations.calls();
-        let known: f64 = Branch::ALL
-            .iter()
-            .map(|&b| {
-                let cost = libm.branches[b.index()];
-                let per_call = if worst_case {
-                    f64::from(cost.max)
-                } else {
-                    cost.mean
-                };
-                calls.known(b) as f64 * per_call
-            })
-            .sum();
-        let unknown: f64 = Function::ALL
-            .iter()
-            .map(|&f| calls.unknown(f) as f64 * libm.dearest(f))
-            .sum();
-        let total = structure + known + unknown;
+        let branches = &self.core().calibration().branches;
+        let calls = operations.calls().instructions(branches, worst_case);
+        let total = structure + calls;
         let total = if worst_case {
             total * (1.0 + calibration.margin)
         } else {
@@ -307,10 +296,10 @@ impl Calibration {
 /// # Examples
 ///
 /// ```
-/// use mdn_train::device_cost::{Branch, Core, Function};
+/// use mdn_train::device_cost::{Branch, Core};
 /// let m4f = Core::CortexM4F.calibration();
-/// let tanh = m4f.branches[Branch::TanhLarge.index()];
-/// assert!(tanh.mean <= tanh.max as f64 && tanh.max as f64 <= m4f.dearest(Function::Tanhf));
+/// let (large, saturated) = (Branch::TanhLarge.index(), Branch::TanhSaturated.index());
+/// assert!(m4f.branches[large].mean > 3.0 * m4f.branches[saturated].mean);
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct CoreCalibration {
@@ -329,19 +318,6 @@ pub struct CoreCalibration {
 }
 
 impl CoreCalibration {
-    /// The largest cost of any branch of `function`.
-    ///
-    /// # Examples
-    ///
-    /// See [`CoreCalibration`].
-    pub fn dearest(&self, function: Function) -> f64 {
-        Branch::ALL
-            .iter()
-            .filter(|b| b.function() == function)
-            .map(|b| f64::from(self.branches[b.index()].max))
-            .fold(0.0, f64::max)
-    }
-
     /// Bytes of RAM for the tightest capacities of a header, `[I, W, K, D]`.
     ///
     /// # Examples
@@ -418,7 +394,6 @@ pub fn predict(header: &Header<'_>, core: Core) -> mdn_core::Result<DeviceCost> 
         core,
         blob_bytes,
         &Operations::worst_case(header),
-        true,
     ))
 }
 
@@ -439,17 +414,11 @@ pub fn predict_at(
     y: &[f32],
 ) -> mdn_core::Result<DeviceCost> {
     let operations = Operations::at(blob, x, y)?;
-    Ok(cost(blob.header(), core, blob.len(), &operations, false))
+    Ok(cost(blob.header(), core, blob.len(), &operations))
 }
 
-fn cost(
-    header: &Header<'_>,
-    core: Core,
-    blob_bytes: usize,
-    operations: &Operations,
-    worst_case: bool,
-) -> DeviceCost {
-    let instructions = |evaluator: Evaluator| evaluator.instructions(operations, worst_case);
+fn cost(header: &Header<'_>, core: Core, blob_bytes: usize, operations: &Operations) -> DeviceCost {
+    let instructions = |evaluator: Evaluator| evaluator.instructions(operations);
     let (main, portable) = match core {
         Core::CortexM4F => (Evaluator::CortexM4F, Some(Evaluator::CortexM4FPortable)),
         Core::CortexM0 => (Evaluator::CortexM0, None),

@@ -12,6 +12,7 @@
 use mdn_core::{Activation, Blob, Header, ROW_BLOCK, SigmaTransform, TargetTransform};
 
 use super::{
+    BranchCost,
     branch::{Branch, Function},
     trace::Trace,
 };
@@ -193,6 +194,53 @@ impl Calls {
     pub fn total(&self) -> u64 {
         self.known.iter().chain(&self.unknown).sum()
     }
+
+    /// Instructions of the calls at the costs of `branches` (in [`Branch::ALL`] order): a
+    /// call whose branch is known at the branch's mean, or its maximum for a worst case; one
+    /// whose branch is not at the maximum of its function's dearest branch.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mdn_train::device_cost::{Branch, BranchCost, Calls, Function};
+    /// let mut branches = [BranchCost { mean: 10.0, max: 12 }; Branch::ALL.len()];
+    /// branches[Branch::TanhLarge.index()] = BranchCost { mean: 100.0, max: 110 };
+    /// let mut calls = Calls::default();
+    /// calls.add(Function::Tanhf, Some(0.0));
+    /// calls.add(Function::Tanhf, None);
+    /// assert_eq!(calls.instructions(&branches, false), 10.0 + 110.0);
+    /// assert_eq!(calls.instructions(&branches, true), 12.0 + 110.0);
+    /// ```
+    pub fn instructions(
+        &self,
+        branches: &[BranchCost; Branch::ALL.len()],
+        worst_case: bool,
+    ) -> f64 {
+        let known: f64 = Branch::ALL
+            .iter()
+            .map(|b| {
+                let cost = branches[b.index()];
+                let per_call = if worst_case {
+                    f64::from(cost.max)
+                } else {
+                    cost.mean
+                };
+                self.known(*b) as f64 * per_call
+            })
+            .sum();
+        let dearest = |function: Function| {
+            Branch::ALL
+                .iter()
+                .filter(|b| b.function() == function)
+                .map(|b| f64::from(branches[b.index()].max))
+                .fold(0.0, f64::max)
+        };
+        let unknown: f64 = Function::ALL
+            .iter()
+            .map(|&f| self.unknown(f) as f64 * dearest(f))
+            .sum();
+        known + unknown
+    }
 }
 
 /// The operations of one `log p(y|x)` of a model, evaluated with its tightest capacities.
@@ -213,6 +261,7 @@ impl Calls {
 pub struct Operations {
     counts: [u64; Feature::ALL.len()],
     calls: Calls,
+    worst_case: bool,
 }
 
 impl Operations {
@@ -245,7 +294,7 @@ impl Operations {
         if header.target_transform == TargetTransform::Log {
             calls.add_many(Function::Logf, None, shape.dims);
         }
-        Operations::new(&shape, shape.padding_products(), calls)
+        Operations::new(&shape, shape.padding_products(), calls, true)
     }
 
     /// The operations of `log p(y|x)` at one input: every branch as the values take it.
@@ -270,7 +319,12 @@ impl Operations {
     pub fn at(blob: &Blob<'_>, x: &[f32], y: &[f32]) -> mdn_core::Result<Operations> {
         let shape = Shape::of(blob.header());
         let trace = Trace::of(blob, x, y)?;
-        Ok(Operations::new(&shape, trace.zero_products, trace.calls))
+        Ok(Operations::new(
+            &shape,
+            trace.zero_products,
+            trace.calls,
+            false,
+        ))
     }
 
     /// How many times `feature` occurs.
@@ -291,7 +345,20 @@ impl Operations {
         &self.calls
     }
 
-    fn new(shape: &Shape, zero_products: u64, calls: Calls) -> Operations {
+    /// Whether these are [`Operations::worst_case`]'s, whose known branches are charged at
+    /// their most and which get the calibration's margin.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let header = mdn_core::doc_example_header();
+    /// assert!(mdn_train::device_cost::Operations::worst_case(&header).is_worst_case());
+    /// ```
+    pub fn is_worst_case(&self) -> bool {
+        self.worst_case
+    }
+
+    fn new(shape: &Shape, zero_products: u64, calls: Calls, worst_case: bool) -> Operations {
         let (i, d, m, k) = (shape.inputs, shape.dims, shape.networks, shape.components);
         let layers = shape.layers();
         let mut fan_in = i;
@@ -342,7 +409,11 @@ impl Operations {
         ] {
             counts[feature as usize] = value;
         }
-        Operations { counts, calls }
+        Operations {
+            counts,
+            calls,
+            worst_case,
+        }
     }
 }
 

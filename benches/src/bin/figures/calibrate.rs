@@ -223,11 +223,8 @@ fn libm_costs(firmware: &Path, machine: &Machine) -> Result<[BranchCost; Branch:
 }
 
 /// Instructions of a query's libm calls, each at its branch's mean.
-pub(crate) fn libm_part(operations: &Operations, libm: &[BranchCost]) -> f64 {
-    Branch::ALL
-        .iter()
-        .map(|b| operations.calls().known(*b) as f64 * libm[b.index()].mean)
-        .sum()
+fn libm_part(operations: &Operations, libm: &[BranchCost; Branch::ALL.len()]) -> f64 {
+    operations.calls().instructions(libm, false)
 }
 
 /// A fitted evaluator: its coefficients, and for every calibration model the prediction of
@@ -272,7 +269,11 @@ fn fit_with_left_out(rows: &[Vec<f64>], targets: &[f64]) -> Result<(Vec<f64>, Ve
     Ok((coefficients, predicted, left_out))
 }
 
-fn fit_instructions(evaluator: Evaluator, samples: &[Sample], libm: &[BranchCost]) -> Result<Fit> {
+fn fit_instructions(
+    evaluator: Evaluator,
+    samples: &[Sample],
+    libm: &[BranchCost; Branch::ALL.len()],
+) -> Result<Fit> {
     let features = evaluator.features();
     let rows: Vec<Vec<f64>> = samples
         .iter()
