@@ -10,12 +10,14 @@
 //!   occurrence, plus each libm call at the instructions of the [`Branch`] its argument
 //!   takes. The per-branch costs are measured directly (`firmware-example`'s `libm_cost`
 //!   in QEMU, over a sweep of arguments); the per-operation costs are fitted by least
-//!   squares to the QEMU counts of `firmware-example`'s `cost` on calibration models (after
-//!   their libm calls are taken off), at their tightest capacities. Both come from
+//!   squares, none negative, to the QEMU counts of `firmware-example`'s `cost` on 40
+//!   calibration models (after their libm calls are taken off), at their tightest
+//!   capacities. Both come from
 //!   `cargo run -p mdn-benches --release --bin figures -- --calibrate`, which writes
 //!   `calibration.rs`; BENCHMARKS.md ("Cost model") gives the error on other models.
 //! * **RAM** is the application's static RAM plus the stack peak of validation and one
-//!   query, linear in the capacities `I, W, K, D`, fitted the same way.
+//!   query: validation's, or the query's, linear in the capacities `I, W, K, K D, D`
+//!   (fitted the same way), whichever is deeper.
 //!
 //! # Inputs
 //!
@@ -402,7 +404,8 @@ pub fn predict(header: &Header<'_>, core: Core) -> mdn_core::Result<DeviceCost> 
 ///
 /// # Errors
 ///
-/// mdn-core's error for an input or target of the wrong length or not finite.
+/// mdn-core's error for an input or target of the wrong length or not finite, or for a
+/// blob beyond [`HostModel`](mdn_core::HostModel)'s capacities.
 ///
 /// # Examples
 ///

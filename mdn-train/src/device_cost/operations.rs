@@ -301,7 +301,8 @@ impl Operations {
     ///
     /// # Errors
     ///
-    /// mdn-core's error for an input or target of the wrong length or not finite.
+    /// mdn-core's error for an input or target of the wrong length or not finite, or for a
+    /// blob beyond [`HostModel`](mdn_core::HostModel)'s capacities.
     ///
     /// # Examples
     ///
