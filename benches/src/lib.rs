@@ -10,7 +10,8 @@
 //! * [`CandleLogProb`]: the same blob loaded into candle by `mdn-train`'s loader, with every
 //!   tensor built before the timed region, so a measurement covers the forward pass and the
 //!   mixture log-likelihood only;
-//! * [`ceiling`]: the host's measured rates for the work a query cannot avoid.
+//! * [`ceiling`]: the host's measured rates for the work a query cannot avoid;
+//! * [`non_negative_least_squares`]: the fit behind the device cost model's constants.
 //!
 //! ```
 //! let case = &mdn_benches::CASES[0];
@@ -23,6 +24,9 @@
 //! ```
 
 pub mod ceiling;
+mod least_squares;
+
+pub use least_squares::non_negative_least_squares;
 
 use anyhow::{Context, Result, ensure};
 use candle_core::{Device, Tensor};

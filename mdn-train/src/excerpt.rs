@@ -109,7 +109,7 @@ pub fn quoted_list<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> String 
 }
 
 /// `n` with a comma every three digits, as the project writes counts: `4,980`.
-fn thousands(n: usize) -> String {
+pub(crate) fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {

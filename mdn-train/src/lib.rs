@@ -28,6 +28,7 @@
 //! | [`plot`] | PNG and SVG figures with plotters and an embedded font: density, slices, training curves, calibration |
 //! | [`baselines`] | null model, linear least squares and an MSE-trained MLP, each with a constant sigma |
 //! | [`describe`] | what a blob holds (`mdn inspect`) and its weights as JSON (`mdn export`) |
+//! | [`device_cost`] | what a blob costs on a Cortex-M4F and a Cortex-M0: bytes, instructions per `log p(y\|x)` (worst case over inputs, or at one input) and RAM, calibrated against QEMU |
 //! | [`synth`] | the `hetero` and `invsin` generators |
 //! | [`excerpt`] | cells, names and lists cut to a readable length for messages |
 //! | [`io`] | atomic writes: a temporary file in the same directory, then a rename |
@@ -79,6 +80,7 @@ pub mod baselines;
 pub mod calibration;
 pub mod data;
 pub mod describe;
+pub mod device_cost;
 pub mod ensemble;
 pub mod error;
 pub mod eval;

@@ -113,6 +113,19 @@ fn every_command_prints_one_json_object() {
         inspect["bytes"].as_u64().unwrap(),
         std::fs::metadata(d.join("m.mdn")).unwrap().len()
     );
+    // The device cost: the blob's own bytes; the software floats of ARMv6-M cost more.
+    let cost = &inspect["device_cost"];
+    for core in ["cortex-m4f", "cortex-m0"] {
+        assert_eq!(cost[core]["blob_bytes"], inspect["bytes"]);
+    }
+    let instructions = |core: &str, key: &str| cost[core][key].as_u64().unwrap();
+    assert!(
+        instructions("cortex-m0", "instructions") > 10 * instructions("cortex-m4f", "instructions")
+    );
+    assert!(
+        instructions("cortex-m4f", "instructions_portable")
+            > instructions("cortex-m4f", "instructions")
+    );
 
     let written = json(d, &["export", "m.mdn", "--out", "w.json", "--json"]);
     assert_eq!(

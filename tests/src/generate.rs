@@ -195,6 +195,136 @@ pub const PARITY_MODELS: [ModelSpec; 5] = [
     },
 ];
 
+/// The calibration models of mdn-train's device cost model (`figures --calibrate` fits it
+/// on them), seeds 100 and up: inputs from 1 to 20, no hidden layer to three, widths 8 to 64
+/// (some not a multiple of 8, some an odd number of 8-row blocks), 1 to 8 components, 1 to 3
+/// outputs, 1 to 5 networks, both activations, every sigma and target transform. None of
+/// them is a [`PARITY_MODELS`] shape or a benchmark model, on which the model is checked
+/// instead.
+///
+/// # Examples
+///
+/// ```
+/// let models = mdn_tests::generate::cost_models();
+/// assert_eq!(models.len(), 40);
+/// assert_eq!((models[0].name, models[0].seed), ("relu_nnelu_1x8_k1", 100));
+/// ```
+pub fn cost_models() -> Vec<ModelSpec> {
+    cost_shapes::SHAPES
+        .iter()
+        .zip(100..)
+        .map(
+            |(
+                &(name, inputs, hidden, components, members, outputs, activation, sigma, target),
+                seed,
+            )| {
+                ModelSpec {
+                    name,
+                    inputs,
+                    hidden,
+                    components,
+                    members,
+                    outputs,
+                    activation,
+                    sigma,
+                    target,
+                    seed,
+                }
+            },
+        )
+        .collect()
+}
+
+/// [`cost_models`] as a table.
+mod cost_shapes {
+    use mdn_core::{
+        Activation::{self, Relu, Tanh},
+        SigmaTransform::{self, Exp, Nnelu, Softplus},
+        TargetTransform::{self, Identity, Log},
+    };
+
+    /// `(name, inputs, hidden, components, networks, outputs, activation, sigma, target)`.
+    type Shape = (
+        &'static str,
+        u32,
+        &'static [u32],
+        u32,
+        u32,
+        u32,
+        Activation,
+        SigmaTransform,
+        TargetTransform,
+    );
+
+    // One model a line.
+    #[rustfmt::skip]
+    pub(super) const SHAPES: [Shape; 40] = [
+        ("relu_nnelu_1x8_k1", 1, &[8], 1, 1, 1, Relu, Nnelu, Identity),
+        ("linear_softplus_4_k3_d2", 4, &[], 3, 1, 2, Relu, Softplus, Identity),
+        ("tanh_softplus_5x20x12_k3_d2", 5, &[20, 12], 3, 1, 2, Tanh, Softplus, Identity),
+        ("relu_exp_log_3x40_k4", 3, &[40], 4, 1, 1, Relu, Exp, Log),
+        ("tanh_exp_2x8x8_k2_m4", 2, &[8, 8], 2, 4, 1, Tanh, Exp, Identity),
+        ("relu_nnelu_5x40x24_k5_m2", 5, &[40, 24], 5, 2, 1, Relu, Nnelu, Identity),
+        ("relu_nnelu_13x64x64_k8", 13, &[64, 64], 8, 1, 1, Relu, Nnelu, Identity),
+        ("tanh_nnelu_log_7x20x12x12_k3_d2", 7, &[20, 12, 12], 3, 1, 2, Tanh, Nnelu, Log),
+        ("relu_softplus_4x48_k6_d3", 4, &[48], 6, 1, 3, Relu, Softplus, Identity),
+        ("relu_nnelu_1x32x32_k5_m5", 1, &[32, 32], 5, 5, 1, Relu, Nnelu, Identity),
+        ("tanh_exp_9x56x8_k1_d2_m4", 9, &[56, 8], 1, 4, 2, Tanh, Exp, Identity),
+        ("relu_nnelu_log_16x12_k7_m2", 16, &[12], 7, 2, 1, Relu, Nnelu, Log),
+        ("linear_exp_3_k8_d2_m2", 3, &[], 8, 2, 2, Relu, Exp, Identity),
+        ("tanh_nnelu_6x30x30x30_k4", 6, &[30, 30, 30], 4, 1, 1, Tanh, Nnelu, Identity),
+        ("relu_exp_11x64_k2_d3_m3", 11, &[64], 2, 3, 3, Relu, Exp, Identity),
+        ("tanh_softplus_log_2x17_k5_d2", 2, &[17], 5, 1, 2, Tanh, Softplus, Log),
+        ("relu_nnelu_20x36x20_k3", 20, &[36, 20], 3, 1, 1, Relu, Nnelu, Identity),
+        ("tanh_nnelu_1x24x24_k1_m5", 1, &[24, 24], 1, 5, 1, Tanh, Nnelu, Identity),
+        ("relu_exp_log_13x32x32_k5_d2_m3", 13, &[32, 32], 5, 3, 2, Relu, Exp, Log),
+        ("relu_softplus_log_13x44_k5", 13, &[44], 5, 1, 1, Relu, Softplus, Log),
+        ("relu_softplus_log_13x8_k3_m2", 13, &[8], 3, 2, 1, Relu, Softplus, Log),
+        ("relu_exp_2x28x20_k2_d3_m2", 2, &[28, 20], 2, 2, 3, Relu, Exp, Identity),
+        ("relu_softplus_20x20x12x12_k3_d2_m4", 20, &[20, 12, 12], 3, 4, 2, Relu, Softplus, Identity),
+        ("tanh_exp_16x8_k6_d3", 16, &[8], 6, 1, 3, Tanh, Exp, Identity),
+        ("tanh_nnelu_9x48_k2_m2", 9, &[48], 2, 2, 1, Tanh, Nnelu, Identity),
+        ("tanh_softplus_2x64_k4_d2", 2, &[64], 4, 1, 2, Tanh, Softplus, Identity),
+        ("relu_nnelu_3x16x8_k2_d2_m2", 3, &[16, 8], 2, 2, 2, Relu, Nnelu, Identity),
+        ("relu_exp_log_4x8x8_k5_d3", 4, &[8, 8], 5, 1, 3, Relu, Exp, Log),
+        ("tanh_nnelu_13x44_k3_d3_m4", 13, &[44], 3, 4, 3, Tanh, Nnelu, Identity),
+        ("tanh_softplus_5x24_k2_m2", 5, &[24], 2, 2, 1, Tanh, Softplus, Identity),
+        ("tanh_exp_1x32_k7_d2", 1, &[32], 7, 1, 2, Tanh, Exp, Identity),
+        ("tanh_exp_11x12_k2_m2", 11, &[12], 2, 2, 1, Tanh, Exp, Identity),
+        ("relu_softplus_log_11x40_k4_d2_m5", 11, &[40], 4, 5, 2, Relu, Softplus, Log),
+        ("relu_exp_1x30x30x30_k7_d2", 1, &[30, 30, 30], 7, 1, 2, Relu, Exp, Identity),
+        ("tanh_softplus_16x16x8_k6", 16, &[16, 8], 6, 1, 1, Tanh, Softplus, Identity),
+        ("relu_exp_log_11x30x30x30_k2", 11, &[30, 30, 30], 2, 1, 1, Relu, Exp, Log),
+        ("tanh_softplus_5x64_k3_d3", 5, &[64], 3, 1, 3, Tanh, Softplus, Identity),
+        ("relu_softplus_log_1x64_k2", 1, &[64], 2, 1, 1, Relu, Softplus, Log),
+        ("tanh_exp_5x20x12x12_k4", 5, &[20, 12, 12], 4, 1, 1, Tanh, Exp, Identity),
+        ("linear_exp_log_20_k7_d3", 20, &[], 7, 1, 3, Relu, Exp, Log),
+    ];
+}
+
+impl ModelSpec {
+    /// The tightest capacities `I, W, K, D` a firmware can evaluate this model with: `W` at
+    /// least 1 (a const generic of the firmware), `K` every network's components.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mdn_tests::generate::PARITY_MODELS;
+    /// assert_eq!(PARITY_MODELS[3].capacities(), [2, 1, 2, 3]);
+    /// assert_eq!(PARITY_MODELS[4].capacities(), [2, 8, 6, 1]);
+    /// ```
+    pub fn capacities(&self) -> [usize; 4] {
+        let width = self.hidden.iter().copied().max().unwrap_or(0).max(1);
+        [
+            self.inputs,
+            width,
+            self.components * self.members,
+            self.outputs,
+        ]
+        .map(|c| c as usize)
+    }
+}
+
 fn names(prefix: &str, n: u32) -> String {
     let names: Vec<String> = (0..n).map(|i| format!("{prefix}{i}")).collect();
     names.join("\n")

@@ -178,3 +178,138 @@ pub fn run<S: AsRef<OsStr>>(machine: &Machine, elf: &Path, extra: &[S]) -> io::R
             + &String::from_utf8_lossy(&decoded.stderr),
     })
 }
+
+/// The `-icount shift` under which QEMU's SysTick counts instructions (2^6 ns each,
+/// reproducibly); `firmware-example`'s `cost` and `libm_cost` convert ticks with it.
+pub const ICOUNT_SHIFT: &str = "shift=6";
+
+/// What `firmware-example`'s `cost` prints for its model: instructions per query (QEMU
+/// counts, not cycles) and the stack peak.
+///
+/// # Examples
+///
+/// ```
+/// use mdn_tests::qemu::CostReport;
+///
+/// let log = "INFO  cost: stack peak of validate + log_prob 1816 bytes
+/// INFO  cost: validate 214490 instructions, log_prob 5565 instructions (= -2.06), mean 5325 instructions (= 0.91)
+/// INFO  cost: mixture (network only) 4968 instructions
+/// INFO  cost: log_prob with mdn-core's kernel 7338 instructions";
+/// let report = CostReport::parse(log).unwrap();
+/// assert_eq!((report.stack_bytes, report.log_prob, report.portable_log_prob), (1816, 5565, 7338));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CostReport {
+    /// The stack peak of validation and one `log_prob`, in bytes.
+    pub stack_bytes: u64,
+    /// Instructions of validation.
+    pub validate: u64,
+    /// Instructions per `log_prob` with `mdn-cortex-m`'s kernel.
+    pub log_prob: u64,
+    /// Instructions per `log_prob` with mdn-core's portable kernel.
+    pub portable_log_prob: u64,
+    /// Instructions per `mixture` (the networks without the density).
+    pub mixture: u64,
+}
+
+impl CostReport {
+    /// Reads the figures out of `cost`'s decoded log; `None` if one is missing.
+    ///
+    /// # Examples
+    ///
+    /// See [`CostReport`].
+    pub fn parse(log: &str) -> Option<CostReport> {
+        Some(CostReport {
+            stack_bytes: number_after(log, "validate + log_prob ")?,
+            validate: number_after(log, "cost: validate ")?,
+            log_prob: number_after(log, "instructions, log_prob ")?,
+            portable_log_prob: number_after(log, "with mdn-core's kernel ")?,
+            mixture: number_after(log, "network only) ")?,
+        })
+    }
+}
+
+/// Builds `firmware-example`'s `cost` for `machine` with the blob at `model` embedded at
+/// `capacities` (`I, W, K, D`), runs it in QEMU under `-icount` [`ICOUNT_SHIFT`] and reads
+/// its report.
+///
+/// # Errors
+///
+/// A failed build or run, or a log without the figures (the message says which).
+///
+/// # Examples
+///
+/// ```no_run
+/// use std::path::Path;
+/// use mdn_tests::qemu::{self, CORTEX_M4F};
+///
+/// let firmware = Path::new("firmware-example");
+/// let model = firmware.join("models/minimal.mdn");
+/// let report = qemu::measure_cost(&CORTEX_M4F, firmware, &model, [1, 32, 5, 1])?;
+/// assert_eq!(report.log_prob, 5565);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn measure_cost(
+    machine: &Machine,
+    firmware: &Path,
+    model: &Path,
+    capacities: [usize; 4],
+) -> io::Result<CostReport> {
+    let capacities = capacities.map(|c| c.to_string()).join(",");
+    let status = machine
+        .release_build(firmware)
+        .args(["--quiet", "--bin", "cost"])
+        .env("MDN_MODEL", model)
+        .env("MDN_CAPACITIES", &capacities)
+        .status()?;
+    if !status.success() {
+        return Err(io::Error::other(format!(
+            "building cost for {} ({capacities}) on {} failed: {status}",
+            model.display(),
+            machine.name
+        )));
+    }
+    let log = run_counted(machine, &machine.release_elf(firmware, "cost"))?;
+    CostReport::parse(&log)
+        .ok_or_else(|| io::Error::other(format!("no cost figures in the log:\n{log}")))
+}
+
+/// Runs a firmware ELF on `machine` under `-icount` [`ICOUNT_SHIFT`] and returns its log.
+///
+/// # Errors
+///
+/// As [`run`], or an exit status other than 0 (with the log).
+///
+/// # Examples
+///
+/// ```no_run
+/// use std::path::Path;
+/// use mdn_tests::qemu::{self, CORTEX_M4F};
+///
+/// let elf = Path::new("firmware-example/target/thumbv7em-none-eabihf/release/libm_cost");
+/// assert!(qemu::run_counted(&CORTEX_M4F, elf)?.contains("libm_cost: expf"));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn run_counted(machine: &Machine, elf: &Path) -> io::Result<String> {
+    let run = self::run(machine, elf, &["-icount", ICOUNT_SHIFT])?;
+    if run.code != Some(0) {
+        return Err(io::Error::other(format!(
+            "{} on {}: exit status {:?}\n{}",
+            elf.display(),
+            machine.name,
+            run.code,
+            run.log
+        )));
+    }
+    Ok(run.log)
+}
+
+/// The number that follows `prefix` in `log`.
+fn number_after(log: &str, prefix: &str) -> Option<u64> {
+    let start = log.find(prefix)? + prefix.len();
+    let digits: String = log[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}

@@ -6,6 +6,7 @@ use anyhow::Result;
 use mdn_train::{
     Error,
     describe::{ModelInfo, layers_text, tensor_shape},
+    device_cost::DeviceCosts,
     eval::ModelFile,
 };
 use serde::Serialize;
@@ -18,6 +19,8 @@ struct InspectReport {
     #[serde(flatten)]
     info: ModelInfo,
     model: PathBuf,
+    /// The worst case over inputs on each core, at the minimum capacities.
+    device_cost: DeviceCosts,
     /// The shared tensors and the first network's: `(name, shape, offset)`.
     #[serde(skip)]
     tensors: Vec<(String, Vec<usize>, usize)>,
@@ -30,13 +33,15 @@ struct InspectReport {
 pub fn run(args: InspectArgs) -> Result<()> {
     let file = ModelFile::read(&args.model.path())?;
     let blob = file.blob()?;
-    let layout = blob.layout().map_err(|source| Error::InvalidModel {
+    let invalid = |source| Error::InvalidModel {
         path: file.path.clone(),
         source,
-    })?;
+    };
+    let layout = blob.layout().map_err(invalid)?;
     let report = InspectReport {
         info: ModelInfo::new(&blob),
         model: file.path.clone(),
+        device_cost: DeviceCosts::predict(blob.header()).map_err(invalid)?,
         // The other networks repeat the first one's shapes.
         tensors: layout
             .tensors()
@@ -120,6 +125,15 @@ impl fmt::Display for InspectReport {
             "minimum capacities: Model::<{}, {}, {}, {}> (I inputs, W width, K components, D \
              outputs)",
             c.inputs, c.width, c.components, c.outputs
-        )
+        )?;
+        writeln!(
+            f,
+            "device cost, worst case over inputs at those capacities (a model of QEMU's \
+             instruction counts, BENCHMARKS.md \"Cost model\"):"
+        )?;
+        for line in self.device_cost.to_string().lines() {
+            writeln!(f, "  {line}")?;
+        }
+        Ok(())
     }
 }
