@@ -29,8 +29,10 @@ pub enum Predictor {
     Linear,
     /// The MLP trained on MSE ([`mlp`]).
     Mlp,
-    /// A mixture density network (scored by the caller).
+    /// The mixture density network `mdn train` writes (scored by the caller).
     Mdn,
+    /// The teacher's ensemble, when the MDN written is a student distilled from it.
+    MdnEnsemble,
 }
 
 /// One line of the comparison table.

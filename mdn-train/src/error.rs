@@ -259,6 +259,16 @@ pub enum Error {
         /// Where the best model so far went, or why none was written.
         saved: String,
     },
+    /// No student shape fits the device budget (checked before any training).
+    #[error(
+        "no student fits the device budget ({budget}): {smallest}; raise --max-instructions or --max-blob-bytes, or choose --student-hidden and --student-components"
+    )]
+    NothingFits {
+        /// The budget, in words.
+        budget: String,
+        /// The cheapest shape tried and its cost.
+        smallest: String,
+    },
     /// A figure could not be drawn or encoded (a bug: drawing in memory cannot fail on I/O).
     #[error("cannot draw the {figure} plot: {message}")]
     Plot {

@@ -77,6 +77,7 @@
 
 pub mod aligned;
 pub mod baselines;
+pub mod budget;
 pub mod calibration;
 pub mod data;
 pub mod describe;

@@ -105,7 +105,66 @@ fn u32_dim(option: &'static str, value: usize) -> Result<u32> {
     })
 }
 
-fn join_names(names: &[String]) -> String {
+/// The header of one network of `arch` with target transform `transform`, and feature
+/// and target names joined with [`mdn_core::NAME_SEPARATOR`] ([`join_names`]).
+///
+/// # Errors
+///
+/// [`Error::InvalidOption`] for a shape the format cannot hold.
+///
+/// # Examples
+///
+/// ```
+/// use mdn_train::model::{Architecture, header, join_names};
+/// let arch = Architecture::new(2, 1, 5, vec![32, 32]);
+/// let names = join_names(&["a".into(), "b".into()]);
+/// let h = header(&arch, mdn_core::TargetTransform::Identity, &names, "y").unwrap();
+/// assert_eq!((h.input_dim, h.components, h.members), (2, 5, 1));
+/// ```
+pub fn header<'a>(
+    arch: &Architecture,
+    transform: mdn_core::TargetTransform,
+    feature_names: &'a str,
+    target_names: &'a str,
+) -> Result<Header<'a>> {
+    if arch.hidden.len() > MAX_HIDDEN_LAYERS {
+        return Err(Error::InvalidOption {
+            option: "--hidden",
+            expected: format!("at most {MAX_HIDDEN_LAYERS} hidden layers"),
+            found: arch.hidden.len().to_string(),
+        });
+    }
+    let mut hidden = HiddenWidths::new();
+    for &w in &arch.hidden {
+        let _ = hidden.push(u32_dim("--hidden", w)?);
+    }
+    let header = Header {
+        input_dim: u32_dim("--features", arch.inputs)?,
+        output_dim: u32_dim("--target", arch.outputs)?,
+        components: u32_dim("--components", arch.components)?,
+        members: 1,
+        hidden,
+        activation: arch.activation,
+        sigma: arch.sigma,
+        sigma_floor: arch.sigma_floor,
+        target_transform: transform,
+        feature_names: Names::new(feature_names),
+        target_names: Names::new(target_names),
+    };
+    header.validate().map_err(|e| Error::InvalidOption {
+        option: "the model architecture",
+        expected: "a shape the blob format can hold".into(),
+        found: e.to_string(),
+    })?;
+    Ok(header)
+}
+
+/// Names joined as a blob stores them, with [`mdn_core::NAME_SEPARATOR`].
+///
+/// # Examples
+///
+/// See [`header`].
+pub fn join_names(names: &[String]) -> String {
     names.join(&mdn_core::NAME_SEPARATOR.to_string())
 }
 
@@ -283,36 +342,12 @@ impl Mdn {
     /// assert_eq!(model.header().unwrap().feature_names.as_str(), "x");
     /// ```
     pub fn header(&self) -> Result<Header<'_>> {
-        if self.arch.hidden.len() > MAX_HIDDEN_LAYERS {
-            return Err(Error::InvalidOption {
-                option: "--hidden",
-                expected: format!("at most {MAX_HIDDEN_LAYERS} hidden layers"),
-                found: self.arch.hidden.len().to_string(),
-            });
-        }
-        let mut hidden = HiddenWidths::new();
-        for &w in &self.arch.hidden {
-            let _ = hidden.push(u32_dim("--hidden", w)?);
-        }
-        let header = Header {
-            input_dim: u32_dim("--features", self.arch.inputs)?,
-            output_dim: u32_dim("--target", self.arch.outputs)?,
-            components: u32_dim("--components", self.arch.components)?,
-            members: 1,
-            hidden,
-            activation: self.arch.activation,
-            sigma: self.arch.sigma,
-            sigma_floor: self.arch.sigma_floor,
-            target_transform: self.scalers.transform,
-            feature_names: Names::new(&self.feature_names),
-            target_names: Names::new(&self.target_names),
-        };
-        header.validate().map_err(|e| Error::InvalidOption {
-            option: "the model architecture",
-            expected: "a shape the blob format can hold".into(),
-            found: e.to_string(),
-        })?;
-        Ok(header)
+        header(
+            &self.arch,
+            self.scalers.transform,
+            &self.feature_names,
+            &self.target_names,
+        )
     }
 
     /// The parameter layout of this model.

@@ -58,7 +58,22 @@ fn golden_two_targets() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/golden/ensemble_m2_k3_log_d2.mdn")
 }
 
+/// The predicted device cost of a blob, in `train` and `inspect`.
+const DEVICE_COST: &[&str] = &[
+    "device_cost",
+    "device_cost.cortex-m0",
+    "device_cost.cortex-m0.blob_bytes",
+    "device_cost.cortex-m0.instructions",
+    "device_cost.cortex-m0.ram_bytes",
+    "device_cost.cortex-m4f",
+    "device_cost.cortex-m4f.blob_bytes",
+    "device_cost.cortex-m4f.instructions",
+    "device_cost.cortex-m4f.instructions_portable",
+    "device_cost.cortex-m4f.ram_bytes",
+];
+
 const TRAIN: &[&str] = &[
+    "budget",
     "bytes",
     "best_epoch",
     "candidates",
@@ -97,12 +112,26 @@ const TRAIN: &[&str] = &[
     "rows",
     "seconds",
     "stopped_early",
+    "student",
+    "student_val_nll",
     "targets",
+    "teacher_metrics",
+    "teacher_val_nll",
     "test",
     "train_nll",
     "train_rows",
     "val_nll",
     "val_rows",
+    "written",
+];
+
+/// The default `mdn train`: the budget and the student written within it.
+const TRAIN_STUDENT: &[&str] = &[
+    "budget.core",
+    "budget.max_blob_bytes",
+    "budget.max_instructions",
+    "student.components",
+    "student.hidden",
 ];
 
 const TRAIN_TEST: &[&str] = &["test.data", "test.n", "test.nll", "test.rmse"];
@@ -161,16 +190,6 @@ const INSPECT: &[&str] = &[
     "bytes",
     "components",
     "crc32",
-    "device_cost",
-    "device_cost.cortex-m0",
-    "device_cost.cortex-m0.blob_bytes",
-    "device_cost.cortex-m0.instructions",
-    "device_cost.cortex-m0.ram_bytes",
-    "device_cost.cortex-m4f",
-    "device_cost.cortex-m4f.blob_bytes",
-    "device_cost.cortex-m4f.instructions",
-    "device_cost.cortex-m4f.instructions_portable",
-    "device_cost.cortex-m4f.ram_bytes",
     "features",
     "format_version",
     "hidden",
@@ -299,11 +318,16 @@ fn every_commands_json_keys_are_the_listed_ones() {
         "-k",
         "2",
     ];
-    keys(d, &train, TRAIN);
+    keys(
+        d,
+        &[&train[..], &["--ensemble"]].concat(),
+        &[TRAIN, DEVICE_COST].concat(),
+    );
+    keys(d, &train, &[TRAIN, DEVICE_COST, TRAIN_STUDENT].concat());
     keys(
         d,
         &[&train[..], &["--test", "test.csv"]].concat(),
-        &[TRAIN, TRAIN_TEST].concat(),
+        &[TRAIN, DEVICE_COST, TRAIN_STUDENT, TRAIN_TEST].concat(),
     );
     keys(d, &["eval", "m.mdn", "--data", "test.csv"], EVAL);
     keys(
@@ -323,7 +347,7 @@ fn every_commands_json_keys_are_the_listed_ones() {
         &["predict", two, "--x", "1,2", "--y", "1,2"],
         &[PREDICT, PREDICT_Y].concat(),
     );
-    keys(d, &["inspect", "m.mdn"], INSPECT);
+    keys(d, &["inspect", "m.mdn"], &[INSPECT, DEVICE_COST].concat());
     keys(d, &["export", "m.mdn", "--out", "w.json"], EXPORT_WRITTEN);
     keys(d, &["export", "m.mdn"], EXPORT_WEIGHTS);
     keys(

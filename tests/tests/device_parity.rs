@@ -183,17 +183,25 @@ fn fresh_vectors_match_in_qemu(device: &Machine) {
         assert!(log.contains(line), "{}: no {line:?} in\n{log}", device.name);
     }
 
-    // The same binary, another model: QEMU's loader places a blob and its vectors in the
-    // firmware's flash partition (firmware-example/src/partition.rs), no rebuild.
+    // The same binary, other models: QEMU's loader places a blob and its vectors in the
+    // firmware's flash partition (firmware-example/src/partition.rs), no rebuild. A
+    // generated one, and the student `mdn demo` wrote (committed, see `demo_student`).
     let other = ModelSpec {
         seed: 77,
         ..PARITY_MODELS[2].clone()
     };
-    let blob = generated_blob(&other);
-    let vectors = parity_vectors(&blob, 40, 77).expect("a parity model");
-    let count = check_on_host("partition", &blob, &vectors);
+    run_partition(device, &elf, &dir, "partition", &generated_blob(&other), 77);
+    run_partition(device, &elf, &dir, "demo student", &demo_student(), 78);
+    fs::remove_dir_all(&dir).ok();
+}
+
+/// Runs the parity firmware `elf` on `device` with `blob` and fresh vectors (seed `seed`)
+/// in its flash partition, and checks that every vector matches the host's outcome.
+fn run_partition(device: &Machine, elf: &Path, dir: &Path, name: &str, blob: &[u8], seed: u64) {
+    let vectors = parity_vectors(blob, 40, seed).expect("a parity model");
+    let count = check_on_host(name, blob, &vectors);
     let (blob_path, vectors_path) = (dir.join("partition.mdn"), dir.join("partition.bin"));
-    fs::write(&blob_path, &blob).unwrap();
+    fs::write(&blob_path, blob).unwrap();
     fs::write(&vectors_path, &vectors).unwrap();
     let loader = |path: &Path, address: &str| {
         [
@@ -206,22 +214,76 @@ fn fresh_vectors_match_in_qemu(device: &Machine) {
         .chain(loader(&vectors_path, "0x340000"))
         .collect();
     let qemu::Run { code, log } =
-        qemu::run(device, &elf, &extra).expect("qemu-system-arm and defmt-print run");
-    println!("{} (partition):\n{log}", device.name);
+        qemu::run(device, elf, &extra).expect("qemu-system-arm and defmt-print run");
+    println!("{} ({name}):\n{log}", device.name);
     assert_eq!(
         code,
         Some(0),
-        "partition parity on {} failed (exit {code:?}):\n{log}",
+        "{name} parity on {} failed (exit {code:?}):\n{log}",
         device.name
     );
     assert!(
         log.contains(&format!(
             "parity: all {count} vectors of the partition model"
         )),
-        "{} did not evaluate the partition model:\n{log}",
+        "{} did not evaluate the {name} model:\n{log}",
         device.name
     );
-    fs::remove_dir_all(&dir).ok();
+}
+
+/// The student `mdn demo` writes: one network, trained in release by
+/// `mdn demo --out mdn-demo` (firmware-example/models/README.md), committed so that CI
+/// does not train it in debug.
+fn demo_student() -> Vec<u8> {
+    fs::read(firmware_dir().join("models/demo_student_invsin.mdn")).expect("the demo student")
+}
+
+/// The capacities of `firmware-example`'s `minimal`.
+const MINIMAL: [usize; 4] = [1, 32, 5, 1];
+
+#[test]
+fn demo_student_is_one_network_that_minimal_accepts() {
+    let bytes = demo_student();
+    let aligned = AlignedBlob::new(&bytes);
+    let blob = mdn_core::Blob::from_bytes(aligned.bytes()).expect("a valid blob");
+    assert_eq!(blob.header().members, 1);
+    let model = mdn_core::Model::<1, 32, 5, 1>::from_bytes(aligned.bytes()).expect("fits minimal");
+    assert!(model.log_prob(&[0.3], &[-0.7]).unwrap().is_finite());
+    let [i, w, k, d] = MINIMAL;
+    let needed = blob.required_capacities().unwrap();
+    assert_eq!(
+        (
+            needed.inputs,
+            needed.width,
+            needed.components,
+            needed.outputs
+        ),
+        (i, w, k, d)
+    );
+}
+
+#[test]
+#[ignore = "needs QEMU (scripts/check.sh runs them)"]
+fn demo_student_runs_with_minimals_capacities_in_qemu() {
+    require_tool("qemu-system-arm", "apt-get install qemu-system-arm");
+    require_tool("defmt-print", "cargo install defmt-print --locked");
+    // `cost` does what `minimal` does (validate, give mdn-cortex-m's kernel, one log p at
+    // the stated input) with `minimal`'s capacities, and counts it.
+    let path = firmware_dir().join("models/demo_student_invsin.mdn");
+    let bytes = demo_student();
+    let aligned = AlignedBlob::new(&bytes);
+    let blob = mdn_core::Blob::from_bytes(aligned.bytes()).unwrap();
+    for (machine, core) in [(&CORTEX_M4F, Core::CortexM4F), (&ARMV6M, Core::CortexM0)] {
+        let report = qemu::measure_cost(machine, &firmware_dir(), &path, MINIMAL)
+            .unwrap_or_else(|e| panic!("the demo student on {}: {e}", machine.name));
+        let worst = predict(blob.header(), core).unwrap();
+        println!(
+            "demo student on {}: {} instructions per log p(y|x) (worst case predicted {}), \
+             stack peak {} B",
+            machine.name, report.log_prob, worst.instructions, report.stack_bytes
+        );
+        assert!(report.log_prob <= worst.instructions);
+    }
 }
 
 /// How far the cost model's instructions at the stated input may be from QEMU's count: the

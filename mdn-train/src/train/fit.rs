@@ -32,30 +32,43 @@ pub(crate) trait Batches {
     fn to_original(&self) -> Vec<f64>;
 }
 
-/// One minibatch of every network: inputs `[M, size, F]` and targets `[M, size, D]`, or
-/// `S` weighted targets per row, `[M, size, S D]` with `M size S` weights (the loss is then
-/// the expected log-density, [`Members::expected_log_density`]).
-pub(crate) struct Batch {
-    pub(crate) xs: Tensor,
-    pub(crate) us: Tensor,
-    pub(crate) weights: Option<Vec<f32>>,
-    /// `[M, size]` target log-densities: the loss is then half the mean squared error of
-    /// the log-density.
-    pub(crate) log_targets: Option<Tensor>,
+/// One minibatch of every network: inputs `[M, size, F]`, and what is learnt there.
+pub(crate) enum Batch {
+    /// Targets `[M, size, D]`: the loss is the mean negative log-likelihood.
+    Rows { xs: Tensor, us: Tensor },
+    /// `S` targets per row `[M, size, S D]` and the log-densities `[M, size, S]` to
+    /// learn there: the loss is half the mean squared error of the log-density. `weights`
+    /// `[M, size, S]`, adding up to 1 over each row's targets, give the NLL reported: the
+    /// weighted mean of the targets' negative log-densities.
+    LogDensities {
+        xs: Tensor,
+        us: Tensor,
+        log_densities: Tensor,
+        weights: Tensor,
+    },
 }
 
 impl Batch {
-    /// Each network's loss over the batch's rows, `[M]`.
-    fn loss(self, networks: &Members) -> Result<Tensor> {
-        if let Some(t) = self.log_targets {
-            let lp = networks.log_densities(&self.xs, &self.us)?;
-            return Ok(((lp - t)?.sqr()?.flatten_from(1)?.mean(1)? * 0.5)?);
-        }
-        let lp = match self.weights {
-            None => networks.log_density(&self.xs, &self.us, true)?,
-            Some(weights) => networks.expected_log_density(&self.xs, &self.us, weights, true)?,
-        };
-        Ok(lp.mean(1)?.neg()?)
+    /// Each network's loss over the batch `[M]`, to minimise, and its mean NLL per row
+    /// `[M]`, to report (the same for [`Batch::Rows`]).
+    fn loss(self, networks: &Members) -> Result<(Tensor, Tensor)> {
+        Ok(match self {
+            Batch::Rows { xs, us } => {
+                let nll = networks.log_density(&xs, &us, true)?.mean(1)?.neg()?;
+                (nll.clone(), nll)
+            }
+            Batch::LogDensities {
+                xs,
+                us,
+                log_densities,
+                weights,
+            } => {
+                let lp = networks.log_densities(&xs, &us)?;
+                let nll = (lp.detach() * weights)?.sum(2)?.mean(1)?.neg()?;
+                let error = (lp - log_densities)?;
+                ((error.sqr()?.flatten_from(1)?.mean(1)? * 0.5)?, nll)
+            }
+        })
     }
 }
 
@@ -124,12 +137,7 @@ impl Batches for RowBatches<'_> {
             xs = (xs + scaled.noise(&mut self.noise_rng, size, &scaled.x_std, self.noise)?)?;
             us = (us + scaled.noise(&mut self.noise_rng, size, &scaled.u_std, self.noise)?)?;
         }
-        Ok(Batch {
-            xs,
-            us,
-            weights: None,
-            log_targets: None,
-        })
+        Ok(Batch::Rows { xs, us })
     }
 
     fn to_original(&self) -> Vec<f64> {
@@ -158,23 +166,17 @@ fn stop(m: usize, adam: &mut MemberAdam, training: &mut [bool]) {
 /// early on its rows of `validation` ([`EarlyStopping`]); without validation every network
 /// trains every epoch and keeps its last weights. `rows` gives each network's training and
 /// validation rows (for the report). A network whose loss becomes NaN or infinite stops
-/// there with its best weights from before. With `averaging`, a decay per step, the
-/// weights validated and kept are each network's moving average
-/// ([`MemberAdam::average_weights`]).
+/// there with its best weights from before.
 pub(crate) fn fit(
     networks: &Members,
     batches: &mut dyn Batches,
     validation: Option<&Validation>,
     rows: &Assignment,
     config: &TrainConfig,
-    averaging: Option<f32>,
     mut on_epoch: Option<&mut dyn FnMut(&EpochMetrics)>,
 ) -> Result<Run> {
     let count = networks.count();
     let mut adam = MemberAdam::new(networks, config.lr, config.weight_decay)?;
-    if let Some(decay) = averaging {
-        adam.average_weights(decay);
-    }
     let mut stopping = vec![EarlyStopping::new(config.stopping_rule()); count];
     let mut runs: Vec<MemberRun> = (0..count)
         .map(|m| MemberRun {
@@ -202,8 +204,9 @@ pub(crate) fn fit(
             let size = config.batch.min(rows_per_epoch - first);
             let batch = batches.batch(first, size)?;
             first += size;
-            let losses = batch.loss(networks)?;
+            let (losses, nll) = batch.loss(networks)?;
             let mut values = losses.to_vec1::<f32>()?;
+            let nll = nll.to_vec1::<f32>()?;
             if config.fail_at_epoch == Some(epoch) {
                 values.iter_mut().for_each(|v| *v = f32::NAN);
             }
@@ -213,7 +216,7 @@ pub(crate) fn fit(
                     runs[m].diverged_at = Some(epoch);
                     diverged.get_or_insert(Divergence { epoch, loss: value });
                 }
-                loss_sum[m] += f64::from(value) * size as f64;
+                loss_sum[m] += f64::from(nll[m]) * size as f64;
             }
             if !training.iter().any(|&t| t) {
                 break 'epochs;
@@ -225,10 +228,6 @@ pub(crate) fn fit(
             .zip(&to_original)
             .map(|(&s, &o)| s / rows_per_epoch.max(1) as f64 + o)
             .collect();
-        // Validation, and the weights kept, are the averaged ones when averaging.
-        if averaging.is_some() {
-            adam.load_average()?;
-        }
         let val_nll = validation.map(|v| v.nll(networks)).transpose()?;
         let live: Vec<usize> = (0..count).filter(|&m| training[m]).collect();
         let mean_over = |values: &[f64]| {
@@ -252,9 +251,6 @@ pub(crate) fn fit(
             for run in &mut runs {
                 run.best_epoch = epoch;
             }
-            if averaging.is_some() {
-                adam.load_current()?;
-            }
             continue;
         };
         let actions: Vec<(usize, Action)> = live
@@ -271,9 +267,6 @@ pub(crate) fn fit(
             for &m in &improved {
                 Members::copy_member(&now, &mut best, m, count);
             }
-        }
-        if averaging.is_some() {
-            adam.load_current()?;
         }
         for (m, action) in actions {
             match action {

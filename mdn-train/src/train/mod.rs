@@ -28,6 +28,7 @@
 //! number of threads, so the same data, seed and thread count give a byte-identical blob.
 
 mod config;
+mod deploy;
 mod distill;
 mod fit;
 mod metrics;
@@ -38,7 +39,8 @@ mod stopping;
 use candle_core::Device;
 
 pub use config::TrainConfig;
-pub use distill::{DistillConfig, Distilled, Objective, distill};
+pub use deploy::{Deployed, Deployment, Written, deploy};
+pub use distill::{DistillConfig, Distilled, distill};
 use fit::{RowBatches, Run, fit};
 pub use metrics::{Divergence, EpochMetrics, MemberRun, metrics_csv};
 use rows::{Assignment, STREAM_INIT, network_seed};
@@ -328,7 +330,6 @@ fn train_groups(
             validation.as_ref(),
             &rows,
             config,
-            None,
             on_epoch,
         )?;
         Ok(Group {

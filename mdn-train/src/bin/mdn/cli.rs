@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use mdn_train::synth::Kind;
 #[cfg(test)]
 use mdn_train::train::TrainConfig;
-pub use options::{CsvArgs, JsonArg, ModelArg, ModelOptions};
+pub use options::{CsvArgs, DeviceArgs, JsonArg, ModelArg, ModelOptions};
 
 /// Mixture Density Networks: train on CSV, evaluate, inspect and export model blobs that
 /// mdn-core evaluates on a microcontroller.
@@ -97,9 +97,12 @@ pub struct TrainArgs {
     /// Where to write the model blob; metrics go to `<OUT>.metrics.csv`.
     #[arg(long)]
     pub out: PathBuf,
-    /// Model and training settings.
+    /// Model and training settings (of the teacher).
     #[command(flatten)]
     pub options: ModelOptions,
+    /// What is written: one network within a device budget, or the ensemble.
+    #[command(flatten)]
+    pub device: DeviceArgs,
     /// How the CSV files are read.
     #[command(flatten)]
     pub csv: CsvArgs,
@@ -109,8 +112,8 @@ pub struct TrainArgs {
     /// Testing aid: make the loss NaN in this epoch.
     #[arg(long, hide = true)]
     pub fail_at_epoch: Option<usize>,
-    /// Also score the trained model (every network of the ensemble, by mdn-core) on this
-    /// CSV file and report its NLL, nats per row, original units.
+    /// Also score the written model (by mdn-core) on this CSV file and report its NLL,
+    /// nats per row, original units.
     #[arg(long, value_name = "CSV")]
     pub test: Option<PathBuf>,
 }
@@ -271,9 +274,13 @@ pub struct BaselinesArgs {
     /// Feature columns, comma separated [default: every other column].
     #[arg(long, value_delimiter = ',')]
     pub features: Option<Vec<String>>,
-    /// Settings of the MDN (and of the MLP's network and optimiser).
+    /// Settings of the MDN's teacher (and of the MLP's network and optimiser).
     #[command(flatten)]
     pub options: ModelOptions,
+    /// Which MDN is compared: one network within a device budget (and the ensemble it
+    /// was distilled from), or the ensemble.
+    #[command(flatten)]
+    pub device: DeviceArgs,
     /// How the CSV files are read.
     #[command(flatten)]
     pub csv: CsvArgs,
@@ -311,9 +318,12 @@ pub struct DemoArgs {
     /// Rows of the generated data; 80% train, 20% test.
     #[arg(long, default_value_t = 4000)]
     pub n: usize,
-    /// Model and training settings.
+    /// Model and training settings (of the teacher).
     #[command(flatten)]
     pub options: ModelOptions,
+    /// What is written: one network within a device budget, or the ensemble.
+    #[command(flatten)]
+    pub device: DeviceArgs,
     /// Output format.
     #[command(flatten)]
     pub output: JsonArg,

@@ -6,7 +6,7 @@ use mdn_train::{
     Error,
     data::Dataset,
     excerpt,
-    train::{self, EpochMetrics, TrainConfig, Trained},
+    train::{self, Deployed, Deployment, EpochMetrics, TrainConfig},
 };
 
 use crate::report::warn;
@@ -23,36 +23,54 @@ fn progress(epochs: usize, label: &str) -> ProgressBar {
     bar
 }
 
-/// Trains with a progress bar showing train and validation NLL, then warns of constant
-/// features.
-pub fn train_with_progress(data: &Dataset, config: &TrainConfig, label: &str) -> Result<Trained> {
-    let bar = progress(config.epochs, label);
-    let mut best = f64::INFINITY;
-    let trained = train::train(data, config, |m: &EpochMetrics| {
-        bar.set_position(m.epoch as u64);
-        let msg = match m.val_nll {
-            Some(v) => {
-                best = best.min(v);
-                format!("train {:.4} val {:.4} (best {best:.4})", m.train_nll, v)
-            }
-            None => format!("train {:.4}", m.train_nll),
-        };
-        bar.set_message(msg);
-    });
-    bar.finish_and_clear();
-    let trained = trained?;
-    for name in &trained.constant_features {
+/// Updates `bar` after an epoch: position, train and validation NLL.
+fn show(bar: &ProgressBar, best: &mut f64, m: &EpochMetrics) {
+    bar.set_position(m.epoch as u64);
+    let msg = match m.val_nll {
+        Some(v) => {
+            *best = best.min(v);
+            format!("train {:.4} val {:.4} (best {best:.4})", m.train_nll, v)
+        }
+        None => format!("train {:.4}", m.train_nll),
+    };
+    bar.set_message(msg);
+}
+
+/// Trains the teacher and the network to write ([`train::deploy`]) with a progress bar
+/// for each, then warns of constant features.
+pub fn deploy_with_progress(
+    data: &Dataset,
+    config: &TrainConfig,
+    deployment: &Deployment,
+) -> Result<Deployed> {
+    let teacher_bar = progress(config.epochs, "teacher");
+    let student_bar = progress(config.epochs, "student");
+    let (mut teacher_best, mut student_best) = (f64::INFINITY, f64::INFINITY);
+    let deployed = train::deploy(
+        data,
+        config,
+        deployment,
+        &mut |m| show(&teacher_bar, &mut teacher_best, m),
+        &mut |m| {
+            teacher_bar.finish_and_clear();
+            show(&student_bar, &mut student_best, m);
+        },
+    );
+    teacher_bar.finish_and_clear();
+    student_bar.finish_and_clear();
+    let deployed = deployed?;
+    for name in &deployed.teacher.constant_features {
         warn(&format!(
             "feature {} is constant on the training rows: scale 1, it carries no information",
             excerpt::quoted(name)
         ));
     }
-    Ok(trained)
+    Ok(deployed)
 }
 
-/// The trained blob as mdn-core's evaluator, as `mdn eval` and a device read it.
-pub fn trained_model(trained: &Trained) -> Result<mdn_core::HostModel<'_>> {
-    mdn_core::HostModel::from_bytes(&trained.blob).map_err(|source| {
+/// A blob as mdn-core's evaluator, as `mdn eval` and a device read it.
+pub fn model_of(blob: &[u8]) -> Result<mdn_core::HostModel<'_>> {
+    mdn_core::HostModel::from_bytes(blob).map_err(|source| {
         Error::Core {
             context: "validating the trained model".into(),
             source,

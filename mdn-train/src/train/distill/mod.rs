@@ -25,7 +25,6 @@ use candle_core::Device;
 use pool::Pool;
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
-pub use targets::Objective;
 use targets::{Nodes, TeacherBatches};
 
 use crate::{
@@ -47,7 +46,7 @@ use crate::{
 const STREAM_STUDENT_INIT: u64 = 4;
 /// The students' row order and draws.
 const STREAM_DRAWS: u64 = 6;
-/// The fixed nodes of [`Objective::LogDensity`].
+/// The nodes.
 const STREAM_NODES: u64 = 7;
 
 /// How a student learns from its teacher.
@@ -64,13 +63,16 @@ pub struct DistillConfig {
     pub hidden: Vec<usize>,
     /// The student's mixture components `K`.
     pub components: usize,
-    /// What the student minimises at each point.
-    pub objective: Objective,
     /// Points per training row at which the teacher's mixture is taken: the row and
     /// `copies - 1` jittered ones.
     pub copies: usize,
     /// Standard deviation of the jitter, in standard deviations of each scaled feature.
     pub jitter: f32,
+    /// Nodes per point at which the student learns the teacher's log-density.
+    pub nodes: usize,
+    /// Factor on the teacher's sigmas when drawing the nodes, so that they reach into
+    /// its tails.
+    pub widen: f32,
     /// Students trained side by side (each on a thread) from different initial weights;
     /// the best on the validation rows is kept.
     pub students: usize,
@@ -81,6 +83,18 @@ pub struct DistillConfig {
     /// Largest number of values the teacher's mixtures may take, which caps `copies` for
     /// large data sets.
     pub max_pool_values: usize,
+    /// Points per minibatch.
+    pub batch: usize,
+    /// Adam's learning rate.
+    pub lr: f64,
+    /// Epochs without a better validation NLL before the learning-rate drop, and before
+    /// the stop after it (the teacher's `lr_drops` and `lr_drop_factor` apply).
+    pub patience: usize,
+    /// Patience after a drop.
+    pub drop_patience: usize,
+    /// Epochs without a better validation NLL before the learning rate halves (again after
+    /// as many more, down to `lr / 64`); 0 keeps it until the drop.
+    pub lr_patience: usize,
 }
 
 impl Default for DistillConfig {
@@ -88,15 +102,18 @@ impl Default for DistillConfig {
         DistillConfig {
             hidden: vec![32, 32],
             components: 5,
-            objective: Objective::ExpectedNll {
-                draws: 4,
-                widen: 1.5,
-            },
             copies: 16,
             jitter: 0.2,
+            nodes: 8,
+            widen: 1.5,
             students: 2,
-            min_points_per_epoch: 4096,
+            min_points_per_epoch: 2048,
             max_pool_values: 1 << 24,
+            batch: 128,
+            lr: 2e-3,
+            patience: 100,
+            drop_patience: 30,
+            lr_patience: 0,
         }
     }
 }
@@ -106,8 +123,9 @@ impl Default for DistillConfig {
 pub struct Distilled {
     /// The student's blob: one network.
     pub blob: AlignedBytes,
-    /// The kept student's epochs: its mean loss on the teacher's targets as `train_nll`
-    /// (nats per point for [`Objective::ExpectedNll`]), its NLL on the validation rows.
+    /// The kept student's epochs: its loss on the teacher's log-densities as `train_nll`
+    /// (half the mean squared error, in nats squared, plus the offset to original units),
+    /// its NLL on the validation rows.
     pub metrics: Vec<EpochMetrics>,
     /// How each student's training went; `kept` is the one written.
     pub runs: Vec<MemberRun>,
@@ -176,15 +194,19 @@ pub fn distill(
         distill.max_pool_values,
         config.seed,
     )?;
-    let nodes = match distill.objective {
-        Objective::LogDensity { nodes, widen } => Some(Nodes::new(
-            &pool,
-            teacher_rows.len() * pool.copies,
-            nodes,
-            widen,
-            network_seed(config.seed, 0, STREAM_NODES),
-        )),
-        Objective::ExpectedNll { .. } => None,
+    let nodes = Nodes::new(
+        &pool,
+        distill.nodes,
+        distill.widen,
+        network_seed(config.seed, 0, STREAM_NODES),
+    );
+    let student_config = TrainConfig {
+        batch: distill.batch,
+        lr: distill.lr,
+        patience: distill.patience,
+        drop_patience: distill.drop_patience,
+        lr_patience: distill.lr_patience,
+        ..config.clone()
     };
     let students = distill.students.max(1);
     // Every row the same number of times an epoch, at least `min_points_per_epoch` in all.
@@ -210,10 +232,14 @@ pub fn distill(
         sigma_floor: config.sigma_floor,
     };
     let layout = Members::layout_of(&arch)?;
-    let plan = Plan {
-        init: (0..students)
+    let init = match warm_starts(teacher, &arch, students)? {
+        Some(init) => init,
+        None => (0..students)
             .map(|s| Members::initial(&layout, network_seed(config.seed, s, STREAM_STUDENT_INIT)))
             .collect(),
+    };
+    let plan = Plan {
+        init,
         components: vec![distill.components; students],
         noise: vec![0.0; students],
         arch,
@@ -230,8 +256,7 @@ pub fn distill(
             )?;
             let mut batches = TeacherBatches {
                 pool: &pool,
-                objective: distill.objective,
-                nodes: nodes.as_ref(),
+                nodes: &nodes,
                 order: order.clone(),
                 rng: Pcg64Mcg::seed_from_u64(network_seed(config.seed, s, STREAM_DRAWS)),
                 to_original: scaled.to_original(teacher_rows),
@@ -241,8 +266,7 @@ pub fn distill(
                 &mut batches,
                 validation.as_ref(),
                 &rows.slice(s..s + 1),
-                config,
-                None,
+                &student_config,
                 on_epoch,
             )?;
             Ok(Group {
@@ -251,22 +275,30 @@ pub fn distill(
                 run,
             })
         };
-    // Each student on a thread of its own: a student does not depend on the others nor
-    // on the number of threads. `on_epoch` follows the first.
-    let groups: Vec<Group> = std::thread::scope(|scope| {
-        let others: Vec<_> = (1..students)
-            .map(|s| scope.spawn(move || train_student(s, None)))
-            .collect();
-        let mut groups = vec![train_student(0, Some(on_epoch))];
-        for handle in others {
-            groups.push(
-                handle
-                    .join()
-                    .unwrap_or_else(|p| std::panic::resume_unwind(p)),
-            );
-        }
-        groups.into_iter().collect::<Result<Vec<Group>>>()
-    })?;
+    // Each student on a thread of its own (one after the other with `jobs` 1): a student
+    // does not depend on the others nor on the number of threads. `on_epoch` follows the
+    // first.
+    let groups: Vec<Group> = if config.jobs == 1 || super::cores() < 2 {
+        let mut on_epoch = Some(on_epoch);
+        (0..students)
+            .map(|s| train_student(s, on_epoch.take()))
+            .collect::<Result<_>>()?
+    } else {
+        std::thread::scope(|scope| {
+            let others: Vec<_> = (1..students)
+                .map(|s| scope.spawn(move || train_student(s, None)))
+                .collect();
+            let mut groups = vec![train_student(0, Some(on_epoch))];
+            for handle in others {
+                groups.push(
+                    handle
+                        .join()
+                        .unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                );
+            }
+            groups.into_iter().collect::<Result<Vec<Group>>>()
+        })?
+    };
     let score = |s: usize| {
         groups[s].run.networks[0]
             .best_val_nll
@@ -287,6 +319,45 @@ pub fn distill(
         val_rows: val.len(),
         held_out: !teacher.rows_held_out.is_empty(),
     })
+}
+
+/// Initial weights for `students` students of `arch` from the teacher's heaviest
+/// networks of the student's shape and number of components (`None` when it has none):
+/// a student then starts from a good model of the data and only has to learn what the
+/// ensemble adds. (A network of a candidate with fewer components is stored with copies
+/// of them, which gradients would never tell apart.)
+fn warm_starts(
+    teacher: &Trained,
+    arch: &Architecture,
+    students: usize,
+) -> Result<Option<Vec<Vec<f32>>>> {
+    let ensemble = &teacher.ensemble;
+    let kept: Vec<&crate::train::CandidateRun> = teacher
+        .candidates
+        .iter()
+        .filter(|c| c.weight > 0.0)
+        .collect();
+    let per_candidate = ensemble.members.len() / kept.len().max(1);
+    let mut order: Vec<usize> = (0..ensemble.members.len())
+        .filter(|&m| {
+            kept.get(m / per_candidate.max(1))
+                .is_some_and(|c| c.components == arch.components)
+        })
+        .collect();
+    if order.is_empty() {
+        return Ok(None);
+    }
+    // Heaviest first; the sort is stable, so ties keep the ensemble's order.
+    order.sort_by(|&a, &b| ensemble.log_weights[b].total_cmp(&ensemble.log_weights[a]));
+    let mut init = Vec::with_capacity(students);
+    for &m in order.iter().cycle().take(students) {
+        let network = crate::model::Mdn::from_blob(&ensemble.members[m], "the teacher".as_ref())?;
+        if network.architecture() != arch {
+            return Ok(None);
+        }
+        init.push(network.parameters()?);
+    }
+    Ok(Some(init))
 }
 
 /// The NLL of a blob on `rows` of `data`, by mdn-core.

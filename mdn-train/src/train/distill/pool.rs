@@ -21,6 +21,7 @@ pub(super) struct Pool {
     /// Components of the teacher's mixture, every network's.
     components: usize,
     pub(super) copies: usize,
+    points: usize,
     /// `[point][feature]`.
     xs: Vec<f32>,
     /// `[point][component]`: cumulative mixing weight, the last 1.
@@ -61,6 +62,7 @@ impl Pool {
             outputs: d,
             components,
             copies,
+            points,
             xs: Vec::with_capacity(points * f),
             cumulative: Vec::with_capacity(points * components),
             means: Vec::with_capacity(points * components * d),
@@ -121,6 +123,11 @@ impl Pool {
         }
     }
 
+    /// Number of points.
+    pub(super) fn points(&self) -> usize {
+        self.points
+    }
+
     /// Point `copy` of row `row` (its index among the rows the pool was built on).
     pub(super) fn point(&self, row: usize, copy: usize) -> usize {
         row * self.copies + copy
@@ -134,25 +141,12 @@ impl Pool {
     /// `u.len() / outputs` draws from point `point`'s mixture with every sigma times
     /// `widen`, its components picked by systematic sampling (one uniform offset, then
     /// evenly spaced over the cumulative weights: each component gets its share of the
-    /// draws to within one). Appends each draw's importance weight for the mixture itself,
-    /// normalised to add up to 1 over the draws.
-    pub(super) fn draw(
-        &self,
-        point: usize,
-        widen: f32,
-        rng: &mut impl Rng,
-        u: &mut [f32],
-        weights: &mut Vec<f32>,
-    ) {
+    /// draws to within one).
+    pub(super) fn draw(&self, point: usize, widen: f32, rng: &mut impl Rng, u: &mut [f32]) {
         let (k, d) = (self.components, self.outputs);
         let n = u.len() / d;
         let cumulative = &self.cumulative[point * k..(point + 1) * k];
         let offset: f32 = rng.random();
-        // A draw's weight is p_c(u) / q_c(u) under its component c, whose sigmas the
-        // proposal q widens: exp(-z^2 (widen^2 - 1) / 2) for the standardised distance z,
-        // times a constant that the normalisation removes.
-        let tilt = 0.5 * (widen * widen - 1.0);
-        let first = weights.len();
         let mut c = 0;
         for (i, u) in u.chunks_exact_mut(d).enumerate() {
             // The picks increase, so the component only moves forward.
@@ -161,28 +155,16 @@ impl Pool {
                 c += 1;
             }
             let at = (point * k + c) * d;
-            let mut z2 = 0.0;
             for (e, u) in u.iter_mut().enumerate() {
                 let z: f32 = rng.sample(rand_distr::StandardNormal);
                 *u = self.means[at + e] + widen * self.sigmas[at + e] * z;
-                z2 += z * z;
             }
-            weights.push(-tilt * z2);
-        }
-        let row = &mut weights[first..];
-        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let mut sum = 0.0;
-        for w in row.iter_mut() {
-            *w = (*w - max).exp();
-            sum += *w;
-        }
-        for w in row.iter_mut() {
-            *w /= sum;
         }
     }
 
-    /// `ln p(u)` of point `point`'s mixture at scaled target `u`, in f64.
-    pub(super) fn log_density(&self, point: usize, u: &[f32]) -> f64 {
+    /// `ln p(u)` of point `point`'s mixture, with every sigma times `widen`, at scaled
+    /// target `u`, in f64.
+    pub(super) fn log_density(&self, point: usize, widen: f32, u: &[f32]) -> f64 {
         let (k, d) = (self.components, self.outputs);
         let cumulative = &self.cumulative[point * k..(point + 1) * k];
         let mut previous = 0.0;
@@ -196,7 +178,7 @@ impl Pool {
             let at = (point * k + c) * d;
             let mut t = weight.ln();
             for (e, &u) in u.iter().enumerate() {
-                let sigma = f64::from(self.sigmas[at + e]);
+                let sigma = f64::from(widen) * f64::from(self.sigmas[at + e]);
                 let r = (f64::from(u) - f64::from(self.means[at + e])) / sigma;
                 t += -0.5 * r * r - sigma.ln() - f64::from(mdn_core::HALF_LN_TWO_PI);
             }

@@ -6,10 +6,12 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use mdn_core::{Activation, SigmaTransform};
 use mdn_train::{
+    budget::{Budget, ModelTemplate},
     data::{CsvFormat, Missing, parse_delimiter},
+    device_cost::Core,
     excerpt,
     scaling::{InputScaling, TargetScaling},
-    train::TrainConfig,
+    train::{Deployment, DistillConfig, TrainConfig},
 };
 
 /// `--json`, the same for every command.
@@ -134,6 +136,130 @@ fn hidden_widths(value: &str) -> Result<HiddenLayers, String> {
         })
         .collect::<Result<_, _>>()
         .map(HiddenLayers)
+}
+
+/// A core the device budget counts instructions on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CoreArg {
+    /// A Cortex-M4F with mdn-cortex-m's kernel.
+    #[value(name = "cortex-m4f")]
+    CortexM4f,
+    /// A Cortex-M0/M0+ (ARMv6-M, software floats).
+    #[value(name = "cortex-m0")]
+    CortexM0,
+}
+
+impl From<CoreArg> for Core {
+    fn from(arg: CoreArg) -> Self {
+        match arg {
+            CoreArg::CortexM4f => Core::CortexM4F,
+            CoreArg::CortexM0 => Core::CortexM0,
+        }
+    }
+}
+
+/// What the model written goes to: one network within a device budget (the default), or
+/// the whole ensemble (`--ensemble`). The model options configure the teacher.
+#[derive(Debug, Clone, Args)]
+pub struct DeviceArgs {
+    /// Write the teacher itself, every network of the ensemble the model options
+    /// describe, instead of one network within the device budget.
+    #[arg(long, help_heading = "Device")]
+    pub ensemble: bool,
+    /// Instructions per log p(y|x) the written network may take on --core, worst case over
+    /// inputs as `mdn inspect` predicts it [default: what the default student takes,
+    /// hidden 32,32 with K = 5, for the data's inputs and outputs].
+    #[arg(
+        long,
+        value_name = "N",
+        conflicts_with = "ensemble",
+        help_heading = "Device"
+    )]
+    pub max_instructions: Option<u64>,
+    /// Bytes the written blob may take [default: the default student's].
+    #[arg(
+        long,
+        value_name = "N",
+        conflicts_with = "ensemble",
+        help_heading = "Device"
+    )]
+    pub max_blob_bytes: Option<usize>,
+    /// The core --max-instructions counts on.
+    #[arg(
+        long,
+        value_enum,
+        default_value_t = CoreArg::CortexM4f,
+        conflicts_with = "ensemble",
+        help_heading = "Device"
+    )]
+    pub core: CoreArg,
+    /// The student's hidden widths, comma separated, or `none` [default: the largest of
+    /// 32,32 down to 4,4 that fits the budget].
+    #[arg(
+        long,
+        value_parser = hidden_widths,
+        conflicts_with = "ensemble",
+        help_heading = "Device"
+    )]
+    pub student_hidden: Option<HiddenLayers>,
+    /// The student's mixture components K [default: the largest of 5 down to 1 that fits
+    /// the budget].
+    #[arg(
+        long,
+        value_name = "K",
+        conflicts_with = "ensemble",
+        help_heading = "Device"
+    )]
+    pub student_components: Option<usize>,
+}
+
+impl DeviceArgs {
+    /// The deployment these options ask for, for models like `template`: the budget (the
+    /// default student's cost unless a limit is given) and the student's shape in it.
+    ///
+    /// # Errors
+    ///
+    /// [`mdn_train::Error::InvalidOption`] for `--student-components 0`,
+    /// [`mdn_train::Error::NothingFits`] when no student fits the budget.
+    pub fn deployment(&self, template: &ModelTemplate) -> mdn_train::Result<Deployment> {
+        if self.ensemble {
+            return Ok(Deployment::Ensemble);
+        }
+        if self.student_components == Some(0) {
+            return Err(mdn_train::Error::InvalidOption {
+                option: "--student-components",
+                expected: "at least 1".into(),
+                found: "0".into(),
+            });
+        }
+        let core = Core::from(self.core);
+        let hidden = self.student_hidden.as_ref().map(|h| h.0.as_slice());
+        let budget = if self.max_instructions.is_some() || self.max_blob_bytes.is_some() {
+            Budget {
+                core,
+                max_instructions: self.max_instructions,
+                max_blob_bytes: self.max_blob_bytes,
+            }
+        } else if hidden.is_some() || self.student_components.is_some() {
+            // A shape chosen by hand and no limit: its own cost is the budget.
+            Budget {
+                core,
+                max_instructions: None,
+                max_blob_bytes: None,
+            }
+        } else {
+            Budget::default_for(template, core)?
+        };
+        let shape = budget.student(template, hidden, self.student_components)?;
+        Ok(Deployment::Device {
+            budget,
+            student: DistillConfig {
+                hidden: shape.hidden,
+                components: shape.components,
+                ..DistillConfig::default()
+            },
+        })
+    }
 }
 
 /// Model and optimiser settings shared by `train`, `baselines` and `demo`.

@@ -9,14 +9,14 @@ use mdn_train::{
     baselines::{self, Predictor, Score},
     data::Dataset,
     eval,
-    train::{TrainConfig, Trained},
+    train::{Deployed, Deployment, TrainConfig},
 };
 use serde::Serialize;
 
 use crate::{
     cli::BaselinesArgs,
     load,
-    progress::{train_with_progress, trained_model},
+    progress::{deploy_with_progress, model_of},
     report::emit,
 };
 
@@ -42,7 +42,10 @@ pub fn run(args: BaselinesArgs) -> Result<()> {
         args.features.as_deref(),
     )?;
     let test_data = load::like(&args.test, &args.csv, &train_data)?;
-    let (scores, _) = compare(&train_data, &test_data, &config)?;
+    let deployment = args
+        .device
+        .deployment(&super::train::template(&train_data, &config))?;
+    let (scores, _) = compare(&train_data, &test_data, &config, &deployment)?;
     let report = BaselinesReport {
         train: args.train,
         test: args.test,
@@ -53,13 +56,15 @@ pub fn run(args: BaselinesArgs) -> Result<()> {
     emit(args.output, &report)
 }
 
-/// Trains the baselines and the default MDN on `train_data` and scores them on
-/// `test_data`; returns the scores (the MDN's last) and the MDN.
+/// Trains the baselines and the MDN `deployment` asks for on `train_data` and scores them
+/// on `test_data`; returns the scores (the written MDN's last, after the teacher's
+/// ensemble when a student was distilled from it) and the MDN.
 pub fn compare(
     train_data: &Dataset,
     test_data: &Dataset,
     config: &TrainConfig,
-) -> Result<(Vec<Score>, Trained)> {
+    deployment: &Deployment,
+) -> Result<(Vec<Score>, Deployed)> {
     let mut scores = vec![
         baselines::null(train_data, test_data),
         baselines::linear(train_data, test_data, config.scale_x),
@@ -70,8 +75,9 @@ pub fn compare(
         "trained the MLP baseline in {:.1} s",
         mlp_started.elapsed().as_secs_f64()
     );
-    let trained = train_with_progress(train_data, config, "MDN")?;
-    if let Some(div) = trained.diverged {
+    let deployed = deploy_with_progress(train_data, config, deployment)?;
+    let teacher = &deployed.teacher;
+    if let Some(div) = teacher.diverged {
         return Err(Error::Diverged {
             epoch: div.epoch,
             loss: div.loss,
@@ -79,24 +85,38 @@ pub fn compare(
         }
         .into());
     }
-    let evaluation = eval::evaluate(&trained_model(&trained)?, test_data)?;
-    let ks: Vec<String> = trained
+    let ks: Vec<String> = teacher
         .candidates
         .iter()
         .filter(|c| c.weight > 0.0)
         .map(|c| c.components.to_string())
         .collect();
-    scores.push(Score {
-        kind: Predictor::Mdn,
-        name: format!(
-            "MDN (K = {}, {} nets)",
-            ks.join("+"),
-            trained.ensemble.members.len()
-        ),
-        nll: evaluation.nll,
-        rmse: evaluation.rmse,
-    });
-    Ok((scores, trained))
+    let ensemble = format!(
+        "MDN (K = {}, {} nets)",
+        ks.join("+"),
+        teacher.ensemble.members.len()
+    );
+    let score = |kind: Predictor, name: String, blob: &[u8]| -> Result<Score> {
+        let evaluation = eval::evaluate(&model_of(blob)?, test_data)?;
+        Ok(Score {
+            kind,
+            name,
+            nll: evaluation.nll,
+            rmse: evaluation.rmse,
+        })
+    };
+    match &deployed.student {
+        Some(student) => {
+            scores.push(score(Predictor::MdnEnsemble, ensemble, &teacher.blob)?);
+            let header = mdn_core::Blob::from_bytes(&student.blob)
+                .map(|b| (b.header().components, b.header().hidden.len()))
+                .unwrap_or_default();
+            let name = format!("MDN student (K = {}, 1 net)", header.0);
+            scores.push(score(Predictor::Mdn, name, &student.blob)?);
+        }
+        None => scores.push(score(Predictor::Mdn, ensemble, &teacher.blob)?),
+    }
+    Ok((scores, deployed))
 }
 
 /// The scores as a table: model, test NLL, test RMSE.

@@ -13,12 +13,20 @@ use mdn_train::{
     io,
     plot::{self, PlotOptions},
     synth::{self, Kind},
-    train::{self, TrainConfig},
+    train::{self, TrainConfig, Written},
 };
 use serde::Serialize;
 
 use super::baselines::{ScoreTable, compare};
 use crate::{cli::DemoArgs, report::emit};
+
+/// The capacities of `firmware-example`'s `minimal`.
+const MINIMAL: mdn_core::Capacities = mdn_core::Capacities {
+    inputs: 1,
+    width: 32,
+    components: 5,
+    outputs: 1,
+};
 
 /// What `mdn demo` prints.
 #[derive(Debug, Serialize)]
@@ -37,8 +45,18 @@ struct DemoReport {
     #[serde(skip)]
     parity_at_log_p: f64,
     plots: Vec<PathBuf>,
+    /// The written model's epochs and kept epoch.
     epochs: usize,
     best_epoch: usize,
+    /// The written blob's size.
+    #[serde(skip)]
+    bytes: usize,
+    /// Which model was written.
+    #[serde(skip)]
+    written: Written,
+    /// Whether `firmware-example`'s `minimal` runs it.
+    #[serde(skip)]
+    fits_minimal: bool,
     seconds: f64,
 }
 
@@ -74,11 +92,14 @@ pub fn run(args: DemoArgs) -> Result<()> {
         test_data.len()
     );
 
-    let (scores, trained) = compare(&train_data, &test_data, &config)?;
-    io::write_atomic(&model_path, &trained.blob)?;
+    let deployment = args
+        .device
+        .deployment(&super::train::template(&train_data, &config))?;
+    let (scores, deployed) = compare(&train_data, &test_data, &config, &deployment)?;
+    io::write_atomic(&model_path, deployed.blob())?;
     io::write_atomic(
         &metrics_path,
-        train::metrics_csv(&trained.metrics).as_bytes(),
+        train::metrics_csv(deployed.metrics()).as_bytes(),
     )?;
     let file = ModelFile::read(&model_path)?;
     let (max_diff, at_log_p) = eval::parity(&file, &test_data)?;
@@ -100,8 +121,17 @@ pub fn run(args: DemoArgs) -> Result<()> {
         parity_max_abs_diff: max_diff,
         parity_at_log_p: at_log_p,
         plots,
-        epochs: trained.metrics.len(),
-        best_epoch: trained.best_epoch,
+        epochs: deployed.metrics().len(),
+        best_epoch: deployed
+            .student
+            .as_ref()
+            .map_or(deployed.teacher.best_epoch, |s| s.runs[s.kept].best_epoch),
+        bytes: deployed.blob().len(),
+        written: deployed.written,
+        fits_minimal: mdn_core::Blob::from_bytes(deployed.blob())
+            .and_then(|b| b.required_capacities())
+            .and_then(|c| c.fits(&MINIMAL))
+            .is_ok(),
         seconds: started.elapsed().as_secs_f64(),
     };
     emit(args.output, &report)
@@ -144,6 +174,19 @@ impl fmt::Display for DemoReport {
             self.n_test, self.parity_max_abs_diff, self.parity_at_log_p
         )?;
         let dir = display_dir(&self.out);
+        if self.written == Written::Student {
+            let minimal = if self.fits_minimal {
+                " (firmware-example's `minimal`, Model<1, 32, 5, 1>, runs it)"
+            } else {
+                ""
+            };
+            writeln!(
+                f,
+                "the model written is the student: one network ({} bytes) that learned the \
+                 ensemble's density, within the device budget{minimal}",
+                self.bytes
+            )?;
+        }
         writeln!(
             f,
             "trained {} epochs (kept epoch {}); wrote {}, {} and the data to {dir} in {:.1} s",
