@@ -118,7 +118,7 @@ impl Case {
     /// ```
     pub fn libm_calls(&self) -> (usize, usize) {
         let spec = &self.spec;
-        let [m, k, d] = [spec.members, spec.components, spec.outputs].map(|v| v as usize);
+        let [m, k, d] = [spec.networks, spec.components, spec.outputs].map(|v| v as usize);
         let exps = m * (k - 1) + (m * k - 1);
         let logs = (m + 1) + m * k * d;
         (exps, logs)

@@ -27,7 +27,7 @@ struct Spec {
     sigma_floor: f32,
     target: TargetTransform,
     components: u32,
-    members: u32,
+    networks: u32,
     outputs: u32,
     feature_names: String,
     target_names: String,
@@ -87,7 +87,7 @@ impl<'a> Arbitrary<'a> for Spec {
         };
         let target = *u.choose(&[TargetTransform::Identity, TargetTransform::Log])?;
         let components = u.int_in_range(1..=6)?;
-        let members = u.int_in_range(1..=3)?;
+        let networks = u.int_in_range(1..=3)?;
         let outputs = u.int_in_range(1..=3)?;
         let feature_names = names(u, inputs, "x")?;
         let target_names = names(u, outputs, "y")?;
@@ -114,7 +114,7 @@ impl<'a> Arbitrary<'a> for Spec {
             sigma_floor,
             target,
             components,
-            members,
+            networks,
             outputs,
             feature_names,
             target_names,
@@ -137,7 +137,7 @@ impl Spec {
             input_dim: self.inputs,
             output_dim: self.outputs,
             components: self.components,
-            members: self.members,
+            networks: self.networks,
             hidden: HiddenWidths::from_slice(&self.hidden).expect("at most 3 layers"),
             activation: self.activation,
             sigma: self.sigma,
@@ -155,7 +155,7 @@ impl Spec {
         let bound = 2_f32.powi(self.weight_exponent);
         let mut values = Vec::with_capacity(layout.parameter_count());
         for tensor in layout.tensors() {
-            if tensor.name == TensorName::MemberLogWeights {
+            if tensor.name == TensorName::NetworkLogWeights {
                 let equal = -(tensor.len() as f32).ln();
                 values.extend(std::iter::repeat_n(equal, tensor.len()));
                 continue;

@@ -79,7 +79,7 @@ fn inspect_blob(blob: &Blob<'_>) {
     assert_eq!(layout.parameter_count(), blob.parameter_values().len());
     for tensor in layout.tensors() {
         // `find` gives a shared tensor, or the first network's.
-        if tensor.member.unwrap_or(0) == 0 {
+        if tensor.network.unwrap_or(0) == 0 {
             assert_eq!(layout.find(tensor.name), Some(tensor));
         }
         let _ = tensor.to_string();
@@ -152,7 +152,7 @@ pub fn query_model<const I: usize, const W: usize, const K: usize, const D: usiz
 ) {
     let (x, y) = (&q.x[..], &q.y[..]);
     // Every network's components: the mixture's size.
-    let components = (model.header().components * model.header().members) as usize;
+    let components = (model.header().components * model.header().networks) as usize;
     // Every query of the model once; then the mixture's own queries on one forward pass.
     let _ = model.log_prob(x, y);
     let _ = model.prob(x, y);

@@ -205,7 +205,7 @@ impl<'a> Blob<'a> {
             .get(layout.network_weights_range())
             .unwrap_or(&[]);
         if !weights_add_up_to_one(weights.iter().map(|&w| from_word(w))) {
-            return Err(Error::InvalidMemberWeights);
+            return Err(Error::InvalidNetworkWeights);
         }
 
         Ok(Blob {

@@ -25,7 +25,7 @@ pub enum Dimension {
     /// Number of hidden layers.
     HiddenLayers,
     /// Number of networks `M` of an ensemble.
-    Members,
+    Networks,
 }
 
 impl fmt::Display for Dimension {
@@ -36,7 +36,7 @@ impl fmt::Display for Dimension {
             Dimension::Components => "mixture components",
             Dimension::HiddenWidth => "hidden layer width",
             Dimension::HiddenLayers => "hidden layers",
-            Dimension::Members => "networks",
+            Dimension::Networks => "networks",
         })
     }
 }
@@ -183,7 +183,7 @@ pub enum Error {
         index: usize,
     },
     /// The networks' weights (`members.log_weight`, as `exp`) do not add up to 1.
-    InvalidMemberWeights,
+    InvalidNetworkWeights,
     /// A buffer given to the writer is too small.
     BufferTooSmall {
         /// Bytes needed.
@@ -243,7 +243,7 @@ pub enum Error {
         index: usize,
     },
     /// The weights given to [`Mixture::new`](crate::Mixture::new), `exp` of the log weights,
-    /// do not add up to 1 within [`MEMBER_WEIGHT_TOLERANCE`](crate::MEMBER_WEIGHT_TOLERANCE)
+    /// do not add up to 1 within [`WEIGHT_SUM_TOLERANCE`](crate::WEIGHT_SUM_TOLERANCE)
     /// (a NaN or `+inf` log weight included).
     InvalidMixtureWeights,
 }
@@ -315,7 +315,7 @@ impl fmt::Display for Error {
                     "scaler scale at parameter {index} is not positive and finite"
                 )
             }
-            Error::InvalidMemberWeights => {
+            Error::InvalidNetworkWeights => {
                 f.write_str("the networks' weights (members.log_weight) do not add up to 1")
             }
             Error::BufferTooSmall { expected, found } => {

@@ -240,7 +240,7 @@ impl<'a> Names<'a> {
 ///     input_dim: 1,
 ///     output_dim: 1,
 ///     components: 3,
-///     members: 1,
+///     networks: 1,
 ///     hidden: HiddenWidths::from_array([32, 32]),
 ///     activation: Activation::Relu,
 ///     sigma: SigmaTransform::Nnelu,
@@ -262,8 +262,10 @@ pub struct Header<'a> {
     pub output_dim: u32,
     /// Number of mixture components `K` of each network.
     pub components: u32,
-    /// Number of networks `M` (an ensemble): the mixture has `K * M` components.
-    pub members: u32,
+    /// Number of networks `M` (an ensemble): the mixture has `K * M` components. FORMAT.md
+    /// section 2 calls this field `members`; postcard stores fields by position, so the
+    /// bytes do not depend on the name.
+    pub networks: u32,
     /// Widths of the hidden layers, input side first (the same for every network).
     pub hidden: HiddenWidths,
     /// Activation of every hidden layer.
@@ -288,7 +290,7 @@ pub(crate) struct HeaderRepr<'a> {
     input_dim: u32,
     output_dim: u32,
     components: u32,
-    members: u32,
+    networks: u32,
     hidden: HiddenWidths,
     activation: u8,
     sigma: u8,
@@ -304,7 +306,7 @@ impl<'a> From<&Header<'a>> for HeaderRepr<'a> {
             input_dim: header.input_dim,
             output_dim: header.output_dim,
             components: header.components,
-            members: header.members,
+            networks: header.networks,
             hidden: header.hidden.clone(),
             activation: header.activation.code(),
             sigma: header.sigma.code(),
@@ -324,7 +326,7 @@ impl<'a> TryFrom<HeaderRepr<'a>> for Header<'a> {
             input_dim: repr.input_dim,
             output_dim: repr.output_dim,
             components: repr.components,
-            members: repr.members,
+            networks: repr.networks,
             hidden: repr.hidden,
             activation: Activation::try_from(repr.activation)?,
             sigma: SigmaTransform::try_from(repr.sigma)?,
@@ -349,7 +351,7 @@ impl Header<'_> {
     /// ```
     /// # use mdn_core::*;
     /// let mut header = Header {
-    ///     input_dim: 2, output_dim: 1, components: 1, members: 1, hidden: HiddenWidths::new(),
+    ///     input_dim: 2, output_dim: 1, components: 1, networks: 1, hidden: HiddenWidths::new(),
     ///     activation: Activation::Relu, sigma: SigmaTransform::Exp, sigma_floor: 0.0,
     ///     target_transform: TargetTransform::Identity,
     ///     feature_names: Names::new("a\nb"), target_names: Names::new("y"),
@@ -363,7 +365,7 @@ impl Header<'_> {
             (Dimension::Inputs, self.input_dim),
             (Dimension::Outputs, self.output_dim),
             (Dimension::Components, self.components),
-            (Dimension::Members, self.members),
+            (Dimension::Networks, self.networks),
         ];
         for (what, size) in dims {
             if size == 0 {
@@ -406,7 +408,7 @@ impl Header<'_> {
     /// ```
     /// # use mdn_core::*;
     /// let header = Header {
-    ///     input_dim: 13, output_dim: 1, components: 5, members: 2,
+    ///     input_dim: 13, output_dim: 1, components: 5, networks: 2,
     ///     hidden: HiddenWidths::from_array([64, 32]),
     ///     activation: Activation::Relu, sigma: SigmaTransform::Nnelu, sigma_floor: 1e-3,
     ///     target_transform: TargetTransform::Identity,
@@ -424,7 +426,7 @@ impl Header<'_> {
             width = width.max(to_usize(w)?);
         }
         let components = to_usize(self.components)?
-            .checked_mul(to_usize(self.members)?)
+            .checked_mul(to_usize(self.networks)?)
             .ok_or(Error::SizeOverflow)?;
         Ok(Capacities {
             inputs: to_usize(self.input_dim)?,

@@ -57,8 +57,8 @@ pub enum TensorName {
     TargetOffset,
     /// Target scaler scales, `[output_dim]`.
     TargetScale,
-    /// `ln` of each network's weight in the mixture, `[members]`.
-    MemberLogWeights,
+    /// `ln` of each network's weight in the mixture, `[networks]`.
+    NetworkLogWeights,
     /// Weights of hidden layer `i`, `[out][in]` row-major.
     HiddenWeight(usize),
     /// Bias of hidden layer `i`, `[out]`.
@@ -84,7 +84,7 @@ impl fmt::Display for TensorName {
             TensorName::InputScale => f.write_str("input_scaler.scale"),
             TensorName::TargetOffset => f.write_str("target_scaler.offset"),
             TensorName::TargetScale => f.write_str("target_scaler.scale"),
-            TensorName::MemberLogWeights => f.write_str("members.log_weight"),
+            TensorName::NetworkLogWeights => f.write_str("members.log_weight"),
             TensorName::HiddenWeight(i) => write!(f, "hidden.{i}.weight"),
             TensorName::HiddenBias(i) => write!(f, "hidden.{i}.bias"),
             TensorName::LogitsWeight => f.write_str("head.logits.weight"),
@@ -116,7 +116,7 @@ impl TensorName {
     ///
     /// ```
     /// use mdn_core::TensorName;
-    /// assert!(TensorName::MemberLogWeights.is_shared());
+    /// assert!(TensorName::NetworkLogWeights.is_shared());
     /// assert!(!TensorName::HiddenBias(0).is_shared());
     /// ```
     pub const fn is_shared(self) -> bool {
@@ -126,7 +126,7 @@ impl TensorName {
                 | TensorName::InputScale
                 | TensorName::TargetOffset
                 | TensorName::TargetScale
-                | TensorName::MemberLogWeights
+                | TensorName::NetworkLogWeights
         )
     }
 }
@@ -140,7 +140,7 @@ impl TensorName {
 /// ```
 /// use mdn_core::TensorInfo;
 /// # use mdn_core::TensorName;
-/// let t = TensorInfo { name: TensorName::LogitsBias, member: Some(1), rows: 1, cols: 5, offset: 100 };
+/// let t = TensorInfo { name: TensorName::LogitsBias, network: Some(1), rows: 1, cols: 5, offset: 100 };
 /// assert_eq!(t.len(), 5);
 /// assert_eq!(t.to_string(), "members.1.head.logits.bias");
 /// ```
@@ -150,7 +150,7 @@ pub struct TensorInfo {
     /// The tensor's name within its network, or among the shared tensors.
     pub name: TensorName,
     /// The network it belongs to; `None` for a shared tensor ([`TensorName::is_shared`]).
-    pub member: Option<usize>,
+    pub network: Option<usize>,
     /// Rows (outputs of a layer); 1 for vectors.
     pub rows: usize,
     /// Columns (inputs of a layer, or the vector's length).
@@ -168,7 +168,7 @@ impl TensorInfo {
     ///
     /// ```
     /// # use mdn_core::{TensorInfo, TensorName};
-    /// let t = TensorInfo { name: TensorName::HiddenWeight(0), member: Some(0), rows: 32, cols: 1, offset: 5 };
+    /// let t = TensorInfo { name: TensorName::HiddenWeight(0), network: Some(0), rows: 32, cols: 1, offset: 5 };
     /// assert_eq!(t.len(), 32);
     /// ```
     pub const fn len(&self) -> usize {
@@ -181,7 +181,7 @@ impl TensorInfo {
     ///
     /// ```
     /// # use mdn_core::{TensorInfo, TensorName};
-    /// let t = TensorInfo { name: TensorName::LogitsBias, member: Some(0), rows: 1, cols: 3, offset: 0 };
+    /// let t = TensorInfo { name: TensorName::LogitsBias, network: Some(0), rows: 1, cols: 3, offset: 0 };
     /// assert!(!t.is_empty());
     /// ```
     pub const fn is_empty(&self) -> bool {
@@ -193,7 +193,7 @@ impl TensorInfo {
 /// the shared tensor's name.
 impl fmt::Display for TensorInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.member {
+        match self.network {
             Some(m) => write!(f, "members.{m}.{}", self.name),
             None => write!(f, "{}", self.name),
         }
@@ -215,7 +215,7 @@ const fn blocked(row: usize, col: usize, fan_in: usize) -> usize {
 /// ```
 /// # use mdn_core::*;
 /// let header = Header {
-///     input_dim: 1, output_dim: 1, components: 2, members: 2,
+///     input_dim: 1, output_dim: 1, components: 2, networks: 2,
 ///     hidden: HiddenWidths::from_array([4]),
 ///     activation: Activation::Relu, sigma: SigmaTransform::Nnelu, sigma_floor: 0.0,
 ///     target_transform: TargetTransform::Identity,
@@ -227,7 +227,7 @@ const fn blocked(row: usize, col: usize, fan_in: usize) -> usize {
 /// assert_eq!(names[5], "members.0.hidden.0.weight");
 /// assert_eq!(names[13], "members.1.hidden.0.weight");
 /// // Scalers, two network weights, and two networks of 8 hidden and 3 * (2 * 4 + 2) head values.
-/// assert_eq!(layout.member_parameter_count(), 8 + 3 * (2 * 4 + 2));
+/// assert_eq!(layout.network_parameter_count(), 8 + 3 * (2 * 4 + 2));
 /// assert_eq!(layout.parameter_count(), 4 + 2 + 2 * (8 + 3 * (2 * 4 + 2)));
 /// // Stored, each layer's weights take whole blocks of 8 rows: (8 + 4) and (8 * 4 + 2 * 3).
 /// assert_eq!(layout.stored_count(), 4 + 2 + 2 * ((8 + 4) + (8 * 4 + 2 * 3)));
@@ -277,7 +277,7 @@ impl Layout {
             inputs: to_usize(header.input_dim)?,
             outputs: to_usize(header.output_dim)?,
             components: to_usize(header.components)?,
-            networks: to_usize(header.members)?,
+            networks: to_usize(header.networks)?,
             hidden,
             network_parameter_count: 0,
             parameter_count: 0,
@@ -355,7 +355,7 @@ impl Layout {
             TensorName::InputScale,
             TensorName::TargetOffset,
             TensorName::TargetScale,
-            TensorName::MemberLogWeights,
+            TensorName::NetworkLogWeights,
         ];
         let network = move |m: usize| {
             let hidden = (0..self.hidden.len())
@@ -382,7 +382,7 @@ impl Layout {
         match name {
             TensorName::InputOffset | TensorName::InputScale => (1, self.inputs),
             TensorName::TargetOffset | TensorName::TargetScale => (1, self.outputs),
-            TensorName::MemberLogWeights => (1, self.networks),
+            TensorName::NetworkLogWeights => (1, self.networks),
             TensorName::HiddenWeight(i) => match (width(i), i.checked_sub(1)) {
                 (Some(w), None) => (w, self.inputs),
                 (Some(w), Some(previous)) => (w, width(previous).unwrap_or(0)),
@@ -409,7 +409,7 @@ impl Layout {
             let (rows, cols) = self.shape(name);
             let info = TensorInfo {
                 name,
-                member: network,
+                network,
                 rows,
                 cols,
                 offset,
@@ -511,7 +511,7 @@ impl Layout {
     /// # Examples
     ///
     /// See [`Layout`].
-    pub const fn member_parameter_count(&self) -> usize {
+    pub const fn network_parameter_count(&self) -> usize {
         self.network_parameter_count
     }
 
@@ -521,10 +521,10 @@ impl Layout {
     ///
     /// ```
     /// let header = mdn_core::doc_example_header();
-    /// assert_eq!(mdn_core::Layout::new(&header)?.members(), 1);
+    /// assert_eq!(mdn_core::Layout::new(&header)?.networks(), 1);
     /// # Ok::<(), mdn_core::Error>(())
     /// ```
-    pub const fn members(&self) -> usize {
+    pub const fn networks(&self) -> usize {
         self.networks
     }
 
@@ -535,7 +535,7 @@ impl Layout {
     /// ```
     /// # use mdn_core::*;
     /// # let header = Header {
-    /// #     input_dim: 1, output_dim: 1, components: 2, members: 1, hidden: HiddenWidths::new(),
+    /// #     input_dim: 1, output_dim: 1, components: 2, networks: 1, hidden: HiddenWidths::new(),
     /// #     activation: Activation::Relu, sigma: SigmaTransform::Nnelu, sigma_floor: 0.0,
     /// #     target_transform: TargetTransform::Identity,
     /// #     feature_names: Names::new("x"), target_names: Names::new("y"),

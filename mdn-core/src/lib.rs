@@ -40,8 +40,8 @@
 //!    `mdn-cortex-m` crate has one in assembly); it must give the portable kernel's bits.
 //!    `network::dense` holds a layer and its kernel, `network::batch` the path of
 //!    [`Model::log_prob_batch`] (16 rows at a time, each with the single-row bits).
-//!    One word for one thing: a *network* is one of the `M`; the blob, the header and a
-//!    few public names call the networks *members* (`members.m.*`, [`Header::members`]).
+//!    One word for one thing: a *network* is one of the `M` ([`Header::networks`]); only
+//!    the blob's own names keep the format's word (`members.m.*`, FORMAT.md section 3).
 //! 4. **[`Mixture`]** (`mixture`): log mixing weights, means and sigmas in original target
 //!    units; the density [`Mixture::log_prob`], [`Mixture::prob`],
 //!    [`Mixture::anomaly_score`], [`Mixture::density_on_grid`], and the moments
@@ -108,7 +108,7 @@
 //! // Normally a blob comes from `mdn train`; here we write a tiny one: one input, no hidden
 //! // layer, one component, so p(y|x) = N(y; 2x + 1, 0.5^2).
 //! let header = Header {
-//!     input_dim: 1, output_dim: 1, components: 1, members: 1, hidden: HiddenWidths::new(),
+//!     input_dim: 1, output_dim: 1, components: 1, networks: 1, hidden: HiddenWidths::new(),
 //!     activation: Activation::Relu, sigma: SigmaTransform::Exp, sigma_floor: 0.0,
 //!     target_transform: TargetTransform::Identity,
 //!     feature_names: Names::new("x"), target_names: Names::new("y"),
@@ -166,7 +166,7 @@ pub use header::{
     SigmaTransform, TargetTransform,
 };
 pub use layout::{Layout, ROW_BLOCK, TensorInfo, TensorName};
-pub use math::{HALF_LN_TWO_PI, MEMBER_WEIGHT_TOLERANCE, SOFTPLUS_THRESHOLD};
+pub use math::{HALF_LN_TWO_PI, SOFTPLUS_THRESHOLD, WEIGHT_SUM_TOLERANCE};
 pub use mixture::{Component, Interval, Mixture, Mode, Modes, PerOutput};
 pub use model::{HostModel, Model};
 /// The random number generator traits [`Mixture::sample`] takes (rand_core 0.10).
@@ -205,7 +205,7 @@ mod doc_support {
             input_dim: 1,
             output_dim: 1,
             components: 2,
-            members: 1,
+            networks: 1,
             hidden,
             activation: Activation::Relu,
             sigma: SigmaTransform::Nnelu,

@@ -33,19 +33,19 @@ pub const SOFTPLUS_THRESHOLD: f32 = 20.0;
 /// ```
 /// // Three networks with weights 0.5, 0.3 and 0.2, stored as f32 logs, pass.
 /// let total: f32 = [0.5_f32.ln(), 0.3_f32.ln(), 0.2_f32.ln()].iter().map(|w| w.exp()).sum();
-/// assert!((total - 1.0).abs() <= mdn_core::MEMBER_WEIGHT_TOLERANCE);
+/// assert!((total - 1.0).abs() <= mdn_core::WEIGHT_SUM_TOLERANCE);
 /// ```
-pub const MEMBER_WEIGHT_TOLERANCE: f32 = 1e-4;
+pub const WEIGHT_SUM_TOLERANCE: f32 = 1e-4;
 
 /// Whether the weights `expf(w)` of `log_weights` add up to 1 within
-/// [`MEMBER_WEIGHT_TOLERANCE`], summed in order from `0.0`; false for a NaN or infinite sum
+/// [`WEIGHT_SUM_TOLERANCE`], summed in order from `0.0`; false for a NaN or infinite sum
 /// (a NaN or `+inf` log weight).
 pub(crate) fn weights_add_up_to_one(log_weights: impl IntoIterator<Item = f32>) -> bool {
     let mut total = 0.0_f32;
     for w in log_weights {
         total += libm::expf(w);
     }
-    libm::fabsf(total - 1.0) <= MEMBER_WEIGHT_TOLERANCE
+    libm::fabsf(total - 1.0) <= WEIGHT_SUM_TOLERANCE
 }
 
 impl Activation {

@@ -99,7 +99,7 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
     /// sigmas (component-major: index `k * dims + d`), checked to describe a distribution.
     ///
     /// The weights, `expf` of the log weights, must add up to 1 within
-    /// [`MEMBER_WEIGHT_TOLERANCE`](crate::MEMBER_WEIGHT_TOLERANCE), the tolerance a blob's
+    /// [`WEIGHT_SUM_TOLERANCE`](crate::WEIGHT_SUM_TOLERANCE), the tolerance a blob's
     /// network weights get (f32 rounding of normalised log weights stays far inside it); a
     /// log weight of `-inf` is a component of weight zero. The log weights are then used
     /// as given, not normalised again. Every mean must be finite and every sigma positive

@@ -40,10 +40,10 @@ fn batch_rows_equal_single_rows_bit_for_bit() {
         (Activation::Relu, SigmaTransform::Exp, TargetTransform::Log),
     ];
     let mut checked = 0;
-    for &(hidden, inputs, components, outputs, members) in &shapes {
+    for &(hidden, inputs, components, outputs, networks) in &shapes {
         for &(activation, sigma, target) in &variants {
             let h = mdn_core::Header {
-                members,
+                networks,
                 ..header(
                     inputs, hidden, activation, sigma, 1e-3, components, outputs, target,
                 )
@@ -92,7 +92,7 @@ fn rows_outside_the_support_or_overflowing_keep_their_bits() {
         (Activation::Tanh, SigmaTransform::Nnelu),
     ] {
         let h = mdn_core::Header {
-            members: 2,
+            networks: 2,
             ..header(
                 2,
                 &[8, 8],

@@ -302,7 +302,7 @@ fn ensemble_is_the_weighted_mixture_of_its_networks() {
     // Two networks without hidden layers, K = 1 each, weights 0.3 and 0.7:
     // p(y|x) = 0.3 N(y; 2x + 1, 0.5^2) + 0.7 N(y; -x, exp(0.25 x)^2), in closed form.
     let header = mdn_core::Header {
-        members: 2,
+        networks: 2,
         ..common::header(
             1,
             &[],

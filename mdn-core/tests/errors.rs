@@ -76,7 +76,7 @@ fn bad_magic() {
 
 #[test]
 fn unsupported_version() {
-    // Versions 1 (single networks, no `members`) and 2 (weights row-major) are refused:
+    // Versions 1 (single networks, no network count) and 2 (weights row-major) are refused:
     // their blobs must be re-exported.
     for version in [0, 1, 2, 4, u16::MAX] {
         assert_eq!(
@@ -307,11 +307,11 @@ fn empty_dimension() {
         }
     );
     let mut raw = RawHeader::tiny();
-    raw.members = 0;
+    raw.networks = 0;
     assert_eq!(
         raw_err(&raw, &TINY_STORED),
         Error::EmptyDimension {
-            what: Dimension::Members
+            what: Dimension::Networks
         }
     );
     let mut raw = RawHeader::tiny();
@@ -373,7 +373,7 @@ fn capacity_exceeded_for_each_dimension() {
     );
     // An ensemble's mixture holds every network's components: 2 networks of 4 need 8.
     let ensemble = Header {
-        members: 2,
+        networks: 2,
         ..header.clone()
     };
     let bytes = common::blob(&ensemble, &common::filled(&ensemble, 1.0));
@@ -675,10 +675,10 @@ fn invalid_scale() {
 }
 
 #[test]
-fn invalid_member_weights() {
+fn invalid_network_weights() {
     // Two networks over the tiny model's shape: scalers, two log weights, two networks.
     let mut raw = RawHeader::tiny();
-    raw.members = 2;
+    raw.networks = 2;
     let header = raw.encode();
     let network = &TINY_STORED[5..];
     let with_weights = |w: [f32; 2]| -> Vec<f32> {
@@ -695,7 +695,7 @@ fn invalid_member_weights() {
     for weights in [[0.0, 0.0], [half, -1.0], [-1e30, half], [half + 1e-3, half]] {
         assert_eq!(
             blob_err(&raw_blob(&header, &with_weights(weights))),
-            Error::InvalidMemberWeights,
+            Error::InvalidNetworkWeights,
             "{weights:?}"
         );
     }
@@ -711,7 +711,7 @@ fn invalid_member_weights() {
     );
     assert_eq!(
         Model::<1, 0, 1, 1>::from_bytes(&raw_blob(&header, &with_weights([0.0, 0.0]))).unwrap_err(),
-        Error::InvalidMemberWeights
+        Error::InvalidNetworkWeights
     );
 }
 
@@ -851,7 +851,7 @@ fn mixture_new_checks_its_values() {
     }
     // A component of weight zero is a valid one.
     assert_eq!(new(&[0.0, f32::NEG_INFINITY], &means, &sigmas), Ok(()));
-    // The tolerance is MEMBER_WEIGHT_TOLERANCE (1e-4), as for a blob's network weights.
+    // The tolerance is WEIGHT_SUM_TOLERANCE (1e-4), as for a blob's network weights.
     let off_by = |d: f32| new(&[(1.0 - d).ln(), f32::NEG_INFINITY], &means, &sigmas);
     assert_eq!(off_by(5e-5), Ok(()));
     assert_eq!(off_by(2e-4), Err(Error::InvalidMixtureWeights));
@@ -1111,7 +1111,7 @@ fn every_variant_is_reached() {
         "Misaligned",
         "NonFiniteParameter",
         "InvalidScale",
-        "InvalidMemberWeights",
+        "InvalidNetworkWeights",
         "BufferTooSmall",
         "InputLength",
         "InputLength",

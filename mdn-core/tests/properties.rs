@@ -106,9 +106,18 @@ fn case(outputs: std::ops::RangeInclusive<u32>) -> impl Strategy<Value = Case> {
         target_transform(),
     )
         .prop_flat_map(
-            |(inputs, hidden, activation, sigma, floor, (components, members), outputs, target)| {
+            |(
+                inputs,
+                hidden,
+                activation,
+                sigma,
+                floor,
+                (components, networks),
+                outputs,
+                target,
+            )| {
                 let header = Header {
-                    members,
+                    networks,
                     ..common::header(
                         inputs, &hidden, activation, sigma, floor, components, outputs, target,
                     )
@@ -138,14 +147,14 @@ fn case(outputs: std::ops::RangeInclusive<u32>) -> impl Strategy<Value = Case> {
 /// network weights proportional to `[0.2, 1)`, every weight and bias in `[-w, w]`.
 fn parameters(header: &Header<'_>, w: f32, units: &[f32]) -> Vec<f32> {
     use mdn_core::TensorName::{
-        InputOffset, InputScale, MemberLogWeights, TargetOffset, TargetScale,
+        InputOffset, InputScale, NetworkLogWeights, TargetOffset, TargetScale,
     };
     let log = header.target_transform == TargetTransform::Log;
     let layout = Layout::new(header).expect("small layout");
     let mut out = Vec::with_capacity(units.len());
     let mut units = units.iter().copied();
     for tensor in layout.tensors() {
-        if tensor.name == MemberLogWeights {
+        if tensor.name == NetworkLogWeights {
             let raw: Vec<f32> = units
                 .by_ref()
                 .take(tensor.len())

@@ -98,7 +98,7 @@ struct Shape {
     sigma: SigmaTransform,
     floor: f32,
     components: u32,
-    members: u32,
+    networks: u32,
     outputs: u32,
     target: TargetTransform,
 }
@@ -109,7 +109,7 @@ impl Shape {
             input_dim: self.inputs,
             output_dim: self.outputs,
             components: self.components,
-            members: self.members,
+            networks: self.networks,
             hidden: HiddenWidths::from_slice(&self.hidden).unwrap(),
             activation: self.activation,
             sigma: self.sigma,
@@ -134,7 +134,7 @@ fn shape() -> impl Strategy<Value = Shape> {
         prop::sample::select(TARGETS.as_slice()),
     )
         .prop_map(
-            |(inputs, hidden, activation, sigma, floor, components, members, outputs, target)| {
+            |(inputs, hidden, activation, sigma, floor, components, networks, outputs, target)| {
                 Shape {
                     inputs,
                     hidden,
@@ -142,7 +142,7 @@ fn shape() -> impl Strategy<Value = Shape> {
                     sigma,
                     floor,
                     components,
-                    members,
+                    networks,
                     outputs,
                     target,
                 }
@@ -174,7 +174,7 @@ fn valid_blob() -> impl Strategy<Value = Vec<u8>> {
                 }
             }
             // Equal network weights, which add up to 1 within the format's tolerance.
-            let weights = layout.find(TensorName::MemberLogWeights).unwrap();
+            let weights = layout.find(TensorName::NetworkLogWeights).unwrap();
             let equal = -(weights.len() as f32).ln();
             parameters[weights.offset..weights.offset + weights.len()].fill(equal);
             let mut bytes = vec![0; encoded_len(&header).unwrap()];
@@ -222,7 +222,7 @@ proptest! {
             input_dim: dims[0],
             output_dim: dims[1],
             components: dims[2],
-            members: dims[3],
+            networks: dims[3],
             hidden,
             activation: codes[0],
             sigma: codes[1],
@@ -305,7 +305,7 @@ proptest! {
         let _ = mixture.std_dev();
         // Shapes never depend on values.
         let header = model.header();
-        prop_assert_eq!(mixture.components(), (header.components * header.members) as usize);
+        prop_assert_eq!(mixture.components(), (header.components * header.networks) as usize);
         prop_assert_eq!(mixture.dims(), outputs);
         // The density is never positive infinity: sigmas are floored at > 0 or finite.
         prop_assert!(log_p != f32::INFINITY || mixture.iter().any(|c| c.sigmas.contains(&0.0)));

@@ -163,9 +163,9 @@ fn tensor_values(blob: &Blob<'_>, t: &TensorInfo) -> Vec<f32> {
 ///
 /// ```
 /// use mdn_core::{TensorInfo, TensorName};
-/// let w = TensorInfo { name: TensorName::HiddenWeight(0), member: Some(0), rows: 3, cols: 1, offset: 5 };
+/// let w = TensorInfo { name: TensorName::HiddenWeight(0), network: Some(0), rows: 3, cols: 1, offset: 5 };
 /// assert_eq!(mdn_train::describe::tensor_shape(&w), [3, 1]);
-/// let b = TensorInfo { name: TensorName::MemberLogWeights, member: None, rows: 1, cols: 2, offset: 4 };
+/// let b = TensorInfo { name: TensorName::NetworkLogWeights, network: None, rows: 1, cols: 2, offset: 4 };
 /// assert_eq!(mdn_train::describe::tensor_shape(&b), [2]);
 /// ```
 pub fn tensor_shape(t: &TensorInfo) -> Vec<usize> {
@@ -219,8 +219,8 @@ impl ModelInfo {
             inputs: h.input_dim,
             outputs: h.output_dim,
             components: h.components,
-            networks: h.members,
-            network_weights: values(TensorName::MemberLogWeights)
+            networks: h.networks,
+            network_weights: values(TensorName::NetworkLogWeights)
                 .into_iter()
                 .map(libm::expf)
                 .collect(),

@@ -115,14 +115,14 @@ pub fn pruned_weights(log_p: &[Vec<f64>]) -> Vec<f64> {
 #[derive(Debug, Clone)]
 pub struct Ensemble {
     /// Every network, one blob each, all of one shape and with the same scalers.
-    pub members: Vec<AlignedBytes>,
+    pub networks: Vec<AlignedBytes>,
     /// `ln` of each network's weight; the weights add up to 1.
     pub log_weights: Vec<f64>,
 }
 
 impl Ensemble {
     /// The ensemble as one blob (FORMAT.md section 3): the first network's header with
-    /// `members = M`, the scalers once (every network has the same), each network's
+    /// `networks = M`, the scalers once (every network has the same), each network's
     /// log-weight, then every network's own tensors in [`mdn_core::Layout`] order. For one
     /// network, the network's own blob.
     ///
@@ -140,30 +140,30 @@ impl Ensemble {
     /// # let bytes = mdn_core::doc_example_blob();
     /// use mdn_train::{aligned::AlignedBytes, ensemble::Ensemble};
     /// let one = AlignedBytes::from_slice(&bytes);
-    /// let e = Ensemble { members: vec![one.clone(), one], log_weights: vec![0.5_f64.ln(); 2] };
+    /// let e = Ensemble { networks: vec![one.clone(), one], log_weights: vec![0.5_f64.ln(); 2] };
     /// let blob = e.to_blob().unwrap();
     /// let model = mdn_core::HostModel::from_bytes(&blob).unwrap();
-    /// assert_eq!(model.header().members, 2);
+    /// assert_eq!(model.header().networks, 2);
     /// // Two copies of one network, half the weight each: the network's own density.
     /// let single = mdn_core::HostModel::from_bytes(&bytes).unwrap();
     /// let (a, b) = (model.log_prob(&[0.3], &[0.1]).unwrap(), single.log_prob(&[0.3], &[0.1]).unwrap());
     /// assert!((a - b).abs() < 1e-6);
     /// ```
     pub fn to_blob(&self) -> Result<AlignedBytes> {
-        if self.log_weights.len() != self.members.len() {
+        if self.log_weights.len() != self.networks.len() {
             return Err(Error::EnsembleWeights {
-                networks: self.members.len(),
+                networks: self.networks.len(),
                 weights: self.log_weights.len(),
             });
         }
-        let Some(first) = self.members.first() else {
+        let Some(first) = self.networks.first() else {
             return Err(Error::EmptyEnsemble);
         };
-        let read = core_error("reading an ensemble member");
+        let read = core_error("reading a network of an ensemble");
         let first = mdn_core::Blob::from_bytes(first).map_err(read)?;
         let first_scalers = scalers(&first)?;
         let mut header = first.header().clone();
-        header.members = u32::try_from(self.members.len()).map_err(|_| Error::Core {
+        header.networks = u32::try_from(self.networks.len()).map_err(|_| Error::Core {
             context: "counting the networks of an ensemble".into(),
             source: mdn_core::Error::SizeOverflow,
         })?;
@@ -172,9 +172,9 @@ impl Ensemble {
             .flat_map(|(_, values)| values.iter().map(|&b| f32::from_bits(b)))
             .collect();
         parameters.extend(self.log_weights.iter().map(|&w| w as f32));
-        for (m, bytes) in self.members.iter().enumerate() {
+        for (m, bytes) in self.networks.iter().enumerate() {
             let blob = mdn_core::Blob::from_bytes(bytes)
-                .map_err(core_error("reading an ensemble member"))?;
+                .map_err(core_error("reading a network of an ensemble"))?;
             let mismatch =
                 |(field, expected, found): (String, String, String)| Error::EnsembleMismatch {
                     network: m,
@@ -190,7 +190,7 @@ impl Ensemble {
             }
             let layout = blob
                 .layout()
-                .map_err(core_error("reading an ensemble member"))?;
+                .map_err(core_error("reading a network of an ensemble"))?;
             let values: Vec<f32> = blob.parameter_values().collect();
             for info in layout.tensors().filter(|t| !t.name.is_shared()) {
                 parameters.extend_from_slice(&values[info.offset..info.offset + info.len()]);
@@ -214,9 +214,9 @@ impl Ensemble {
     /// use mdn_train::{aligned::AlignedBytes, ensemble::Ensemble};
     /// let one = AlignedBytes::from_slice(&bytes);
     /// let weights = vec![0.25_f64.ln(), 0.75_f64.ln()];
-    /// let e = Ensemble { members: vec![one.clone(), one.clone()], log_weights: weights };
+    /// let e = Ensemble { networks: vec![one.clone(), one.clone()], log_weights: weights };
     /// let back = Ensemble::from_blob(&e.to_blob().unwrap(), "e.mdn".as_ref()).unwrap();
-    /// assert_eq!(back.members, [one.clone(), one]);
+    /// assert_eq!(back.networks, [one.clone(), one]);
     /// assert!((back.log_weights[1] - 0.75_f64.ln()).abs() < 1e-7);
     /// ```
     pub fn from_blob(bytes: &[u8], path: &std::path::Path) -> Result<Self> {
@@ -228,24 +228,24 @@ impl Ensemble {
         let layout = blob.layout().map_err(core_error("laying out the model"))?;
         let values: Vec<f32> = blob.parameter_values().collect();
         let mut header = blob.header().clone();
-        header.members = 1;
-        let mut members = Vec::new();
+        header.networks = 1;
+        let mut networks = Vec::new();
         let mut log_weights = Vec::new();
-        for m in 0..layout.members() {
+        for m in 0..layout.networks() {
             let mut params = Vec::new();
             for info in layout.tensors() {
                 let range = info.offset..info.offset + info.len();
-                if info.name == mdn_core::TensorName::MemberLogWeights {
+                if info.name == mdn_core::TensorName::NetworkLogWeights {
                     log_weights.push(f64::from(values[info.offset + m]));
                     params.push(0.0);
-                } else if info.member.is_none_or(|owner| owner == m) {
+                } else if info.network.is_none_or(|owner| owner == m) {
                     params.extend_from_slice(&values[range]);
                 }
             }
-            members.push(crate::model::encode_blob(&header, &params)?);
+            networks.push(crate::model::encode_blob(&header, &params)?);
         }
         Ok(Ensemble {
-            members,
+            networks,
             log_weights,
         })
     }
@@ -256,11 +256,11 @@ impl Ensemble {
 fn scalers(blob: &mdn_core::Blob<'_>) -> Result<Vec<(String, Vec<u32>)>> {
     let layout = blob
         .layout()
-        .map_err(core_error("reading an ensemble member"))?;
+        .map_err(core_error("reading a network of an ensemble"))?;
     let values: Vec<u32> = blob.parameter_values().map(f32::to_bits).collect();
     Ok(layout
         .tensors()
-        .filter(|t| t.name.is_shared() && t.name != mdn_core::TensorName::MemberLogWeights)
+        .filter(|t| t.name.is_shared() && t.name != mdn_core::TensorName::NetworkLogWeights)
         .map(|t| {
             (
                 t.name.to_string(),
@@ -292,17 +292,17 @@ fn scaler_difference(
         })
 }
 
-/// The first header field in which a network differs from network 0 (`first`), or in
-/// which it is not one network: `(field, expected, found)`.
+/// The first header field in which a network (`other`) differs from network 0 (`first`), or
+/// in which it is not one network: `(field, expected, found)`.
 fn header_difference(
     first: &mdn_core::Header<'_>,
-    network: &mdn_core::Header<'_>,
+    other: &mdn_core::Header<'_>,
 ) -> Option<(String, String, String)> {
-    if network.members != 1 {
+    if other.networks != 1 {
         return Some((
-            "members".into(),
+            "networks".into(),
             "1 (one network per blob)".into(),
-            network.members.to_string(),
+            other.networks.to_string(),
         ));
     }
     let names = |n: &mdn_core::Names<'_>| excerpt::quoted_list(n.iter());
@@ -322,7 +322,7 @@ fn header_difference(
     };
     fields(first)
         .into_iter()
-        .zip(fields(network))
+        .zip(fields(other))
         .find(|((_, a), (_, b))| a != b)
         .map(|((field, a), (_, b))| (field.to_owned(), format!("{a} as in network 0"), b))
 }
@@ -356,13 +356,13 @@ mod tests {
     fn a_candle_model_is_one_network_and_says_so() {
         let one = example();
         let ensemble = Ensemble {
-            members: vec![one.clone(), one],
+            networks: vec![one.clone(), one],
             log_weights: vec![0.3_f64.ln(), 0.7_f64.ln()],
         };
         let blob = ensemble.to_blob().unwrap();
         let err = Mdn::from_blob(&blob, "e.mdn".as_ref()).unwrap_err();
         assert!(
-            matches!(err, Error::EnsembleBlob { members: 2, .. }),
+            matches!(err, Error::EnsembleBlob { networks: 2, .. }),
             "{err}"
         );
         assert!(
@@ -371,8 +371,8 @@ mod tests {
         );
         // Split back into networks, each loads.
         let split = Ensemble::from_blob(&blob, "e.mdn".as_ref()).unwrap();
-        for member in &split.members {
-            assert!(Mdn::from_blob(member, "m.mdn".as_ref()).is_ok());
+        for network in &split.networks {
+            assert!(Mdn::from_blob(network, "m.mdn".as_ref()).is_ok());
         }
     }
 
@@ -388,13 +388,13 @@ mod tests {
         header.sigma_floor = 0.5;
         let other_header = crate::model::encode_blob(&header, &values).unwrap();
         let pair = Ensemble {
-            members: vec![one.clone(), one.clone()],
+            networks: vec![one.clone(), one.clone()],
             log_weights: vec![0.5_f64.ln(); 2],
         };
         let nested = pair.to_blob().unwrap();
         let to_blob = |second: AlignedBytes| {
             let ensemble = Ensemble {
-                members: vec![one.clone(), second],
+                networks: vec![one.clone(), second],
                 ..pair.clone()
             };
             ensemble.to_blob().unwrap_err()
@@ -415,7 +415,7 @@ mod tests {
             ),
             (
                 nested,
-                "members",
+                "networks",
                 "1 (one network per blob)".to_owned(),
                 "2".to_owned(),
             ),
@@ -437,7 +437,7 @@ mod tests {
             );
         }
         let err = Ensemble {
-            members: vec![one.clone(), one.clone()],
+            networks: vec![one.clone(), one.clone()],
             log_weights: vec![0.0],
         }
         .to_blob()
@@ -453,7 +453,7 @@ mod tests {
             "{err}"
         );
         let err = Ensemble {
-            members: Vec::new(),
+            networks: Vec::new(),
             log_weights: Vec::new(),
         }
         .to_blob()
@@ -477,12 +477,12 @@ mod tests {
             .collect();
         let second = crate::model::encode_blob(&header, &halved).unwrap();
         let ensemble = Ensemble {
-            members: vec![first.clone(), second.clone()],
+            networks: vec![first.clone(), second.clone()],
             log_weights: vec![0.25_f64.ln(), 0.75_f64.ln()],
         };
         let blob = ensemble.to_blob().unwrap();
         let back = Ensemble::from_blob(&blob, "e.mdn".as_ref()).unwrap();
-        assert_eq!(back.members, [first, second]);
+        assert_eq!(back.networks, [first, second]);
         let merged = mdn_core::HostModel::from_bytes(&blob).unwrap();
         let mixture = merged.mixture(&[0.4]).unwrap();
         assert_eq!(mixture.components(), 4);

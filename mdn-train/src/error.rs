@@ -184,14 +184,14 @@ pub enum Error {
     },
     /// A blob of several networks was given where one network is needed (a candle model).
     #[error(
-        "{}: holds an ensemble of {members} networks; expected one (split it with `Ensemble::from_blob`)",
+        "{}: holds an ensemble of {networks} networks; expected one (split it with `Ensemble::from_blob`)",
         path.display()
     )]
     EnsembleBlob {
         /// The file.
         path: PathBuf,
         /// Networks in the blob.
-        members: u32,
+        networks: u32,
     },
     /// A candle model lacks a tensor its layout names (a bug in mdn-train).
     #[error("the model has no tensor `{tensor}`, which its layout names (a bug in mdn-train)")]

@@ -316,13 +316,13 @@ pub fn per_sample_csv(data: &Dataset, evaluation: &Evaluation) -> String {
 /// ```
 pub fn parity(file: &ModelFile, data: &Dataset) -> Result<(f64, f64)> {
     let ensemble = crate::ensemble::Ensemble::from_blob(&file.bytes, &file.path)?;
-    let mut per_member = Vec::new();
-    for (bytes, &weight) in ensemble.members.iter().zip(&ensemble.log_weights) {
+    let mut per_network = Vec::new();
+    for (bytes, &weight) in ensemble.networks.iter().zip(&ensemble.log_weights) {
         let lp = Mdn::from_blob(bytes, &file.path)?.log_prob(&data.x, &data.y)?;
-        per_member.push((weight, lp));
+        per_network.push((weight, lp));
     }
     let candle = (0..data.len()).map(|i| {
-        let terms: Vec<f64> = per_member
+        let terms: Vec<f64> = per_network
             .iter()
             .map(|(w, lp)| w + f64::from(lp[i]))
             .collect();

@@ -20,7 +20,7 @@
 //! | [`scaling`] | feature and target scalers, fitted on training rows only, stored in the blob |
 //! | [`model`] | the MDN in candle, mirroring mdn-core's arithmetic (FORMAT.md section 5); parameter names and order from [`mdn_core::Layout`]; export with [`mdn_core::encode`]; blob loading |
 //! | [`train`] | the recipe: candidate models (K, noise level) times folds, Adam minibatches, early stopping with one learning-rate drop and the best weights restored, divergence handling, per-epoch metrics |
-//! | [`members`] | many networks of one shape as batched tensors, with a hand-differentiated mixture density and per-network Adam |
+//! | [`networks`] | many networks of one shape as batched tensors, with a hand-differentiated mixture density and per-network Adam |
 //! | [`ensemble`] | weighting the candidates on out-of-fold densities (stacking) and the mixture of all kept networks |
 //! | [`eval`] | NLL and RMSE with [`mdn_core::HostModel`], per-sample output, candle vs mdn-core parity |
 //! | [`calibration`] | interval coverage and the PIT histogram, from mdn-core's `interval` and `cdf` |
@@ -87,8 +87,8 @@ pub mod error;
 pub mod eval;
 pub mod excerpt;
 pub mod io;
-pub mod members;
 pub mod model;
+pub mod networks;
 pub mod plot;
 pub mod scaling;
 pub mod summary;

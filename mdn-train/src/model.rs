@@ -119,7 +119,7 @@ fn u32_dim(option: &'static str, value: usize) -> Result<u32> {
 /// let arch = Architecture::new(2, 1, 5, vec![32, 32]);
 /// let names = join_names(&["a".into(), "b".into()]);
 /// let h = header(&arch, mdn_core::TargetTransform::Identity, &names, "y").unwrap();
-/// assert_eq!((h.input_dim, h.components, h.members), (2, 5, 1));
+/// assert_eq!((h.input_dim, h.components, h.networks), (2, 5, 1));
 /// ```
 pub fn header<'a>(
     arch: &Architecture,
@@ -142,7 +142,7 @@ pub fn header<'a>(
         input_dim: u32_dim("--features", arch.inputs)?,
         output_dim: u32_dim("--target", arch.outputs)?,
         components: u32_dim("--components", arch.components)?,
-        members: 1,
+        networks: 1,
         hidden,
         activation: arch.activation,
         sigma: arch.sigma,
@@ -254,10 +254,10 @@ impl Mdn {
             source,
         })?;
         let header = blob.header();
-        if header.members != 1 {
+        if header.networks != 1 {
             return Err(Error::EnsembleBlob {
                 path: path.to_path_buf(),
-                members: header.members,
+                networks: header.networks,
             });
         }
         let layout = blob.layout().map_err(core_error("laying out the model"))?;
@@ -400,7 +400,7 @@ impl Mdn {
                 TensorName::TargetOffset => self.scalers.target.offset.clone(),
                 TensorName::TargetScale => self.scalers.target.scale.clone(),
                 // One network: all of the mixture's weight.
-                TensorName::MemberLogWeights => vec![0.0],
+                TensorName::NetworkLogWeights => vec![0.0],
                 name => self.tensor(name)?.flatten_all()?.to_vec1::<f32>()?,
             };
             debug_assert_eq!(values.len(), info.len(), "{}", info.name);

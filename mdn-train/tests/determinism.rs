@@ -69,31 +69,31 @@ fn the_default_recipe_weighs_its_candidates() {
     };
     let trained = mdn_train::train::train(&data, &config, |_| {}).unwrap();
     assert_eq!(trained.candidates.len(), 4);
-    assert_eq!(trained.member_runs.len(), 4 * 5);
+    assert_eq!(trained.network_runs.len(), 4 * 5);
     let total: f64 = trained.candidates.iter().map(|c| c.weight).sum();
     assert!((total - 1.0).abs() < 1e-9, "weights add up to {total}");
     let networks = trained.candidates.iter().filter(|c| c.weight > 0.0).count() * 5;
-    assert_eq!(trained.ensemble.members.len(), networks);
+    assert_eq!(trained.ensemble.networks.len(), networks);
     let mass: f64 = trained.ensemble.log_weights.iter().map(|w| w.exp()).sum();
     assert!((mass - 1.0).abs() < 1e-9);
     // Every network has the largest candidate's shape.
-    for blob in &trained.ensemble.members {
+    for blob in &trained.ensemble.networks {
         let model = mdn_core::HostModel::from_bytes(blob).unwrap();
         assert_eq!(model.header().components, 5);
     }
     // The blob is every network in one: its density is the weighted mixture of the
     // networks' own densities (combined here in f64).
     let merged = mdn_core::HostModel::from_bytes(&trained.blob).unwrap();
-    assert_eq!(merged.header().members as usize, networks);
-    let members: Vec<_> = trained
+    assert_eq!(merged.header().networks as usize, networks);
+    let models: Vec<_> = trained
         .ensemble
-        .members
+        .networks
         .iter()
         .map(|b| mdn_core::HostModel::from_bytes(b).unwrap())
         .collect();
     for i in 0..data.len() {
         let (x, y) = (data.row_x(i), data.row_y(i));
-        let terms: Vec<f64> = members
+        let terms: Vec<f64> = models
             .iter()
             .zip(&trained.ensemble.log_weights)
             .map(|(m, w)| w + f64::from(m.log_prob(x, y).unwrap()))
@@ -113,7 +113,7 @@ fn the_default_recipe_weighs_its_candidates() {
         ..config
     };
     let trained = mdn_train::train::train(&data, &fixed, |_| {}).unwrap();
-    assert_eq!(trained.ensemble.members.len(), 1);
+    assert_eq!(trained.ensemble.networks.len(), 1);
     assert_eq!(trained.metrics.len(), 4);
     assert!(trained.metrics.iter().all(|m| m.val_nll.is_none()));
 }

@@ -92,7 +92,7 @@ fn a_student_learns_its_teachers_density() {
     assert_eq!(student.val_rows, teacher.rows_held_out.len());
     assert!((student.val_nll - student.teacher_nll).abs() < 0.2);
     let blob = mdn_core::Blob::from_bytes(&student.blob).unwrap();
-    assert_eq!((blob.header().members, blob.header().components), (1, 3));
+    assert_eq!((blob.header().networks, blob.header().components), (1, 3));
 }
 
 #[test]
@@ -128,14 +128,14 @@ fn deployments_write_the_ensemble_the_teacher_or_a_student() {
     let teacher = train::train(&data, &folds, |_| {}).unwrap();
     assert_eq!(ensemble.written, Written::Ensemble);
     assert_eq!(ensemble.blob().as_bytes(), teacher.blob.as_bytes());
-    assert!(teacher.ensemble.members.len() > 1);
+    assert!(teacher.ensemble.networks.len() > 1);
 
     // The default: the same teacher, then one student network.
     let deployed = run(&folds, &device);
     assert_eq!(deployed.written, Written::Student);
     assert_eq!(deployed.teacher.blob.as_bytes(), teacher.blob.as_bytes());
     let blob = mdn_core::Blob::from_bytes(deployed.blob()).unwrap();
-    assert_eq!(blob.header().members, 1);
+    assert_eq!(blob.header().networks, 1);
     assert_eq!(
         deployed.metrics().len(),
         deployed.student.as_ref().unwrap().metrics.len()

@@ -30,10 +30,10 @@ use mdn_train::{
 fn worst_difference(data: &Dataset, config: &TrainConfig) -> (f64, f64) {
     let trained = train(data, config, |_| {}).expect("training succeeds");
     let core = HostModel::from_bytes(&trained.blob).unwrap();
-    let networks = Ensemble::from_blob(&trained.blob, "trained".as_ref()).unwrap();
-    assert_eq!(networks.members.len(), trained.ensemble.members.len());
-    let per_network: Vec<Vec<f32>> = networks
-        .members
+    let split = Ensemble::from_blob(&trained.blob, "trained".as_ref()).unwrap();
+    assert_eq!(split.networks.len(), trained.ensemble.networks.len());
+    let per_network: Vec<Vec<f32>> = split
+        .networks
         .iter()
         .map(|blob| {
             let candle = Mdn::from_blob(blob, "trained".as_ref()).unwrap();
@@ -44,7 +44,7 @@ fn worst_difference(data: &Dataset, config: &TrainConfig) -> (f64, f64) {
     for i in 0..data.len() {
         let terms: Vec<f64> = per_network
             .iter()
-            .zip(&networks.log_weights)
+            .zip(&split.log_weights)
             .map(|(lp, w)| w + f64::from(lp[i]))
             .collect();
         let c = log_sum_exp(&terms);

@@ -43,7 +43,7 @@ PREFIX_LEN = 10
 TRAILER_LEN = 4
 MAX_HIDDEN_LAYERS = 8
 # FORMAT.md section 4: the network weights exp(members.log_weight) add up to one within this.
-MEMBER_WEIGHT_TOLERANCE = 1e-4
+WEIGHT_SUM_TOLERANCE = 1e-4
 
 ACTIVATIONS = {"relu": 0, "tanh": 1}
 SIGMAS = {"nnelu": 0, "softplus": 1, "exp": 2}
@@ -109,7 +109,7 @@ def encode_header(header):
     return bytes(out)
 
 
-def member_prefix(m):
+def network_prefix(m):
     """The prefix of network m's tensor names (FORMAT.md section 3): `members.m.`."""
     return "members.%d." % m
 
@@ -126,7 +126,7 @@ def layout(header):
         ("members.log_weight", [header["members"]]),
     ]
     for m in range(header["members"]):
-        prefix = member_prefix(m)
+        prefix = network_prefix(m)
         fan_in = f
         for i, width in enumerate(header["hidden"]):
             tensors.append((prefix + "hidden.%d.weight" % i, [width, fan_in]))
@@ -172,7 +172,7 @@ def stored_order(header):
                  "target_scaler.scale", "members.log_weight"):
         order += vector(name)
     for m in range(header["members"]):
-        prefix = member_prefix(m)
+        prefix = network_prefix(m)
         layers = [(rows(prefix + "hidden.%d.weight" % i), vector(prefix + "hidden.%d.bias" % i))
                   for i in range(len(header["hidden"]))]
         # The three heads are stored as one layer: logit rows, mean rows, sigma rows.
@@ -293,7 +293,7 @@ class Model:
             offset += n
         assert offset == len(parameters)
 
-    def member_log_weights(self):
+    def network_log_weights(self):
         """`members.log_weight` (FORMAT.md section 3, row 5)."""
         return self.tensors["members.log_weight"]
 
@@ -313,7 +313,7 @@ class Model:
         components, with log_alpha_k = (l_mk - lse(l_m)) + w_m (FORMAT.md section 5)."""
         h = self.header
         t = self.tensors
-        prefix = member_prefix(m)
+        prefix = network_prefix(m)
         v = scaled
         for i in range(len(h["hidden"])):
             z = self.dense(prefix + "hidden.%d" % i, v)
@@ -323,7 +323,7 @@ class Model:
                 v = [math.tanh(zi) for zi in z]
         logits = self.dense(prefix + "head.logits", v)
         lse = log_sum_exp(logits)
-        w_m = self.member_log_weights()[m]
+        w_m = self.network_log_weights()[m]
         log_alpha = [(l - lse) + w_m for l in logits]
         k_count, d_count = h["components"], h["output_dim"]
         u = self.dense(prefix + "head.means", v)
@@ -408,8 +408,8 @@ def sigma_transform(kind, z):
     return math.exp(z)
 
 
-def check_member_weights(log_weights):
-    """FORMAT.md section 4's rule (`InvalidMemberWeights`): the network weights add up to one
+def check_network_weights(log_weights):
+    """FORMAT.md section 4's rule (`InvalidNetworkWeights`): the network weights add up to one
     within 1e-4, both in float64 and summed in f32 as the format writes it (each exp rounded
     to f32, then each partial sum; Python's `math.exp`, not libm's `expf`, which may differ
     in the last bit, far inside the tolerance)."""
@@ -417,9 +417,9 @@ def check_member_weights(log_weights):
     single = 0.0
     for w in log_weights:
         single = f32(single + f32(math.exp(w)))
-    return abs(exact - 1.0) <= MEMBER_WEIGHT_TOLERANCE and abs(
+    return abs(exact - 1.0) <= WEIGHT_SUM_TOLERANCE and abs(
         single - 1.0
-    ) <= MEMBER_WEIGHT_TOLERANCE
+    ) <= WEIGHT_SUM_TOLERANCE
 
 
 def log_sum_exp(values):
@@ -445,14 +445,15 @@ def header(
     target,
     features,
     targets,
-    members=1,
+    networks=1,
 ):
     assert len(features) == inputs and len(targets) == outputs
+    # The keys are FORMAT.md section 2's field names: the network count is `members`.
     return {
         "input_dim": inputs,
         "output_dim": outputs,
         "components": components,
-        "members": members,
+        "members": networks,
         "hidden": hidden,
         "activation": activation,
         "sigma": sigma,
@@ -545,7 +546,7 @@ MODELS = [
         # non-uniform network weights; each network's logits are normalised on their own.
         "ensemble_m3_k2",
         6,
-        header(1, [8, 8], "tanh", "nnelu", 1e-3, 2, 1, "identity", ["x"], ["y"], members=3),
+        header(1, [8, 8], "tanh", "nnelu", 1e-3, 2, 1, "identity", ["x"], ["y"], networks=3),
         (-2.0, 0.5),
         (-2.0, 5.0),
         [0.5, 0.3, 0.2],
@@ -566,7 +567,7 @@ MODELS = [
             "log",
             ["load", "speed"],
             ["energy", "heat"],
-            members=2,
+            networks=2,
         ),
         (-2.0, 0.0),
         (0.5, 2.0),
@@ -575,11 +576,11 @@ MODELS = [
 ]
 
 
-def make_parameters(rng, header, sigma_bias, target_offset, member_weights):
+def make_parameters(rng, header, sigma_bias, target_offset, network_weights):
     """Deterministic parameters, each exactly an f32, with non-trivial scalers. Every network
     draws its own parameters from the same ranges; `members.log_weight` draws nothing (so a
     single network has the parameters it had in format version 1)."""
-    assert len(member_weights) == header["members"]
+    assert len(network_weights) == header["members"]
     params = []
     for full_name, shape in layout(header):
         n = size(shape)
@@ -588,7 +589,7 @@ def make_parameters(rng, header, sigma_bias, target_offset, member_weights):
         if name.startswith("members.") and name != "members.log_weight":
             name = name.split(".", 2)[2]
         if name == "members.log_weight":
-            values = [math.log(w) for w in member_weights]
+            values = [math.log(w) for w in network_weights]
         elif name == "input_scaler.offset":
             values = [rng.uniform(-3.0, 3.0) for _ in range(n)]
         elif name == "input_scaler.scale":
@@ -650,7 +651,7 @@ def check_ensemble(model, vectors):
     """An ensemble is the mixture of its networks: p(y|x) = sum_m exp(w_m) p_m(y|x), and the
     mean is the weighted mean of the networks' means (a check of the reference itself)."""
     networks = split_networks(model)
-    weights = model.member_log_weights()
+    weights = model.network_log_weights()
     for v in vectors:
         x, y = v["x"], v["y"]
         if v["log_prob"] != "-inf":
@@ -724,10 +725,10 @@ def self_test():
     assert varint(2**32 - 1) == b"\xff\xff\xff\xff\x0f"
     assert abs(HALF_LN_TWO_PI - 0.5 * math.log(2.0 * math.pi)) < 4e-8
     assert log_sum_exp([0.0, 0.0]) == math.log(2.0)
-    assert check_member_weights([0.0])
-    assert check_member_weights([f32(math.log(w)) for w in (0.5, 0.3, 0.2)])
-    assert not check_member_weights([0.0, 0.0])
-    assert not check_member_weights([f32(math.log(0.5)), f32(math.log(0.4999))])
+    assert check_network_weights([0.0])
+    assert check_network_weights([f32(math.log(w)) for w in (0.5, 0.3, 0.2)])
+    assert not check_network_weights([0.0, 0.0])
+    assert not check_network_weights([f32(math.log(0.5)), f32(math.log(0.4999))])
 
 
 def dump(path, value):
@@ -739,15 +740,15 @@ def dump(path, value):
 def main():
     self_test()
     os.makedirs(GOLDEN_DIR, exist_ok=True)
-    for name, seed, h, sigma_bias, target_offset, member_weights in MODELS:
+    for name, seed, h, sigma_bias, target_offset, network_weights in MODELS:
         rng = random.Random(seed)
-        parameters = make_parameters(rng, h, sigma_bias, target_offset, member_weights)
+        parameters = make_parameters(rng, h, sigma_bias, target_offset, network_weights)
         blob = write_blob(h, parameters)
         parsed_header, parsed_parameters = read_blob(blob)
         assert parsed_header == h and parsed_parameters == parameters, name
         encoded = encode_header(h)
         model = Model(h, parameters)
-        assert check_member_weights(model.member_log_weights()), name
+        assert check_network_weights(model.network_log_weights()), name
         vectors = make_vectors(rng, model, parameters, 40)
         if h["members"] > 1:
             check_ensemble(model, vectors)

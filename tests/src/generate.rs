@@ -83,7 +83,7 @@ pub struct ModelSpec {
     /// Mixture components of each network.
     pub components: u32,
     /// Networks (an ensemble when more than one).
-    pub members: u32,
+    pub networks: u32,
     /// Output dimensions.
     pub outputs: u32,
     /// Hidden activation.
@@ -103,7 +103,7 @@ pub const MINIMAL: ModelSpec = ModelSpec {
     inputs: 1,
     hidden: &[32, 32],
     components: 5,
-    members: 1,
+    networks: 1,
     outputs: 1,
     activation: Activation::Relu,
     sigma: SigmaTransform::Nnelu,
@@ -118,7 +118,7 @@ pub const SMALL: ModelSpec = ModelSpec {
     inputs: 1,
     hidden: &[16, 16],
     components: 1,
-    members: 1,
+    networks: 1,
     outputs: 1,
     activation: Activation::Relu,
     sigma: SigmaTransform::Nnelu,
@@ -133,7 +133,7 @@ pub const WIDE: ModelSpec = ModelSpec {
     inputs: 13,
     hidden: &[64, 64],
     components: 5,
-    members: 1,
+    networks: 1,
     outputs: 1,
     activation: Activation::Relu,
     sigma: SigmaTransform::Nnelu,
@@ -150,7 +150,7 @@ pub const PARITY_MODELS: [ModelSpec; 5] = [
         inputs: 3,
         hidden: &[16, 8],
         components: 3,
-        members: 1,
+        networks: 1,
         outputs: 2,
         activation: Activation::Tanh,
         sigma: SigmaTransform::Softplus,
@@ -162,7 +162,7 @@ pub const PARITY_MODELS: [ModelSpec; 5] = [
         inputs: 2,
         hidden: &[24],
         components: 4,
-        members: 1,
+        networks: 1,
         outputs: 1,
         activation: Activation::Relu,
         sigma: SigmaTransform::Exp,
@@ -174,7 +174,7 @@ pub const PARITY_MODELS: [ModelSpec; 5] = [
         inputs: 2,
         hidden: &[],
         components: 2,
-        members: 1,
+        networks: 1,
         outputs: 3,
         activation: Activation::Relu,
         sigma: SigmaTransform::Nnelu,
@@ -186,7 +186,7 @@ pub const PARITY_MODELS: [ModelSpec; 5] = [
         inputs: 2,
         hidden: &[8, 8],
         components: 2,
-        members: 3,
+        networks: 3,
         outputs: 1,
         activation: Activation::Tanh,
         sigma: SigmaTransform::Exp,
@@ -215,7 +215,7 @@ pub fn cost_models() -> Vec<ModelSpec> {
         .zip(100..)
         .map(
             |(
-                &(name, inputs, hidden, components, members, outputs, activation, sigma, target),
+                &(name, inputs, hidden, components, networks, outputs, activation, sigma, target),
                 seed,
             )| {
                 ModelSpec {
@@ -223,7 +223,7 @@ pub fn cost_models() -> Vec<ModelSpec> {
                     inputs,
                     hidden,
                     components,
-                    members,
+                    networks,
                     outputs,
                     activation,
                     sigma,
@@ -318,7 +318,7 @@ impl ModelSpec {
         [
             self.inputs,
             width,
-            self.components * self.members,
+            self.components * self.networks,
             self.outputs,
         ]
         .map(|c| c as usize)
@@ -342,7 +342,7 @@ pub fn generated_blob(spec: &ModelSpec) -> Vec<u8> {
         input_dim: spec.inputs,
         output_dim: spec.outputs,
         components: spec.components,
-        members: spec.members,
+        networks: spec.networks,
         hidden: HiddenWidths::from_slice(spec.hidden).expect("at most 8 hidden layers"),
         activation: spec.activation,
         sigma: spec.sigma,
@@ -355,7 +355,7 @@ pub fn generated_blob(spec: &ModelSpec) -> Vec<u8> {
     let mut rng = SplitMix64::new(spec.seed);
     let mut parameters = Vec::with_capacity(layout.parameter_count());
     for tensor in layout.tensors() {
-        if tensor.name == TensorName::MemberLogWeights {
+        if tensor.name == TensorName::NetworkLogWeights {
             let raw: Vec<f64> = (0..tensor.len())
                 .map(|_| f64::from(rng.uniform(0.2, 1.0)))
                 .collect();

@@ -246,7 +246,7 @@ fn demo_student_is_one_network_that_minimal_accepts() {
     let bytes = demo_student();
     let aligned = AlignedBlob::new(&bytes);
     let blob = mdn_core::Blob::from_bytes(aligned.bytes()).expect("a valid blob");
-    assert_eq!(blob.header().members, 1);
+    assert_eq!(blob.header().networks, 1);
     let model = mdn_core::Model::<1, 32, 5, 1>::from_bytes(aligned.bytes()).expect("fits minimal");
     assert!(model.log_prob(&[0.3], &[-0.7]).unwrap().is_finite());
     let [i, w, k, d] = MINIMAL;

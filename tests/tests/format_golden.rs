@@ -2,7 +2,7 @@
 //! Python writer (`tests/reference/mdn_reference.py`) re-encode bit for bit with
 //! `mdn_core::encode`, validate with `Blob::from_bytes`, name the same tensors and store
 //! each value where Python's `stored_order` puts it (FORMAT.md section 3.1); the checks
-//! (the version itself, `members`, `members.log_weight`) reject what FORMAT.md section 4
+//! (the version itself, the network count, `members.log_weight`) reject what FORMAT.md section 4
 //! says they reject.
 
 mod common;
@@ -132,7 +132,7 @@ fn tensor_names_shapes_and_offsets_match_the_python_layout() {
             // The full name of FORMAT.md section 3, with `members.m.` for a network's tensor.
             assert_eq!(rust.to_string(), python.name, "{name}");
             assert_eq!(
-                rust.member.is_none(),
+                rust.network.is_none(),
                 !python.name.starts_with("members.") || python.name == "members.log_weight",
                 "{name}: {}",
                 python.name
@@ -148,26 +148,26 @@ fn tensor_names_shapes_and_offsets_match_the_python_layout() {
             // `find` gives a shared tensor or the first network's; the others follow at
             // multiples of one network's parameter count.
             let first = layout.find(rust.name).unwrap();
-            let member = rust.member.unwrap_or(0);
+            let network = rust.network.unwrap_or(0);
             assert_eq!(
-                (first.rows, first.cols, first.member.unwrap_or(0)),
+                (first.rows, first.cols, first.network.unwrap_or(0)),
                 (rust.rows, rust.cols, 0),
                 "{name}: {}",
                 python.name
             );
             assert_eq!(
-                first.offset + member * layout.member_parameter_count(),
+                first.offset + network * layout.network_parameter_count(),
                 rust.offset,
                 "{name}: {}",
                 python.name
             );
         }
-        assert_eq!(layout.members(), golden.model.header.members as usize);
+        assert_eq!(layout.networks(), golden.model.header.networks as usize);
     }
 }
 
 /// Index of `members.log_weight` in the parameter section, from the Python tensor table.
-fn member_weights_offset(golden: &Golden) -> usize {
+fn network_weights_offset(golden: &Golden) -> usize {
     golden
         .model
         .tensors
@@ -186,15 +186,15 @@ fn with_crc(mut bytes: Vec<u8>) -> Vec<u8> {
 }
 
 #[test]
-fn member_log_weights_are_stored_after_the_scalers() {
+fn network_log_weights_are_stored_after_the_scalers() {
     for golden in common::all() {
         let name = &golden.name;
         let h = &golden.model.header;
-        let offset = member_weights_offset(&golden);
+        let offset = network_weights_offset(&golden);
         // Right after the four scaler tensors ([F], [F], [D], [D]).
         assert_eq!(offset, 2 * (h.input_dim + h.output_dim) as usize, "{name}");
-        let weights = &golden.model.parameters[offset..offset + h.members as usize];
-        if h.members == 1 {
+        let weights = &golden.model.parameters[offset..offset + h.networks as usize];
+        if h.networks == 1 {
             assert_eq!(weights, [0.0], "{name}: a single network stores ln 1");
         }
         // FORMAT.md section 4's sum, in f32 as mdn-core computes it.
@@ -232,11 +232,11 @@ fn versions_1_and_2_are_refused() {
 }
 
 #[test]
-fn member_weights_that_do_not_add_up_to_one_are_rejected() {
+fn network_weights_that_do_not_add_up_to_one_are_rejected() {
     for golden in common::all() {
         let name = &golden.name;
         let start = PREFIX_LEN + golden.model.header_hex.len() / 2 + golden.model.padding;
-        let at = start + 4 * member_weights_offset(&golden);
+        let at = start + 4 * network_weights_offset(&golden);
         let stored = f32::from_le_bytes(golden.bytes[at..at + 4].try_into().unwrap());
         // Network 0's weight doubled (+ ln 2), a little too much (+ 2e-4 in weight) and, for
         // a single network, ln 1 replaced by ln 0.5: all move the sum off 1 by more than 1e-4.
@@ -252,12 +252,12 @@ fn member_weights_that_do_not_add_up_to_one_are_rejected() {
             let bytes = with_crc(bytes);
             assert_eq!(
                 Blob::from_bytes(&bytes).unwrap_err(),
-                Error::InvalidMemberWeights,
+                Error::InvalidNetworkWeights,
                 "{name}: log weight {value}"
             );
             assert_eq!(
                 HostModel::from_bytes(&bytes).unwrap_err(),
-                Error::InvalidMemberWeights,
+                Error::InvalidNetworkWeights,
                 "{name}"
             );
         }
@@ -270,21 +270,21 @@ fn member_weights_that_do_not_add_up_to_one_are_rejected() {
 }
 
 #[test]
-fn zero_members_is_an_empty_dimension() {
+fn zero_networks_is_an_empty_dimension() {
     for golden in common::all() {
         let name = &golden.name;
         let h = &golden.model.header;
         // The first three varints (inputs, outputs, components) are one byte each in every
-        // golden header, so `members` is the fourth byte of the header.
+        // golden header, so the network count (`members`) is the fourth byte of the header.
         assert!(h.input_dim < 128 && h.output_dim < 128 && h.components < 128);
         let at = PREFIX_LEN + 3;
-        assert_eq!(u32::from(golden.bytes[at]), h.members, "{name}");
+        assert_eq!(u32::from(golden.bytes[at]), h.networks, "{name}");
         let mut bytes = golden.bytes.clone();
         bytes[at] = 0;
         assert_eq!(
             Blob::from_bytes(&with_crc(bytes)).unwrap_err(),
             Error::EmptyDimension {
-                what: Dimension::Members
+                what: Dimension::Networks
             },
             "{name}"
         );
@@ -335,28 +335,28 @@ fn golden_set_covers_the_format() {
     });
     covers(&goldens, "K = 1", |g| g.model.header.components == 1);
     covers(&goldens, "a single network (M = 1)", |g| {
-        g.model.header.members == 1
+        g.model.header.networks == 1
     });
     covers(&goldens, "an ensemble of three networks", |g| {
-        g.model.header.members == 3
+        g.model.header.networks == 3
     });
     covers(&goldens, "an ensemble with K > 1 and hidden layers", |g| {
-        g.model.header.members > 1
+        g.model.header.networks > 1
             && g.model.header.components > 1
             && !g.model.header.hidden.is_empty()
     });
     covers(&goldens, "an ensemble with a log target and D > 1", |g| {
-        g.model.header.members > 1
+        g.model.header.networks > 1
             && g.model.header.output_dim > 1
             && g.model.header.target_transform == "log"
     });
     covers(&goldens, "non-uniform network weights", |g| {
-        let offset = member_weights_offset(g);
-        let weights = &g.model.parameters[offset..offset + g.model.header.members as usize];
+        let offset = network_weights_offset(g);
+        let weights = &g.model.parameters[offset..offset + g.model.header.networks as usize];
         weights.iter().any(|&w| w != weights[0])
     });
     covers(&goldens, "ensemble density-zero vectors", |g| {
-        g.model.header.members > 1
+        g.model.header.networks > 1
             && g.vectors
                 .vectors
                 .iter()

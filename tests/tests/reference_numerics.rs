@@ -121,7 +121,7 @@ fn check_vector(
     let header = model.header();
     assert_eq!(
         mixture.components(),
-        (header.components * header.members) as usize,
+        (header.components * header.networks) as usize,
         "{what}: K M components"
     );
     let rows = v.means.chunks_exact(dims).zip(v.sigmas.chunks_exact(dims));
@@ -175,7 +175,7 @@ fn host_model_matches_the_float64_reference() {
     let mut conditioned = 0;
     let mut ensembles = 0;
     for golden in common::all() {
-        ensembles += usize::from(golden.model.header.members > 1);
+        ensembles += usize::from(golden.model.header.networks > 1);
         let model = HostModel::from_bytes(&golden.bytes).unwrap();
         for (i, v) in golden.vectors.vectors.iter().enumerate() {
             let what = format!("{} vector {i}", golden.name);

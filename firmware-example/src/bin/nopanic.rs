@@ -110,7 +110,7 @@ fn writer_and_layout(blob: &Blob<'_>) -> u32 {
     let mut checksum = encoded_len(header).map_or(0, |len| len as u32);
     if let Ok(layout) = blob.layout() {
         checksum ^= layout.tensors().fold(0, |a, t| {
-            a ^ t.offset as u32 ^ t.len() as u32 ^ t.member.map_or(0, |m| m as u32)
+            a ^ t.offset as u32 ^ t.len() as u32 ^ t.network.map_or(0, |m| m as u32)
         });
         checksum ^= layout
             .stored_index(black_box(3))

@@ -83,7 +83,7 @@ impl<'a> Ensemble<'a> {
         let inputs = to_usize(header.input_dim)?;
         let dims = to_usize(header.output_dim)?;
         let components = to_usize(header.components)?;
-        let networks = to_usize(header.members)?;
+        let networks = to_usize(header.networks)?;
         let mut hidden = heapless::Vec::new();
         let mut network_len = 0_usize;
         let mut fan_in = inputs;

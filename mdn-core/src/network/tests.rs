@@ -161,7 +161,7 @@ fn placements_are_the_layout_offsets() {
     let mut header = crate::doc_example_header();
     for (hidden, networks, k) in [(&[3_u32][..], 1, 2), (&[9, 2][..], 3, 3), (&[][..], 2, 5)] {
         header.hidden = crate::HiddenWidths::from_slice(hidden).unwrap();
-        header.members = networks;
+        header.networks = networks;
         header.components = k;
         header.output_dim = 2;
         header.target_names = crate::Names::new("a\nb");
@@ -180,7 +180,7 @@ fn placements_are_the_layout_offsets() {
                 let stored = layout.stored_index(tensor.offset + e).unwrap();
                 assert!(!seen[stored], "{tensor}[{e}] stored twice");
                 seen[stored] = true;
-                let Some(m) = tensor.member else {
+                let Some(m) = tensor.network else {
                     assert_eq!(stored, tensor.offset + e, "{tensor}");
                     continue;
                 };

@@ -57,7 +57,7 @@ pub fn header(
         input_dim: inputs,
         output_dim: outputs,
         components,
-        members: 1,
+        networks: 1,
         hidden: HiddenWidths::from_slice(hidden).expect("at most 8 hidden layers"),
         activation,
         sigma,
@@ -95,8 +95,8 @@ pub fn parameters(header: &Header<'_>, rng: &mut Rng, w: f64, sigma_bias: (f64, 
     let mut out = Vec::with_capacity(layout.parameter_count());
     for tensor in layout.tensors() {
         let name = tensor.name.to_string();
-        if tensor.name == TensorName::MemberLogWeights {
-            out.extend(member_log_weights(rng, tensor.len()));
+        if tensor.name == TensorName::NetworkLogWeights {
+            out.extend(network_log_weights(rng, tensor.len()));
             continue;
         }
         for _ in 0..tensor.len() {
@@ -120,16 +120,16 @@ pub fn filled(header: &Header<'_>, value: f32) -> Vec<f32> {
     let layout = Layout::new(header).expect("valid layout");
     let mut out = vec![value; layout.parameter_count()];
     let weights = layout
-        .find(TensorName::MemberLogWeights)
+        .find(TensorName::NetworkLogWeights)
         .expect("every layout has network weights");
     let equal = -(weights.len() as f32).ln();
     out[weights.offset..weights.offset + weights.len()].fill(equal);
     out
 }
 
-/// `ln` of `members` random weights that add up to 1, as a blob stores them.
-pub fn member_log_weights(rng: &mut Rng, members: usize) -> Vec<f32> {
-    let raw: Vec<f64> = (0..members).map(|_| rng.uniform(0.2, 1.0)).collect();
+/// `ln` of `networks` random weights that add up to 1, as a blob stores them.
+pub fn network_log_weights(rng: &mut Rng, networks: usize) -> Vec<f32> {
+    let raw: Vec<f64> = (0..networks).map(|_| rng.uniform(0.2, 1.0)).collect();
     let total: f64 = raw.iter().sum();
     raw.iter().map(|r| (r / total).ln() as f32).collect()
 }
@@ -204,7 +204,7 @@ pub struct RawHeader {
     pub input_dim: u32,
     pub output_dim: u32,
     pub components: u32,
-    pub members: u32,
+    pub networks: u32,
     pub hidden: Vec<u32>,
     pub activation: u8,
     pub sigma: u8,
@@ -221,7 +221,7 @@ impl RawHeader {
             input_dim: 1,
             output_dim: 1,
             components: 1,
-            members: 1,
+            networks: 1,
             hidden: Vec::new(),
             activation: 0,
             sigma: 2,
@@ -238,7 +238,7 @@ impl RawHeader {
         varint(self.input_dim.into(), &mut out);
         varint(self.output_dim.into(), &mut out);
         varint(self.components.into(), &mut out);
-        varint(self.members.into(), &mut out);
+        varint(self.networks.into(), &mut out);
         varint(self.hidden.len() as u64, &mut out);
         for &w in &self.hidden {
             varint(w.into(), &mut out);

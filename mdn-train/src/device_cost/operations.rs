@@ -438,7 +438,7 @@ impl Shape {
         Shape {
             inputs: header.input_dim.into(),
             dims: header.output_dim.into(),
-            networks: header.members.into(),
+            networks: header.networks.into(),
             components: header.components.into(),
             hidden: header.hidden.iter().map(|&w| w.into()).collect(),
             activation: header.activation,

@@ -32,7 +32,7 @@ fn header(
         input_dim: inputs,
         output_dim: d,
         components: k,
-        members: m,
+        networks: m,
         hidden: HiddenWidths::from_slice(hidden).unwrap(),
         activation,
         sigma,
@@ -57,7 +57,7 @@ fn blob(header: &Header<'_>) -> AlignedBytes {
             let unit = (state >> 8) as f32 / (1 << 24) as f32;
             parameters.push(match tensor.name {
                 TensorName::InputScale | TensorName::TargetScale => 0.5 + unit,
-                TensorName::MemberLogWeights => -(header.members as f32).ln(),
+                TensorName::NetworkLogWeights => -(header.networks as f32).ln(),
                 _ => 2.0 * unit - 1.0,
             });
         }

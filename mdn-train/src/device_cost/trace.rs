@@ -41,7 +41,7 @@ impl Trace {
             .zip(parameters.shared(TensorName::InputScale))
             .map(|((x, offset), scale)| (x - offset) / scale)
             .collect();
-        for network in 0..header.members as usize {
+        for network in 0..header.networks as usize {
             let mut input = scaled.clone();
             for layer in 0..header.hidden.len() {
                 let weights = parameters.of_network(TensorName::HiddenWeight(layer), network);
@@ -211,7 +211,7 @@ impl Parameters {
     fn tensor(&self, name: TensorName, network: Option<usize>) -> &[f32] {
         self.layout
             .tensors()
-            .find(|t| t.name == name && t.member == network)
+            .find(|t| t.name == name && t.network == network)
             .and_then(|t| self.values.get(t.offset..t.offset + t.len()))
             .unwrap_or(&[])
     }

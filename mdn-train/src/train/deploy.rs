@@ -163,7 +163,7 @@ pub fn deploy(
 
 /// Whether the teacher is one network within `budget`.
 fn fits_as_it_is(teacher: &Trained, budget: &Budget) -> Result<bool> {
-    if teacher.ensemble.members.len() != 1 {
+    if teacher.ensemble.networks.len() != 1 {
         return Ok(false);
     }
     let blob = mdn_core::Blob::from_bytes(&teacher.blob).map_err(|source| Error::Core {

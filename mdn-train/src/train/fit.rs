@@ -9,9 +9,9 @@ use rand_pcg::Pcg64Mcg;
 
 use crate::{
     error::Result,
-    members::{MemberAdam, Members, Snapshot},
+    networks::{NetworkAdam, Networks, Snapshot},
     train::{
-        Action, Divergence, EarlyStopping, EpochMetrics, MemberRun, TrainConfig,
+        Action, Divergence, EarlyStopping, EpochMetrics, NetworkRun, TrainConfig,
         rows::{Assignment, STREAM_BATCHES, STREAM_NOISE, network_seed},
         scaled::{Scaled, Validation},
     },
@@ -51,7 +51,7 @@ pub(crate) enum Batch {
 impl Batch {
     /// Each network's loss over the batch `[M]`, to minimise, and its mean NLL per row
     /// `[M]`, to report (the same for [`Batch::Rows`]).
-    fn loss(self, networks: &Members) -> Result<(Tensor, Tensor)> {
+    fn loss(self, networks: &Networks) -> Result<(Tensor, Tensor)> {
         Ok(match self {
             Batch::Rows { xs, us } => {
                 let nll = networks.log_density(&xs, &us, true)?.mean(1)?.neg()?;
@@ -150,14 +150,14 @@ impl Batches for RowBatches<'_> {
 pub(crate) struct Run {
     /// Each network's kept weights.
     pub(crate) best: Snapshot,
-    pub(crate) networks: Vec<MemberRun>,
+    pub(crate) networks: Vec<NetworkRun>,
     /// Each epoch's means over the networks still training, and their number.
     pub(crate) metrics: Vec<(EpochMetrics, usize)>,
     pub(crate) diverged: Option<Divergence>,
 }
 
 /// Ends network `m`'s training: it keeps its best weights and moments from then on.
-fn stop(m: usize, adam: &mut MemberAdam, training: &mut [bool]) {
+fn stop(m: usize, adam: &mut NetworkAdam, training: &mut [bool]) {
     training[m] = false;
     adam.freeze(m);
 }
@@ -168,7 +168,7 @@ fn stop(m: usize, adam: &mut MemberAdam, training: &mut [bool]) {
 /// validation rows (for the report). A network whose loss becomes NaN or infinite stops
 /// there with its best weights from before.
 pub(crate) fn fit(
-    networks: &Members,
+    networks: &Networks,
     batches: &mut dyn Batches,
     validation: Option<&Validation>,
     rows: &Assignment,
@@ -176,10 +176,10 @@ pub(crate) fn fit(
     mut on_epoch: Option<&mut dyn FnMut(&EpochMetrics)>,
 ) -> Result<Run> {
     let count = networks.count();
-    let mut adam = MemberAdam::new(networks, config.lr, config.weight_decay)?;
+    let mut adam = NetworkAdam::new(networks, config.lr, config.weight_decay)?;
     let mut stopping = vec![EarlyStopping::new(config.stopping_rule()); count];
-    let mut runs: Vec<MemberRun> = (0..count)
-        .map(|m| MemberRun {
+    let mut runs: Vec<NetworkRun> = (0..count)
+        .map(|m| NetworkRun {
             best_epoch: 0,
             best_val_nll: None,
             train_rows: rows.train[m].len(),
@@ -265,7 +265,7 @@ pub(crate) fn fit(
         if !improved.is_empty() {
             let now = networks.snapshot()?;
             for &m in &improved {
-                Members::copy_member(&now, &mut best, m, count);
+                Networks::copy_network(&now, &mut best, m, count);
             }
         }
         for (m, action) in actions {
@@ -278,7 +278,7 @@ pub(crate) fn fit(
                 Action::SetLr { lr } => adam.set_lr(m, lr),
                 Action::Restart { lr } => {
                     adam.set_lr(m, lr);
-                    adam.restore_member(&best, m)?;
+                    adam.restore_network(&best, m)?;
                 }
                 Action::Stop => {
                     runs[m].stopped_early = true;

@@ -42,12 +42,12 @@ pub struct Divergence {
 /// # Examples
 ///
 /// ```
-/// let run = mdn_train::train::MemberRun { best_epoch: 12, best_val_nll: Some(0.5),
+/// let run = mdn_train::train::NetworkRun { best_epoch: 12, best_val_nll: Some(0.5),
 ///     train_rows: 80, val_rows: 20, stopped_early: true, diverged_at: None };
 /// assert!(run.stopped_early);
 /// ```
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct MemberRun {
+pub struct NetworkRun {
     /// The epoch whose weights were kept (0: the initial weights).
     pub best_epoch: usize,
     /// Validation NLL of the kept weights, nats per row, original units.

@@ -8,7 +8,7 @@
 //!    the rows and learns from the others (`rows`). With `--val-fraction`, one network per
 //!    candidate on a random split instead.
 //! 2. **Networks.** All networks of all candidates train side by side as batched tensors
-//!    ([`crate::members`]), in two groups on two threads when there are two cores (`fit`);
+//!    ([`crate::networks`]), in two groups on two threads when there are two cores (`fit`);
 //!    each goes back to its best weights once with a tenth of the learning rate before it
 //!    stops ([`EarlyStopping`]).
 //! 3. **Weights.** Every row then has an out-of-fold density from each candidate, computed
@@ -42,7 +42,7 @@ pub use config::TrainConfig;
 pub use deploy::{Deployed, Deployment, Written, deploy};
 pub use distill::{DistillConfig, Distilled, distill};
 use fit::{RowBatches, Run, fit};
-pub use metrics::{Divergence, EpochMetrics, MemberRun, metrics_csv};
+pub use metrics::{Divergence, EpochMetrics, NetworkRun, metrics_csv};
 use rows::{Assignment, STREAM_INIT, network_seed};
 use scaled::{Scaled, Validation};
 pub use stopping::{Action, EarlyStopping, StoppingRule};
@@ -52,8 +52,8 @@ use crate::{
     data::{Dataset, MIN_TRAIN_ROWS},
     ensemble::{self, Ensemble},
     error::{Error, Result},
-    members::Members,
     model::{Architecture, Mdn},
+    networks::Networks,
     scaling::{self, Scalers, TargetScaling},
 };
 
@@ -81,7 +81,7 @@ pub struct Trained {
     /// The candidate models, in [`TrainConfig::candidates`] order.
     pub candidates: Vec<CandidateRun>,
     /// How each network's training went (candidate-major, then fold).
-    pub member_runs: Vec<MemberRun>,
+    pub network_runs: Vec<NetworkRun>,
     /// One entry per completed epoch (means over the networks still training).
     pub metrics: Vec<EpochMetrics>,
     /// The latest epoch whose weights a network kept (0: the initial weights).
@@ -114,7 +114,7 @@ pub struct Trained {
 /// `f` and training on the rest, each with its own early stopping.
 ///
 /// A non-finite loss stops the network it happened in, which keeps its best weights so
-/// far ([`MemberRun::diverged_at`]); when every network stopped so, the result carries
+/// far ([`NetworkRun::diverged_at`]); when every network stopped so, the result carries
 /// [`Trained::diverged`] (the caller writes the model and reports the failure).
 ///
 /// # Errors
@@ -154,7 +154,7 @@ pub fn train(
     let scaled = Scaled::new(data, &fitted.scalers, &Device::Cpu)?;
     let groups = train_groups(&plan, &scaled, &rows, config, &mut on_epoch)?;
     let runs: Vec<&Run> = groups.iter().map(|g| &g.run).collect();
-    let member_runs: Vec<MemberRun> = runs.iter().flat_map(|r| r.networks.clone()).collect();
+    let network_runs: Vec<NetworkRun> = runs.iter().flat_map(|r| r.networks.clone()).collect();
     let blobs = network_blobs(&groups, &plan, &fitted.scalers, data)?;
 
     // 3. Weights: each candidate's out-of-fold density on every row, by mdn-core.
@@ -171,19 +171,19 @@ pub fn train(
     // 4. Model: every network of the kept candidates, network f of candidate c with weight
     // w_c / F.
     let mut kept = Ensemble {
-        members: Vec::new(),
+        networks: Vec::new(),
         log_weights: Vec::new(),
     };
     for (m, blob) in blobs.into_iter().enumerate() {
         let w = weights[m / per_candidate];
         if w > 0.0 {
-            kept.members.push(blob);
+            kept.networks.push(blob);
             kept.log_weights.push(w.ln() - (per_candidate as f64).ln());
         }
     }
 
     // Training failed only if every network diverged; the others make the model.
-    let diverged = if member_runs.iter().all(|r| r.diverged_at.is_some()) {
+    let diverged = if network_runs.iter().all(|r| r.diverged_at.is_some()) {
         runs.iter().find_map(|r| r.diverged)
     } else {
         None
@@ -194,13 +194,13 @@ pub fn train(
         ensemble: kept,
         candidates: candidate_runs(&candidates, &weights, &oof),
         metrics: metrics::merge_metrics(&metrics),
-        best_epoch: member_runs.iter().map(|r| r.best_epoch).max().unwrap_or(0),
+        best_epoch: network_runs.iter().map(|r| r.best_epoch).max().unwrap_or(0),
         best_val_nll: (val_rows > 0).then(|| mixture_nll(&weights, &oof)),
-        stopped_early: member_runs.iter().all(|r| r.stopped_early),
+        stopped_early: network_runs.iter().all(|r| r.stopped_early),
         diverged,
-        train_rows: member_runs.first().map_or(0, |r| r.train_rows),
-        val_rows: member_runs.first().map_or(0, |r| r.val_rows),
-        member_runs,
+        train_rows: network_runs.first().map_or(0, |r| r.train_rows),
+        val_rows: network_runs.first().map_or(0, |r| r.val_rows),
+        network_runs,
         constant_features: fitted.constant_features,
         scalers: fitted.scalers,
         rows_learned: if config.val_fraction.is_some() {
@@ -261,13 +261,13 @@ impl Plan {
             sigma: config.sigma,
             sigma_floor: config.sigma_floor,
         };
-        let layout = Members::layout_of(&arch)?;
+        let layout = Networks::layout_of(&arch)?;
         let per_candidate = config.networks_per_candidate();
         let count = candidates.len() * per_candidate;
         let of_candidate = |m: usize| candidates[m / per_candidate];
         Ok(Plan {
             init: (0..count)
-                .map(|m| Members::initial(&layout, network_seed(config.seed, m, STREAM_INIT)))
+                .map(|m| Networks::initial(&layout, network_seed(config.seed, m, STREAM_INIT)))
                 .collect(),
             components: (0..count).map(|m| of_candidate(m).0).collect(),
             noise: (0..count).map(|m| of_candidate(m).1).collect(),
@@ -284,7 +284,7 @@ impl Plan {
 /// Networks `range` of the plan, trained together as one batch.
 struct Group {
     range: std::ops::Range<usize>,
-    networks: Members,
+    networks: Networks,
     run: Run,
 }
 
@@ -308,7 +308,7 @@ fn train_groups(
     let train_group = |range: &std::ops::Range<usize>,
                        on_epoch: Option<&mut dyn FnMut(&EpochMetrics)>|
      -> Result<Group> {
-        let networks = Members::new(
+        let networks = Networks::new(
             plan.arch.clone(),
             &plan.layout,
             &plan.init[range.clone()],
@@ -388,9 +388,10 @@ fn network_blobs(
                 &data.target_names,
                 0,
             )?;
-            let mut params = group
-                .networks
-                .member_parameters(&plan.layout, &group.run.best, local);
+            let mut params =
+                group
+                    .networks
+                    .network_parameters(&plan.layout, &group.run.best, local);
             let own = model.parameters()?;
             // The shared slots (scalers, the one network's log weight 0) come from the
             // model, which holds the shared scalers.
@@ -511,7 +512,7 @@ mod tests {
         assert!(err.to_string().contains("at most 11"), "{err}");
         // As many folds as rows is leave-one-out: every network stops early on its row.
         let trained = train(&data(12), &config, |_| {}).unwrap();
-        assert!(trained.member_runs.iter().all(|r| r.val_rows == 1));
+        assert!(trained.network_runs.iter().all(|r| r.val_rows == 1));
         assert!(trained.best_val_nll.is_some());
     }
 

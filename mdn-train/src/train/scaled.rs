@@ -8,7 +8,7 @@ use rand_pcg::Pcg64Mcg;
 use crate::{
     data::Dataset,
     error::{Error, Result},
-    members::Members,
+    networks::Networks,
     scaling::{self, Scalers},
 };
 
@@ -88,11 +88,11 @@ impl Scaled {
         levels: &[f32],
     ) -> Result<Tensor> {
         let cols = std.len();
-        let per_member = n * cols;
-        let values: Vec<f32> = (0..levels.len() * per_member)
+        let per_network = n * cols;
+        let values: Vec<f32> = (0..levels.len() * per_network)
             .map(|i| {
                 let z: f32 = rng.sample(rand_distr::StandardNormal);
-                z * levels[i / per_member] * std[i % cols]
+                z * levels[i / per_network] * std[i % cols]
             })
             .collect();
         Ok(Tensor::from_vec(
@@ -110,17 +110,17 @@ impl Scaled {
     }
 
     /// `[M, n, F]` inputs and `[M, n, D]` targets of the given rows, network-major.
-    pub(crate) fn gather(&self, rows: &[u32], members: usize) -> Result<(Tensor, Tensor)> {
-        let n = rows.len() / members.max(1);
+    pub(crate) fn gather(&self, rows: &[u32], networks: usize) -> Result<(Tensor, Tensor)> {
+        let n = rows.len() / networks.max(1);
         let idx = Tensor::from_slice(rows, rows.len(), self.xs.device())?;
         let xs = self
             .xs
             .index_select(&idx, 0)?
-            .reshape((members, n, self.inputs))?;
+            .reshape((networks, n, self.inputs))?;
         let us = self
             .us
             .index_select(&idx, 0)?
-            .reshape((members, n, self.outputs))?;
+            .reshape((networks, n, self.outputs))?;
         Ok((xs, us))
     }
 }
@@ -150,9 +150,9 @@ impl Validation {
                 found: "a network without validation rows".into(),
             });
         }
-        let members = val.len();
-        let mut rows = Vec::with_capacity(members * longest);
-        let mut weights = Vec::with_capacity(members * longest);
+        let networks = val.len();
+        let mut rows = Vec::with_capacity(networks * longest);
+        let mut weights = Vec::with_capacity(networks * longest);
         for fold in val {
             let w = 1.0 / fold.len() as f32;
             for j in 0..longest {
@@ -161,18 +161,18 @@ impl Validation {
                 weights.push(if j < fold.len() { w } else { 0.0 });
             }
         }
-        let (xs, us) = scaled.gather(&rows, members)?;
+        let (xs, us) = scaled.gather(&rows, networks)?;
         Ok(Some(Validation {
             xs,
             us,
-            weights: Tensor::from_vec(weights, (members, longest), scaled.xs.device())?,
+            weights: Tensor::from_vec(weights, (networks, longest), scaled.xs.device())?,
             to_original: val.iter().map(|fold| scaled.to_original(fold)).collect(),
         }))
     }
 
     /// Each network's validation NLL, original units.
-    pub(crate) fn nll(&self, members: &Members) -> Result<Vec<f64>> {
-        let lp = members.log_density(&self.xs, &self.us, false)?;
+    pub(crate) fn nll(&self, networks: &Networks) -> Result<Vec<f64>> {
+        let lp = networks.log_density(&self.xs, &self.us, false)?;
         let mean = (lp * &self.weights)?.sum(1)?.to_vec1::<f32>()?;
         Ok(mean
             .iter()

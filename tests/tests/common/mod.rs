@@ -41,8 +41,10 @@ pub struct HeaderFields {
     pub input_dim: u32,
     pub output_dim: u32,
     pub components: u32,
-    /// Networks `M` (an ensemble when > 1); the mixture has `components * members`.
-    pub members: u32,
+    /// Networks `M` (an ensemble when > 1); the mixture has `components * networks`. The
+    /// JSON keeps FORMAT.md section 2's field name, `members`.
+    #[serde(rename = "members")]
+    pub networks: u32,
     pub hidden: Vec<u32>,
     pub activation: String,
     pub sigma: String,
@@ -118,7 +120,7 @@ impl Golden {
             input_dim: h.input_dim,
             output_dim: h.output_dim,
             components: h.components,
-            members: h.members,
+            networks: h.networks,
             hidden: HiddenWidths::from_slice(&h.hidden).expect("at most 8 hidden layers"),
             activation: by_name::<Activation>(&h.activation),
             sigma: by_name::<SigmaTransform>(&h.sigma),

@@ -31,10 +31,10 @@ use crate::{
     aligned::AlignedBytes,
     data::Dataset,
     error::{Error, Result},
-    members::Members,
     model::Architecture,
+    networks::Networks,
     train::{
-        EpochMetrics, Group, MemberRun, Plan, TrainConfig, Trained,
+        EpochMetrics, Group, NetworkRun, Plan, TrainConfig, Trained,
         fit::fit,
         network_blobs,
         rows::{Assignment, network_seed},
@@ -128,7 +128,7 @@ pub struct Distilled {
     /// its NLL on the validation rows.
     pub metrics: Vec<EpochMetrics>,
     /// How each student's training went; `kept` is the one written.
-    pub runs: Vec<MemberRun>,
+    pub runs: Vec<NetworkRun>,
     /// Index of the kept student.
     pub kept: usize,
     /// The kept student's NLL on the validation rows, nats per row, original units.
@@ -231,11 +231,11 @@ pub fn distill(
         sigma: config.sigma,
         sigma_floor: config.sigma_floor,
     };
-    let layout = Members::layout_of(&arch)?;
+    let layout = Networks::layout_of(&arch)?;
     let init = match warm_starts(teacher, &arch, students)? {
         Some(init) => init,
         None => (0..students)
-            .map(|s| Members::initial(&layout, network_seed(config.seed, s, STREAM_STUDENT_INIT)))
+            .map(|s| Networks::initial(&layout, network_seed(config.seed, s, STREAM_STUDENT_INIT)))
             .collect(),
     };
     let plan = Plan {
@@ -248,7 +248,7 @@ pub fn distill(
     let validation = Validation::new(&scaled, &rows.val[..1])?;
     let train_student =
         |s: usize, on_epoch: Option<&mut dyn FnMut(&EpochMetrics)>| -> Result<Group> {
-            let networks = Members::new(
+            let networks = Networks::new(
                 plan.arch.clone(),
                 &plan.layout,
                 &plan.init[s..s + 1],
@@ -337,8 +337,8 @@ fn warm_starts(
         .iter()
         .filter(|c| c.weight > 0.0)
         .collect();
-    let per_candidate = ensemble.members.len() / kept.len().max(1);
-    let mut order: Vec<usize> = (0..ensemble.members.len())
+    let per_candidate = ensemble.networks.len() / kept.len().max(1);
+    let mut order: Vec<usize> = (0..ensemble.networks.len())
         .filter(|&m| {
             kept.get(m / per_candidate.max(1))
                 .is_some_and(|c| c.components == arch.components)
@@ -351,7 +351,7 @@ fn warm_starts(
     order.sort_by(|&a, &b| ensemble.log_weights[b].total_cmp(&ensemble.log_weights[a]));
     let mut init = Vec::with_capacity(students);
     for &m in order.iter().cycle().take(students) {
-        let network = crate::model::Mdn::from_blob(&ensemble.members[m], "the teacher".as_ref())?;
+        let network = crate::model::Mdn::from_blob(&ensemble.networks[m], "the teacher".as_ref())?;
         if network.architecture() != arch {
             return Ok(None);
         }

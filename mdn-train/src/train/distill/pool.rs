@@ -52,7 +52,7 @@ impl Pool {
     ) -> Result<Self> {
         let (f, d) = (data.inputs(), data.outputs());
         let header = teacher.header();
-        let components = header.components as usize * header.members as usize;
+        let components = header.components as usize * header.networks as usize;
         let per_point = components * (1 + 2 * d) + f;
         let most = (max_values / (per_point * rows.len()).max(1)).max(1);
         let copies = copies.clamp(1, most);

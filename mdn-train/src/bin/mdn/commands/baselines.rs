@@ -94,7 +94,7 @@ pub fn compare(
     let ensemble = format!(
         "MDN (K = {}, {} nets)",
         ks.join("+"),
-        teacher.ensemble.members.len()
+        teacher.ensemble.networks.len()
     );
     let score = |kind: Predictor, name: String, blob: &[u8]| -> Result<Score> {
         let evaluation = eval::evaluate(&model_of(blob)?, test_data)?;

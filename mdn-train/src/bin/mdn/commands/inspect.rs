@@ -26,7 +26,7 @@ struct InspectReport {
     tensors: Vec<(String, Vec<usize>, usize)>,
     /// Parameters of one network, for the line about the others.
     #[serde(skip)]
-    member_parameters: usize,
+    network_parameters: usize,
 }
 
 /// Runs `mdn inspect`.
@@ -45,10 +45,10 @@ pub fn run(args: InspectArgs) -> Result<()> {
         // The other networks repeat the first one's shapes.
         tensors: layout
             .tensors()
-            .filter(|t| t.member.unwrap_or(0) == 0)
+            .filter(|t| t.network.unwrap_or(0) == 0)
             .map(|t| (t.to_string(), tensor_shape(&t), t.offset))
             .collect(),
-        member_parameters: layout.member_parameter_count(),
+        network_parameters: layout.network_parameter_count(),
     };
     emit(args.output, &report)
 }
@@ -117,7 +117,7 @@ impl fmt::Display for InspectReport {
                 f,
                 "  members.1 .. members.{}: the same tensors, each network {} values further",
                 info.networks - 1,
-                self.member_parameters
+                self.network_parameters
             )?;
         }
         writeln!(

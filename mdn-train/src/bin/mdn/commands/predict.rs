@@ -99,7 +99,7 @@ pub fn run(args: PredictArgs) -> Result<()> {
         at_y,
         summary,
         per_network: (model.header().components as usize).max(1),
-        networks: model.header().members,
+        networks: model.header().networks,
     };
     emit(args.output, &report)
 }

@@ -208,7 +208,7 @@ fn diverged(
         format!(
             "wrote the teacher's best model so far (epoch {}, {} network(s)) to {}",
             teacher.best_epoch,
-            teacher.ensemble.members.len(),
+            teacher.ensemble.networks.len(),
             args.out.display()
         )
     };
@@ -221,7 +221,7 @@ fn diverged(
 }
 
 fn warn_of_diverged_networks(deployed: &Deployed) {
-    let runs = &deployed.teacher.member_runs;
+    let runs = &deployed.teacher.network_runs;
     let diverged: Vec<usize> = runs.iter().filter_map(|r| r.diverged_at).collect();
     if let Some(first) = diverged.iter().min() {
         warn(&format!(
@@ -312,7 +312,7 @@ impl TrainReport {
             teacher_metrics: None,
             bytes: deployed.blob().len(),
             parameters: blob.parameter_values().len(),
-            networks: blob.header().members as usize,
+            networks: blob.header().networks as usize,
             written: deployed.written,
             student,
             budget,
@@ -337,7 +337,7 @@ impl TrainReport {
             config,
             data: args.data.clone(),
             inputs: data.inputs(),
-            teacher_networks: teacher.ensemble.members.len(),
+            teacher_networks: teacher.ensemble.networks.len(),
         })
     }
 

@@ -29,7 +29,7 @@ fn check(activation: Activation, sigma: SigmaTransform, floor: f32) {
     let model = Mdn::new(arch.clone(), scalers, &names(3), &names(2), 3).unwrap();
     let params = model.parameters().unwrap();
     let layout = model.layout().unwrap();
-    let members = Members::new(arch, &layout, std::slice::from_ref(&params), &[]).unwrap();
+    let networks = Networks::new(arch, &layout, std::slice::from_ref(&params), &[]).unwrap();
     let rows = 7;
     let x: Vec<f32> = (0..rows * 3)
         .map(|i| ((i * 37 % 11) as f32 - 5.0) / 4.0)
@@ -42,7 +42,7 @@ fn check(activation: Activation, sigma: SigmaTransform, floor: f32) {
     let us = Tensor::from_slice(&u, (rows, 2), &dev).unwrap();
 
     let reference = model.loss(&xs, &us).unwrap();
-    let fused = members
+    let fused = networks
         .log_density(&xs.unsqueeze(0).unwrap(), &us.unsqueeze(0).unwrap(), true)
         .unwrap()
         .mean_all()
@@ -72,7 +72,7 @@ fn check(activation: Activation, sigma: SigmaTransform, floor: f32) {
         expected[info.offset..info.offset + info.len()].copy_from_slice(&g);
     }
     let grads = fused.backward().unwrap();
-    let snapshot: Snapshot = members
+    let snapshot: Snapshot = networks
         .vars()
         .iter()
         .map(|v| {
@@ -85,7 +85,7 @@ fn check(activation: Activation, sigma: SigmaTransform, floor: f32) {
                 .unwrap()
         })
         .collect();
-    let found = members.member_parameters(&layout, &snapshot, 0);
+    let found = networks.network_parameters(&layout, &snapshot, 0);
     let scale = expected.iter().fold(0.0_f32, |m, v| m.max(v.abs()));
     for (i, (e, f)) in expected.iter().zip(&found).enumerate() {
         assert!((e - f).abs() <= 2e-4 * scale, "parameter {i}: {e} vs {f}");
@@ -97,10 +97,10 @@ fn a_padded_network_has_the_density_of_its_fewer_components() {
     // A K = 2 network stored with 5 components (copies, weights split) against the
     // same network stored with 2.
     let arch = |k| Architecture::new(1, 1, k, vec![6]);
-    let layout5 = Members::layout_of(&arch(5)).unwrap();
-    let layout2 = Members::layout_of(&arch(2)).unwrap();
-    let five = Members::new(arch(5), &layout5, &[Members::initial(&layout5, 9)], &[2]).unwrap();
-    let mut padded = five.member_parameters(&layout5, &five.snapshot().unwrap(), 0);
+    let layout5 = Networks::layout_of(&arch(5)).unwrap();
+    let layout2 = Networks::layout_of(&arch(2)).unwrap();
+    let five = Networks::new(arch(5), &layout5, &[Networks::initial(&layout5, 9)], &[2]).unwrap();
+    let mut padded = five.network_parameters(&layout5, &five.snapshot().unwrap(), 0);
     // The same network with two components: its first two of each head.
     let mut two = vec![0.0_f32; layout2.parameter_count()];
     for info in layout2.tensors() {
@@ -172,42 +172,42 @@ fn several_targets_per_row_match_one_at_a_time() {
             sigma_floor: floor,
             ..Architecture::new(2, 2, 3, vec![6])
         };
-        let layout = Members::layout_of(&arch).unwrap();
-        let init = [Members::initial(&layout, 4), Members::initial(&layout, 5)];
+        let layout = Networks::layout_of(&arch).unwrap();
+        let init = [Networks::initial(&layout, 4), Networks::initial(&layout, 5)];
         // The second network uses two of its three components.
-        let members = Members::new(arch, &layout, &init, &[3, 2]).unwrap();
-        let (networks, rows, targets) = (2, 5, 4);
+        let networks = Networks::new(arch, &layout, &init, &[3, 2]).unwrap();
+        let (count, rows, targets) = (2, 5, 4);
         let dev = Device::Cpu;
-        let x: Vec<f32> = (0..networks * rows * 2)
+        let x: Vec<f32> = (0..count * rows * 2)
             .map(|i| ((i * 7 % 9) as f32 - 4.0) / 3.0)
             .collect();
-        let u: Vec<f32> = (0..networks * rows * targets * 2)
+        let u: Vec<f32> = (0..count * rows * targets * 2)
             .map(|i| ((i * 11 % 13) as f32 - 6.0) / 4.0)
             .collect();
-        let weights: Vec<f32> = (0..networks * rows * targets)
+        let weights: Vec<f32> = (0..count * rows * targets)
             .map(|i| (i % 5) as f32 - 1.5)
             .collect();
-        let xs = Tensor::from_slice(&x, (networks, rows, 2), &dev).unwrap();
-        let us = Tensor::from_slice(&u, (networks, rows, targets * 2), &dev).unwrap();
-        let w = Tensor::from_slice(&weights, (networks, rows, targets), &dev).unwrap();
-        let each = members.log_densities(&xs, &us).unwrap();
+        let xs = Tensor::from_slice(&x, (count, rows, 2), &dev).unwrap();
+        let us = Tensor::from_slice(&u, (count, rows, targets * 2), &dev).unwrap();
+        let w = Tensor::from_slice(&weights, (count, rows, targets), &dev).unwrap();
+        let each = networks.log_densities(&xs, &us).unwrap();
         let together = (each.clone() * &w).unwrap().sum_all().unwrap();
         let grads = together.backward().unwrap();
         let each = each.flatten_all().unwrap().to_vec1::<f32>().unwrap();
 
         let mut total = 0.0_f32;
-        let mut expected: Vec<Vec<f32>> = members
+        let mut expected: Vec<Vec<f32>> = networks
             .vars()
             .iter()
             .map(|v| vec![0.0; v.as_tensor().elem_count()])
             .collect();
         for s in 0..targets {
-            let one: Vec<f32> = (0..networks * rows)
+            let one: Vec<f32> = (0..count * rows)
                 .flat_map(|r| u[(r * targets + s) * 2..(r * targets + s) * 2 + 2].to_vec())
                 .collect();
-            let one = Tensor::from_slice(&one, (networks, rows, 2), &dev).unwrap();
-            let lp = members.log_density(&xs, &one, true).unwrap();
-            let ws: Vec<f32> = (0..networks * rows)
+            let one = Tensor::from_slice(&one, (count, rows, 2), &dev).unwrap();
+            let lp = networks.log_density(&xs, &one, true).unwrap();
+            let ws: Vec<f32> = (0..count * rows)
                 .map(|r| weights[r * targets + s])
                 .collect();
             let lp_values = lp.flatten_all().unwrap().to_vec1::<f32>().unwrap();
@@ -218,11 +218,11 @@ fn several_targets_per_row_match_one_at_a_time() {
                     "{found} vs {v}"
                 );
             }
-            let ws = Tensor::from_slice(&ws, (networks, rows), &dev).unwrap();
+            let ws = Tensor::from_slice(&ws, (count, rows), &dev).unwrap();
             let weighted = (lp * ws).unwrap().sum_all().unwrap();
             total += weighted.to_scalar::<f32>().unwrap();
             let grads = weighted.backward().unwrap();
-            for (acc, var) in expected.iter_mut().zip(members.vars()) {
+            for (acc, var) in expected.iter_mut().zip(networks.vars()) {
                 let g = grads.get(&var).unwrap().flatten_all().unwrap();
                 for (a, g) in acc.iter_mut().zip(g.to_vec1::<f32>().unwrap()) {
                     *a += g;
@@ -231,7 +231,7 @@ fn several_targets_per_row_match_one_at_a_time() {
         }
         let found_total = together.to_scalar::<f32>().unwrap();
         assert!((found_total - total).abs() <= 1e-4 * total.abs().max(1.0));
-        for (expected, var) in expected.iter().zip(members.vars()) {
+        for (expected, var) in expected.iter().zip(networks.vars()) {
             let found = grads.get(&var).unwrap().flatten_all().unwrap();
             let scale = expected.iter().fold(1e-3_f32, |m, v| m.max(v.abs()));
             for (e, f) in expected.iter().zip(found.to_vec1::<f32>().unwrap()) {

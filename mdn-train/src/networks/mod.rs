@@ -1,15 +1,15 @@
 //! `M` networks of one architecture trained side by side as batched candle tensors.
 //!
 //! candle's cost for networks this small is mostly per operation, not per number: a
-//! step of one 1-32-32 network and a step of five of them stacked along a leading member
+//! step of one 1-32-32 network and a step of five of them stacked along a leading network
 //! axis take nearly the same time. So an ensemble is trained as one set of tensors,
-//! `[M, ...]`, with batched matrix products, and each member keeps its own minibatches,
+//! `[M, ...]`, with batched matrix products, and each network keeps its own minibatches,
 //! validation rows, early stopping and optimiser state:
 //!
-//! * every member's loss depends only on its own parameters, so the gradient of the sum
-//!   of the members' losses is each member's own gradient, and Adam is elementwise;
+//! * every network's loss depends only on its own parameters, so the gradient of the sum
+//!   of the networks' losses is each network's own gradient, and Adam is elementwise;
 //! * weights are stored transposed, `[M, in, out]`, so a layer is `h.matmul(w) + b`;
-//!   [`Members::member_parameters`] transposes back to the blob's `[out][in]` rows in
+//!   [`Networks::network_parameters`] transposes back to the blob's `[out][in]` rows in
 //!   [`mdn_core::Layout`] order;
 //! * the arithmetic is [`crate::model`]'s, one axis up: log-softmax weights, nnelu as
 //!   `z > 0 ? 1 + z : exp(z)`, `sigma = max(t(z), floor)`, Gaussian log-densities and a
@@ -24,23 +24,23 @@ use candle_core::{Device, Tensor, Var};
 use mdn_core::{Activation, Layout, TensorInfo, TensorName};
 use ops::{BiasActivation, MixtureLogDensities, MixtureLogDensity};
 
-pub use adam::MemberAdam;
+pub use adam::NetworkAdam;
 
 use crate::{
     error::Result,
     model::{Architecture, is_weight},
 };
 
-/// One parameter of all members: a weight `[M, in, out]` or a bias `[M, 1, out]`,
-/// member-major so that member `m`'s values are one contiguous run. The three heads are
+/// One parameter of all networks: a weight `[M, in, out]` or a bias `[M, 1, out]`,
+/// network-major so that network `m`'s values are one contiguous run. The three heads are
 /// one parameter whose outputs are the logits, then the means, then the sigmas (`parts`,
 /// in that order), so they take one matrix product.
 #[derive(Debug)]
 struct Param {
     parts: Vec<TensorInfo>,
     var: Var,
-    /// Values of one member.
-    per_member: usize,
+    /// Values of one network.
+    per_network: usize,
 }
 
 impl Param {
@@ -77,32 +77,32 @@ impl Param {
 /// # Examples
 ///
 /// ```
-/// use mdn_train::{members::Members, model::Architecture};
+/// use mdn_train::{networks::Networks, model::Architecture};
 /// let arch = Architecture::new(1, 1, 2, vec![4]);
-/// let layout = Members::layout_of(&arch).unwrap();
-/// let init: Vec<Vec<f32>> = (0..3).map(|m| Members::initial(&layout, m)).collect();
-/// let members = Members::new(arch, &layout, &init, &[]).unwrap();
-/// assert_eq!(members.count(), 3);
-/// assert_eq!(members.member_parameters(&layout, &members.snapshot().unwrap(), 1), init[1]);
+/// let layout = Networks::layout_of(&arch).unwrap();
+/// let init: Vec<Vec<f32>> = (0..3).map(|m| Networks::initial(&layout, m)).collect();
+/// let networks = Networks::new(arch, &layout, &init, &[]).unwrap();
+/// assert_eq!(networks.count(), 3);
+/// assert_eq!(networks.network_parameters(&layout, &networks.snapshot().unwrap(), 1), init[1]);
 /// ```
 #[derive(Debug)]
-pub struct Members {
+pub struct Networks {
     arch: Architecture,
     count: usize,
-    /// Components each member uses, at most `arch.components` (the rest of its head is
-    /// ignored: a member with fewer components is that smaller model exactly).
+    /// Components each network uses, at most `arch.components` (the rest of its head is
+    /// ignored: a network with fewer components is that smaller model exactly).
     components_used: Vec<usize>,
     /// Hidden weight and bias of each layer, then the head's weight and bias.
     params: Vec<Param>,
     device: Device,
 }
 
-/// The values of every parameter of every member, in [`Members`]' own orientation: a
-/// snapshot to keep the best weights of each member.
+/// The values of every parameter of every network, in [`Networks`]' own orientation: a
+/// snapshot to keep the best weights of each network.
 pub type Snapshot = Vec<Vec<f32>>;
 
-impl Members {
-    /// The blob layout of one member of `arch` (scaler tensors included, as in a blob).
+impl Networks {
+    /// The blob layout of one network of `arch` (scaler tensors included, as in a blob).
     ///
     /// # Errors
     ///
@@ -111,24 +111,24 @@ impl Members {
     ///
     /// # Examples
     ///
-    /// See [`Members`].
+    /// See [`Networks`].
     pub fn layout_of(arch: &Architecture) -> Result<Layout> {
         crate::model::layout_of(arch)
     }
 
-    /// Initial parameters of one member in layout order (scaler slots zero): Glorot-uniform
+    /// Initial parameters of one network in layout order (scaler slots zero): Glorot-uniform
     /// weights and zero biases from `Pcg64Mcg::seed_from_u64(seed)`, exactly as
     /// [`crate::model::Mdn::new`] draws them.
     ///
     /// # Examples
     ///
-    /// See [`Members`].
+    /// See [`Networks`].
     pub fn initial(layout: &Layout, seed: u64) -> Vec<f32> {
         crate::model::initial_parameters(layout, seed)
     }
 
-    /// Stacks `init` (one full layout-order parameter vector per member, scalers included
-    /// and ignored) into batched variables; member `m` uses the first `components_used[m]`
+    /// Stacks `init` (one full layout-order parameter vector per network, scalers included
+    /// and ignored) into batched variables; network `m` uses the first `components_used[m]`
     /// components of its head (all of them when `components_used` is empty).
     ///
     /// # Errors
@@ -137,7 +137,7 @@ impl Members {
     ///
     /// # Examples
     ///
-    /// See [`Members`].
+    /// See [`Networks`].
     pub fn new(
         arch: Architecture,
         layout: &Layout,
@@ -177,13 +177,14 @@ impl Members {
             let mut param = Param {
                 parts,
                 var: Var::from_vec(vec![0.0_f32], 1, &device)?,
-                per_member: 0,
+                per_network: 0,
             };
             let (fan_in, outputs) = (param.fan_in(), param.outputs());
-            param.per_member = fan_in * outputs;
-            let mut values = vec![0.0; count * param.per_member];
-            for (member, own) in init.iter().enumerate() {
-                let dst = &mut values[member * param.per_member..(member + 1) * param.per_member];
+            param.per_network = fan_in * outputs;
+            let mut values = vec![0.0; count * param.per_network];
+            for (network, own) in init.iter().enumerate() {
+                let dst =
+                    &mut values[network * param.per_network..(network + 1) * param.per_network];
                 let mut column = 0;
                 for info in &param.parts {
                     let src = &own[info.offset..info.offset + info.len()];
@@ -200,7 +201,7 @@ impl Members {
             param.var = Var::from_vec(values, (count, fan_in, outputs), &device)?;
             params.push(param);
         }
-        Ok(Members {
+        Ok(Networks {
             arch,
             count,
             components_used,
@@ -209,11 +210,11 @@ impl Members {
         })
     }
 
-    /// Number of members `M`.
+    /// Number of networks `M`.
     ///
     /// # Examples
     ///
-    /// See [`Members`].
+    /// See [`Networks`].
     pub fn count(&self) -> usize {
         self.count
     }
@@ -223,11 +224,11 @@ impl Members {
     /// # Examples
     ///
     /// ```
-    /// # use mdn_train::{members::Members, model::Architecture};
+    /// # use mdn_train::{networks::Networks, model::Architecture};
     /// let arch = Architecture::new(1, 1, 2, vec![4]);
-    /// let layout = Members::layout_of(&arch).unwrap();
-    /// let members = Members::new(arch, &layout, &[Members::initial(&layout, 1)], &[]).unwrap();
-    /// assert_eq!(members.vars().len(), 2 + 2); // one hidden layer; the three heads are one
+    /// let layout = Networks::layout_of(&arch).unwrap();
+    /// let networks = Networks::new(arch, &layout, &[Networks::initial(&layout, 1)], &[]).unwrap();
+    /// assert_eq!(networks.vars().len(), 2 + 2); // one hidden layer; the three heads are one
     /// ```
     pub fn vars(&self) -> Vec<Var> {
         self.params.iter().map(|p| p.var.clone()).collect()
@@ -238,17 +239,17 @@ impl Members {
     /// # Examples
     ///
     /// ```
-    /// # use mdn_train::{members::Members, model::Architecture};
+    /// # use mdn_train::{networks::Networks, model::Architecture};
     /// # let arch = Architecture::new(1, 1, 2, vec![4]);
-    /// # let layout = Members::layout_of(&arch).unwrap();
-    /// # let members = Members::new(arch, &layout, &[Members::initial(&layout, 1)], &[]).unwrap();
-    /// assert!(members.device().is_cpu());
+    /// # let layout = Networks::layout_of(&arch).unwrap();
+    /// # let networks = Networks::new(arch, &layout, &[Networks::initial(&layout, 1)], &[]).unwrap();
+    /// assert!(networks.device().is_cpu());
     /// ```
     pub fn device(&self) -> &Device {
         &self.device
     }
 
-    /// Per-member, per-row `ln p(u|x)` `[M, N]` of scaled targets `us` `[M, N, D]` at
+    /// Per-network, per-row `ln p(u|x)` `[M, N]` of scaled targets `us` `[M, N, D]` at
     /// scaled inputs `xs` `[M, N, F]`, in scaled target units. `with_gradient` prepares
     /// the backward pass (training); without it the result has no gradient (validation).
     ///
@@ -259,15 +260,15 @@ impl Members {
     /// # Examples
     ///
     /// ```
-    /// # use mdn_train::{members::Members, model::Architecture};
+    /// # use mdn_train::{networks::Networks, model::Architecture};
     /// use candle_core::{Device, Tensor};
     /// let arch = Architecture::new(1, 1, 2, vec![4]);
-    /// let layout = Members::layout_of(&arch).unwrap();
-    /// let init = [Members::initial(&layout, 1), Members::initial(&layout, 2)];
-    /// let members = Members::new(arch, &layout, &init, &[]).unwrap();
+    /// let layout = Networks::layout_of(&arch).unwrap();
+    /// let init = [Networks::initial(&layout, 1), Networks::initial(&layout, 2)];
+    /// let networks = Networks::new(arch, &layout, &init, &[]).unwrap();
     /// let xs = Tensor::new(&[[[0.5_f32]], [[0.2]]], &Device::Cpu).unwrap();
     /// let us = Tensor::new(&[[[0.1_f32]], [[-0.3]]], &Device::Cpu).unwrap();
-    /// assert_eq!(members.log_density(&xs, &us, false).unwrap().dims(), [2, 1]);
+    /// assert_eq!(networks.log_density(&xs, &us, false).unwrap().dims(), [2, 1]);
     /// ```
     pub fn log_density(&self, xs: &Tensor, us: &Tensor, with_gradient: bool) -> Result<Tensor> {
         let head = self.head(xs)?;
@@ -279,7 +280,7 @@ impl Members {
         })
     }
 
-    /// Per-member, per-row, per-target `ln p(u_s|x)` `[M, N, S]` of `S` scaled targets
+    /// Per-network, per-row, per-target `ln p(u_s|x)` `[M, N, S]` of `S` scaled targets
     /// per row, `us` `[M, N, S D]`, with a gradient.
     ///
     /// # Errors
@@ -289,14 +290,14 @@ impl Members {
     /// # Examples
     ///
     /// ```
-    /// # use mdn_train::{members::Members, model::Architecture};
+    /// # use mdn_train::{networks::Networks, model::Architecture};
     /// use candle_core::{Device, Tensor};
     /// let arch = Architecture::new(1, 1, 2, vec![4]);
-    /// let layout = Members::layout_of(&arch).unwrap();
-    /// let members = Members::new(arch, &layout, &[Members::initial(&layout, 1)], &[]).unwrap();
+    /// let layout = Networks::layout_of(&arch).unwrap();
+    /// let networks = Networks::new(arch, &layout, &[Networks::initial(&layout, 1)], &[]).unwrap();
     /// let xs = Tensor::new(&[[[0.5_f32]]], &Device::Cpu).unwrap();
     /// let us = Tensor::new(&[[[0.1_f32, -0.3]]], &Device::Cpu).unwrap();
-    /// let each = members.log_densities(&xs, &us).unwrap();
+    /// let each = networks.log_densities(&xs, &us).unwrap();
     /// assert_eq!(each.dims(), [1, 1, 2]);
     /// ```
     pub fn log_densities(&self, xs: &Tensor, us: &Tensor) -> Result<Tensor> {
@@ -324,7 +325,7 @@ impl Members {
         MixtureLogDensity::new(&self.arch, self.components_used.clone(), with_gradient)
     }
 
-    /// Copies every parameter of every member.
+    /// Copies every parameter of every network.
     ///
     /// # Errors
     ///
@@ -332,7 +333,7 @@ impl Members {
     ///
     /// # Examples
     ///
-    /// See [`Members`].
+    /// See [`Networks`].
     pub fn snapshot(&self) -> Result<Snapshot> {
         self.params
             .iter()
@@ -340,39 +341,39 @@ impl Members {
             .collect()
     }
 
-    /// Copies member `member`'s values from `from` into `into`.
+    /// Copies network `network`'s values from `from` into `into`.
     ///
     /// # Examples
     ///
     /// ```
-    /// # use mdn_train::members::Members;
+    /// # use mdn_train::networks::Networks;
     /// let mut into = vec![vec![0.0; 4]];
-    /// Members::copy_member(&[vec![1.0, 2.0, 3.0, 4.0]], &mut into, 1, 2);
+    /// Networks::copy_network(&[vec![1.0, 2.0, 3.0, 4.0]], &mut into, 1, 2);
     /// assert_eq!(into, [vec![0.0, 0.0, 3.0, 4.0]]);
     /// ```
-    pub fn copy_member(from: &[Vec<f32>], into: &mut Snapshot, member: usize, count: usize) {
+    pub fn copy_network(from: &[Vec<f32>], into: &mut Snapshot, network: usize, count: usize) {
         for (src, dst) in from.iter().zip(into.iter_mut()) {
             let per = src.len() / count.max(1);
-            let range = member * per..(member + 1) * per;
+            let range = network * per..(network + 1) * per;
             dst[range.clone()].copy_from_slice(&src[range]);
         }
     }
 
-    /// Member `member`'s parameters from `snapshot` as a full layout-order vector, with
+    /// Network `network`'s parameters from `snapshot` as a full layout-order vector, with
     /// the scaler slots zero (the caller fills them), weights back in `[out][in]` rows.
     ///
     /// # Examples
     ///
-    /// See [`Members`].
-    pub fn member_parameters(
+    /// See [`Networks`].
+    pub fn network_parameters(
         &self,
         layout: &Layout,
         snapshot: &Snapshot,
-        member: usize,
+        network: usize,
     ) -> Vec<f32> {
         let mut out = vec![0.0; layout.parameter_count()];
         for (p, values) in self.params.iter().zip(snapshot) {
-            let own = &values[member * p.per_member..(member + 1) * p.per_member];
+            let own = &values[network * p.per_network..(network + 1) * p.per_network];
             let (fan_in, outputs) = (p.fan_in(), p.outputs());
             let mut column = 0;
             for info in &p.parts {
@@ -389,24 +390,24 @@ impl Members {
         pad_components(
             layout,
             &mut out,
-            self.components_used[member],
+            self.components_used[network],
             self.arch.components,
             self.arch.outputs,
         );
         out
     }
 
-    /// Components each member uses.
+    /// Components each network uses.
     ///
     /// # Examples
     ///
     /// ```
-    /// # use mdn_train::{members::Members, model::Architecture};
+    /// # use mdn_train::{networks::Networks, model::Architecture};
     /// # let arch = Architecture::new(1, 1, 5, vec![4]);
-    /// # let layout = Members::layout_of(&arch).unwrap();
-    /// let init = [Members::initial(&layout, 1), Members::initial(&layout, 2)];
-    /// let members = Members::new(arch, &layout, &init, &[1, 5]).unwrap();
-    /// assert_eq!(members.components_used(), [1, 5]);
+    /// # let layout = Networks::layout_of(&arch).unwrap();
+    /// let init = [Networks::initial(&layout, 1), Networks::initial(&layout, 2)];
+    /// let networks = Networks::new(arch, &layout, &init, &[1, 5]).unwrap();
+    /// assert_eq!(networks.components_used(), [1, 5]);
     /// ```
     pub fn components_used(&self) -> &[usize] {
         &self.components_used
@@ -416,7 +417,7 @@ impl Members {
 /// Rewrites a `k`-component mixture held in the first `k` of `slots` components as the same
 /// mixture over all `slots`: slot `s` copies component `s % k`, and each copy's logit is
 /// lowered by `ln(copies)`, so the copies' weights add up to the component's weight and
-/// the density is unchanged (up to rounding). Every member of an ensemble blob then has
+/// the density is unchanged (up to rounding). Every network of an ensemble blob then has
 /// one shape.
 fn pad_components(layout: &Layout, params: &mut [f32], k: usize, slots: usize, outputs: usize) {
     if k >= slots {

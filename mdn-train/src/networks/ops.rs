@@ -1,4 +1,4 @@
-//! The custom candle operations of [`super::Members`]: a layer's bias and activation, and
+//! The custom candle operations of [`super::Networks`]: a layer's bias and activation, and
 //! the mixture's log-density with its gradient written by hand.
 
 use std::sync::Mutex;
@@ -18,7 +18,7 @@ use mdn_core::{Activation, HALF_LN_TWO_PI, SOFTPLUS_THRESHOLD, SigmaTransform};
 #[derive(Debug)]
 pub(super) struct MixtureLogDensity {
     components: usize,
-    /// Components used by each member (rows are member-major).
+    /// Components used by each network (rows are network-major).
     components_used: Vec<usize>,
     outputs: usize,
     sigma: SigmaTransform,
@@ -50,8 +50,8 @@ impl MixtureLogDensity {
 
     /// Components used by the network of row `row` of `rows` (rows are network-major).
     fn components_used_of(&self, row: usize, rows: usize) -> usize {
-        let per_member = rows / self.components_used.len().max(1);
-        self.components_used[(row / per_member.max(1)).min(self.components_used.len() - 1)]
+        let per_network = rows / self.components_used.len().max(1);
+        self.components_used[(row / per_network.max(1)).min(self.components_used.len() - 1)]
     }
 
     /// `(t(z), t'(z))`.
@@ -238,10 +238,10 @@ impl candle_core::CustomOp2 for BiasActivation {
     ) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
         let z = contiguous(s1, l1)?;
         let b = contiguous(s2, l2)?;
-        let (members, _, outputs) = l1.shape().dims3()?;
-        let per_member = z.len() / members.max(1);
+        let (networks, _, outputs) = l1.shape().dims3()?;
+        let per_network = z.len() / networks.max(1);
         let mut out = Vec::with_capacity(z.len());
-        for (m, rows) in z.chunks(per_member.max(1)).enumerate() {
+        for (m, rows) in z.chunks(per_network.max(1)).enumerate() {
             let bias = &b[m * outputs..(m + 1) * outputs];
             for row in rows.chunks(outputs.max(1)) {
                 out.extend(row.iter().zip(bias).map(|(&v, &c)| {
@@ -264,7 +264,7 @@ impl candle_core::CustomOp2 for BiasActivation {
         res: &Tensor,
         grad_res: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
-        let (members, _, outputs) = res.dims3()?;
+        let (networks, _, outputs) = res.dims3()?;
         let out = res.flatten_all()?.to_vec1::<f32>()?;
         let mut grad = grad_res.flatten_all()?.to_vec1::<f32>()?;
         for (g, &o) in grad.iter_mut().zip(&out) {
@@ -280,9 +280,9 @@ impl candle_core::CustomOp2 for BiasActivation {
                 Some(Activation::Tanh) => 1.0 - o * o,
             };
         }
-        let mut bias = vec![0.0_f32; members * outputs];
-        let per_member = grad.len() / members.max(1);
-        for (m, rows) in grad.chunks(per_member.max(1)).enumerate() {
+        let mut bias = vec![0.0_f32; networks * outputs];
+        let per_network = grad.len() / networks.max(1);
+        for (m, rows) in grad.chunks(per_network.max(1)).enumerate() {
             let acc = &mut bias[m * outputs..(m + 1) * outputs];
             for row in rows.chunks(outputs.max(1)) {
                 for (a, &g) in acc.iter_mut().zip(row) {
