@@ -397,7 +397,7 @@ fn divergence_writes_the_best_model_so_far_and_names_the_epoch() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("best model so far (epoch 3) to m.mdn"),
+        stderr.contains("best model so far (epoch 3, 5 network(s)) to m.mdn"),
         "{stderr}"
     );
     let bytes = std::fs::read(dir.path().join("m.mdn")).unwrap();

@@ -88,11 +88,54 @@ fn a_student_learns_its_teachers_density() {
         "student {trained}, after one epoch {untrained}"
     );
     // It stopped early on the rows the teacher held out, and reports both there.
-    assert!(student.held_out);
+    assert!(student.held_out && !student.kept_warm_start);
     assert_eq!(student.val_rows, teacher.rows_held_out.len());
     assert!((student.val_nll - student.teacher_nll).abs() < 0.2);
     let blob = mdn_core::Blob::from_bytes(&student.blob).unwrap();
     assert_eq!((blob.header().networks, blob.header().components), (1, 3));
+}
+
+#[test]
+fn a_student_never_writes_worse_than_the_teacher_network_it_started_from() {
+    let data = data();
+    let config = TrainConfig {
+        components: vec![3],
+        noise: vec![0.0],
+        hidden: vec![16],
+        folds: 3,
+        epochs: 60,
+        ..TrainConfig::default()
+    };
+    let teacher = train::train(&data, &config, |_| {}).unwrap();
+    // Each network's held-out rows are its fold: together every row, once.
+    let mut rows: Vec<usize> = teacher.network_held_out.concat();
+    rows.sort_unstable();
+    assert_eq!(
+        teacher.network_held_out.len(),
+        teacher.ensemble.networks.len()
+    );
+    assert_eq!(rows, (0..data.len()).collect::<Vec<_>>());
+
+    // A student of the teacher's shape starts from its heaviest network; a learning rate
+    // that wrecks it in three epochs leaves that network the better model on its fold.
+    let wrecking = DistillConfig {
+        hidden: vec![16],
+        lr: 0.5,
+        ..student_config()
+    };
+    let short = TrainConfig {
+        epochs: 3,
+        ..config.clone()
+    };
+    let student = train::distill(&data, &teacher, &short, &wrecking, &mut |_| {}).unwrap();
+    assert!(student.kept_warm_start);
+    assert!(
+        teacher
+            .ensemble
+            .networks
+            .iter()
+            .any(|n| n.as_bytes() == student.blob.as_bytes())
+    );
 }
 
 #[test]

@@ -56,6 +56,7 @@ fn every_command_prints_one_json_object() {
             "8",
             "-k",
             "2",
+            "--ensemble",
             "--json",
         ],
     );
@@ -191,8 +192,10 @@ fn every_command_prints_one_json_object() {
             "--json",
         ],
     );
+    // Null, linear, MLP, the teacher's ensemble and the student written by default.
     let models = baselines["models"].as_array().unwrap();
-    assert_eq!(models.len(), 4);
+    assert_eq!(models.len(), 5);
+    assert!(models[4]["name"].as_str().unwrap().contains("student"));
     assert!(
         models
             .iter()
@@ -243,16 +246,18 @@ fn a_model_without_hidden_layers_trains_from_none_or_an_empty_value() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     write(d, "train.csv", &hetero_csv(30, 4));
+    let train = [
+        "train",
+        "--data",
+        "train.csv",
+        "--target",
+        "y",
+        "--epochs",
+        "2",
+    ];
     let mut blobs = Vec::new();
     for (hidden, out) in [("", "a.mdn"), ("none", "b.mdn")] {
-        let args = [
-            "train",
-            "--data",
-            "train.csv",
-            "--target",
-            "y",
-            "--epochs",
-            "2",
+        let options = [
             "-k",
             "1",
             "--noise",
@@ -261,8 +266,10 @@ fn a_model_without_hidden_layers_trains_from_none_or_an_empty_value() {
             hidden,
             "--out",
             out,
+            "--ensemble",
+            "--json",
         ];
-        let trained = json(d, &[&args[..], &["--json"]].concat());
+        let trained = json(d, &[&train[..], &options].concat());
         assert_eq!(trained["config"]["hidden"], serde_json::json!([]));
         let inspect = json(d, &["inspect", out, "--json"]);
         assert_eq!(inspect["hidden"], serde_json::json!([]));
@@ -270,4 +277,21 @@ fn a_model_without_hidden_layers_trains_from_none_or_an_empty_value() {
         blobs.push(std::fs::read(d.join(out)).unwrap());
     }
     assert_eq!(blobs[0], blobs[1]);
+
+    // The deployed student takes the same spelling for its own layers.
+    let options = [
+        "--student-hidden",
+        "none",
+        "--student-components",
+        "1",
+        "--out",
+        "s.mdn",
+        "--json",
+    ];
+    let args = [&train[..], &options].concat();
+    let trained = json(d, &args);
+    assert_eq!(trained["student"]["hidden"], serde_json::json!([]));
+    let inspect = json(d, &["inspect", "s.mdn", "--json"]);
+    assert_eq!(inspect["hidden"], serde_json::json!([]));
+    assert_eq!(inspect["networks"], 1);
 }

@@ -32,12 +32,16 @@ pub(crate) trait Batches {
     fn to_original(&self) -> Vec<f64>;
 }
 
+/// Where the log-density loss turns from squared to linear, in nats.
+const HUBER_DELTA: f64 = 1.0;
+
 /// One minibatch of every network: inputs `[M, size, F]`, and what is learnt there.
 pub(crate) enum Batch {
     /// Targets `[M, size, D]`: the loss is the mean negative log-likelihood.
     Rows { xs: Tensor, us: Tensor },
     /// `S` targets per row `[M, size, S D]` and the log-densities `[M, size, S]` to
-    /// learn there: the loss is half the mean squared error of the log-density. `weights`
+    /// learn there: the loss is the mean Huber loss of the log-density's error (half its
+    /// square within 1 nat). `weights`
     /// `[M, size, S]`, adding up to 1 over each row's targets, give the NLL reported: the
     /// weighted mean of the targets' negative log-densities.
     LogDensities {
@@ -65,8 +69,13 @@ impl Batch {
             } => {
                 let lp = networks.log_densities(&xs, &us)?;
                 let nll = (lp.detach() * weights)?.sum(2)?.mean(1)?.neg()?;
-                let error = (lp - log_densities)?;
-                ((error.sqr()?.flatten_from(1)?.mean(1)? * 0.5)?, nll)
+                let error = (lp - log_densities)?.abs()?;
+                // Huber: squared within HUBER_DELTA nats, linear beyond, so that a node far
+                // in a tail (the teacher's log-density tens of nats down, between the
+                // branches of a multimodal density) cannot swamp a step.
+                let inner = error.clamp(0.0, HUBER_DELTA)?;
+                let huber = ((inner.sqr()? * 0.5)? + ((error - &inner)? * HUBER_DELTA)?)?;
+                (huber.flatten_from(1)?.mean(1)?, nll)
             }
         })
     }

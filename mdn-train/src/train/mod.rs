@@ -105,6 +105,9 @@ pub struct Trained {
     pub rows_learned: Vec<usize>,
     /// Rows no network learned from (`--val-fraction`), else none.
     pub rows_held_out: Vec<usize>,
+    /// For each network of `ensemble`, the rows it never learned from (its fold, or the
+    /// held-out rows): where its own NLL is out of sample.
+    pub network_held_out: Vec<Vec<usize>>,
 }
 
 /// Trains an MDN on `data` with `config`, calling `on_epoch` after every epoch.
@@ -174,11 +177,13 @@ pub fn train(
         networks: Vec::new(),
         log_weights: Vec::new(),
     };
+    let mut network_held_out = Vec::new();
     for (m, blob) in blobs.into_iter().enumerate() {
         let w = weights[m / per_candidate];
         if w > 0.0 {
             kept.networks.push(blob);
             kept.log_weights.push(w.ln() - (per_candidate as f64).ln());
+            network_held_out.push(rows.val[m].clone());
         }
     }
 
@@ -213,6 +218,7 @@ pub fn train(
         } else {
             Vec::new()
         },
+        network_held_out,
     })
 }
 

@@ -123,14 +123,17 @@ impl Default for DistillConfig {
 pub struct Distilled {
     /// The student's blob: one network.
     pub blob: AlignedBytes,
-    /// The kept student's epochs: its loss on the teacher's log-densities as `train_nll`
-    /// (half the mean squared error, in nats squared, plus the offset to original units),
-    /// its NLL on the validation rows.
+    /// The kept student's epochs: its cross-entropy against the teacher as `train_nll`
+    /// (the importance-weighted NLL of the teacher's draws at the pool's points, original
+    /// units), its NLL on the validation rows.
     pub metrics: Vec<EpochMetrics>,
     /// How each student's training went; `kept` is the one written.
     pub runs: Vec<NetworkRun>,
     /// Index of the kept student.
     pub kept: usize,
+    /// Whether the blob is the teacher network the kept student started from, unchanged:
+    /// no epoch of distillation beat it on the rows that network never learned from.
+    pub kept_warm_start: bool,
     /// The kept student's NLL on the validation rows, nats per row, original units.
     pub val_nll: f64,
     /// The teacher's NLL on the same rows (mdn-core), for comparison.
@@ -232,8 +235,9 @@ pub fn distill(
         sigma_floor: config.sigma_floor,
     };
     let layout = Networks::layout_of(&arch)?;
-    let init = match warm_starts(teacher, &arch, students)? {
-        Some(init) => init,
+    let warm = warm_starts(teacher, &arch, students)?;
+    let init = match &warm {
+        Some(warm) => warm.iter().map(|w| w.parameters.clone()).collect(),
         None => (0..students)
             .map(|s| Networks::initial(&layout, network_seed(config.seed, s, STREAM_STUDENT_INIT)))
             .collect(),
@@ -299,26 +303,85 @@ pub fn distill(
             groups.into_iter().collect::<Result<Vec<Group>>>()
         })?
     };
-    let score = |s: usize| {
-        groups[s].run.networks[0]
-            .best_val_nll
-            .unwrap_or(f64::INFINITY)
-    };
-    let kept = (0..students)
-        .min_by(|&a, &b| score(a).total_cmp(&score(b)))
-        .unwrap_or(0);
     let mut blobs = network_blobs(&groups, &plan, scalers, data)?;
-    let blob = blobs.swap_remove(kept);
+    let choices = (0..students)
+        .map(|s| {
+            choose(
+                data,
+                teacher,
+                &val,
+                &blobs[s],
+                warm.as_ref().map(|w| w[s].network),
+            )
+        })
+        .collect::<Result<Vec<Choice>>>()?;
+    let kept = (0..students)
+        .min_by(|&a, &b| choices[a].gap.total_cmp(&choices[b].gap))
+        .unwrap_or(0);
+    let blob = match choices[kept].warm_start {
+        Some(m) => AlignedBytes::from_slice(&teacher.ensemble.networks[m]),
+        None => blobs.swap_remove(kept),
+    };
     Ok(Distilled {
         val_nll: nll(data, &blob, &val, "the student")?,
         teacher_nll: nll(data, &teacher.blob, &val, "the teacher")?,
         metrics: groups[kept].run.metrics.iter().map(|(m, _)| *m).collect(),
         runs: groups.iter().flat_map(|g| g.run.networks.clone()).collect(),
         kept,
+        kept_warm_start: choices[kept].warm_start.is_some(),
         blob,
         val_rows: val.len(),
         held_out: !teacher.rows_held_out.is_empty(),
     })
+}
+
+/// What one student leaves: itself or the teacher network it started from, and how much
+/// worse than the teacher that is on rows where the comparison is fair.
+struct Choice {
+    /// The teacher network kept instead of the student, if any.
+    warm_start: Option<usize>,
+    /// NLL above the teacher's, nats per row: a student's on the stopping rows, a kept
+    /// teacher network's on the rows it never learned from.
+    gap: f64,
+}
+
+/// Keeps a student, or the teacher network `warm_start` it started from when that network
+/// does better on the rows it never learned from (distillation must not make a good start
+/// worse; on the rows it learned from, a teacher network scores in-sample and would always
+/// look better), and scores the choice against the teacher.
+fn choose(
+    data: &Dataset,
+    teacher: &Trained,
+    val: &[usize],
+    student: &[u8],
+    warm_start: Option<usize>,
+) -> Result<Choice> {
+    let gap = |blob: &[u8], rows: &[usize], what: &str| -> Result<f64> {
+        Ok(nll(data, blob, rows, what)? - nll(data, &teacher.blob, rows, "the teacher")?)
+    };
+    if let Some(m) = warm_start {
+        let unseen = &teacher.network_held_out[m][..];
+        let start = &teacher.ensemble.networks[m][..];
+        let start_gap = gap(start, unseen, "the teacher's network")?;
+        if !unseen.is_empty() && start_gap < gap(student, unseen, "the student")? {
+            return Ok(Choice {
+                warm_start: Some(m),
+                gap: start_gap,
+            });
+        }
+    }
+    Ok(Choice {
+        warm_start: None,
+        gap: gap(student, val, "the student")?,
+    })
+}
+
+/// A student's initial weights, taken from one network of the teacher.
+struct WarmStart {
+    /// The network's index in the teacher's ensemble.
+    network: usize,
+    /// Its parameters, in layout order.
+    parameters: Vec<f32>,
 }
 
 /// Initial weights for `students` students of `arch` from the teacher's heaviest
@@ -330,7 +393,7 @@ fn warm_starts(
     teacher: &Trained,
     arch: &Architecture,
     students: usize,
-) -> Result<Option<Vec<Vec<f32>>>> {
+) -> Result<Option<Vec<WarmStart>>> {
     let ensemble = &teacher.ensemble;
     let kept: Vec<&crate::train::CandidateRun> = teacher
         .candidates
@@ -355,7 +418,10 @@ fn warm_starts(
         if network.architecture() != arch {
             return Ok(None);
         }
-        init.push(network.parameters()?);
+        init.push(WarmStart {
+            network: m,
+            parameters: network.parameters()?,
+        });
     }
     Ok(Some(init))
 }

@@ -96,8 +96,8 @@ pub fn compare(
         ks.join("+"),
         teacher.ensemble.networks.len()
     );
-    let score = |kind: Predictor, name: String, blob: &[u8]| -> Result<Score> {
-        let evaluation = eval::evaluate(&model_of(blob)?, test_data)?;
+    let score = |kind: Predictor, name: String, model: &mdn_core::HostModel| -> Result<Score> {
+        let evaluation = eval::evaluate(model, test_data)?;
         Ok(Score {
             kind,
             name,
@@ -105,16 +105,15 @@ pub fn compare(
             rmse: evaluation.rmse,
         })
     };
+    let teacher_model = model_of(&teacher.blob)?;
     match &deployed.student {
         Some(student) => {
-            scores.push(score(Predictor::MdnEnsemble, ensemble, &teacher.blob)?);
-            let header = mdn_core::Blob::from_bytes(&student.blob)
-                .map(|b| (b.header().components, b.header().hidden.len()))
-                .unwrap_or_default();
-            let name = format!("MDN student (K = {}, 1 net)", header.0);
-            scores.push(score(Predictor::Mdn, name, &student.blob)?);
+            scores.push(score(Predictor::MdnEnsemble, ensemble, &teacher_model)?);
+            let model = model_of(&student.blob)?;
+            let name = format!("MDN student (K = {}, 1 net)", model.header().components);
+            scores.push(score(Predictor::Mdn, name, &model)?);
         }
-        None => scores.push(score(Predictor::Mdn, ensemble, &teacher.blob)?),
+        None => scores.push(score(Predictor::Mdn, ensemble, &teacher_model)?),
     }
     Ok((scores, deployed))
 }

@@ -79,6 +79,9 @@ struct TrainReport {
     /// Whether the student's validation rows were held out from the teacher too.
     #[serde(skip)]
     student_rows_held_out: bool,
+    /// Whether the student written is the teacher network it started from, unchanged.
+    #[serde(skip)]
+    student_kept_warm_start: bool,
     /// `--test`: the written model scored on the test file (`null` without it).
     test: Option<TestScore>,
     seconds: f64,
@@ -332,6 +335,7 @@ impl TrainReport {
             student_val_nll: deployed.student.as_ref().map(|s| s.val_nll),
             teacher_on_student_rows: deployed.student.as_ref().map(|s| s.teacher_nll),
             student_rows_held_out: deployed.student.as_ref().is_some_and(|s| s.held_out),
+            student_kept_warm_start: deployed.student.as_ref().is_some_and(|s| s.kept_warm_start),
             test,
             seconds: started.elapsed().as_secs_f64(),
             config,
@@ -432,6 +436,13 @@ impl fmt::Display for TrainReport {
                         "  NLL {s:.4} nats per row on {} {rows} (the teacher: {t:.4}); epochs: \
                          {}, kept epoch {}",
                         self.val_rows, self.epochs, self.best_epoch
+                    )?;
+                }
+                if self.student_kept_warm_start {
+                    writeln!(
+                        f,
+                        "  written: the teacher network it started from, unchanged (no epoch \
+                         beat it on the rows that network never learned from)"
                     )?;
                 }
             }
