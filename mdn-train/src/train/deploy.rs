@@ -117,7 +117,7 @@ impl Deployed {
 ///
 /// # Errors
 ///
-/// As [`train`] and [`distill`].
+/// As [`train`] and [`distill()`].
 ///
 /// # Examples
 ///
