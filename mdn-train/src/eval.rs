@@ -10,7 +10,7 @@ use mdn_core::{Blob, HostModel};
 
 use crate::{
     aligned::AlignedBytes,
-    calibration::{self, Calibration},
+    calibration::{self, Calibration, PerTarget, Score},
     data::{CsvFormat, Dataset, Selection, Table},
     error::{Error, Result},
     model::Mdn,
@@ -144,19 +144,19 @@ impl ModelFile {
 }
 
 /// The prediction for one row.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
     /// 1-based physical line in the data file.
     pub line: u64,
     /// `ln p(y|x)` from mdn-core.
-    #[serde(serialize_with = "crate::describe::serialize_f32")]
     pub log_prob: f32,
     /// Predictive mean per target.
     pub mean: Vec<f32>,
     /// Predictive standard deviation per target.
     pub std: Vec<f32>,
-    /// Per target, the predicted marginal CDF at the observed value (PIT).
-    pub pit: Vec<f32>,
+    /// Per target, the observed value against its predicted marginal: the PIT, the
+    /// central intervals and the quantiles.
+    pub scores: Vec<Score>,
 }
 
 /// Scores of a model on a data set.
@@ -171,10 +171,16 @@ pub struct Evaluation {
     pub rmse: f64,
     /// RMSE per target dimension.
     pub rmse_per_target: Vec<f64>,
-    /// Interval coverage and PIT histogram, pooled over targets (serialised as
-    /// `coverage_50`, `coverage_80`, `coverage_95`, `pit_histogram`).
+    /// Interval coverage, PIT and interval and quantile scores, pooled over targets (the
+    /// keys of [`Calibration`]).
     #[serde(flatten)]
     pub calibration: Calibration,
+    /// The same for each target: `<key>_per_target` arrays when there are several.
+    #[serde(flatten)]
+    pub per_target: PerTarget,
+    /// For each network of the blob, the mean weight of each of its components within the
+    /// network over the rows (a component under [`UNUSED_WEIGHT`] is never used).
+    pub component_weights: Vec<Vec<f64>>,
     /// One entry per row.
     #[serde(skip)]
     pub samples: Vec<Sample>,
@@ -208,6 +214,10 @@ pub fn evaluate(model: &HostModel<'_>, data: &Dataset) -> Result<Evaluation> {
     let mut nll = 0.0_f64;
     let mut sq = vec![0.0_f64; d];
     let mut calibration = Calibration::default();
+    let mut per_target = vec![Calibration::default(); d];
+    let header = model.header();
+    let (networks, k) = (header.networks as usize, header.components as usize);
+    let mut weights = vec![vec![0.0_f64; k]; networks];
     for i in 0..data.len() {
         let line = data.lines[i];
         let context = || format!("{}, line {line}", data.path.display());
@@ -226,7 +236,11 @@ pub fn evaluate(model: &HostModel<'_>, data: &Dataset) -> Result<Evaluation> {
             context: context(),
             source,
         })?;
-        scores.iter().for_each(|s| calibration.add(s));
+        for (score, target) in scores.iter().zip(&mut per_target) {
+            calibration.add(score);
+            target.add(score);
+        }
+        add_component_weights(&mut weights, mixture.log_weights());
         nll -= f64::from(log_prob);
         for ((s, &m), &t) in sq.iter_mut().zip(&mean).zip(y) {
             *s += (f64::from(m) - f64::from(t)).powi(2);
@@ -236,7 +250,7 @@ pub fn evaluate(model: &HostModel<'_>, data: &Dataset) -> Result<Evaluation> {
             log_prob,
             mean,
             std,
-            pit: scores.iter().map(|s| s.pit).collect(),
+            scores,
         });
     }
     let n = data.len();
@@ -247,13 +261,65 @@ pub fn evaluate(model: &HostModel<'_>, data: &Dataset) -> Result<Evaluation> {
         rmse: (sq.iter().sum::<f64>() / (rows * d.max(1) as f64)).sqrt(),
         rmse_per_target: sq.iter().map(|s| (s / rows).sqrt()).collect(),
         calibration,
+        per_target: PerTarget(per_target),
+        component_weights: weights
+            .into_iter()
+            .map(|w| w.into_iter().map(|v| v / rows).collect())
+            .collect(),
         samples,
     })
 }
 
+/// A component whose mean weight within its network is under this is never used: 1 %.
+pub const UNUSED_WEIGHT: f64 = 0.01;
+
+/// Adds each component's weight within its network to `sums` (`[network][component]`):
+/// the mixture's log-weights hold network `m`'s components at `m K .. (m + 1) K`, each with
+/// the network's own log-weight added, which dividing by the block's sum removes.
+fn add_component_weights(sums: &mut [Vec<f64>], log_weights: &[f32]) {
+    let k = sums.first().map_or(1, Vec::len).max(1);
+    for (sum, block) in sums.iter_mut().zip(log_weights.chunks(k)) {
+        let top = block.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let w: Vec<f64> = block.iter().map(|&l| f64::from(l - top).exp()).collect();
+        let total: f64 = w.iter().sum();
+        for (s, v) in sum.iter_mut().zip(&w) {
+            *s += v / total;
+        }
+    }
+}
+
+/// The components whose mean weight within their network is under [`UNUSED_WEIGHT`], as
+/// `(network, component)`.
+///
+/// # Examples
+///
+/// ```
+/// # let bytes = mdn_core::doc_example_blob();
+/// let model = mdn_core::HostModel::from_bytes(&bytes[..]).unwrap();
+/// let data = mdn_train::synth::generate(mdn_train::synth::Kind::Hetero, 20, 1);
+/// let e = mdn_train::eval::evaluate(&model, &data).unwrap();
+/// let total: f64 = e.component_weights[0].iter().sum();
+/// assert!((total - 1.0).abs() < 1e-9);
+/// assert!(mdn_train::eval::unused_components(&e).len() < e.component_weights[0].len());
+/// ```
+pub fn unused_components(evaluation: &Evaluation) -> Vec<(usize, usize)> {
+    let mut unused = Vec::new();
+    for (m, weights) in evaluation.component_weights.iter().enumerate() {
+        for (k, &w) in weights.iter().enumerate() {
+            if w < UNUSED_WEIGHT {
+                unused.push((m, k));
+            }
+        }
+    }
+    unused
+}
+
 /// The per-sample CSV: `line`, the features, the targets, `log_prob`, then `mean_<t>` and
-/// `std_<t>` for every target `t`, then the PIT (predicted CDF at the observed value):
-/// `pit` for one target, `pit_<t>` for each of several.
+/// `std_<t>` for every target `t`, then per target the PIT (predicted CDF at the observed
+/// value), the quantiles of [`calibration::QUANTILES`] and the bounds of every central
+/// interval of [`calibration::LEVELS`]: `pit`, `quantile_05`, `quantile_50`,
+/// `quantile_95`, `lower_50`, `upper_50`, ... for one target, with `_<t>` appended for
+/// each of several: every figure of the pooled scores can be recomputed from them.
 ///
 /// # Examples
 ///
@@ -263,7 +329,7 @@ pub fn evaluate(model: &HostModel<'_>, data: &Dataset) -> Result<Evaluation> {
 /// let data = mdn_train::synth::generate(mdn_train::synth::Kind::Hetero, 2, 1);
 /// let e = mdn_train::eval::evaluate(&model, &data).unwrap();
 /// let csv = mdn_train::eval::per_sample_csv(&data, &e);
-/// assert!(csv.starts_with("line,x,y,log_prob,mean_y,std_y,pit\n2,"));
+/// assert!(csv.starts_with("line,x,y,log_prob,mean_y,std_y,pit,quantile_05,quantile_50,"));
 /// ```
 pub fn per_sample_csv(data: &Dataset, evaluation: &Evaluation) -> String {
     let mut header = vec!["line".to_owned()];
@@ -274,9 +340,22 @@ pub fn per_sample_csv(data: &Dataset, evaluation: &Evaluation) -> String {
         header.push(format!("mean_{t}"));
         header.push(format!("std_{t}"));
     }
+    let mut per_target = vec!["pit".to_owned()];
+    for q in calibration::QUANTILES {
+        per_target.push(format!("quantile_{:02.0}", f64::from(q) * 100.0));
+    }
+    for level in calibration::LEVELS {
+        let percent = f64::from(level) * 100.0;
+        per_target.push(format!("lower_{percent:.0}"));
+        per_target.push(format!("upper_{percent:.0}"));
+    }
     match data.target_names.as_slice() {
-        [_] => header.push("pit".into()),
-        names => header.extend(names.iter().map(|t| format!("pit_{t}"))),
+        [_] => header.extend(per_target.iter().cloned()),
+        names => {
+            for t in names {
+                header.extend(per_target.iter().map(|c| format!("{c}_{t}")));
+            }
+        }
     }
     let mut writer = csv::Writer::from_writer(Vec::new());
     let _ = writer.write_record(&header);
@@ -289,7 +368,14 @@ pub fn per_sample_csv(data: &Dataset, evaluation: &Evaluation) -> String {
             row.push(m.to_string());
             row.push(sd.to_string());
         }
-        row.extend(s.pit.iter().map(f32::to_string));
+        for score in &s.scores {
+            row.push(score.pit.to_string());
+            row.extend(score.quantiles.iter().map(f32::to_string));
+            for (l, u) in score.intervals {
+                row.push(l.to_string());
+                row.push(u.to_string());
+            }
+        }
         let _ = writer.write_record(&row);
     }
     String::from_utf8(writer.into_inner().unwrap_or_default()).unwrap_or_default()

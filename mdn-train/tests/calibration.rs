@@ -109,20 +109,35 @@ fn per_sample_pit_is_mdn_core_cdf_and_coverage_is_mdn_core_interval() {
     let rows = std::fs::read_to_string(d.join("s.csv")).unwrap();
     let mut lines = rows.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    assert_eq!(header.last(), Some(&"pit"), "{header:?}");
-    let mut inside = [0_usize; 3];
+    let at = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let levels = [0.5, 0.8, 0.9, 0.95];
+    let mut inside = [0_usize; 4];
     for (line, x) in lines.zip(sampled::inputs(n)) {
         let cells: Vec<&str> = line.split(',').collect();
-        let y: f32 = cells[2].parse().unwrap();
-        let pit: f32 = cells.last().unwrap().parse().unwrap();
-        assert_eq!(pit, model.cdf(&[x], &[y]).unwrap()[0], "line {line}");
-        for (count, level) in inside.iter_mut().zip([0.5, 0.8, 0.95]) {
-            *count += usize::from(model.interval(&[x], level).unwrap().contains(y));
+        let cell = |name: &str| -> f32 { cells[at(name)].parse().unwrap() };
+        let y = cell("y");
+        assert_eq!(
+            cell("pit"),
+            model.cdf(&[x], &[y]).unwrap()[0],
+            "line {line}"
+        );
+        assert_eq!(
+            cell("quantile_50"),
+            model.quantile(&[x], 0.5).unwrap(),
+            "line {line}"
+        );
+        for (count, level) in inside.iter_mut().zip(levels) {
+            let interval = model.interval(&[x], level).unwrap();
+            let percent = level * 100.0;
+            assert_eq!(cell(&format!("lower_{percent:.0}")), interval.lower);
+            assert_eq!(cell(&format!("upper_{percent:.0}")), interval.upper);
+            *count += usize::from(interval.contains(y));
         }
     }
-    for (count, key) in inside
-        .iter()
-        .zip(["coverage_50", "coverage_80", "coverage_95"])
+    for (count, key) in
+        inside
+            .iter()
+            .zip(["coverage_50", "coverage_80", "coverage_90", "coverage_95"])
     {
         assert_eq!(e[key].as_f64().unwrap(), *count as f64 / n as f64, "{key}");
     }
@@ -186,8 +201,21 @@ fn several_targets_are_scored_by_their_marginals() {
     assert!((histogram.iter().map(|v| v.as_f64().unwrap()).sum::<f64>() - 1.0).abs() < 1e-9);
     assert!(e["coverage_80"].as_f64().is_some());
     let rows = std::fs::read_to_string(d.join("s.csv")).unwrap();
+    let header = rows.lines().next().unwrap();
     assert!(
-        rows.lines().next().unwrap().ends_with(",pit_u,pit_v"),
-        "{rows}"
+        header.contains(",pit_u,quantile_05_u,") && header.ends_with(",lower_95_v,upper_95_v"),
+        "{header}"
     );
+    // Each figure per target too, beside the pooled one.
+    for key in [
+        "coverage_80",
+        "pit_ks",
+        "interval_score_95",
+        "pinball_50",
+        "sharpness_80",
+    ] {
+        let per_target = e[format!("{key}_per_target")].as_array().unwrap();
+        assert_eq!(per_target.len(), 2, "{key}");
+        assert!(per_target.iter().all(|v| v.as_f64().is_some()), "{key}");
+    }
 }

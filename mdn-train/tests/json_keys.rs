@@ -137,17 +137,26 @@ const TRAIN_STUDENT: &[&str] = &[
 const TRAIN_TEST: &[&str] = &["test.data", "test.n", "test.nll", "test.rmse"];
 
 const EVAL: &[&str] = &[
+    "component_weights",
     "coverage_50",
     "coverage_80",
+    "coverage_90",
     "coverage_95",
     "data",
+    "interval_score_80",
+    "interval_score_95",
     "model",
     "n",
     "nll",
     "per_sample",
+    "pinball_05",
+    "pinball_50",
+    "pinball_95",
     "pit_histogram",
+    "pit_ks",
     "rmse",
     "rmse_per_target",
+    "sharpness_80",
     "targets",
 ];
 
@@ -173,6 +182,7 @@ const PREDICT_ONE_TARGET: &[&str] = &[
     "intervals",
     "intervals.0.5",
     "intervals.0.8",
+    "intervals.0.9",
     "intervals.0.95",
     "modes",
     "modes[].density",

@@ -62,7 +62,10 @@ fn predict_json_is_mdn_core_bit_for_bit() {
         }
 
         let intervals = p["intervals"].as_object().unwrap();
-        assert_eq!(intervals.keys().collect::<Vec<_>>(), ["0.5", "0.8", "0.95"]);
+        assert_eq!(
+            intervals.keys().collect::<Vec<_>>(),
+            ["0.5", "0.8", "0.9", "0.95"]
+        );
         for (key, pair) in intervals {
             let i = model.interval(&[x], key.parse().unwrap()).unwrap();
             assert_eq!(f32_of(&pair[0]), i.lower, "interval {key}");

@@ -9,10 +9,15 @@ use mdn_train::{
 };
 use serde::Serialize;
 
-use crate::{cli::EvalArgs, load, report::emit};
+use crate::{
+    cli::EvalArgs,
+    load,
+    report::{emit, warn},
+};
 
-/// What `mdn eval` prints: `n`, `nll`, `rmse`, `rmse_per_target` and the calibration
-/// figures come from [`Evaluation`].
+/// What `mdn eval` prints: `n`, `nll`, `rmse`, `rmse_per_target`, the calibration and
+/// interval figures (pooled, and `<key>_per_target` for several targets) and
+/// `component_weights` come from [`Evaluation`].
 #[derive(Debug, Serialize)]
 struct EvalReport {
     model: PathBuf,
@@ -29,6 +34,14 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let file = ModelFile::read(&args.model.path())?;
     let data = load::for_model(&file, &args.data, &args.csv)?;
     let evaluation = eval::evaluate(&file.model()?, &data)?;
+    for (network, component) in eval::unused_components(&evaluation) {
+        warn(&format!(
+            "component {component} of network {network} is never used: its mean weight \
+             within the network is {:.4}, under {} (a smaller K would do)",
+            evaluation.component_weights[network][component],
+            eval::UNUSED_WEIGHT
+        ));
+    }
     if let Some(path) = &args.per_sample {
         io::write_atomic(path, eval::per_sample_csv(&data, &evaluation).as_bytes())?;
     }
