@@ -135,8 +135,10 @@ impl<const K: usize, const D: usize> Mixture<K, D> {
     /// CRPS, and adaptive quadrature of the integral in `y` for log-normal mixtures; K = 1
     /// to 8, sigmas from 1e-3 to 30, targets in both tails and below a log target's
     /// support; 337 values) the largest relative error is 2.5e-6, and the test holds it to
-    /// 1e-5 of the score or of the smallest sigma in units of `y`, whichever is larger. Where `e^(mu + sigma^2 / 2)` overflows `f32`
-    /// (the mean of a log target does too) the score is `+inf` or NaN.
+    /// 1e-5 of the score or of the smallest sigma in units of `y`, whichever is larger.
+    /// Where `e^(mu + sigma^2 / 2)` overflows `f32` (the mean of a log target does too),
+    /// or differences of means and targets do (`|mu|` or `|y|` near `f32::MAX / 2`), the
+    /// score is `+inf` or NaN.
     ///
     /// # Errors
     ///
