@@ -48,7 +48,8 @@
 //!    [`Mixture::mean`], [`Mixture::variance`].
 //! 5. **derived quantities** (`mixture::*`, each over a non-generic one-dimensional view):
 //!    marginal [`Mixture::cdf`], [`Mixture::quantile`] and central [`Mixture::interval`]
-//!    (`quantile`); every mode with its density, [`Mixture::modes`] (`modes`);
+//!    (`quantile`); the continuous ranked probability score [`Mixture::crps`] (`crps`);
+//!    every mode with its density, [`Mixture::modes`] (`modes`);
 //!    [`Mixture::entropy`], [`Mixture::kl_divergence`], [`Mixture::hellinger_distance`],
 //!    [`Mixture::total_variation_distance`] (`divergence`); draws with any
 //!    [`rand_core::Rng`], optionally tempered, [`Mixture::sample`] (`sample`). [`Model`]

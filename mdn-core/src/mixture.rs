@@ -3,9 +3,10 @@
 //!
 //! This file holds the type, the density and the moments; the submodules hold the other
 //! queries, each over the non-generic one-dimensional view of `univariate`: `quantile`
-//! (marginal CDF, quantiles, intervals), `modes`, `divergence` (entropy, KL, Hellinger,
-//! total variation) and `sample`.
+//! (marginal CDF, quantiles, intervals), `crps` (the continuous ranked probability
+//! score), `modes`, `divergence` (entropy, KL, Hellinger, total variation) and `sample`.
 
+mod crps;
 mod divergence;
 mod modes;
 mod quantile;

@@ -378,6 +378,26 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
         self.mixture(x)?.cdf(y)
     }
 
+    /// The continuous ranked probability score of each output's marginal distribution at
+    /// `y`: [`Mixture::crps`] of [`Model::mixture`].
+    ///
+    /// # Errors
+    ///
+    /// The input errors of [`Model::mixture`], then those of [`Mixture::crps`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let bytes = mdn_core::doc_example_blob();
+    /// let model = mdn_core::HostModel::from_bytes(&bytes[..])?;
+    /// let median = model.quantile(&[0.3], 0.5)?;
+    /// assert!(model.crps(&[0.3], &[median])?[0] < model.crps(&[0.3], &[median + 100.0])?[0]);
+    /// # Ok::<(), mdn_core::Error>(())
+    /// ```
+    pub fn crps(&self, x: &[f32], y: &[f32]) -> Result<PerOutput<D>> {
+        self.mixture(x)?.crps(y)
+    }
+
     /// The `p` quantile of a one-dimensional output: [`Mixture::quantile`] of
     /// [`Model::mixture`].
     ///

@@ -420,6 +420,43 @@ proptest! {
         }
     }
 
+    /// The CRPS is finite, non-negative and 1-Lipschitz in `y` (its derivative is
+    /// `2 F(y) - 1`), up to f32 rounding of the scores, across the predictive range.
+    #[test]
+    fn crps_is_non_negative_and_one_lipschitz(
+        case in case(1..=1),
+        spread in prop::collection::vec(0.0_f64..1.0, 64),
+    ) {
+        let bytes = case.blob();
+        let mixture = mixture(&case, &bytes);
+        prop_assume!(mixture.is_some());
+        let mixture = mixture.unwrap();
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        for c in mixture.iter() {
+            let (mu, sigma) = (f64::from(c.means[0]), f64::from(c.sigmas[0]));
+            lo = lo.min(mu - 15.0 * sigma);
+            hi = hi.max(mu + 15.0 * sigma);
+        }
+        let mut points: Vec<f32> = spread
+            .iter()
+            .map(|&s| from_working(&mixture, lo + s * (hi - lo)))
+            .collect();
+        points.sort_by(f32::total_cmp);
+        let scores: Vec<f32> = points.iter().map(|&y| mixture.crps(&[y]).unwrap()[0]).collect();
+        for (&y, &c) in points.iter().zip(&scores) {
+            prop_assert!(c.is_finite() && c >= 0.0, "crps({}) = {} for {}", y, c, describe(&mixture));
+        }
+        for (y, c) in points.windows(2).zip(scores.windows(2)) {
+            let step = f64::from(y[1]) - f64::from(y[0]);
+            let change = (f64::from(c[1]) - f64::from(c[0])).abs();
+            let rounding = 1e-5 * f64::from(c[0].max(c[1]));
+            prop_assert!(
+                change <= step * (1.0 + 1e-6) + rounding,
+                "crps({}) = {}, crps({}) = {} for {}", y[0], c[0], y[1], c[1], describe(&mixture)
+            );
+        }
+    }
+
     /// `cdf(quantile(p))` is within [`quantile_tolerance`] of `p` for `p` in
     /// `[1e-4, 1 - 1e-4]`.
     #[test]

@@ -62,6 +62,7 @@ fn normalised(values: &[f32]) -> Vec<f32> {
 
 fn distribution_queries<const K: usize, const D: usize>(mixture: &Mixture<K, D>, y: &[f32]) {
     let _ = mixture.cdf(y);
+    let _ = mixture.crps(y);
     let _ = mixture.anomaly_score(y);
     for p in [1e-30, 1e-6, 0.5, 0.999_999, 0.0, f32::NAN] {
         let _ = mixture.quantile(p);

@@ -519,6 +519,7 @@ pub fn parity_vectors(blob: &[u8], queries: usize, seed: u64) -> mdn_core::Resul
             writer.push(&model, Op::Prob, &x, &y);
             writer.push(&model, Op::Cdf, &x, &y);
             writer.push(&model, Op::AnomalyScore, &x, &y);
+            writer.push(&model, Op::Crps, &x, &y);
         }
         distribution_queries(&mut writer, &model, &x, &previous_x, q, &mut extra);
         previous_x = x;
@@ -557,6 +558,7 @@ pub fn parity_vectors(blob: &[u8], queries: usize, seed: u64) -> mdn_core::Resul
         writer.push(&model, Op::Mixture, x, &[]);
         writer.push(&model, Op::Cdf, x, y);
         writer.push(&model, Op::AnomalyScore, x, y);
+        writer.push(&model, Op::Crps, x, y);
         writer.push(&model, Op::Quantile, x, &[0.3]);
         writer.push(&model, Op::Interval, x, &[0.9]);
         writer.push(&model, Op::Modes, x, &[]);
@@ -621,6 +623,7 @@ pub fn parity_vectors(blob: &[u8], queries: usize, seed: u64) -> mdn_core::Resul
         Op::Erfcf,
         Op::Sinf,
         Op::Cosf,
+        Op::Erff,
     ] {
         for a in libm_arguments() {
             writer.push(&model, op, &[], &[a]);

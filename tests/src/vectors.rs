@@ -35,7 +35,9 @@
 //! | `TotalVariation` | 14 | `x1 ++ x2` | total-variation distance |
 //! | `AnomalyScore` | 15 | x, y | `-log p(y\|x)` |
 //! | `Expf` .. `Sqrtf`, `Erfcf`, `Sinf`, `Cosf` | 16..24 | one value | the libm function's output |
+//! | `Erff` | 25 | one value | `libm::erff`'s output |
 //! | `DensityOnGrid` | 32 | x, grid | the density at each grid point |
+//! | `Crps` | 33 | x, y | `D` marginal CRPS values |
 //!
 //! Codes 16..=31 are for raw libm functions. Counts and indices are written as `f32`
 //! (exact below 2^24). New queries get new op codes; old files stay valid.
@@ -121,8 +123,12 @@ pub enum Op {
     Sinf = 23,
     /// `libm::cosf(y[0])`.
     Cosf = 24,
+    /// `libm::erff(y[0])`.
+    Erff = 25,
     /// `Mixture::density_on_grid` of `Model::mixture(x)` over the grid `y`.
     DensityOnGrid = 32,
+    /// `Model::crps(x, y)`.
+    Crps = 33,
 }
 
 impl TryFrom<u8> for Op {
@@ -154,7 +160,9 @@ impl TryFrom<u8> for Op {
             22 => Op::Erfcf,
             23 => Op::Sinf,
             24 => Op::Cosf,
+            25 => Op::Erff,
             32 => Op::DensityOnGrid,
+            33 => Op::Crps,
             _ => return Err(VectorError::UnknownOp(code)),
         })
     }
@@ -429,6 +437,7 @@ pub fn evaluate<const I: usize, const W: usize, const K: usize, const D: usize>(
             Err(e) => write_outcome(out, Err(e)),
         },
         Op::Cdf => write_outcome(out, model.cdf(&x, &y).as_deref().map_err(|e| *e)),
+        Op::Crps => write_outcome(out, model.crps(&x, &y).as_deref().map_err(|e| *e)),
         Op::Quantile => {
             let p = y.first().copied().unwrap_or(f32::NAN);
             write_one(out, model.quantile(&x, p))
@@ -498,6 +507,7 @@ pub fn evaluate<const I: usize, const W: usize, const K: usize, const D: usize>(
         Op::Erfcf => write_outcome(out, Ok(&[scalar(libm::erfcf)])),
         Op::Sinf => write_outcome(out, Ok(&[scalar(libm::sinf)])),
         Op::Cosf => write_outcome(out, Ok(&[scalar(libm::cosf)])),
+        Op::Erff => write_outcome(out, Ok(&[scalar(libm::erff)])),
     }
 }
 

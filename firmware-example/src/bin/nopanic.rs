@@ -67,6 +67,9 @@ fn distribution_queries(mixture: &Mixture<8, 2>, other: &Mixture<8, 2>, y: &[f32
         .cdf(y)
         .map_or(0, |c| c.iter().fold(0, |a, v| a ^ v.to_bits()));
     checksum ^= bits(mixture.anomaly_score(y));
+    checksum ^= mixture
+        .crps(y)
+        .map_or(0, |c| c.iter().fold(0, |a, v| a ^ v.to_bits()));
     checksum ^= bits(mixture.quantile(black_box(0.3)));
     checksum ^= mixture
         .interval(black_box(0.9))
