@@ -17,6 +17,10 @@
 //!   `(y - t) (q - [y < t])`, is minimised in expectation by the true quantile. Both are in
 //!   the units of `y`, lower is better. Sharpness is the mean width of the central 80 %
 //!   interval: a calibrated model is best when it is narrowest.
+//! * **CRPS** (continuous ranked probability score, [`mdn_core::Mixture::crps`]): the
+//!   integral of `(F(t) - [t >= y])^2` over `t`, a proper score of the whole predictive
+//!   distribution in the units of `y`, lower is better; for a point forecast it is the
+//!   absolute error.
 //! * **PIT KS.** The Kolmogorov-Smirnov distance of the PIT values from the uniform
 //!   distribution: 0 for a perfectly calibrated model and many rows, about `1.36 / sqrt(n)`
 //!   at the 5 % level by chance.
@@ -92,6 +96,8 @@ pub struct Score {
     pub intervals: [(f32, f32); LEVELS.len()],
     /// The predicted quantile at each probability of [`QUANTILES`].
     pub quantiles: [f32; QUANTILES.len()],
+    /// The CRPS of the marginal at the observed value, in the units of `y`.
+    pub crps: f32,
 }
 
 impl Score {
@@ -110,7 +116,7 @@ impl Score {
     ///
     /// ```
     /// use mdn_train::calibration::Score;
-    /// let s = Score { y: 3.0, pit: 0.9, intervals: [(-1.0, 1.0); 4], quantiles: [0.0; 3] };
+    /// let s = Score { y: 3.0, pit: 0.9, intervals: [(-1.0, 1.0); 4], quantiles: [0.0; 3], crps: 0.0 };
     /// // The 80 % interval [-1, 1] misses 3 by 2: width 2 + (2 / 0.2) * 2.
     /// assert!((s.interval_score(1) - 22.0).abs() < 1e-9);
     /// ```
@@ -130,7 +136,7 @@ impl Score {
     ///
     /// ```
     /// use mdn_train::calibration::Score;
-    /// let s = Score { y: 1.0, pit: 0.5, intervals: [(0.0, 0.0); 4], quantiles: [0.0, 2.0, 0.0] };
+    /// let s = Score { y: 1.0, pit: 0.5, intervals: [(0.0, 0.0); 4], quantiles: [0.0, 2.0, 0.0], crps: 0.0 };
     /// // The median 2 is above y = 1: (1 - 2) (0.5 - 1).
     /// assert!((s.pinball(1) - 0.5).abs() < 1e-9);
     /// ```
@@ -169,8 +175,9 @@ pub fn score<const K: usize, const D: usize>(
     y: &[f32],
 ) -> Result<Vec<Score>, mdn_core::Error> {
     let cdf = mixture.cdf(y)?;
+    let crps = mixture.crps(y)?;
     let mut scores = Vec::with_capacity(y.len());
-    for (d, (&value, &pit)) in y.iter().zip(cdf.iter()).enumerate() {
+    for (d, ((&value, &pit), &crps)) in y.iter().zip(cdf.iter()).zip(crps.iter()).enumerate() {
         let m = marginal(mixture, d)?;
         let mut intervals = [(0.0, 0.0); LEVELS.len()];
         for (bounds, &level) in intervals.iter_mut().zip(&LEVELS) {
@@ -186,6 +193,7 @@ pub fn score<const K: usize, const D: usize>(
             pit,
             intervals,
             quantiles,
+            crps,
         });
     }
     Ok(scores)
@@ -201,7 +209,7 @@ fn bin(u: f32) -> usize {
 ///
 /// Serialises as the `mdn eval --json` keys `coverage_50`, `coverage_80`, `coverage_90`,
 /// `coverage_95` (fractions of values inside the central interval), `pit_histogram`
-/// (fraction of values per bin, [`PIT_BINS`] bins), `pit_ks`, `interval_score_80`,
+/// (fraction of values per bin, [`PIT_BINS`] bins), `pit_ks`, `crps`, `interval_score_80`,
 /// `interval_score_95`, `pinball_05`, `pinball_50`, `pinball_95` and `sharpness_80` (means
 /// over the values); all `null` without values.
 ///
@@ -209,7 +217,7 @@ fn bin(u: f32) -> usize {
 ///
 /// ```
 /// use mdn_train::calibration::{Calibration, Score};
-/// let score = |y: f32, pit: f32| Score { y, pit, intervals: [(-1.0, 1.0); 4], quantiles: [-1.0, 0.0, 1.0] };
+/// let score = |y: f32, pit: f32| Score { y, pit, intervals: [(-1.0, 1.0); 4], quantiles: [-1.0, 0.0, 1.0], crps: 0.0 };
 /// let mut c = Calibration::default();
 /// c.add(&score(3.0, 0.05));
 /// c.add(&score(0.5, 0.55));
@@ -228,6 +236,7 @@ pub struct Calibration {
     interval_scores: [f64; SCORED_LEVELS.len()],
     pinball: [f64; QUANTILES.len()],
     width: f64,
+    crps: f64,
 }
 
 impl Calibration {
@@ -253,6 +262,7 @@ impl Calibration {
         }
         let (l, u) = score.intervals[SHARPNESS_LEVEL];
         self.width += f64::from(u) - f64::from(l);
+        self.crps += f64::from(score.crps);
     }
 
     /// Number of scored values (rows times targets).
@@ -294,7 +304,7 @@ impl Calibration {
     /// use mdn_train::calibration::{Calibration, Score};
     /// let mut c = Calibration::default();
     /// for pit in [0.1, 0.2, 0.3, 0.4] {
-    ///     c.add(&Score { y: 0.0, pit, intervals: [(0.0, 0.0); 4], quantiles: [0.0; 3] });
+    ///     c.add(&Score { y: 0.0, pit, intervals: [(0.0, 0.0); 4], quantiles: [0.0; 3], crps: 0.0 });
     /// }
     /// // The empirical CDF reaches 1 at 0.4, where the uniform is at 0.4.
     /// assert!((c.pit_ks().unwrap() - 0.6).abs() < 1e-6);
@@ -337,6 +347,22 @@ impl Calibration {
         self.mean_of([self.width]).map(|[w]| w)
     }
 
+    /// Mean CRPS; `None` without values.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mdn_train::calibration::{Calibration, Score};
+    /// let mut c = Calibration::default();
+    /// let s = |crps: f32| Score { y: 0.0, pit: 0.5, intervals: [(-1.0, 1.0); 4], quantiles: [0.0; 3], crps };
+    /// c.add(&s(0.25));
+    /// c.add(&s(0.75));
+    /// assert_eq!(c.crps(), Some(0.5));
+    /// ```
+    pub fn crps(&self) -> Option<f64> {
+        self.mean_of([self.crps]).map(|[c]| c)
+    }
+
     fn mean_of<const N: usize>(&self, sums: [f64; N]) -> Option<[f64; N]> {
         (self.values > 0).then(|| sums.map(|s| s / self.values as f64))
     }
@@ -370,6 +396,7 @@ impl Calibration {
             serde_json::json!(self.pit_histogram()),
         ));
         figures.push(("pit_ks".into(), json(self.pit_ks())));
+        figures.push(("crps".into(), json(self.crps())));
         let scores = self.interval_scores();
         for (i, &level) in SCORED_LEVELS.iter().enumerate() {
             let key = format!("interval_score_{}", percent(LEVELS[level]));
@@ -396,7 +423,7 @@ impl Calibration {
     /// ```
     /// use mdn_train::calibration::{Calibration, Score};
     /// let mut c = Calibration::default();
-    /// let s = Score { y: 0.0, pit: 0.5, intervals: [(-1.0, 1.0); 4], quantiles: [0.0; 3] };
+    /// let s = Score { y: 0.0, pit: 0.5, intervals: [(-1.0, 1.0); 4], quantiles: [0.0; 3], crps: 0.0 };
     /// for _ in 0..100 { c.add(&s); }
     /// assert!((c.chance_band(0.5) - 0.1).abs() < 1e-12);
     /// ```
@@ -411,7 +438,7 @@ impl Calibration {
     /// ```
     /// use mdn_train::calibration::{Calibration, Score};
     /// let mut c = Calibration::default();
-    /// c.add(&Score { y: 0.0, pit: 0.3, intervals: [(-1.0, 1.0); 4], quantiles: [0.0; 3] });
+    /// c.add(&Score { y: 0.0, pit: 0.3, intervals: [(-1.0, 1.0); 4], quantiles: [0.0; 3], crps: 0.0 });
     /// assert!(c.text().contains("central 50% interval holds 100.0%"));
     /// ```
     pub fn text(&self) -> String {
@@ -445,9 +472,15 @@ impl Calibration {
             (self.interval_scores(), self.pinball(), self.sharpness())
         {
             s += &format!(
-                "  interval score 80% {:.4}, 95% {:.4}; pinball 5% {:.4}, 50% {:.4}, 95% {:.4}; \
-                 sharpness (mean 80% width) {w:.4} (units of y, lower is better)\n",
-                i[0], i[1], p[0], p[1], p[2]
+                "scores (units of y, lower is better): CRPS {:.4}; interval score 80% {:.4}, \
+                 95% {:.4}; pinball 5% {:.4}, 50% {:.4}, 95% {:.4}; sharpness (mean 80% width) \
+                 {w:.4}\n",
+                self.crps().unwrap_or(f64::NAN),
+                i[0],
+                i[1],
+                p[0],
+                p[1],
+                p[2]
             );
         }
         s
@@ -530,6 +563,7 @@ mod tests {
                 "coverage_80",
                 "coverage_90",
                 "coverage_95",
+                "crps",
                 "interval_score_80",
                 "interval_score_95",
                 "pinball_05",

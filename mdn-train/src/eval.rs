@@ -316,8 +316,8 @@ pub fn unused_components(evaluation: &Evaluation) -> Vec<(usize, usize)> {
 
 /// The per-sample CSV: `line`, the features, the targets, `log_prob`, then `mean_<t>` and
 /// `std_<t>` for every target `t`, then per target the PIT (predicted CDF at the observed
-/// value), the quantiles of [`calibration::QUANTILES`] and the bounds of every central
-/// interval of [`calibration::LEVELS`]: `pit`, `quantile_05`, `quantile_50`,
+/// value), the CRPS, the quantiles of [`calibration::QUANTILES`] and the bounds of every
+/// central interval of [`calibration::LEVELS`]: `pit`, `crps`, `quantile_05`, `quantile_50`,
 /// `quantile_95`, `lower_50`, `upper_50`, ... for one target, with `_<t>` appended for
 /// each of several: every figure of the pooled scores can be recomputed from them.
 ///
@@ -329,7 +329,7 @@ pub fn unused_components(evaluation: &Evaluation) -> Vec<(usize, usize)> {
 /// let data = mdn_train::synth::generate(mdn_train::synth::Kind::Hetero, 2, 1);
 /// let e = mdn_train::eval::evaluate(&model, &data).unwrap();
 /// let csv = mdn_train::eval::per_sample_csv(&data, &e);
-/// assert!(csv.starts_with("line,x,y,log_prob,mean_y,std_y,pit,quantile_05,quantile_50,"));
+/// assert!(csv.starts_with("line,x,y,log_prob,mean_y,std_y,pit,crps,quantile_05,"));
 /// ```
 pub fn per_sample_csv(data: &Dataset, evaluation: &Evaluation) -> String {
     let mut header = vec!["line".to_owned()];
@@ -340,7 +340,7 @@ pub fn per_sample_csv(data: &Dataset, evaluation: &Evaluation) -> String {
         header.push(format!("mean_{t}"));
         header.push(format!("std_{t}"));
     }
-    let mut per_target = vec!["pit".to_owned()];
+    let mut per_target = vec!["pit".to_owned(), "crps".to_owned()];
     for q in calibration::QUANTILES {
         per_target.push(format!("quantile_{:02.0}", f64::from(q) * 100.0));
     }
@@ -370,6 +370,7 @@ pub fn per_sample_csv(data: &Dataset, evaluation: &Evaluation) -> String {
         }
         for score in &s.scores {
             row.push(score.pit.to_string());
+            row.push(score.crps.to_string());
             row.extend(score.quantiles.iter().map(f32::to_string));
             for (l, u) in score.intervals {
                 row.push(l.to_string());

@@ -203,7 +203,8 @@ fn several_targets_are_scored_by_their_marginals() {
     let rows = std::fs::read_to_string(d.join("s.csv")).unwrap();
     let header = rows.lines().next().unwrap();
     assert!(
-        header.contains(",pit_u,quantile_05_u,") && header.ends_with(",lower_95_v,upper_95_v"),
+        header.contains(",pit_u,crps_u,quantile_05_u,")
+            && header.ends_with(",lower_95_v,upper_95_v"),
         "{header}"
     );
     // Each figure per target too, beside the pooled one.

@@ -122,6 +122,13 @@ fn scores_agree_with_a_recomputation_from_the_per_sample_csv() {
         pinball(0.95, &column(&csv, "quantile_95")),
     );
 
+    // The mean of the rows' CRPS. Each row's value is mdn-core's `Mixture::crps`, whose
+    // independent check is mdn-core/tests/crps_reference.rs (scoringrules and quadrature);
+    // a score is never negative.
+    let crps = column(&csv, "crps");
+    assert!(crps.iter().all(|&c| c >= 0.0));
+    close("crps", &json["crps"], mean(crps.iter().copied()));
+
     // Kolmogorov-Smirnov distance of the PIT values from U(0, 1).
     let mut pit = column(&csv, "pit");
     pit.sort_by(f64::total_cmp);

@@ -142,6 +142,7 @@ const EVAL: &[&str] = &[
     "coverage_80",
     "coverage_90",
     "coverage_95",
+    "crps",
     "data",
     "interval_score_80",
     "interval_score_95",

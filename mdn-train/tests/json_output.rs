@@ -83,7 +83,7 @@ fn every_command_prints_one_json_object() {
     assert!(eval["rmse"].as_f64().unwrap() > 0.0);
     let per_sample = std::fs::read_to_string(d.join("s.csv")).unwrap();
     assert!(per_sample.starts_with(
-        "line,x,y,log_prob,mean_y,std_y,pit,quantile_05,quantile_50,quantile_95,lower_50,"
+        "line,x,y,log_prob,mean_y,std_y,pit,crps,quantile_05,quantile_50,quantile_95,lower_50,"
     ));
     assert_eq!(per_sample.lines().count(), 31);
 
