@@ -1,0 +1,93 @@
+//! Drift watch in QEMU: `firmware-example`'s `drift` binary streams an unchanged stream and a
+//! stream whose noise doubles halfway through `mdn_core::CalibrationMonitor` on a Cortex-M4F
+//! (`mps2-an386`), and must flag only the second, within two windows (512 observations) of
+//! the change. The host replays both streams with the same generator and must find the
+//! same verdicts at the same observation: the monitor computes the device's bits.
+//!
+//! The QEMU run is `#[ignore]`d like the parity runs (it needs `qemu-system-arm`,
+//! `defmt-print` and the thumb target); `scripts/check.sh` runs it:
+//!
+//! ```text
+//! cargo test -p mdn-tests --test device_drift -- --include-ignored
+//! ```
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+};
+
+use mdn_core::{CalibrationMonitor, Model, Verdict, rand_core::Rng};
+use mdn_tests::{
+    generate::AlignedBlob,
+    qemu::{self, CORTEX_M4F},
+    vectors::ParityRng,
+};
+
+/// The firmware's settings (firmware-example/src/bin/drift.rs).
+const STREAM: u32 = 4096;
+const CHANGE: u32 = 2048;
+const WINDOW: usize = 256;
+const ALPHA: f32 = 0.001;
+const MAX_DELAY: u32 = 2 * WINDOW as u32;
+
+fn firmware_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../firmware-example")
+}
+
+/// The firmware's stream, replayed on the host: the observation at which the monitor
+/// flagged, if it did.
+fn host_flag(seed: u64, doubled: bool) -> Option<u32> {
+    let blob = AlignedBlob::new(&fs::read(firmware_dir().join("models/minimal.mdn")).unwrap());
+    let model = Model::<1, 32, 5, 1>::from_bytes(blob.bytes()).expect("minimal.mdn");
+    let mut rng = ParityRng::new(seed);
+    let mut monitor = CalibrationMonitor::<10, WINDOW>::new(ALPHA).unwrap();
+    for i in 0..STREAM {
+        let x = -1.0 + 2.0 * (rng.next_u32() >> 8) as f32 / (1 << 24) as f32;
+        let mixture = model.mixture(&[x]).unwrap();
+        let sigma_scale = if doubled && i >= CHANGE { 2.0 } else { 1.0 };
+        let y = mixture.sample_tempered(&mut rng, 1.0, sigma_scale).unwrap();
+        monitor.observe(&mixture, &y).unwrap();
+    }
+    match monitor.verdict() {
+        Verdict::Drifted { at, .. } => Some(at),
+        Verdict::Calibrated => None,
+    }
+}
+
+#[test]
+fn host_replay_flags_only_the_doubled_stream() {
+    assert_eq!(host_flag(1, false), None);
+    let at = host_flag(2, true).expect("flagged");
+    assert!(at > CHANGE && at <= CHANGE + MAX_DELAY, "flagged at {at}");
+}
+
+#[test]
+#[ignore = "needs QEMU (scripts/check.sh runs them)"]
+fn drift_monitor_flags_doubled_noise_in_qemu() {
+    let firmware = firmware_dir();
+    let status = CORTEX_M4F
+        .release_build(&firmware)
+        .args(["--bin", "drift"])
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building the drift firmware failed");
+    let elf = CORTEX_M4F.release_elf(&firmware, "drift");
+    let qemu::Run { code, log } =
+        qemu::run(&CORTEX_M4F, &elf, &[] as &[&str]).expect("qemu-system-arm and defmt-print run");
+    println!("{log}");
+    assert_eq!(
+        code,
+        Some(0),
+        "drift firmware failed (exit {code:?}):\n{log}"
+    );
+    assert!(log.contains("drift: unchanged stream: no flag"), "{log}");
+    let at = host_flag(2, true).expect("flagged on the host");
+    let line = format!(
+        "drift: doubled noise from {CHANGE}: flagged at {at}, {} after the change",
+        at - CHANGE
+    );
+    assert!(
+        log.contains(&line),
+        "expected {line:?} (the host's replay) in\n{log}"
+    );
+}
