@@ -159,3 +159,33 @@ fn log_target_with_zero_density() {
     assert_eq!(monitor.histogram(), &[1, 0, 0, 0]);
     assert_eq!(monitor.mean_log_prob(), Some(f32::NEG_INFINITY));
 }
+
+/// The stated false-alarm rate, measured: 4,000 windows of 64 calibrated observations
+/// (standard normal draws under a standard normal model) at alpha = 0.05 and 0.01. The
+/// number of rejecting windows is binomial(4000, alpha) if the critical value is right:
+/// 200 +- 14 and 40 +- 6.3; four standard deviations allowed.
+#[test]
+fn false_alarm_rate_per_window_is_alpha() {
+    let m = Mixture::<1, 1>::new(&[0.0], &[0.0], &[1.0], 1, TargetTransform::Identity)
+        .expect("mixture");
+    for (alpha, expected, sd) in [(0.05_f32, 200.0_f32, 13.8_f32), (0.01, 40.0, 6.3)] {
+        let mut rng = Pcg32::seed_from_u64(9);
+        let mut rejections = 0;
+        for _ in 0..4000 {
+            let mut monitor = CalibrationMonitor::<1, 64>::new(alpha).expect("alpha");
+            for _ in 0..64 {
+                let y = m.sample(&mut rng);
+                monitor.observe(&m, &y).expect("observe");
+            }
+            assert_eq!(monitor.windows_tested(), 1);
+            if monitor.verdict() != Verdict::Calibrated {
+                rejections += 1;
+            }
+        }
+        println!("alpha {alpha}: {rejections} of 4000 windows rejected (expected {expected})");
+        assert!(
+            (rejections as f32 - expected).abs() < 4.0 * sd,
+            "alpha {alpha}: {rejections} rejections"
+        );
+    }
+}

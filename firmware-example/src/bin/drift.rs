@@ -11,9 +11,10 @@
 //!    [`MAX_DELAY`] observations of the change.
 //!
 //! The monitor: 10 PIT bins, Kolmogorov-Smirnov windows of [`WINDOW`] values, false-alarm
-//! probability [`ALPHA`] per window. Logs one line per stream; exit 0 when both behave as
-//! stated, 1 for a flag on the unchanged stream, 2 for a missed or late flag on the changed
-//! one, 3 if the model or a query fails.
+//! probability [`ALPHA`] per window. Logs the instructions per `observe` (meaningful under
+//! `-icount shift=6`) and one line per stream; exit 0 when both behave as stated, 1 for a
+//! flag on the unchanged stream, 2 for a missed or late flag on the changed one, 3 if the
+//! model or a query fails.
 //!
 //! Why not the demo student (`models/demo_student_invsin.mdn`)? Its mixture has well
 //! separated branches; doubling each component's sigma then moves the PIT of a draw only
@@ -26,7 +27,7 @@
 #![no_main]
 
 use cortex_m_rt::entry;
-use firmware_example::exit;
+use firmware_example::{InstructionCounter, exit};
 use mdn_core::{Aligned, CalibrationMonitor, Model, Verdict};
 use mdn_tests::vectors::ParityRng;
 
@@ -45,6 +46,34 @@ const ALPHA: f32 = 0.001;
 const MAX_DELAY: u32 = 2 * WINDOW as u32;
 
 type Monitor = CalibrationMonitor<10, WINDOW>;
+
+/// The `-icount shift` the instruction counts assume (`tests/src/qemu.rs`'s `ICOUNT_SHIFT`).
+const ICOUNT_SHIFT: u32 = 6;
+
+/// Instructions per `observe` (one `cdf`, one `log_prob`, the bookkeeping, and the window's
+/// sort and test spread over its `WINDOW` observations), averaged over one window of the
+/// unchanged stream's draws; meaningful only under `-icount shift=6`.
+fn observe_cost(
+    model: &Model<'_, 1, 32, 5, 1>,
+    counter: &InstructionCounter,
+) -> mdn_core::Result<u64> {
+    use mdn_core::rand_core::Rng;
+    let mut rng = ParityRng::new(1);
+    let mut monitor = Monitor::new(ALPHA)?;
+    let mut ticks = 0;
+    for _ in 0..WINDOW {
+        let x = -1.0 + 2.0 * (rng.next_u32() >> 8) as f32 / (1 << 24) as f32;
+        let mixture = model.mixture(&[x])?;
+        let y = mixture.sample(&mut rng);
+        let (verdict, t) = counter.measure(|| monitor.observe(&mixture, &y));
+        verdict?;
+        ticks += t;
+    }
+    Ok(InstructionCounter::qemu_instructions(
+        ticks / WINDOW as u64,
+        ICOUNT_SHIFT,
+    ))
+}
 
 /// Streams [`STREAM`] observations from `seed`, with every sigma doubled from [`CHANGE`] on
 /// if `doubled`; returns the monitor at the end.
@@ -90,6 +119,17 @@ fn main() -> ! {
     let (Ok(unchanged), Ok(doubled)) = (stream(&model, 1, false), stream(&model, 2, true)) else {
         exit(3)
     };
+    let Some(core) = cortex_m::Peripherals::take() else {
+        exit(3)
+    };
+    let counter = InstructionCounter::new(core.SYST);
+    let Ok(per_observation) = observe_cost(&model, &counter) else {
+        exit(3)
+    };
+    defmt::info!(
+        "drift: observe costs {=u64} instructions per observation (under -icount shift=6; the sort included)",
+        per_observation
+    );
     log_monitor("unchanged", &unchanged);
     let mut code = 0;
     match unchanged.verdict() {
