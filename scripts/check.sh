@@ -8,7 +8,7 @@
 # -D warnings (workspace, firmware, mdn-cortex-m for both thumb targets), mdn-core for both
 # thumb targets with and without defmt, host tests (the golden set and the batch path also built with
 # -C target-cpu=native: the same bits), docs with -D warnings, the firmware builds, and the
-# QEMU parity runs (Cortex-M4F, and ARMv6-M code without an FPU).
+# QEMU parity runs (Cortex-M4F, and ARMv6-M code without an FPU) and the drift watch run.
 # RUSTFLAGS is never exported: it would replace the firmware's linker arguments.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -78,24 +78,26 @@ step "firmware: clippy and builds (QEMU and board variants)"
     cargo build --release --bin nopanic --features nopanic --target thumbv6m-none-eabi
 )
 
-step "device parity in QEMU"
+step "device parity and drift watch in QEMU"
 # The QEMU tests are #[ignore]d in a plain `cargo test`. Each one listed as ignored must
 # report `ok` here: a renamed, filtered or un-ignored test fails this step instead of
 # passing without a QEMU run.
-parity=(cargo test -p mdn-tests --test device_parity --)
-qemu_tests=$("${parity[@]}" --ignored --list --format terse | sed -n 's/: test$//p')
-if [ -z "$qemu_tests" ]; then
-    echo "no ignored QEMU test in tests/tests/device_parity.rs" >&2
-    exit 1
-fi
-log=$(mktemp)
-"${parity[@]}" --include-ignored --show-output 2>&1 | tee "$log"
-for test in $qemu_tests; do
-    if ! grep -qxF "test $test ... ok" "$log"; then
-        echo "QEMU test $test did not run and pass" >&2
+for file in device_parity device_drift; do
+    qemu_run=(cargo test -p mdn-tests --test "$file" --)
+    qemu_tests=$("${qemu_run[@]}" --ignored --list --format terse | sed -n 's/: test$//p')
+    if [ -z "$qemu_tests" ]; then
+        echo "no ignored QEMU test in tests/tests/$file.rs" >&2
         exit 1
     fi
+    log=$(mktemp)
+    "${qemu_run[@]}" --include-ignored --show-output 2>&1 | tee "$log"
+    for test in $qemu_tests; do
+        if ! grep -qxF "test $test ... ok" "$log"; then
+            echo "QEMU test $test did not run and pass" >&2
+            exit 1
+        fi
+    done
+    rm -f "$log"
 done
-rm -f "$log"
 
 step "all checks passed"

@@ -54,6 +54,10 @@
 //!    [`Mixture::total_variation_distance`] (`divergence`); draws with any
 //!    [`rand_core::Rng`], optionally tempered, [`Mixture::sample`] (`sample`). [`Model`]
 //!    has shortcuts that take `x`.
+//! 6. **drift watch** (`monitor`): [`CalibrationMonitor`], fed with each mixture and the
+//!    `y` observed later, keeps a PIT histogram, interval coverage, the mean `log p` and a
+//!    windowed Kolmogorov-Smirnov test that flags when the model no longer describes the
+//!    data, at a stated false-alarm rate.
 //!
 //! The scalar arithmetic (activations, sigma transforms, the Gaussian log-density and
 //! tails, the log-sum-exp, Box-Muller) lives in `math`, once: every transcendental goes
@@ -76,8 +80,9 @@
 //! ones on a device's path: validation ([`Blob::from_bytes`], [`Model::from_bytes`] and
 //! their `from_prefix`), [`Model::mixture`], [`Model::log_prob`],
 //! [`Model::log_prob_batch`], [`Mixture::new`] and every [`Mixture`] query, the writer
-//! ([`encode`], [`encoded_len`]) and the layout's readers ([`Layout::tensors`],
-//! [`Layout::stored_index`], [`Layout::find`], [`Blob::parameter_values`]).
+//! ([`encode`], [`encoded_len`]), the layout's readers ([`Layout::tensors`],
+//! [`Layout::stored_index`], [`Layout::find`], [`Blob::parameter_values`]) and the drift
+//! monitor ([`CalibrationMonitor`] and its accessors, [`ks_statistic`]).
 //! `firmware-example`'s `nopanic` binary calls all of them on bytes the compiler cannot
 //! see and links only if no panic path remains, for the Cortex-M4F and for ARMv6-M
 //! (release builds, where arithmetic wraps instead of panicking; `scripts/check.sh` links
@@ -156,6 +161,7 @@ mod layout;
 mod math;
 mod mixture;
 mod model;
+mod monitor;
 mod network;
 
 pub use blob::{
@@ -170,6 +176,7 @@ pub use layout::{Layout, ROW_BLOCK, TensorInfo, TensorName};
 pub use math::{HALF_LN_TWO_PI, SOFTPLUS_THRESHOLD, WEIGHT_SUM_TOLERANCE};
 pub use mixture::{Component, Interval, Mixture, Mode, Modes, PerOutput};
 pub use model::{HostModel, Model};
+pub use monitor::{COVERAGE_LEVELS, CalibrationMonitor, Verdict, ks_statistic};
 /// The random number generator traits [`Mixture::sample`] takes (rand_core 0.10).
 pub use rand_core;
 

@@ -24,7 +24,10 @@ use core::convert::Infallible;
 
 use cortex_m_rt::entry;
 use firmware_example::exit;
-use mdn_core::{Blob, Mixture, Model, encode, encoded_len, rand_core::TryRng};
+use mdn_core::{
+    Blob, CalibrationMonitor, Mixture, Model, Verdict, encode, encoded_len, ks_statistic,
+    rand_core::TryRng,
+};
 
 unsafe extern "C" {
     /// Deliberately undefined: referencing it from a reachable panic fails the link.
@@ -102,7 +105,36 @@ fn distribution_queries(mixture: &Mixture<8, 2>, other: &Mixture<8, 2>, y: &[f32
     if mixture.density_on_grid(grid, out).is_ok() {
         checksum ^= density.iter().fold(0, |a, v| a ^ v.to_bits());
     }
-    checksum
+    checksum ^ drift_monitor(mixture, y)
+}
+
+/// `CalibrationMonitor` (its windows filled, so the sort and the test run) and
+/// `ks_statistic`, with a level, observations and counts the compiler cannot see.
+fn drift_monitor(mixture: &Mixture<8, 2>, y: &[f32]) -> u32 {
+    let mut checksum = 0_u32;
+    if let Ok(mut monitor) = CalibrationMonitor::<10, 16>::new(black_box(0.001)) {
+        for _ in 0..black_box(40_u32) {
+            if let Ok(Verdict::Drifted { at, statistic }) = monitor.observe(mixture, y) {
+                checksum ^= at ^ statistic.to_bits();
+            }
+        }
+        checksum ^= monitor
+            .histogram()
+            .iter()
+            .fold(monitor.count(), |a, v| a ^ v);
+        checksum ^= monitor
+            .covered()
+            .iter()
+            .fold(monitor.windows_tested(), |a, v| a ^ v);
+        checksum ^= monitor.mean_log_prob().map_or(0, f32::to_bits);
+        checksum ^= monitor.last_statistic().map_or(0, f32::to_bits);
+        checksum ^= monitor.critical_value().to_bits();
+        monitor.reset();
+        checksum ^= monitor.count();
+    }
+    let mut values: [f32; 64] = black_box([0.5; 64]);
+    let n = black_box(64_usize);
+    checksum ^ ks_statistic(values.get_mut(..n).unwrap_or(&mut [])).to_bits()
 }
 
 /// The writer and the layout's readers on a header and parameters the compiler cannot see
