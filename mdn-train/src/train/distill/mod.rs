@@ -363,24 +363,23 @@ fn choose(
     student: &[u8],
     warm_start: Option<usize>,
 ) -> Result<Choice> {
-    let gap = |blob: &[u8], rows: &[usize], what: &str| -> Result<f64> {
-        Ok(nll(data, blob, rows, what)? - nll(data, &teacher.blob, rows, "the teacher")?)
-    };
     if let Some(m) = warm_start {
         let unseen = &teacher.network_held_out[m][..];
         let start = &teacher.ensemble.networks[m][..];
         let start_lp = log_densities(data, start, unseen, "the teacher's network")?;
         let student_lp = log_densities(data, student, unseen, "the student")?;
         if clearly_better(&start_lp, &student_lp) {
+            let start_nll = -start_lp.iter().sum::<f64>() / unseen.len() as f64;
             return Ok(Choice {
                 warm_start: Some(m),
-                gap: gap(start, unseen, "the teacher's network")?,
+                gap: start_nll - nll(data, &teacher.blob, unseen, "the teacher")?,
             });
         }
     }
     Ok(Choice {
         warm_start: None,
-        gap: gap(student, val, "the student")?,
+        gap: nll(data, student, val, "the student")?
+            - nll(data, &teacher.blob, val, "the teacher")?,
     })
 }
 
