@@ -326,6 +326,23 @@ fn quantile_tolerance(mixture: &Mix, q: f32) -> f32 {
     QUANTILE_BASE_TOLERANCE + weight_sum_error(mixture) as f32 + 4.0 * density_bound(mixture) * step
 }
 
+/// The points `spread` (each in `[0, 1)`) places over `mu +- 15 sigma` of every component
+/// (in the working space, then mapped to `y`), sorted.
+fn sorted_points(mixture: &Mix, spread: &[f64]) -> Vec<f32> {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for c in mixture.iter() {
+        let (mu, sigma) = (f64::from(c.means[0]), f64::from(c.sigmas[0]));
+        lo = lo.min(mu - 15.0 * sigma);
+        hi = hi.max(mu + 15.0 * sigma);
+    }
+    let mut points: Vec<f32> = spread
+        .iter()
+        .map(|&s| from_working(mixture, lo + s * (hi - lo)))
+        .collect();
+    points.sort_by(f32::total_cmp);
+    points
+}
+
 /// The components of a mixture, for failure messages (its `Debug` prints every capacity).
 fn describe(mixture: &Mix) -> String {
     let components: Vec<String> = mixture
@@ -400,17 +417,7 @@ proptest! {
         let mixture = mixture(&case, &bytes);
         prop_assume!(mixture.is_some());
         let mixture = mixture.unwrap();
-        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-        for c in mixture.iter() {
-            let (mu, sigma) = (f64::from(c.means[0]), f64::from(c.sigmas[0]));
-            lo = lo.min(mu - 15.0 * sigma);
-            hi = hi.max(mu + 15.0 * sigma);
-        }
-        let mut points: Vec<f32> = spread
-            .iter()
-            .map(|&s| from_working(&mixture, lo + s * (hi - lo)))
-            .collect();
-        points.sort_by(f32::total_cmp);
+        let points = sorted_points(&mixture, &spread);
         let mut previous = 0.0_f32;
         for &y in &points {
             let f = mixture.cdf(&[y]).unwrap()[0];
@@ -431,17 +438,7 @@ proptest! {
         let mixture = mixture(&case, &bytes);
         prop_assume!(mixture.is_some());
         let mixture = mixture.unwrap();
-        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-        for c in mixture.iter() {
-            let (mu, sigma) = (f64::from(c.means[0]), f64::from(c.sigmas[0]));
-            lo = lo.min(mu - 15.0 * sigma);
-            hi = hi.max(mu + 15.0 * sigma);
-        }
-        let mut points: Vec<f32> = spread
-            .iter()
-            .map(|&s| from_working(&mixture, lo + s * (hi - lo)))
-            .collect();
-        points.sort_by(f32::total_cmp);
+        let points = sorted_points(&mixture, &spread);
         let scores: Vec<f32> = points.iter().map(|&y| mixture.crps(&[y]).unwrap()[0]).collect();
         for (&y, &c) in points.iter().zip(&scores) {
             prop_assert!(c.is_finite() && c >= 0.0, "crps({}) = {} for {}", y, c, describe(&mixture));
