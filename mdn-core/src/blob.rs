@@ -7,7 +7,8 @@
 //! 6       4     total blob length in bytes, u32 LE (trailer included)
 //! 10      n     header, postcard
 //! 10+n    p     zero padding to a multiple of 4 (p < 4)
-//! ...     4*P   parameters, f32 LE, in the stored order of `Layout::stored_index`
+//! ...     4*P   parameters: f32 LE, and f16 / int8 weights packed in words, in the stored
+//!               order of `Layout::stored_position`
 //! end-4   4     CRC-32/ISO-HDLC of every byte before it, u32 LE
 //! ```
 //!
@@ -15,8 +16,9 @@
 
 use crate::{
     error::{Error, Result},
-    header::{Capacities, Header, HeaderRepr},
-    layout::Layout,
+    half,
+    header::{Capacities, Header, HeaderRepr, Storage},
+    layout::{Layout, StoredAt},
     math::weights_add_up_to_one,
 };
 
@@ -24,7 +26,7 @@ use crate::{
 pub const MAGIC: [u8; 4] = *b"MDN\0";
 
 /// The format version this crate reads and writes.
-pub const FORMAT_VERSION: u16 = 3;
+pub const FORMAT_VERSION: u16 = 4;
 
 /// Bytes before the header: magic, version, total length.
 pub const PREFIX_LEN: usize = 10;
@@ -85,9 +87,10 @@ impl<'a> Blob<'a> {
     ///
     /// Checks, in this order: magic, version, declared length against `bytes.len()`, CRC,
     /// header decoding, header codes, header consistency (no zero dimension or network
-    /// count, name counts, sigma floor), size arithmetic, zero padding, parameter section
-    /// size, alignment of the parameters in memory, finite parameters, positive scaler
-    /// scales, network weights that add up to 1.
+    /// count, name counts, storage count, sigma floor), size arithmetic, zero padding,
+    /// parameter section size, alignment of the parameters in memory, storage types this
+    /// build evaluates, finite parameters, positive scales (scalers, calibration, `int8`
+    /// rows), network weights that add up to 1.
     ///
     /// # Errors
     ///
@@ -188,19 +191,12 @@ impl<'a> Blob<'a> {
                 offset: parameter_bytes.as_ptr() as usize % 4,
             })?;
 
-        for (index, &word) in parameters.iter().enumerate() {
-            if !from_word(word).is_finite() {
-                return Err(Error::NonFiniteParameter { index });
+        for &storage in &header.storage {
+            if !storage.is_supported() {
+                return Err(Error::UnsupportedStorage { storage });
             }
         }
-        for range in layout.scale_ranges() {
-            let values = parameters.iter().enumerate().skip(range.start);
-            for (index, &word) in values.take(range.len()) {
-                if from_word(word) <= 0.0 {
-                    return Err(Error::InvalidScale { index });
-                }
-            }
-        }
+        check_values(&layout, parameters)?;
         let weights = parameters
             .get(layout.network_weights_range())
             .unwrap_or(&[]);
@@ -243,8 +239,9 @@ impl<'a> Blob<'a> {
         Layout::new(&self.header)
     }
 
-    /// The parameter section as stored: little-endian `f32` bit patterns in the stored
-    /// order ([`Layout::stored_index`]), the zero rows that fill each layer's last block
+    /// The parameter section as stored, as 32-bit words in the stored order
+    /// ([`Layout::stored_position`]): little-endian `f32` bit patterns, and the packed
+    /// weights of `f16` and `int8` layers; the zero rows that fill each layer's last block
     /// included.
     ///
     /// # Examples
@@ -261,7 +258,9 @@ impl<'a> Blob<'a> {
     }
 
     /// The parameter values in logical order (tensor after tensor as
-    /// [`Layout::tensors`] lists them, each row-major): the order [`encode`] takes.
+    /// [`Layout::tensors`] lists them, each row-major): the order [`encode`] takes. A
+    /// packed weight is widened exactly: an `f16` to its value, an `int8` to the integer
+    /// `q` (its row scale is a tensor of its own).
     ///
     /// # Examples
     ///
@@ -276,12 +275,10 @@ impl<'a> Blob<'a> {
         // The header was validated, so its layout exists.
         let layout = self.layout().ok();
         let count = layout.as_ref().map_or(0, Layout::parameter_count);
-        let words = self.parameters;
+        let bytes: &'a [u8] = bytemuck::cast_slice(self.parameters);
         (0..count).map(move |index| {
-            let stored = layout.as_ref().and_then(|l| l.stored_index(index));
-            stored
-                .and_then(|i| words.get(i))
-                .map_or(0.0, |&w| from_word(w))
+            let stored = layout.as_ref().and_then(|l| l.stored_position(index));
+            stored.and_then(|at| read_value(bytes, at)).unwrap_or(0.0)
         })
     }
 
@@ -325,6 +322,96 @@ impl<'a> Blob<'a> {
     /// ```
     pub fn required_capacities(&self) -> Result<Capacities> {
         self.header.capacities()
+    }
+}
+
+/// Checks every value of a parameter section laid out by `layout` (its size already
+/// checked): no NaN or infinity among the `f32` values and the `f16` weights, then no
+/// value `<= 0` where a scale must be positive. The first failing word decides, finiteness
+/// over the whole section before positivity (FORMAT.md section 4).
+///
+/// A walk over the layers with plain arithmetic, not over [`Layout::tensors`]: it runs on
+/// devices, where the iterator costs flash.
+fn check_values(layout: &Layout, words: &[u32]) -> Result<()> {
+    let mut non_finite = None;
+    let mut non_positive = None;
+    let mut check_f32 = |range: core::ops::Range<usize>, positive: bool| {
+        let values = words.iter().enumerate().skip(range.start);
+        for (index, &word) in values.take(range.len()) {
+            let value = from_word(word);
+            if !value.is_finite() {
+                non_finite = non_finite.or(Some(index));
+            } else if positive && value <= 0.0 {
+                non_positive = non_positive.or(Some(index));
+            }
+        }
+    };
+    let shared = layout.shared_words();
+    check_f32(0..shared, false);
+    for range in layout.shared_scale_ranges() {
+        check_f32(range, true);
+    }
+    let mut f16_non_finite = None;
+    let mut at = shared;
+    for _ in 0..layout.networks() {
+        for layer in layout.dense_layers() {
+            let weights = at..at + layer.weight_words();
+            match layer.storage {
+                Storage::F32 => check_f32(weights.clone(), false),
+                Storage::F16 => {
+                    let values = words.iter().enumerate().skip(weights.start);
+                    for (index, &word) in values.take(weights.len()) {
+                        let [low, high] = [u32::from_le(word) as u16, (u32::from_le(word) >> 16) as u16];
+                        if !(half::is_finite(low) && half::is_finite(high)) {
+                            f16_non_finite = f16_non_finite.or(Some(index));
+                        }
+                    }
+                }
+                // Every byte is a valid `int8`.
+                Storage::Int8 => {}
+            }
+            let scales = weights.end..weights.end + layer.scale_words();
+            check_f32(scales.clone(), true);
+            check_f32(scales.end..scales.end + layer.rows, false);
+            at = scales.end + layer.rows;
+        }
+    }
+    let first_non_finite = match (non_finite, f16_non_finite) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    if let Some(index) = first_non_finite {
+        return Err(Error::NonFiniteParameter { index });
+    }
+    if let Some(index) = non_positive {
+        return Err(Error::InvalidScale { index });
+    }
+    Ok(())
+}
+
+/// The value stored at `at` in a parameter section's bytes, widened to `f32` exactly.
+fn read_value(bytes: &[u8], at: StoredAt) -> Option<f32> {
+    let value = bytes.get(at.byte..)?;
+    Some(match at.storage {
+        Storage::F32 => f32::from_le_bytes(*value.first_chunk::<4>()?),
+        Storage::F16 => half::widen(u16::from_le_bytes(*value.first_chunk::<2>()?)),
+        Storage::Int8 => f32::from(i8::from_le_bytes([*value.first()?])),
+    })
+}
+
+/// The bytes that store `value` as `storage`, if it holds `value` exactly: an `f32` any
+/// value, an `f16` the values binary16 represents, an `int8` the integers `-128 ..= 127`.
+fn stored_bytes(value: f32, storage: Storage) -> Option<([u8; 4], usize)> {
+    match storage {
+        Storage::F32 => Some((value.to_le_bytes(), 4)),
+        Storage::F16 => {
+            let [a, b] = half::narrow_exact(value)?.to_le_bytes();
+            Some(([a, b, 0, 0], 2))
+        }
+        Storage::Int8 => {
+            let q = value as i8;
+            (f32::from(q) == value).then_some(([q.to_le_bytes()[0], 0, 0, 0], 1))
+        }
     }
 }
 
@@ -425,8 +512,11 @@ pub fn encoded_len(header: &Header<'_>) -> Result<usize> {
 /// Writes a blob for `header` and `parameters` (in logical order: tensor after tensor as
 /// [`Layout::tensors`] lists them, each row-major) into `out`, and returns its length.
 ///
-/// Each value goes where [`Layout::stored_index`] puts it; the zero rows that fill each
-/// layer's last block of [`ROW_BLOCK`](crate::ROW_BLOCK) rows are written as `0.0`.
+/// Each value goes where [`Layout::stored_position`] puts it; the zero rows that fill each
+/// layer's last block of [`ROW_BLOCK`](crate::ROW_BLOCK) rows are written as `0.0`. A value
+/// of a weight tensor is stored in its layer's [`Storage`]: it must be exactly representable
+/// there (an `int8` weight is the integer `q`, its row scale a tensor of its own), as
+/// [`Blob::parameter_values`] gives the values back.
 ///
 /// The blob is validated by reading it back, so a blob this function returns is one
 /// [`Blob::from_bytes`] accepts.
@@ -436,7 +526,8 @@ pub fn encoded_len(header: &Header<'_>) -> Result<usize> {
 /// The errors of [`encoded_len`] (a name containing [`NAME_SEPARATOR`](crate::NAME_SEPARATOR)
 /// gives [`Error::NameCount`]), [`Error::ParameterSizeMismatch`] if `parameters` has the
 /// wrong length (in bytes of logical parameters, `4 *` [`Layout::parameter_count`]; a
-/// reader's is about the stored section), [`Error::BufferTooSmall`], or any validation
+/// reader's is about the stored section), [`Error::UnrepresentableParameter`] for a weight
+/// its storage does not hold exactly, [`Error::BufferTooSmall`], or any validation
 /// error of the written blob (such as [`Error::NonFiniteParameter`], whose index is the
 /// stored word's, or [`Error::Misaligned`] for an unaligned `out`).
 ///
@@ -491,12 +582,19 @@ pub fn encode(header: &Header<'_>, parameters: &[f32], out: &mut [u8]) -> Result
     let section = body
         .get_mut(align4(PREFIX_LEN + header_len)..)
         .ok_or(Error::SizeOverflow)?;
-    for (index, value) in parameters.iter().enumerate() {
-        let word = layout
-            .stored_index(index)
-            .and_then(|i| section.get_mut(i.checked_mul(4)?..)?.first_chunk_mut::<4>())
+    for (index, &value) in parameters.iter().enumerate() {
+        let at = layout
+            .stored_position(index)
             .ok_or(Error::SizeOverflow)?;
-        *word = value.to_le_bytes();
+        let (bytes, len) =
+            stored_bytes(value, at.storage).ok_or(Error::UnrepresentableParameter { index })?;
+        let target = section
+            .get_mut(at.byte..)
+            .and_then(|rest| rest.get_mut(..len))
+            .ok_or(Error::SizeOverflow)?;
+        for (target, byte) in target.iter_mut().zip(bytes) {
+            *target = byte;
+        }
     }
     *trailer = crc32(body).to_le_bytes();
     Blob::from_bytes(blob)?;

@@ -58,6 +58,8 @@ pub enum CodedField {
     SigmaTransform,
     /// [`TargetTransform`](crate::TargetTransform) of the target scaler.
     TargetTransform,
+    /// [`Storage`](crate::Storage) of a dense layer's weights.
+    Storage,
 }
 
 impl fmt::Display for CodedField {
@@ -66,6 +68,7 @@ impl fmt::Display for CodedField {
             CodedField::Activation => "hidden activation",
             CodedField::SigmaTransform => "sigma transform",
             CodedField::TargetTransform => "target transform",
+            CodedField::Storage => "weight storage",
         })
     }
 }
@@ -150,6 +153,14 @@ pub enum Error {
         /// Names found.
         found: usize,
     },
+    /// The header's storage codes are not one per dense layer (the hidden layers and the
+    /// heads).
+    StorageCount {
+        /// Dense layers: hidden layers plus one for the heads.
+        expected: usize,
+        /// Storage codes found.
+        found: usize,
+    },
     /// The sigma floor is negative or not finite.
     InvalidSigmaFloor,
     /// The padding between header and parameters is not all zero.
@@ -169,17 +180,32 @@ pub enum Error {
         /// Address of the parameter section modulo 4.
         offset: usize,
     },
-    /// A parameter (weight, bias or scaler value), or a zero-row word that fills a layer's
-    /// last block, is NaN or infinite.
+    /// A layer stores its weights in a [`Storage`](crate::Storage) that this build of
+    /// mdn-core leaves out (its cargo features `f16` and `int8`).
+    UnsupportedStorage {
+        /// The storage the blob asks for.
+        storage: crate::Storage,
+    },
+    /// A parameter (weight, bias or scaler value), or a zero-row weight that fills a
+    /// layer's last block, is NaN or infinite (an `f32`, or an `f16` weight).
     NonFiniteParameter {
-        /// Index of the word, in `f32`s from the start of the parameter section (stored
-        /// order, FORMAT.md section 3.1; [`Layout::stored_index`](crate::Layout::stored_index)
-        /// maps a logical index to it).
+        /// Index of the 32-bit word that holds it, from the start of the parameter section
+        /// (stored order, FORMAT.md section 3.1;
+        /// [`Layout::stored_position`](crate::Layout::stored_position) maps a logical index
+        /// to its byte).
         index: usize,
     },
-    /// A scaler's scale is zero, negative or not finite.
+    /// A value that must be positive (a scaler's scale, a calibration value, an `int8`
+    /// layer's row scale) is zero or negative.
     InvalidScale {
-        /// Index of the parameter, in `f32`s from the start of the parameter section.
+        /// Index of the word, from the start of the parameter section.
+        index: usize,
+    },
+    /// The writer was given a value its layer's storage does not hold exactly: for `f16` a
+    /// value binary16 cannot represent, for `int8` anything but an integer in
+    /// `-128 ..= 127`.
+    UnrepresentableParameter {
+        /// Index of the value among the parameters in logical order.
         index: usize,
     },
     /// The networks' weights (`members.log_weight`, as `exp`) do not add up to 1.
@@ -294,6 +320,10 @@ impl fmt::Display for Error {
                 expected,
                 found,
             } => write!(f, "expected {expected} names for {what}, found {found}"),
+            Error::StorageCount { expected, found } => write!(
+                f,
+                "expected {expected} weight storage codes (one per dense layer), found {found}"
+            ),
             Error::InvalidSigmaFloor => write!(f, "sigma floor is negative or not finite"),
             Error::NonZeroPadding => write!(f, "padding before the parameters is not zero"),
             Error::SizeOverflow => write!(f, "model sizes overflow the address space"),
@@ -306,15 +336,25 @@ impl fmt::Display for Error {
                 "parameters are not 4-byte aligned in memory (address % 4 = {offset}): \
                  store the blob in aligned memory"
             ),
+            Error::UnsupportedStorage { storage } => write!(
+                f,
+                "the model stores weights as {storage}, which this build of mdn-core leaves \
+                 out (enable mdn-core's `{storage}` feature)"
+            ),
             Error::NonFiniteParameter { index } => {
-                write!(f, "parameter {index} is not finite")
+                write!(f, "parameter word {index} is not finite")
             }
             Error::InvalidScale { index } => {
                 write!(
                     f,
-                    "scaler scale at parameter {index} is not positive and finite"
+                    "scale at parameter word {index} (scaler, calibration or int8 row scale) \
+                     is not positive"
                 )
             }
+            Error::UnrepresentableParameter { index } => write!(
+                f,
+                "parameter {index} is not exactly representable in its layer's weight storage"
+            ),
             Error::InvalidNetworkWeights => {
                 f.write_str("the networks' weights (members.log_weight) do not add up to 1")
             }

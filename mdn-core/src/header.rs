@@ -22,6 +22,99 @@ const SEPARATOR_BYTE: u8 = b'\n';
 /// Widths of the hidden layers, input side first.
 pub type HiddenWidths = heapless::Vec<u32, MAX_HIDDEN_LAYERS>;
 
+/// The most dense layers a network has: every hidden layer, and the heads as one layer.
+pub const MAX_DENSE_LAYERS: usize = MAX_HIDDEN_LAYERS + 1;
+
+/// How each dense layer stores its weights: the hidden layers input side first, then the
+/// heads (one entry for the three).
+pub type LayerStorage = heapless::Vec<Storage, MAX_DENSE_LAYERS>;
+
+/// How a dense layer's weights are stored in the blob (FORMAT.md section 3.1).
+///
+/// Biases, scalers and every other value stay `f32`. The arithmetic converts each stored
+/// weight to `f32` exactly, so an `f16` layer computes what an `f32` layer holding the
+/// widened weights computes, and an `int8` layer multiplies each row's sum by the row's
+/// scale once, before the bias (FORMAT.md section 5).
+///
+/// # Examples
+///
+/// ```
+/// use mdn_core::Storage;
+/// assert_eq!(Storage::Int8.bytes(), 1);
+/// assert_eq!(Storage::try_from(1), Ok(Storage::F16));
+/// assert_eq!(Storage::uniform(Storage::F32, 2).len(), 3);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[serde(rename_all = "lowercase")]
+pub enum Storage {
+    /// IEEE binary32, 4 bytes a weight (code 0).
+    F32,
+    /// IEEE binary16, 2 bytes a weight (code 1).
+    F16,
+    /// A signed byte `q` per weight and an `f32` scale per row: the weight is `q * scale`
+    /// (code 2).
+    Int8,
+}
+
+impl Storage {
+    /// Bytes one weight takes in the blob.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(mdn_core::Storage::F16.bytes(), 2);
+    /// ```
+    pub const fn bytes(self) -> usize {
+        match self {
+            Storage::F32 => 4,
+            Storage::F16 => 2,
+            Storage::Int8 => 1,
+        }
+    }
+
+    /// Whether each row of the layer carries a scale (`int8`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(mdn_core::Storage::Int8.has_row_scales());
+    /// ```
+    pub const fn has_row_scales(self) -> bool {
+        matches!(self, Storage::Int8)
+    }
+
+    /// Whether this build of mdn-core evaluates layers stored so (the `f16` and `int8`
+    /// cargo features; `f32` always).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(mdn_core::Storage::F32.is_supported());
+    /// ```
+    pub const fn is_supported(self) -> bool {
+        match self {
+            Storage::F32 => true,
+            Storage::F16 => cfg!(feature = "f16"),
+            Storage::Int8 => cfg!(feature = "int8"),
+        }
+    }
+
+    /// The same storage for every dense layer of a network with `hidden_layers` hidden
+    /// layers (and its heads), at most [`MAX_DENSE_LAYERS`] entries.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mdn_core::Storage;
+    /// assert!(Storage::uniform(Storage::F16, 0).iter().eq(&[Storage::F16]));
+    /// ```
+    pub fn uniform(storage: Storage, hidden_layers: usize) -> LayerStorage {
+        let layers = hidden_layers.saturating_add(1).min(MAX_DENSE_LAYERS);
+        (0..layers).map(|_| storage).collect()
+    }
+}
+
 /// Activation of the hidden layers.
 ///
 /// # Examples
@@ -116,6 +209,17 @@ macro_rules! coded_enum {
 coded_enum!(Activation, CodedField::Activation, { Relu = 0, Tanh = 1 });
 coded_enum!(SigmaTransform, CodedField::SigmaTransform, { Nnelu = 0, Softplus = 1, Exp = 2 });
 coded_enum!(TargetTransform, CodedField::TargetTransform, { Identity = 0, Log = 1 });
+coded_enum!(Storage, CodedField::Storage, { F32 = 0, F16 = 1, Int8 = 2 });
+
+impl fmt::Display for Storage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Storage::F32 => "f32",
+            Storage::F16 => "f16",
+            Storage::Int8 => "int8",
+        })
+    }
+}
 
 impl fmt::Display for Activation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -268,6 +372,9 @@ pub struct Header<'a> {
     pub networks: u32,
     /// Widths of the hidden layers, input side first (the same for every network).
     pub hidden: HiddenWidths,
+    /// How each dense layer stores its weights: one entry per hidden layer, then one for
+    /// the heads ([`Storage::uniform`] for the same everywhere).
+    pub storage: LayerStorage,
     /// Activation of every hidden layer.
     pub activation: Activation,
     /// Transform of the sigma head.
@@ -292,6 +399,7 @@ pub(crate) struct HeaderRepr<'a> {
     components: u32,
     networks: u32,
     hidden: HiddenWidths,
+    storage: heapless::Vec<u8, MAX_DENSE_LAYERS>,
     activation: u8,
     sigma: u8,
     sigma_floor: f32,
@@ -308,6 +416,7 @@ impl<'a> From<&Header<'a>> for HeaderRepr<'a> {
             components: header.components,
             networks: header.networks,
             hidden: header.hidden.clone(),
+            storage: header.storage.iter().map(|s| s.code()).collect(),
             activation: header.activation.code(),
             sigma: header.sigma.code(),
             sigma_floor: header.sigma_floor,
@@ -322,12 +431,18 @@ impl<'a> TryFrom<HeaderRepr<'a>> for Header<'a> {
     type Error = Error;
 
     fn try_from(repr: HeaderRepr<'a>) -> Result<Self> {
+        let mut storage = LayerStorage::new();
+        for &code in &repr.storage {
+            // Both vectors hold MAX_DENSE_LAYERS: the push cannot fail.
+            let _ = storage.push(Storage::try_from(code)?);
+        }
         Ok(Header {
             input_dim: repr.input_dim,
             output_dim: repr.output_dim,
             components: repr.components,
             networks: repr.networks,
             hidden: repr.hidden,
+            storage,
             activation: Activation::try_from(repr.activation)?,
             sigma: SigmaTransform::try_from(repr.sigma)?,
             sigma_floor: repr.sigma_floor,
@@ -339,12 +454,14 @@ impl<'a> TryFrom<HeaderRepr<'a>> for Header<'a> {
 }
 
 impl Header<'_> {
-    /// Checks what the header says about itself: no zero dimension or network count, one name per input
-    /// and per target, a finite non-negative sigma floor.
+    /// Checks what the header says about itself: no zero dimension or network count, one
+    /// name per input and per target, one storage code per dense layer, a finite
+    /// non-negative sigma floor.
     ///
     /// # Errors
     ///
-    /// [`Error::EmptyDimension`], [`Error::NameCount`] or [`Error::InvalidSigmaFloor`].
+    /// [`Error::EmptyDimension`], [`Error::NameCount`], [`Error::StorageCount`] or
+    /// [`Error::InvalidSigmaFloor`].
     ///
     /// # Examples
     ///
@@ -390,6 +507,13 @@ impl Header<'_> {
                     found,
                 });
             }
+        }
+        let layers = self.hidden.len() + 1;
+        if self.storage.len() != layers {
+            return Err(Error::StorageCount {
+                expected: layers,
+                found: self.storage.len(),
+            });
         }
         if !(self.sigma_floor.is_finite() && self.sigma_floor >= 0.0) {
             return Err(Error::InvalidSigmaFloor);

@@ -109,12 +109,13 @@
 //!
 //! ```
 //! use mdn_core::{Activation, Header, HiddenWidths, Layout, Model, Names, SigmaTransform,
-//!     TargetTransform};
+//!     Storage, TargetTransform};
 //!
 //! // Normally a blob comes from `mdn train`; here we write a tiny one: one input, no hidden
 //! // layer, one component, so p(y|x) = N(y; 2x + 1, 0.5^2).
 //! let header = Header {
 //!     input_dim: 1, output_dim: 1, components: 1, networks: 1, hidden: HiddenWidths::new(),
+//!     storage: Storage::uniform(Storage::F32, 0),
 //!     activation: Activation::Relu, sigma: SigmaTransform::Exp, sigma_floor: 0.0,
 //!     target_transform: TargetTransform::Identity,
 //!     feature_names: Names::new("x"), target_names: Names::new("y"),
@@ -123,6 +124,7 @@
 //!     0.0, 1.0, // input scaler: offset, scale
 //!     0.0, 1.0, // target scaler: offset, scale
 //!     0.0,      // members.log_weight: one network, weight 1
+//!     1.0, 1.0, // calibration: sigma scale, temperature (the identity)
 //!     0.0, 0.0, // logits: weight, bias
 //!     2.0, 1.0, // means: weight, bias
 //!     0.0, 0.5_f32.ln(), // sigmas: weight, bias (exp transform)
@@ -155,6 +157,7 @@
 
 mod blob;
 mod error;
+mod half;
 mod header;
 pub mod kernel;
 mod layout;
@@ -169,10 +172,10 @@ pub use blob::{
 };
 pub use error::{CodedField, Dimension, Error, Result};
 pub use header::{
-    Activation, Capacities, Header, HiddenWidths, MAX_HIDDEN_LAYERS, NAME_SEPARATOR, Names,
-    SigmaTransform, TargetTransform,
+    Activation, Capacities, Header, HiddenWidths, LayerStorage, MAX_DENSE_LAYERS,
+    MAX_HIDDEN_LAYERS, NAME_SEPARATOR, Names, SigmaTransform, Storage, TargetTransform,
 };
-pub use layout::{Layout, ROW_BLOCK, TensorInfo, TensorName};
+pub use layout::{Layout, ROW_BLOCK, StoredAt, TensorInfo, TensorName};
 pub use math::{HALF_LN_TWO_PI, SOFTPLUS_THRESHOLD, WEIGHT_SUM_TOLERANCE};
 pub use mixture::{Component, Interval, Mixture, Mode, Modes, PerOutput};
 pub use model::{HostModel, Model};
@@ -187,7 +190,8 @@ pub use doc_support::{ExampleBlob, doc_example_blob, doc_example_header};
 #[doc(hidden)]
 mod doc_support {
     use crate::{
-        Activation, Header, HiddenWidths, Layout, Names, SigmaTransform, TargetTransform, encode,
+        Activation, Header, HiddenWidths, Layout, Names, SigmaTransform, Storage, TargetTransform,
+        encode,
     };
 
     /// Bytes of the example blob, 4-byte aligned.
@@ -215,6 +219,7 @@ mod doc_support {
             components: 2,
             networks: 1,
             hidden,
+            storage: Storage::uniform(Storage::F32, 1),
             activation: Activation::Relu,
             sigma: SigmaTransform::Nnelu,
             sigma_floor: 1e-3,
@@ -231,13 +236,15 @@ mod doc_support {
         let count = Layout::new(&header).map_or(0, |l| l.parameter_count());
         for (i, p) in parameters.iter_mut().enumerate().take(count) {
             // Scales (indices 1 and 3) must be positive, the one network's log weight
-            // (index 4) is ln 1; the rest vary in [-0.8, 0.8].
-            *p = if i == 1 || i == 3 {
+            // (index 4) is ln 1, the calibration (5 and 6) is the identity; the rest vary
+            // in [-0.8, 0.8], the values of format version 3, which had no calibration.
+            let version3 = if i > 6 { i - 2 } else { i };
+            *p = if matches!(i, 1 | 3 | 5 | 6) {
                 1.0
             } else if i == 4 {
                 0.0
             } else {
-                ((i * 7 % 17) as f32 - 8.0) / 10.0
+                ((version3 * 7 % 17) as f32 - 8.0) / 10.0
             };
         }
         let mut bytes = crate::Aligned([0_u8; 512]);

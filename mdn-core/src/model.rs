@@ -297,7 +297,16 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
         if ys.iter().any(|v| !v.is_finite()) {
             return Err(Error::NonFiniteTarget);
         }
-        self.ensemble.log_prob_rows::<I, W, K, D>(xs, ys, out);
+        if self.ensemble.all_f32() {
+            self.ensemble.log_prob_rows::<I, W, K, D>(xs, ys, out);
+            return Ok(());
+        }
+        // Packed weights go row by row: their loops are not the batched path's.
+        let rows = xs.chunks(self.ensemble.inputs().max(1));
+        let rows = rows.zip(ys.chunks(self.ensemble.dims().max(1)));
+        for (out, (x, y)) in out.iter_mut().zip(rows) {
+            *out = self.ensemble.log_prob::<I, W, K, D>(x, y)?;
+        }
         Ok(())
     }
 

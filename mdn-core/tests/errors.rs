@@ -11,23 +11,26 @@ mod common;
 use common::{RawHeader, fix_crc, raw_blob, set_declared_len, tiny_blob, tiny_header};
 use mdn_core::{
     Activation, Blob, CodedField, Dimension, Error, Header, HiddenWidths, HostModel, Layout,
-    Mixture, Model, Names, SigmaTransform, TargetTransform, crc32, encode, encoded_len,
+    Mixture, Model, Names, SigmaTransform, Storage, TargetTransform, crc32, encode, encoded_len,
 };
 
 /// Parameters of the tiny model in logical order (what `encode` takes): input scaler
-/// (offset, scale), target scaler (offset, scale), the one network's log weight, then
-/// logits, means and sigmas (weight, bias each).
-const TINY: [f32; 11] = [0.0, 1.0, 0.0, 1.0, 0.0, 0.25, 0.25, 0.25, 0.25, 0.25, 0.25];
+/// (offset, scale), target scaler (offset, scale), the one network's log weight, the
+/// calibration (sigma scale, temperature), then logits, means and sigmas (weight, bias each).
+const TINY: [f32; 13] = [
+    0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.25, 0.25, 0.25, 0.25, 0.25, 0.25,
+];
 /// The same as stored (FORMAT.md section 3): the shared tensors, then the heads as one layer
 /// of three rows padded to a block of eight (the logit, mean and sigma weights, five zero
 /// rows), then its three biases.
-const TINY_STORED: [f32; 16] = [
-    0.0, 1.0, 0.0, 1.0, 0.0, 0.25, 0.25, 0.25, 0.0, 0.0, 0.0, 0.0, 0.0, 0.25, 0.25, 0.25,
+const TINY_STORED: [f32; 18] = [
+    0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.25, 0.25, 0.25, 0.0, 0.0, 0.0, 0.0, 0.0, 0.25, 0.25,
+    0.25,
 ];
-/// Length of the tiny blob: 10 prefix + 17 header + 1 padding + 64 parameters + 4 CRC.
-const TINY_LEN: usize = 96;
-/// Offset of the tiny blob's single padding byte.
-const TINY_PADDING: usize = 27;
+/// Length of the tiny blob: 10 prefix + 19 header + 3 padding + 72 parameters + 4 CRC.
+const TINY_LEN: usize = 108;
+/// Offset of the tiny blob's first padding byte.
+const TINY_PADDING: usize = 29;
 
 fn blob_err(bytes: &[u8]) -> Error {
     Blob::from_bytes(bytes).expect_err("blob must be rejected")
@@ -241,6 +244,7 @@ fn unknown_code_for_each_field() {
         (CodedField::Activation, 2, 255),
         (CodedField::SigmaTransform, 3, 255),
         (CodedField::TargetTransform, 2, 255),
+        (CodedField::Storage, 3, 255),
     ];
     for (field, first_unknown, last) in cases {
         for code in [first_unknown, last] {
@@ -249,6 +253,8 @@ fn unknown_code_for_each_field() {
                 CodedField::Activation => raw.activation = code,
                 CodedField::SigmaTransform => raw.sigma = code,
                 CodedField::TargetTransform => raw.target_transform = code,
+                CodedField::Storage => raw.storage = vec![code],
+                _ => unreachable!("a field this test does not know"),
             }
             assert_eq!(
                 raw_err(&raw, &TINY_STORED),
@@ -1150,6 +1156,7 @@ fn display_messages_are_lowercase_phrases() {
 fn header_roundtrips_through_the_blob() {
     let header = Header {
         hidden: HiddenWidths::from_slice(&[3, 200]).unwrap(),
+        storage: Storage::uniform(Storage::F32, 2),
         ..common::header(
             2,
             &[],

@@ -8,7 +8,7 @@ mod common;
 
 use common::{fix_crc, set_declared_len};
 use mdn_core::{
-    Activation, Blob, Error, Header, HiddenWidths, HostModel, Layout, Model, Names, SigmaTransform,
+    Activation, Blob, Error, Header, HiddenWidths, HostModel, Layout, Model, Names, SigmaTransform, Storage,
     TargetTransform, TensorName, encode, encoded_len,
 };
 use mdn_core::{Mixture, rand_core::SeedableRng};
@@ -112,6 +112,7 @@ impl Shape {
             components: self.components,
             networks: self.networks,
             hidden: HiddenWidths::from_slice(&self.hidden).unwrap(),
+            storage: Storage::uniform(Storage::F32, self.hidden.len()),
             activation: self.activation,
             sigma: self.sigma,
             sigma_floor: self.floor,
@@ -215,6 +216,7 @@ proptest! {
         dims in prop::array::uniform4(prop_oneof![0_u32..4, any::<u32>()]),
         hidden in prop::collection::vec(prop_oneof![0_u32..12, any::<u32>()], 0..10),
         codes in prop::array::uniform3(prop_oneof![0_u8..3, any::<u8>()]),
+        storage in prop::collection::vec(prop_oneof![0_u8..3, any::<u8>()], 0..11),
         floor in any::<f32>(),
         names in (0_usize..4, 0_usize..4),
         parameters in prop::collection::vec(any::<f32>(), 0..200),
@@ -225,6 +227,7 @@ proptest! {
             components: dims[2],
             networks: dims[3],
             hidden,
+            storage,
             activation: codes[0],
             sigma: codes[1],
             sigma_floor: floor,

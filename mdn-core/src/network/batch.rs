@@ -101,20 +101,29 @@ impl Ensemble<'_> {
                 .zip(sigmas.chunks_exact_mut(dims));
             for (mean_row, sigma_row) in rows.take(components) {
                 let target = self.target_offset.iter().zip(self.target_scale);
-                for ((mean, sigma), (offset, scale)) in
+                let target = target.zip(self.sigma_scale);
+                for ((mean, sigma), ((offset, scale), calibration)) in
                     mean_row.iter_mut().zip(sigma_row).zip(target)
                 {
                     let (offset, scale) = (word(offset), word(scale));
+                    let calibration = word(calibration);
                     for mu in mean {
                         *mu = *mu * scale + offset;
                     }
                     for z in sigma {
-                        *z = floor_at(self.sigma.apply(*z), self.sigma_floor) * scale;
+                        let unscaled = floor_at(self.sigma.apply(*z), self.sigma_floor) * scale;
+                        *z = unscaled * calibration;
                     }
                 }
             }
             let shares = logits.chunks_mut(k).zip(self.network_log_weights);
+            let temperature = self.temperature();
             for (share, weight) in shares {
+                for row in share.iter_mut() {
+                    for v in row {
+                        *v /= temperature;
+                    }
+                }
                 let (lse, weight) = (log_sum_exp_lanes(share), word(weight));
                 for row in share {
                     for (v, lse) in row.iter_mut().zip(lse) {

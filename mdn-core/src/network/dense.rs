@@ -3,7 +3,7 @@
 
 use super::{Words, word};
 use crate::{
-    header::Activation,
+    header::{Activation, Storage},
     kernel::{DotBlocks, HOST_STEP_BLOCKS, dot_blocks, host_dot_blocks},
     layout::ROW_BLOCK,
 };
@@ -13,9 +13,14 @@ use crate::{
 #[derive(Debug, Clone, Copy)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub(super) struct Dense<'a> {
-    /// Whole blocks of `ROW_BLOCK * fan_in` words, zero rows past the last included.
+    /// Whole blocks of `ROW_BLOCK * fan_in` weights, zero rows past the last included,
+    /// each weight in `storage`'s bytes.
     pub(super) weights: Words<'a>,
+    /// One scale per row for `int8`, else empty.
+    #[cfg_attr(not(feature = "int8"), allow(dead_code, reason = "read by int8 layers"))]
+    pub(super) scales: Words<'a>,
     pub(super) bias: Words<'a>,
+    pub(super) storage: Storage,
     pub(super) fan_in: usize,
     /// A kernel the model was given ([`crate::Model::set_kernel`]), else mdn-core's own.
     pub(super) kernel: Kernel,
@@ -40,6 +45,20 @@ impl Dense<'_> {
         output: &mut [f32],
         activation: Option<Activation>,
     ) {
+        match self.storage {
+            Storage::F32 => self.forward_f32(input, output, activation),
+            #[cfg(feature = "f16")]
+            Storage::F16 => self.forward_packed::<u16>(input, output, activation),
+            #[cfg(feature = "int8")]
+            Storage::Int8 => self.forward_packed::<i8>(input, output, activation),
+            // Validation refuses a storage this build leaves out.
+            #[allow(unreachable_patterns, reason = "reachable without the features")]
+            _ => {}
+        }
+    }
+
+    /// [`Dense::forward`] for `f32` weights, through the layer's kernel.
+    fn forward_f32(&self, input: &[f32], output: &mut [f32], activation: Option<Activation>) {
         let n = self.fan_in;
         // Exactly `n` inputs, so that each block's columns line up with them.
         let Some(input) = input.get(..n) else {
@@ -96,6 +115,72 @@ impl Dense<'_> {
     }
 }
 
+/// A packed weight type: `f16` bits or an `int8`, and its exact value in `f32`.
+#[cfg(any(feature = "f16", feature = "int8"))]
+trait Packed: bytemuck::Pod {
+    fn widen(self) -> f32;
+}
+
+#[cfg(feature = "f16")]
+impl Packed for u16 {
+    #[inline(always)]
+    fn widen(self) -> f32 {
+        crate::half::widen(u16::from_le(self))
+    }
+}
+
+#[cfg(feature = "int8")]
+impl Packed for i8 {
+    #[inline(always)]
+    fn widen(self) -> f32 {
+        f32::from(self)
+    }
+}
+
+#[cfg(any(feature = "f16", feature = "int8"))]
+impl Dense<'_> {
+    /// [`Dense::forward`] for weights packed as `T`: the same sums, each weight widened
+    /// exactly, one block of [`ROW_BLOCK`] rows at a time, mdn-core's portable loop on
+    /// every target. An `int8` layer multiplies each row's sum by its scale before the
+    /// bias (FORMAT.md section 5).
+    fn forward_packed<T: Packed>(
+        &self,
+        input: &[f32],
+        output: &mut [f32],
+        activation: Option<Activation>,
+    ) {
+        let n = self.fan_in;
+        let Some(input) = input.get(..n) else {
+            return;
+        };
+        let Ok(columns) = bytemuck::try_cast_slice::<u32, [T; ROW_BLOCK]>(self.weights) else {
+            return;
+        };
+        if n == 0 {
+            return;
+        }
+        let blocks = columns.chunks_exact(n);
+        let outputs = output
+            .chunks_mut(ROW_BLOCK)
+            .zip(self.bias.chunks(ROW_BLOCK));
+        let mut scales = self.scales.chunks(ROW_BLOCK);
+        for (block, (out, bias)) in blocks.zip(outputs) {
+            let mut sums = [0.0_f32; ROW_BLOCK];
+            for (column, &x) in block.iter().zip(input) {
+                for (sum, &w) in sums.iter_mut().zip(column) {
+                    *sum += w.widen() * x;
+                }
+            }
+            if let Some(scales) = scales.next() {
+                for (sum, scale) in sums.iter_mut().zip(scales) {
+                    *sum *= word(scale);
+                }
+            }
+            finish_block(out, &sums, bias, activation);
+        }
+    }
+}
+
 /// `activation(z)`, or `z` for a layer without one (the heads).
 #[inline(always)]
 pub(super) fn activate(z: f32, activation: Option<Activation>) -> f32 {
@@ -134,14 +219,17 @@ fn finish_block(
 }
 
 /// Where a dense layer's tensors lie in a network's parameters: weights at
-/// `start..bias`, biases at `bias..end`.
-#[derive(Debug, Clone, Copy, Default)]
+/// `start..scales`, `int8` row scales at `scales..bias` (empty for other storage), biases
+/// at `bias..end`.
+#[derive(Debug, Clone, Copy)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub(super) struct Placement {
     pub(super) start: usize,
+    pub(super) scales: usize,
     pub(super) bias: usize,
     pub(super) end: usize,
     pub(super) fan_in: usize,
+    pub(super) storage: Storage,
 }
 
 impl Placement {
@@ -149,8 +237,10 @@ impl Placement {
     /// which [`Ensemble::new`](super::Ensemble::new) ruled out).
     pub(super) fn bind<'a>(&self, words: Words<'a>, kernel: Kernel) -> Option<Dense<'a>> {
         Some(Dense {
-            weights: words.get(self.start..self.bias)?,
+            weights: words.get(self.start..self.scales)?,
+            scales: words.get(self.scales..self.bias)?,
             bias: words.get(self.bias..self.end)?,
+            storage: self.storage,
             fan_in: self.fan_in,
             kernel,
         })

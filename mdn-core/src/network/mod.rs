@@ -17,7 +17,9 @@ mod tests;
 use crate::{
     blob::from_word,
     error::{Error, Result},
-    header::{Activation, Header, MAX_HIDDEN_LAYERS, SigmaTransform, TargetTransform, to_usize},
+    header::{
+        Activation, Header, MAX_HIDDEN_LAYERS, SigmaTransform, Storage, TargetTransform, to_usize,
+    },
     kernel::DotBlocks,
     layout::padded_rows,
     math::{floor_at, log_sum_exp},
@@ -45,6 +47,10 @@ pub(crate) struct Ensemble<'a> {
     target_offset: Words<'a>,
     target_scale: Words<'a>,
     network_log_weights: Words<'a>,
+    /// Calibration: a factor on each dimension's sigmas, `[D]`.
+    sigma_scale: Words<'a>,
+    /// Calibration: the divisor of every mixing logit, one word.
+    temperature: Words<'a>,
     /// Every network's parameters, `network_len` words each, in blob order.
     network_words: Words<'a>,
     network_len: usize,
@@ -89,26 +95,38 @@ impl<'a> Ensemble<'a> {
         let mut fan_in = inputs;
         // `Layout::new` checked every size of this header (the blob was validated against
         // it), so this arithmetic cannot overflow.
-        let mut place = |outputs: usize, fan_in: usize| {
+        let mut place = |outputs: usize, fan_in: usize, storage: Storage| {
             let start = network_len;
-            let bias = start.wrapping_add(padded_rows(outputs).wrapping_mul(fan_in));
+            let weight_bytes = padded_rows(outputs)
+                .wrapping_mul(fan_in)
+                .wrapping_mul(storage.bytes());
+            let scales = start.wrapping_add(weight_bytes / 4);
+            let bias = match storage.has_row_scales() {
+                true => scales.wrapping_add(outputs),
+                false => scales,
+            };
             network_len = bias.wrapping_add(outputs);
             Placement {
                 start,
+                scales,
                 bias,
                 end: network_len,
                 fan_in,
+                storage,
             }
         };
+        let mut storage = header.storage.iter().copied();
         for &width in &header.hidden {
             let width = to_usize(width)?;
+            let layer_storage = storage.next().ok_or(Error::SizeOverflow)?;
             hidden
-                .push(place(width, fan_in))
+                .push(place(width, fan_in, layer_storage))
                 .map_err(|_| Error::SizeOverflow)?;
             fan_in = width;
         }
         let head_rows = components.wrapping_mul(dims).wrapping_mul(2);
-        let head = place(components.wrapping_add(head_rows), fan_in);
+        let head_storage = storage.next().ok_or(Error::SizeOverflow)?;
+        let head = place(components.wrapping_add(head_rows), fan_in, head_storage);
         let all_words = network_len.wrapping_mul(networks);
         Ok(Ensemble {
             input_offset: take(&mut rest, inputs)?,
@@ -116,6 +134,8 @@ impl<'a> Ensemble<'a> {
             target_offset: take(&mut rest, dims)?,
             target_scale: take(&mut rest, dims)?,
             network_log_weights: take(&mut rest, networks)?,
+            sigma_scale: take(&mut rest, dims)?,
+            temperature: take(&mut rest, 1)?,
             network_words: take(&mut rest, all_words)?,
             network_len,
             hidden,
@@ -235,11 +255,22 @@ impl<'a> Ensemble<'a> {
         }
     }
 
-    /// Turns every network's logits into mixture log weights in place:
-    /// `(l_mk - lse(l_m)) + w_m`, each network's `K` values at a time.
+    /// The calibration's temperature, which divides every mixing logit.
+    fn temperature(&self) -> f32 {
+        // One word, cut by `new`; 1.0 (the identity) only if it were missing.
+        self.temperature.first().map_or(1.0, word)
+    }
+
+    /// Turns every network's head logits into mixture log weights in place:
+    /// `l_mk = head_mk / T`, then `(l_mk - lse(l_m)) + w_m`, each network's `K` values at a
+    /// time.
     fn mix(&self, log_weights: &mut [f32]) {
+        let temperature = self.temperature();
         let shares = log_weights.chunks_mut(self.components.max(1));
         for (share, weight) in shares.zip(self.network_log_weights) {
+            for v in share.iter_mut() {
+                *v /= temperature;
+            }
             let (lse, weight) = (log_sum_exp(share), word(weight));
             for v in share {
                 *v = (*v - lse) + weight;
@@ -255,11 +286,20 @@ impl<'a> Ensemble<'a> {
         }
     }
 
-    /// `sigma = max(transform(z), floor) * scale`, in original target units.
+    /// `sigma = (max(transform(z), floor) * scale) * sigma_scale`, in original target
+    /// units, calibrated.
     fn sigmas_from_pre_activations(&self, row: &mut [f32]) {
-        for (sigma, scale) in row.iter_mut().zip(self.target_scale) {
-            *sigma = floor_at(self.sigma.apply(*sigma), self.sigma_floor) * word(scale);
+        let scales = self.target_scale.iter().zip(self.sigma_scale);
+        for (sigma, (scale, calibration)) in row.iter_mut().zip(scales) {
+            let unscaled = floor_at(self.sigma.apply(*sigma), self.sigma_floor) * word(scale);
+            *sigma = unscaled * word(calibration);
         }
+    }
+
+    /// Whether every dense layer stores `f32` weights (the batched path's case).
+    pub(crate) fn all_f32(&self) -> bool {
+        let layers = self.hidden.iter().chain([&self.head]);
+        layers.into_iter().all(|layer| layer.storage == Storage::F32)
     }
 }
 

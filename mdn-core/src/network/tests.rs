@@ -73,7 +73,9 @@ fn kernels_give_the_plain_loop_bits() {
             let bias = b.map(f32::to_bits);
             let dense = Dense {
                 weights: &words[..rows.div_ceil(8) * 8 * fan_in],
+                scales: &[],
                 bias: &bias[..rows],
+                storage: crate::Storage::F32,
                 fan_in,
                 kernel: Kernel::default(),
             };
@@ -154,13 +156,22 @@ fn kernels_give_the_plain_loop_bits() {
 }
 
 /// Every network's placements, shifted by its index times `network_len`, put each
-/// parameter where `Layout::stored_index` stores it: the evaluator's arithmetic and the
-/// one definition of the order agree, value by value.
+/// parameter where `Layout::stored_position` stores it, for every storage type: the
+/// evaluator's arithmetic and the one definition of the order agree, value by value.
 #[test]
 fn placements_are_the_layout_offsets() {
+    use crate::Storage::{F16, F32, Int8};
     let mut header = crate::doc_example_header();
-    for (hidden, networks, k) in [(&[3_u32][..], 1, 2), (&[9, 2][..], 3, 3), (&[][..], 2, 5)] {
+    let shapes = [
+        (&[3_u32][..], 1, 2, &[F32, F32][..]),
+        (&[9, 2][..], 3, 3, &[Int8, F16, Int8][..]),
+        (&[][..], 2, 5, &[F16][..]),
+        (&[5][..], 2, 1, &[Int8, Int8][..]),
+        (&[17][..], 1, 2, &[F16, Int8][..]),
+    ];
+    for (hidden, networks, k, storage) in shapes {
         header.hidden = crate::HiddenWidths::from_slice(hidden).unwrap();
+        header.storage = crate::LayerStorage::from_slice(storage).unwrap();
         header.networks = networks;
         header.components = k;
         header.output_dim = 2;
@@ -169,55 +180,87 @@ fn placements_are_the_layout_offsets() {
         let words = [0_u32; 1024];
         let parameters = &words[..layout.stored_count()];
         let ensemble = Ensemble::new(&header, parameters).unwrap();
-        let shared = 2 * (1 + 2) + networks as usize;
+        // Scalers, network weights, calibration (D + 1).
+        let shared = 2 * (1 + 2) + networks as usize + 3;
         assert_eq!(
             shared + ensemble.network_len * networks as usize,
             layout.stored_count()
         );
-        let mut seen = [false; 1024];
+        let mut seen = [false; 4096];
+        let mut value_bytes = 0;
         for tensor in layout.tensors() {
             for e in 0..tensor.len() {
-                let stored = layout.stored_index(tensor.offset + e).unwrap();
-                assert!(!seen[stored], "{tensor}[{e}] stored twice");
-                seen[stored] = true;
+                let at = layout.stored_position(tensor.offset + e).unwrap();
+                assert_eq!(at.storage, tensor.storage, "{tensor}");
+                let bytes = at.storage.bytes();
+                value_bytes += bytes;
+                for b in at.byte..at.byte + bytes {
+                    assert!(!seen[b], "{tensor}[{e}] overlaps another value");
+                    seen[b] = true;
+                }
                 let Some(m) = tensor.network else {
-                    assert_eq!(stored, tensor.offset + e, "{tensor}");
+                    assert_eq!(at.byte, (tensor.offset + e) * 4, "{tensor}");
                     continue;
                 };
                 let placement = match tensor.name {
-                    TensorName::HiddenWeight(i) | TensorName::HiddenBias(i) => ensemble.hidden[i],
+                    TensorName::HiddenWeight(i)
+                    | TensorName::HiddenWeightScale(i)
+                    | TensorName::HiddenBias(i) => ensemble.hidden[i],
                     _ => ensemble.head,
                 };
+                assert_eq!(placement.storage, storage[tensor.name_layer(hidden.len())]);
                 // The tensor's first row within its layer (the heads share one).
                 let k = k as usize;
                 let first_row = match tensor.name {
-                    TensorName::MeansWeight | TensorName::MeansBias => k,
-                    TensorName::SigmasWeight | TensorName::SigmasBias => k + k * 2,
+                    TensorName::MeansWeight
+                    | TensorName::MeansWeightScale
+                    | TensorName::MeansBias => k,
+                    TensorName::SigmasWeight
+                    | TensorName::SigmasWeightScale
+                    | TensorName::SigmasBias => k + k * 2,
                     _ => 0,
                 };
                 let within = match tensor.name {
                     TensorName::HiddenBias(_)
                     | TensorName::LogitsBias
                     | TensorName::MeansBias
-                    | TensorName::SigmasBias => placement.bias + first_row + e,
+                    | TensorName::SigmasBias => (placement.bias + first_row + e) * 4,
+                    TensorName::HiddenWeightScale(_)
+                    | TensorName::LogitsWeightScale
+                    | TensorName::MeansWeightScale
+                    | TensorName::SigmasWeightScale => (placement.scales + first_row + e) * 4,
                     _ => {
                         let (row, col) = (first_row + e / tensor.cols, e % tensor.cols);
                         let n = placement.fan_in;
-                        placement.start + (row / 8) * 8 * n + col * 8 + row % 8
+                        let weight = (row / 8) * 8 * n + col * 8 + row % 8;
+                        placement.start * 4 + weight * bytes
                     }
                 };
                 assert_eq!(
-                    stored,
-                    shared + m * ensemble.network_len + within,
+                    at.byte,
+                    (shared + m * ensemble.network_len) * 4 + within,
                     "{tensor}[{e}]"
                 );
             }
         }
         // What no value was stored at is padding: whole rows of each layer's last block.
-        let padding = seen[..layout.stored_count()]
+        let padding = seen[..layout.stored_count() * 4]
             .iter()
             .filter(|s| !**s)
             .count();
-        assert_eq!(padding, layout.stored_count() - layout.parameter_count());
+        assert_eq!(padding, layout.stored_count() * 4 - value_bytes);
+    }
+}
+
+impl crate::TensorInfo {
+    /// The dense layer a network tensor belongs to: hidden layer `i`, or `hidden` for the
+    /// heads.
+    fn name_layer(&self, hidden: usize) -> usize {
+        match self.name {
+            TensorName::HiddenWeight(i)
+            | TensorName::HiddenWeightScale(i)
+            | TensorName::HiddenBias(i) => i,
+            _ => hidden,
+        }
     }
 }

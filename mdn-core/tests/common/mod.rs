@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use mdn_core::{
-    Activation, Header, HiddenWidths, Layout, Names, PREFIX_LEN, SigmaTransform, TRAILER_LEN,
+    Activation, Header, HiddenWidths, Layout, Names, PREFIX_LEN, SigmaTransform, Storage, TRAILER_LEN,
     TargetTransform, TensorName, crc32, encode, encoded_len,
 };
 
@@ -59,6 +59,7 @@ pub fn header(
         components,
         networks: 1,
         hidden: HiddenWidths::from_slice(hidden).expect("at most 8 hidden layers"),
+        storage: Storage::uniform(Storage::F32, hidden.len()),
         activation,
         sigma,
         sigma_floor,
@@ -168,12 +169,14 @@ pub fn blob(header: &Header<'_>, parameters: &[f32]) -> Vec<u8> {
     bytes
 }
 
-/// A valid blob of [`tiny_header`] with every weight 0.25, identity scalers and the one
-/// network's log weight 0.
+/// A valid blob of [`tiny_header`] with every weight 0.25, identity scalers and
+/// calibration, and the one network's log weight 0.
 pub fn tiny_blob() -> Vec<u8> {
     blob(
         &tiny_header(),
-        &[0.0, 1.0, 0.0, 1.0, 0.0, 0.25, 0.25, 0.25, 0.25, 0.25, 0.25],
+        &[
+            0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.25, 0.25, 0.25, 0.25, 0.25, 0.25,
+        ],
     )
 }
 
@@ -206,6 +209,7 @@ pub struct RawHeader {
     pub components: u32,
     pub networks: u32,
     pub hidden: Vec<u32>,
+    pub storage: Vec<u8>,
     pub activation: u8,
     pub sigma: u8,
     pub sigma_floor: f32,
@@ -223,6 +227,7 @@ impl RawHeader {
             components: 1,
             networks: 1,
             hidden: Vec::new(),
+            storage: vec![0],
             activation: 0,
             sigma: 2,
             sigma_floor: 0.0,
@@ -243,6 +248,8 @@ impl RawHeader {
         for &w in &self.hidden {
             varint(w.into(), &mut out);
         }
+        varint(self.storage.len() as u64, &mut out);
+        out.extend_from_slice(&self.storage);
         out.push(self.activation);
         out.push(self.sigma);
         out.extend_from_slice(&self.sigma_floor.to_le_bytes());
