@@ -44,7 +44,7 @@ import zlib
 
 MAGIC = b"MDN\x00"
 FORMAT_VERSION = 4
-# FORMAT.md section 3: a layer's weights are stored in blocks of this many rows.
+# FORMAT.md section 3.1: a layer's weights are stored in blocks of this many rows.
 ROW_BLOCK = 8
 PREFIX_LEN = 10
 TRAILER_LEN = 4
