@@ -1,27 +1,34 @@
 #!/usr/bin/env python3
-"""Independent reference implementation of the mdn model blob, format version 3 (FORMAT.md).
+"""Independent reference implementation of the mdn model blob, format version 4 (FORMAT.md).
 
 This file is written from FORMAT.md alone and shares no code with mdn-core: the postcard
-header is encoded by hand (LEB128 varints), parameters with `struct`, the trailer with
-`zlib.crc32`, and the model is evaluated in float64 with Python's `math` (FORMAT.md section 5
-in real arithmetic, not an emulation of its f32 operations). Standard library only.
+header is encoded by hand (LEB128 varints), parameters with `struct` (`<f` for f32, `<e` for
+the IEEE binary16 weights of `f16` layers, `<b` for the two's-complement bytes of `int8`
+layers), the trailer with `zlib.crc32`, and the model is evaluated in float64 with Python's
+`math` (FORMAT.md section 5 in real arithmetic, not an emulation of its f32 operations).
+Standard library only.
 
 It writes the golden files under `tests/golden/`, which `cargo test -p mdn-tests` checks
 against mdn-core (`tests/tests/format_golden.rs`, `tests/tests/reference_numerics.rs`):
 
 - `<name>.mdn`: a blob with deterministic pseudo-random parameters; a model of `M > 1`
   networks (an ensemble) is one blob whose mixture has the `K M` components of all networks;
+  each dense layer's weights are stored as `f32`, `f16` or `int8` (the header's `storage`);
 - `<name>.json`: its header fields, the hex of the encoded header, the tensor table
   (names, shapes, offsets) and the flat parameter list in logical order (tensor after
-  tensor, row-major; the blob stores them in blocks of rows, `stored_order`), so that the Rust
-  side can re-encode the blob and compare bytes;
+  tensor, row-major, including `calibration.*` and the `weight_scale` tensors of `int8`
+  layers; the blob stores them in blocks of rows, `stored_order`), so that the Rust side
+  can re-encode the blob and compare bytes;
 - `<name>.vectors.json`: inputs `x`, targets `y` and the float64 `log_prob`, `mean`,
   `variance` (plus the mixture parameters) of every query. A `log_prob` of `"-inf"` means
   density zero (a log target with some `y_d <= 0`); JSON has no infinity.
 
-Every number written is exactly representable in f32 where the format stores or reads it
-(parameters, sigma floor, x, y), so both sides evaluate the very same inputs. Output is
-deterministic: the same script gives the same bytes.
+Every number written is exactly representable where the format stores or reads it
+(parameters as f32, binary16 or int8 per their layer's storage, sigma floor, x, y), so both
+sides evaluate the very same inputs. The logical value of an `f16` weight is the f32 its
+binary16 widens to; of an `int8` weight the integer `q` (-127 ..= 127), its row's
+`weight_scale` applied after the sum (FORMAT.md section 5). Output is deterministic: the same
+script gives the same bytes.
 
 Regenerate the golden files (from the repository root):
 
@@ -36,18 +43,25 @@ import struct
 import zlib
 
 MAGIC = b"MDN\x00"
-FORMAT_VERSION = 3
-# FORMAT.md section 3: a layer's weights are stored in blocks of this many rows.
+FORMAT_VERSION = 4
+# FORMAT.md section 3.1: a layer's weights are stored in blocks of this many rows.
 ROW_BLOCK = 8
 PREFIX_LEN = 10
 TRAILER_LEN = 4
 MAX_HIDDEN_LAYERS = 8
+# FORMAT.md section 2: at most 8 hidden layers plus the heads.
+MAX_STORAGE_CODES = MAX_HIDDEN_LAYERS + 1
 # FORMAT.md section 4: the network weights exp(members.log_weight) add up to one within this.
 WEIGHT_SUM_TOLERANCE = 1e-4
 
 ACTIVATIONS = {"relu": 0, "tanh": 1}
 SIGMAS = {"nnelu": 0, "softplus": 1, "exp": 2}
 TARGETS = {"identity": 0, "log": 1}
+# FORMAT.md sections 2 and 3.1: a dense layer's weight storage, its code and bytes per weight.
+STORAGE = {"f32": 0, "f16": 1, "int8": 2}
+STORAGE_BYTES = {"f32": 4, "f16": 2, "int8": 1}
+# FORMAT.md section 3: writers quantize int8 weights to -127 ..= 127 (readers accept -128).
+INT8_MAX = 127
 
 # FORMAT.md section 5 defines C as the f32 nearest ln(2 pi) / 2 (bits 0x3F6B3F8E); the
 # reference uses that value so it computes the function the format defines. It differs from
@@ -61,6 +75,12 @@ GOLDEN_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "gol
 def f32(value):
     """`value` rounded to the nearest f32 (struct rounds to nearest-even)."""
     return struct.unpack("<f", struct.pack("<f", value))[0]
+
+
+def f16(value):
+    """`value` rounded to the nearest IEEE binary16 (struct's `e` rounds to nearest-even),
+    as the float it widens to."""
+    return struct.unpack("<e", struct.pack("<e", value))[0]
 
 
 # ---------------------------------------------------------------------------------------
@@ -100,6 +120,13 @@ def encode_header(header):
     out += varint(len(header["hidden"]))
     for width in header["hidden"]:
         out += varint(width)
+    # `storage`: a postcard seq of u8, one code per dense layer (hidden layers, then heads).
+    storage = header["storage"]
+    if len(storage) != len(header["hidden"]) + 1 or len(storage) > MAX_STORAGE_CODES:
+        raise ValueError("storage needs one code per hidden layer plus one for the heads")
+    out += varint(len(storage))
+    for kind in storage:
+        out.append(STORAGE[kind])
     out.append(ACTIVATIONS[header["activation"]])
     out.append(SIGMAS[header["sigma"]])
     out += struct.pack("<f", header["sigma_floor"])
@@ -114,32 +141,57 @@ def network_prefix(m):
     return "members.%d." % m
 
 
+SHARED_TENSORS = (
+    "input_scaler.offset",
+    "input_scaler.scale",
+    "target_scaler.offset",
+    "target_scaler.scale",
+    "members.log_weight",
+    "calibration.sigma_scale",
+    "calibration.temperature",
+)
+HEADS = ("logits", "means", "sigmas")
+
+
+def layer_storage(header, name):
+    """The storage of the dense layer a network tensor belongs to (`hidden.i.*` or `head.*`,
+    without the `members.m.` prefix): the header's `storage[i]`, the heads the last code."""
+    if name.startswith("hidden."):
+        return header["storage"][int(name.split(".")[1])]
+    assert name.startswith("head."), name
+    return header["storage"][len(header["hidden"])]
+
+
 def layout(header):
-    """(name, shape) of every tensor in blob order (FORMAT.md section 3): the shared
-    tensors (scalers, network log weights), then the M networks one after the other."""
+    """(name, shape) of every tensor in logical order (FORMAT.md section 3): the shared
+    tensors (scalers, network log weights, calibration), then the M networks one after the
+    other; an `int8` layer's `weight_scale` (one per row) follows each of its weights."""
     f, d, k = header["input_dim"], header["output_dim"], header["components"]
-    tensors = [
-        ("input_scaler.offset", [f]),
-        ("input_scaler.scale", [f]),
-        ("target_scaler.offset", [d]),
-        ("target_scaler.scale", [d]),
-        ("members.log_weight", [header["members"]]),
-    ]
+    shapes = {
+        "input_scaler.offset": [f],
+        "input_scaler.scale": [f],
+        "target_scaler.offset": [d],
+        "target_scaler.scale": [d],
+        "members.log_weight": [header["members"]],
+        "calibration.sigma_scale": [d],
+        "calibration.temperature": [1],
+    }
+    tensors = [(name, shapes[name]) for name in SHARED_TENSORS]
+    assert len(header["storage"]) == len(header["hidden"]) + 1
     for m in range(header["members"]):
         prefix = network_prefix(m)
+        layers = []
         fan_in = f
         for i, width in enumerate(header["hidden"]):
-            tensors.append((prefix + "hidden.%d.weight" % i, [width, fan_in]))
-            tensors.append((prefix + "hidden.%d.bias" % i, [width]))
+            layers.append(("hidden.%d" % i, width, fan_in))
             fan_in = width
-        tensors += [
-            (prefix + "head.logits.weight", [k, fan_in]),
-            (prefix + "head.logits.bias", [k]),
-            (prefix + "head.means.weight", [k * d, fan_in]),
-            (prefix + "head.means.bias", [k * d]),
-            (prefix + "head.sigmas.weight", [k * d, fan_in]),
-            (prefix + "head.sigmas.bias", [k * d]),
-        ]
+        layers += [("head.logits", k, fan_in), ("head.means", k * d, fan_in),
+                   ("head.sigmas", k * d, fan_in)]
+        for name, rows, cols in layers:
+            tensors.append((prefix + name + ".weight", [rows, cols]))
+            if layer_storage(header, name) == "int8":
+                tensors.append((prefix + name + ".weight_scale", [rows]))
+            tensors.append((prefix + name + ".bias", [rows]))
     return tensors
 
 
@@ -150,10 +202,12 @@ def size(shape):
     return n
 
 
-def stored_order(header):
-    """For each word of the parameter section (FORMAT.md section 3), the index of the
-    parameter stored there in logical order (tensor after tensor, row-major), or None for
-    a zero row that fills a layer's last block."""
+def stored_values(header):
+    """Every value of the parameter section in stored order (FORMAT.md section 3.1), as
+    (index, storage): `index` is the parameter's index in logical order (tensor after
+    tensor, row-major), or None for a weight of a zero row that fills a layer's last block;
+    `storage` is how it is stored, "f32" (4 bytes), or "f16" (2) / "int8" (1) for the packed
+    weights of such a layer."""
     starts, offset = {}, 0
     for name, shape in layout(header):
         starts[name] = (offset, shape)
@@ -167,49 +221,117 @@ def stored_order(header):
         start, (count,) = starts[name]
         return list(range(start, start + count))
 
-    order = []
-    for name in ("input_scaler.offset", "input_scaler.scale", "target_scaler.offset",
-                 "target_scaler.scale", "members.log_weight"):
-        order += vector(name)
+    values = []
+    for name in SHARED_TENSORS:
+        values += [(i, "f32") for i in vector(name)]
     for m in range(header["members"]):
         prefix = network_prefix(m)
-        layers = [(rows(prefix + "hidden.%d.weight" % i), vector(prefix + "hidden.%d.bias" % i))
-                  for i in range(len(header["hidden"]))]
-        # The three heads are stored as one layer: logit rows, mean rows, sigma rows.
-        heads = ("logits", "means", "sigmas")
+        # (storage, weight rows, row scales (int8 only), biases) of each dense layer; the
+        # three heads are stored as one layer: logit rows, mean rows, sigma rows.
+        layers = []
+        for i in range(len(header["hidden"])):
+            name = prefix + "hidden.%d" % i
+            kind = header["storage"][i]
+            scales = vector(name + ".weight_scale") if kind == "int8" else []
+            layers.append((kind, rows(name + ".weight"), scales, vector(name + ".bias")))
+        kind = header["storage"][len(header["hidden"])]
+        heads = [prefix + "head.%s" % h for h in HEADS]
         layers.append((
-            sum((rows(prefix + "head.%s.weight" % h) for h in heads), []),
-            sum((vector(prefix + "head.%s.bias" % h) for h in heads), []),
+            kind,
+            sum((rows(h + ".weight") for h in heads), []),
+            sum((vector(h + ".weight_scale") for h in heads), []) if kind == "int8" else [],
+            sum((vector(h + ".bias") for h in heads), []),
         ))
-        for weight_rows, bias in layers:
+        for kind, weight_rows, scales, bias in layers:
             cols = len(weight_rows[0])
             while len(weight_rows) % ROW_BLOCK:
                 weight_rows.append([None] * cols)
             for block in range(0, len(weight_rows), ROW_BLOCK):
                 for c in range(cols):
                     for r in range(block, block + ROW_BLOCK):
-                        order.append(weight_rows[r][c])
-            order += bias
-    assert sorted(i for i in order if i is not None) == list(range(offset))
+                        values.append((weight_rows[r][c], kind))
+            values += [(i, "f32") for i in scales]
+            values += [(i, "f32") for i in bias]
+    assert sorted(i for i, _ in values if i is not None) == list(range(offset))
+    return values
+
+
+def stored_order(header):
+    """For each 32-bit word of the parameter section (FORMAT.md section 3.1): the index in
+    logical order of the f32 stored there (None for a zero-row weight of an `f32` layer), or,
+    for a word of packed weights, the list of the 2 (`f16`) or 4 (`int8`) indices it holds in
+    byte order (None for zero-row weights). All-f32 models give exactly format version 3's
+    list (one index or None per word)."""
+    order, pending = [], []
+    for index, kind in stored_values(header):
+        if kind == "f32":
+            assert not pending
+            order.append(index)
+        else:
+            pending.append(index)
+            if len(pending) * STORAGE_BYTES[kind] == 4:
+                order.append(pending)
+                pending = []
+    assert not pending
     return order
 
 
+def exact_value(kind, value):
+    """`value` as stored with `kind`; fails for a value the storage does not hold exactly
+    (FORMAT.md section 3: a writer fails rather than round) or a non-finite one."""
+    if not math.isfinite(value):
+        raise ValueError("non-finite parameter %r" % value)
+    if kind == "f32":
+        raw = struct.pack("<f", value)
+        ok = struct.unpack("<f", raw)[0] == value
+    elif kind == "f16":
+        raw = struct.pack("<e", value)
+        ok = struct.unpack("<e", raw)[0] == value
+    else:
+        ok = value == int(value) and -INT8_MAX <= value <= INT8_MAX
+        raw = struct.pack("<b", int(value)) if ok else b""
+    if not ok:
+        raise ValueError("%r is not exactly an %s value" % (value, kind))
+    # -0.0 stays -0.0 in f32 and f16; an int8 zero has one encoding.
+    return raw
+
+
+def parameter_section(header, parameters):
+    """The parameter section: every value in stored order, f32 LE, or binary16 LE / one
+    two's-complement byte for the weights of `f16` / `int8` layers; zero rows as +0.0 / 0."""
+    tensors = layout(header)
+    assert len(parameters) == sum(size(shape) for _, shape in tensors)
+    # Values that must be > 0 (FORMAT.md section 4, `InvalidScale`).
+    offset = 0
+    for name, shape in tensors:
+        n = size(shape)
+        if name in ("input_scaler.scale", "calibration.sigma_scale",
+                    "calibration.temperature") or name.endswith(".weight_scale"):
+            if not all(v > 0.0 for v in parameters[offset : offset + n]):
+                raise ValueError("%s must be > 0" % name)
+        offset += n
+    section = bytearray()
+    for index, kind in stored_values(header):
+        section += exact_value(kind, 0.0 if index is None else parameters[index])
+    assert len(section) % 4 == 0
+    return bytes(section)
+
+
 def write_blob(header, parameters):
-    """The whole blob: prefix, header, zero padding, f32 LE parameters in stored order
-    (zero rows as 0.0), CRC-32 trailer."""
-    parameters = [0.0 if i is None else parameters[i] for i in stored_order(header)]
+    """The whole blob: prefix, header, zero padding, parameter section in stored order,
+    CRC-32 trailer."""
+    section = parameter_section(header, parameters)
     encoded = encode_header(header)
     header_end = PREFIX_LEN + len(encoded)
     padding = (4 - header_end % 4) % 4
-    length = header_end + padding + 4 * len(parameters) + TRAILER_LEN
+    length = header_end + padding + len(section) + TRAILER_LEN
     body = bytearray()
     body += MAGIC
     body += struct.pack("<H", FORMAT_VERSION)
     body += struct.pack("<I", length)
     body += encoded
     body += b"\x00" * padding
-    for p in parameters:
-        body += struct.pack("<f", p)
+    body += section
     body += struct.pack("<I", zlib.crc32(bytes(body)) & 0xFFFFFFFF)
     assert len(body) == length
     return bytes(body)
@@ -244,6 +366,11 @@ def read_blob(blob):
     for _ in range(count):
         width, pos = read_varint(blob, pos)
         h["hidden"].append(width)
+    count, pos = read_varint(blob, pos)
+    assert count == len(h["hidden"]) + 1, "StorageCount"
+    codes = {v: k for k, v in STORAGE.items()}
+    h["storage"] = [codes[b] for b in blob[pos : pos + count]]
+    pos += count
     codes = {v: k for k, v in ACTIVATIONS.items()}
     h["activation"] = codes[blob[pos]]
     codes = {v: k for k, v in SIGMAS.items()}
@@ -258,16 +385,23 @@ def read_blob(blob):
         pos += n
     start = pos + (4 - pos % 4) % 4
     assert all(b == 0 for b in blob[pos:start])
-    count = (length - 4 - start) // 4
-    stored = struct.unpack_from("<%df" % count, blob, start)
-    order = stored_order(h)
-    assert len(order) == count
-    parameters = [0.0] * sum(i is not None for i in order)
-    for value, index in zip(stored, order):
+    end = length - TRAILER_LEN
+    values = stored_values(h)
+    assert sum(STORAGE_BYTES[kind] for _, kind in values) == end - start
+    parameters = [None] * sum(i is not None for i, _ in values)
+    formats = {"f32": "<f", "f16": "<e", "int8": "<b"}
+    pos = start
+    for index, kind in values:
+        (value,) = struct.unpack_from(formats[kind], blob, pos)
+        value = float(value)
+        pos += STORAGE_BYTES[kind]
+        assert math.isfinite(value)
         if index is None:
-            assert value == 0.0
+            # Writers write +0.0 (or 0) in zero rows.
+            assert value == 0.0 and math.copysign(1.0, value) == 1.0
         else:
             parameters[index] = value
+    assert pos == end
     return h, parameters
 
 
@@ -297,38 +431,52 @@ class Model:
         """`members.log_weight` (FORMAT.md section 3, row 5)."""
         return self.tensors["members.log_weight"]
 
-    def dense(self, prefix, v):
+    def dense(self, m, name, v):
+        """Dense layer `name` (`hidden.i` or `head.*`) of network m (FORMAT.md section 5):
+        `acc` sums the logical weights times the inputs (an f16 weight is the value it widens
+        to, an int8 weight the integer q); an int8 layer then multiplies by its row scale,
+        `z = (acc * scale) + b`, any other layer adds the bias, `z = acc + b`."""
+        prefix = network_prefix(m) + name
         weight = self.tensors[prefix + ".weight"]
         bias = self.tensors[prefix + ".bias"]
+        if layer_storage(self.header, name) == "int8":
+            scales = self.tensors[prefix + ".weight_scale"]
+        else:
+            scales = None
         out = []
-        for row, b in zip(weight, bias):
+        for o, (row, b) in enumerate(zip(weight, bias)):
             acc = 0.0
             for w, x in zip(row, v):
                 acc += w * x
+            if scales is not None:
+                acc = acc * scales[o]
             out.append(acc + b)
         return out
 
     def network(self, m, scaled):
         """Network m on the scaled input: (log_alpha[k], mu[k][d], sigma[k][d]) of its K
-        components, with log_alpha_k = (l_mk - lse(l_m)) + w_m (FORMAT.md section 5)."""
+        components, with log_alpha_k = (l_mk - lse(l_m)) + w_m, l_mk = head_mk / temperature
+        (FORMAT.md section 5)."""
         h = self.header
         t = self.tensors
-        prefix = network_prefix(m)
         v = scaled
         for i in range(len(h["hidden"])):
-            z = self.dense(prefix + "hidden.%d" % i, v)
+            z = self.dense(m, "hidden.%d" % i, v)
             if h["activation"] == "relu":
                 v = [zi if zi > 0.0 else 0.0 for zi in z]
             else:
                 v = [math.tanh(zi) for zi in z]
-        logits = self.dense(prefix + "head.logits", v)
+        # The logits divided by the temperature (identity 1.0: x / 1.0 is x).
+        (temperature,) = t["calibration.temperature"]
+        logits = [l / temperature for l in self.dense(m, "head.logits", v)]
         lse = log_sum_exp(logits)
         w_m = self.network_log_weights()[m]
         log_alpha = [(l - lse) + w_m for l in logits]
         k_count, d_count = h["components"], h["output_dim"]
-        u = self.dense(prefix + "head.means", v)
-        z = self.dense(prefix + "head.sigmas", v)
+        u = self.dense(m, "head.means", v)
+        z = self.dense(m, "head.sigmas", v)
         offset, scale = t["target_scaler.offset"], t["target_scaler.scale"]
+        sigma_scale = t["calibration.sigma_scale"]
         floor = h["sigma_floor"]
         mu, sigma = [], []
         for k in range(k_count):
@@ -338,7 +486,8 @@ class Model:
                 mu_row.append(u[row] * scale[d] + offset[d])
                 s = sigma_transform(h["sigma"], z[row])
                 s = s if s > floor else floor
-                sigma_row.append(s * scale[d])
+                # (t * target_scale[d]) * sigma_scale[d] (identity 1.0: x * 1.0 is x).
+                sigma_row.append((s * scale[d]) * sigma_scale[d])
             mu.append(mu_row)
             sigma.append(sigma_row)
         return log_alpha, mu, sigma
@@ -446,8 +595,12 @@ def header(
     features,
     targets,
     networks=1,
+    storage=None,
 ):
     assert len(features) == inputs and len(targets) == outputs
+    if storage is None:
+        storage = ["f32"] * (len(hidden) + 1)
+    assert len(storage) == len(hidden) + 1
     # The keys are FORMAT.md section 2's field names: the network count is `members`.
     return {
         "input_dim": inputs,
@@ -455,6 +608,7 @@ def header(
         "components": components,
         "members": networks,
         "hidden": hidden,
+        "storage": storage,
         "activation": activation,
         "sigma": sigma,
         "sigma_floor": f32(floor),
@@ -466,7 +620,10 @@ def header(
 
 # name, seed, header, sigma bias range (pre-activation of the sigma head), target offset range,
 # network weights (one per network; `members.log_weight` stores their ln rounded to f32, and
-# a single network stores [0.0]).
+# a single network stores [0.0]), calibration (`calibration.sigma_scale` per target,
+# `calibration.temperature`), None for the identity (all ones). The first seven models are
+# format version 3's: all layers f32, identity calibration, the same parameter values and
+# vectors.
 MODELS = [
     (
         # The classic 1-32-32 toy MDN (inverse sine), K = 5.
@@ -476,6 +633,7 @@ MODELS = [
         (-2.0, 0.5),
         (-2.0, 5.0),
         [1.0],
+        None,
     ),
     (
         # Multi-byte UTF-8 names; a very negative sigma bias row makes the floor bind.
@@ -496,6 +654,7 @@ MODELS = [
         (-3.0, 1.0),
         (-2.0, 5.0),
         [1.0],
+        None,
     ),
     (
         # Log target: log-normal components, Jacobian, y <= 0 has density zero.
@@ -505,6 +664,7 @@ MODELS = [
         (-2.5, -0.5),
         (0.5, 2.0),
         [1.0],
+        None,
     ),
     (
         # No hidden layer: the heads read the scaled inputs directly; K = 1; the floor binds.
@@ -514,6 +674,7 @@ MODELS = [
         (-2.5, 0.5),
         (-2.0, 5.0),
         [1.0],
+        None,
     ),
     (
         # Three hidden layers (both scratch buffers alternate), a width > 127 (two-byte
@@ -540,6 +701,7 @@ MODELS = [
         (-2.0, 0.0),
         (-2.0, 5.0),
         [1.0],
+        None,
     ),
     (
         # An ensemble: M = 3 networks of K = 2 components merged into one mixture of 6, with
@@ -550,6 +712,7 @@ MODELS = [
         (-2.0, 0.5),
         (-2.0, 5.0),
         [0.5, 0.3, 0.2],
+        None,
     ),
     (
         # An ensemble with a log target and D = 2: M = 2 networks of K = 3 (6 components),
@@ -572,16 +735,111 @@ MODELS = [
         (-2.0, 0.0),
         (0.5, 2.0),
         [0.7, 0.3],
+        None,
+    ),
+    (
+        # The twin of relu_nnelu_1x32x32_k5 (same seed, so the same f32 draws) with int8
+        # hidden layers (quantized per row) and f16 heads, and a non-identity calibration.
+        "int8_hidden_f16_head_1x32x32_k5",
+        1,
+        header(
+            1,
+            [32, 32],
+            "relu",
+            "nnelu",
+            1e-3,
+            5,
+            1,
+            "identity",
+            ["x"],
+            ["y"],
+            storage=["int8", "int8", "f16"],
+        ),
+        (-2.0, 0.5),
+        (-2.0, 5.0),
+        [1.0],
+        ([1.25], 0.8),
+    ),
+    (
+        # An int8 ensemble: M = 2 networks of K = 3, tanh, a log target with D = 2, every
+        # layer int8 (the heads too: 15 rows, one zero row; hidden widths 10 and 6, zero rows
+        # in both), a sigma scale per target and temperature 1.3.
+        "int8_ensemble_m2_k3_tanh_log_d2",
+        9,
+        header(
+            3,
+            [10, 6],
+            "tanh",
+            "exp",
+            1e-3,
+            3,
+            2,
+            "log",
+            ["pressure", "flow", "valve"],
+            ["power", "temperature"],
+            networks=2,
+            storage=["int8", "int8", "int8"],
+        ),
+        (-2.0, -0.5),
+        (0.5, 2.0),
+        [0.6, 0.4],
+        ([0.75, 1.5], 1.3),
+    ),
+    (
+        # No hidden layer with f16 heads: 3 inputs, K = 2, softplus with a binding floor.
+        "f16_head_no_hidden_k2",
+        10,
+        header(
+            3,
+            [],
+            "relu",
+            "softplus",
+            0.05,
+            2,
+            1,
+            "identity",
+            ["x1", "x2", "x3"],
+            ["y"],
+            storage=["f16"],
+        ),
+        (-2.0, 0.5),
+        (-2.0, 5.0),
+        [1.0],
+        None,
     ),
 ]
 
 
-def make_parameters(rng, header, sigma_bias, target_offset, network_weights):
+def quantize_rows(weights, rows, cols):
+    """Symmetric per-row int8 quantization of f32 weights (row-major): per row
+    `scale = max|w| / 127` rounded to f32 (1.0 for an all-zero row), `q = w / scale` rounded
+    half to even and clamped to -127 ..= 127. Returns (q as floats, scales)."""
+    q, scales = [], []
+    for r in range(rows):
+        row = weights[r * cols : (r + 1) * cols]
+        largest = max(abs(w) for w in row)
+        scale = f32(largest / INT8_MAX) if largest > 0.0 else 1.0
+        assert scale > 0.0
+        scales.append(scale)
+        # round() is round-half-even; float(int) gives +0.0 for a zero.
+        q += [float(max(-INT8_MAX, min(INT8_MAX, round(w / scale)))) for w in row]
+    return q, scales
+
+
+def make_parameters(rng, header, sigma_bias, target_offset, network_weights, calibration):
     """Deterministic parameters, each exactly an f32, with non-trivial scalers. Every network
-    draws its own parameters from the same ranges; `members.log_weight` draws nothing (so a
-    single network has the parameters it had in format version 1)."""
+    draws its own parameters from the same ranges; `members.log_weight` and the calibration
+    draw nothing (so a single all-f32 network has the parameters it had in format version 1).
+    The weights of an `f16` layer are the f32 draws rounded to binary16; of an `int8` layer
+    the draws quantized per row (`quantize_rows`), whose scales are its `weight_scale`
+    tensors (they draw nothing either)."""
     assert len(network_weights) == header["members"]
+    if calibration is None:
+        calibration = ([1.0] * header["output_dim"], 1.0)
+    sigma_scale, temperature = calibration
+    assert len(sigma_scale) == header["output_dim"]
     params = []
+    row_scales = None
     for full_name, shape in layout(header):
         n = size(shape)
         fan_in = shape[1] if len(shape) == 2 else 1
@@ -590,6 +848,16 @@ def make_parameters(rng, header, sigma_bias, target_offset, network_weights):
             name = name.split(".", 2)[2]
         if name == "members.log_weight":
             values = [math.log(w) for w in network_weights]
+        elif name == "calibration.sigma_scale":
+            values = list(sigma_scale)
+        elif name == "calibration.temperature":
+            values = [temperature]
+        elif name.endswith(".weight_scale"):
+            # The scales of the weight tensor just before (logical order, FORMAT.md 3).
+            assert row_scales is not None and len(row_scales) == n
+            params += row_scales
+            row_scales = None
+            continue
         elif name == "input_scaler.offset":
             values = [rng.uniform(-3.0, 3.0) for _ in range(n)]
         elif name == "input_scaler.scale":
@@ -621,27 +889,39 @@ def make_parameters(rng, header, sigma_bias, target_offset, network_weights):
                 values[-1] = -12.0
         else:
             raise AssertionError(name)
-        params += [f32(v) for v in values]
+        values = [f32(v) for v in values]
+        if name.endswith(".weight"):
+            kind = layer_storage(header, name)
+            if kind == "f16":
+                values = [f16(v) for v in values]
+            elif kind == "int8":
+                values, row_scales = quantize_rows(values, shape[0], shape[1])
+        params += values
+    assert row_scales is None
     return params
 
 
 def split_networks(model):
-    """Each network of `model` as a model of its own (M = 1, log weight 0.0), from the blob's
-    parameter order alone: the shared scalers, then that network's slice."""
+    """Each network of `model` as a model of its own (M = 1, log weight 0.0), from the
+    parameters' logical order alone: the shared scalers, [0.0], the shared calibration, then
+    that network's slice."""
     h = model.header
     single = dict(h, members=1)
-    scalers = sum(
-        size(shape) for name, shape in layout(h) if not name.startswith("members.")
-    )
-    per_network = (len(model.parameters) - scalers - h["members"]) // h["members"]
-    start = scalers + h["members"]
+    sizes = dict(layout(h))
+    scalers = sum(size(sizes[name]) for name in SHARED_TENSORS[:4])
+    calibration = sum(size(sizes[name]) for name in SHARED_TENSORS[5:])
+    start = scalers + h["members"] + calibration
+    per_network = (len(model.parameters) - start) // h["members"]
     out = []
     for m in range(h["members"]):
         begin = start + m * per_network
         out.append(
             Model(
                 single,
-                model.parameters[:scalers] + [0.0] + model.parameters[begin : begin + per_network],
+                model.parameters[:scalers]
+                + [0.0]
+                + model.parameters[scalers + h["members"] : start]
+                + model.parameters[begin : begin + per_network],
             )
         )
     return out
@@ -729,6 +1009,234 @@ def self_test():
     assert check_network_weights([f32(math.log(w)) for w in (0.5, 0.3, 0.2)])
     assert not check_network_weights([0.0, 0.0])
     assert not check_network_weights([f32(math.log(0.5)), f32(math.log(0.4999))])
+    self_test_storage()
+    self_test_layout()
+    self_test_evaluation()
+
+
+def raises(function, *args):
+    try:
+        function(*args)
+    except (ValueError, OverflowError):
+        return True
+    return False
+
+
+def self_test_storage():
+    """Known bytes of the three storages and of a small version-4 blob."""
+    assert exact_value("f32", -2.5) == bytes.fromhex("000020c0")
+    assert exact_value("f16", 1.0) == bytes.fromhex("003c")
+    assert exact_value("f16", -2.0) == bytes.fromhex("00c0")
+    assert exact_value("f16", 65504.0) == bytes.fromhex("ff7b")
+    assert exact_value("f16", 2.0**-24) == bytes.fromhex("0100")  # smallest subnormal
+    assert exact_value("int8", -127.0) == b"\x81" and exact_value("int8", 127.0) == b"\x7f"
+    assert exact_value("int8", 0.0) == b"\x00" and exact_value("int8", -0.0) == b"\x00"
+    assert f16(1.0 / 3.0) == 0.333251953125
+    # Writers fail rather than round.
+    assert raises(exact_value, "f32", 0.1)
+    assert raises(exact_value, "f16", f32(0.1))
+    assert raises(exact_value, "f16", 65520.0)
+    assert raises(exact_value, "int8", 0.5)
+    assert raises(exact_value, "int8", -128.0)
+    assert raises(exact_value, "f32", math.nan)
+    # `storage` right after `hidden`: one hidden layer of 2 (f16), int8 heads.
+    h = header(1, [2], "relu", "nnelu", 0.0, 1, 1, "identity", ["x"], ["y"],
+               storage=["f16", "int8"])
+    assert encode_header(h) == bytes.fromhex("0101010101020201020000000000000001780179")
+    assert raises(encode_header, dict(h, storage=["f16"]))
+    # One int8 layer (the heads, R = 3 rows of C = 1): 7 shared f32, the 3 weight bytes and 5
+    # zero-row bytes, the 3 row scales, the 3 biases.
+    h = header(1, [], "relu", "nnelu", 0.0, 1, 1, "identity", ["x"], ["y"], storage=["int8"])
+    parameters = tiny_int8_parameters()
+    assert [name for name, _ in layout(h)][7:] == [
+        "members.0.head.logits.weight", "members.0.head.logits.weight_scale",
+        "members.0.head.logits.bias", "members.0.head.means.weight",
+        "members.0.head.means.weight_scale", "members.0.head.means.bias",
+        "members.0.head.sigmas.weight", "members.0.head.sigmas.weight_scale",
+        "members.0.head.sigmas.bias",
+    ]
+    expected = struct.pack("<7f", 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0)
+    expected += bytes([5, 0xFD, 0x7F, 0, 0, 0, 0, 0])
+    expected += struct.pack("<6f", 0.5, 0.125, 2.0, 0.25, 1.0, -1.0)
+    assert parameter_section(h, parameters) == expected
+    assert stored_order(h) == [0, 1, 2, 3, 4, 5, 6, [7, 10, 13, None], [None] * 4,
+                               8, 11, 14, 9, 12, 15]
+    blob = write_blob(h, parameters)
+    assert read_blob(blob) == (h, parameters)
+    assert raises(write_blob, h, parameters[:8] + [0.0] + parameters[9:])  # a zero scale
+    assert raises(write_blob, h, parameters[:6] + [-1.0] + parameters[7:])  # temperature
+    # Known answer of the int8 arithmetic (K = 1: log_alpha = 0): z = (acc * scale) + b.
+    x = 0.5
+    log_alpha, mu, sigma = Model(h, parameters).mixture([x])
+    assert log_alpha == [0.0]
+    assert mu == [[(-3.0 * x) * 0.125 + 1.0]]
+    assert sigma == [[1.0 + ((127.0 * x) * 2.0 - 1.0)]]
+
+
+def tiny_int8_parameters():
+    # scalers (identity), log weight 0, calibration (identity), then per head: q, scale, bias.
+    return [0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0,
+            5.0, 0.5, 0.25, -3.0, 0.125, 1.0, 127.0, 2.0, -1.0]
+
+
+def self_test_layout():
+    """`stored_values` against FORMAT.md section 3.1's closed form: weight (r, c) of a layer
+    of R rows, C inputs and b bytes per weight lies ((r div 8) 8 C + 8 c + r mod 8) b bytes
+    after the layer's start, its scales (int8) and then its biases 8 ceil(R / 8) C b bytes
+    after it; a layer takes 2 ceil(R / 8) C b + R words, plus R for an int8 layer."""
+    h = header(3, [9, 17, 4], "tanh", "exp", 0.0, 3, 2, "identity", ["a", "b", "c"],
+               ["y", "z"], networks=2, storage=["int8", "f16", "f32", "int8"])
+    tensors = layout(h)
+    starts, offset = {}, 0
+    for name, shape in tensors:
+        starts[name] = offset
+        offset += size(shape)
+    expected = {}  # logical index -> byte offset in the parameter section
+    pos = 0
+    for name in SHARED_TENSORS:
+        for i in range(size(dict(tensors)[name])):
+            expected[starts[name] + i] = pos
+            pos += 4
+    k, d = h["components"], h["output_dim"]
+    for m in range(h["members"]):
+        prefix = network_prefix(m)
+        layers = [([("hidden.%d" % i, h["hidden"][i])], h["storage"][i],
+                   ([h["input_dim"]] + h["hidden"])[i]) for i in range(len(h["hidden"]))]
+        layers.append(([("head.logits", k), ("head.means", k * d), ("head.sigmas", k * d)],
+                       h["storage"][-1], (([h["input_dim"]] + h["hidden"])[-1])))
+        for parts, kind, c_count in layers:
+            b = STORAGE_BYTES[kind]
+            r_count = sum(rows for _, rows in parts)
+            blocks = -(-r_count // ROW_BLOCK)
+            after = pos + 8 * blocks * c_count * b
+            r0 = 0
+            for part, rows in parts:
+                for r in range(rows):
+                    for c in range(c_count):
+                        index = starts[prefix + part + ".weight"] + r * c_count + c
+                        rr = r0 + r
+                        expected[index] = pos + ((rr // 8) * 8 * c_count + c * 8 + rr % 8) * b
+                r0 += rows
+            tails = ["weight_scale", "bias"] if kind == "int8" else ["bias"]
+            for tail in tails:
+                r0 = 0
+                for part, rows in parts:
+                    for r in range(rows):
+                        expected[starts[prefix + part + "." + tail] + r] = after + 4 * (r0 + r)
+                    r0 += rows
+                after += 4 * r_count
+            words = 2 * blocks * c_count * b + r_count + (r_count if kind == "int8" else 0)
+            assert after == pos + 4 * words
+            pos = after
+    assert len(expected) == offset
+    got, pos = {}, 0
+    for index, kind in stored_values(h):
+        if index is not None:
+            got[index] = pos
+        pos += STORAGE_BYTES[kind]
+    assert got == expected
+    order = stored_order(h)
+    assert len(order) * 4 == pos
+
+
+def self_test_evaluation():
+    """Storage and calibration against their definitions (FORMAT.md section 5): an f16
+    layer is an f32 layer holding the widened weights (exactly); an int8 layer an f32 layer
+    holding q * scale (up to float64 rounding); the calibration rescales the sigmas and
+    divides the logits, its identity changes nothing."""
+    def make(storage, calibration=None, seed=11):
+        h = header(2, [3, 9], "tanh", "softplus", 0.01, 2, 2, "identity", ["a", "b"],
+                   ["y", "z"], networks=2, storage=storage)
+        rng = random.Random(seed)
+        parameters = make_parameters(rng, h, (-2.0, 0.5), (-2.0, 5.0), [0.5, 0.5],
+                                     calibration)
+        assert read_blob(write_blob(h, parameters)) == (h, parameters)
+        return Model(h, parameters)
+
+    inputs = [[0.3, -1.2], [4.0, 2.5], [-7.5, 0.125]]
+    targets = [[0.5, 2.0], [-1.0, 3.5], [6.0, -2.0]]
+    # f16: the same logical values in an f32 layout give the very same float64 results.
+    half = make(["f16", "f16", "f16"])
+    assert all(v == f16(v) for name, t in half.tensors.items() if name.endswith(".weight")
+               for row in t for v in row)
+    widened = Model(dict(half.header, storage=["f32"] * 3), half.parameters)
+    assert write_blob(half.header, half.parameters) != write_blob(widened.header,
+                                                                  widened.parameters)
+    for x, y in zip(inputs, targets):
+        assert half.mixture(x) == widened.mixture(x)
+        assert half.log_prob(x, y) == widened.log_prob(x, y)
+    # int8: the f32 model with weights q * scale (each exact in float64) and no scales.
+    quantized = make(["int8", "f32", "int8"])
+    plain_parameters = []
+    for name, shape in layout(quantized.header):
+        if name.endswith(".weight_scale"):
+            continue
+        t = quantized.tensors[name]
+        if name.endswith(".weight") and name[:-len(".weight")] + ".weight_scale" in \
+                quantized.tensors:
+            scales = quantized.tensors[name[:-len(".weight")] + ".weight_scale"]
+            assert all(q == int(q) and -INT8_MAX <= q <= INT8_MAX for row in t for q in row)
+            t = [[q * scale for q in row] for row, scale in zip(t, scales)]
+        plain_parameters += [v for row in t for v in row] if len(shape) == 2 else list(t)
+    plain = Model(dict(quantized.header, storage=["f32"] * 3), plain_parameters)
+    for x, y in zip(inputs, targets):
+        for a, b in zip(flatten(quantized.mixture(x)), flatten(plain.mixture(x))):
+            assert abs(a - b) <= 1e-12 * (1.0 + abs(b)), (a, b)
+        a, b = quantized.log_prob(x, y), plain.log_prob(x, y)
+        assert abs(a - b) <= 1e-12 * (1.0 + abs(b)), (a, b)
+    # The quantization: q = round(w / scale), scale = max |w_row| / 127 in f32.
+    unquantized = make(["f32", "f32", "f32"])
+    for name, t in unquantized.tensors.items():
+        if name.endswith("hidden.0.weight") or name.endswith("head.means.weight"):
+            for row, qrow, scale in zip(t, quantized.tensors[name],
+                                        quantized.tensors[name + "_scale"]):
+                assert scale == f32(max(abs(w) for w in row) / 127.0)
+                assert max(abs(q) for q in qrow) == 127.0
+                assert all(abs(w - q * scale) <= 0.5 * scale * (1 + 1e-6)
+                           for w, q in zip(row, qrow))
+    # Calibration: identity gives the uncalibrated model; otherwise the sigmas scale by
+    # sigma_scale[d], the means do not move, and each network's log weights are the
+    # log-softmax of its logits / T (recovered from the identity model's, shift-invariant).
+    base = make(["f32", "f32", "f32"])
+    assert base.tensors["calibration.sigma_scale"] == [1.0, 1.0]
+    assert base.tensors["calibration.temperature"] == [1.0]
+    sigma_scale, temperature = [0.5, f32(1.7)], f32(1.3)
+    calibrated = make(["f32", "f32", "f32"], (sigma_scale, temperature))
+    k = base.header["components"]
+    for x in inputs:
+        la0, mu0, s0 = base.mixture(x)
+        la1, mu1, s1 = calibrated.mixture(x)
+        assert mu0 == mu1
+        for row0, row1 in zip(s0, s1):
+            for d, (a, b) in enumerate(zip(row0, row1)):
+                assert abs(a * sigma_scale[d] - b) <= 1e-15 * b
+        for m, w_m in enumerate(base.network_log_weights()):
+            logits = [(la - w_m) / temperature for la in la0[m * k : (m + 1) * k]]
+            lse = log_sum_exp(logits)
+            for l, b in zip(logits, la1[m * k : (m + 1) * k]):
+                assert abs((l - lse) + w_m - b) <= 1e-12 * (1.0 + abs(b))
+    # Identity calibration does nothing: x / 1.0 and x * 1.0 are x. (The version-3 golden
+    # vectors, regenerated with identity calibration, are the same numbers; see README.)
+
+
+def flatten(mixture):
+    log_alpha, mu, sigma = mixture
+    return list(log_alpha) + [v for row in mu for v in row] + [v for row in sigma for v in row]
+
+
+# The `<name>.json` schema (format version 4 added, all else as in version 3):
+# - `header.storage`: one of "f32", "f16", "int8" per dense layer, the hidden layers input
+#   side first, then the heads (FORMAT.md section 2's `storage`, codes 0, 1, 2), placed right
+#   after `header.hidden`;
+# - `tensors` and `parameters` (logical order) also hold `calibration.sigma_scale` [D] and
+#   `calibration.temperature` [1] after `members.log_weight`, and for an int8 layer its
+#   `*.weight_scale` [rows] right after each of its weights; `parameters` holds the logical
+#   values: an f16 layer's weights as the f32 values they widen to, an int8 layer's as the
+#   integers q (JSON numbers such as -127.0); every value is an exact f32;
+# - `stored_order`, one entry per 32-bit word of the parameter section as before: the
+#   logical index of the f32 stored there (null for a zero-row weight of an f32 layer), or,
+#   for a word of packed f16 / int8 weights, a list of the 2 / 4 logical indices it holds in
+#   byte order (null for zero-row weights). All-f32 models keep version 3's shape of it.
 
 
 def dump(path, value):
@@ -740,9 +1248,11 @@ def dump(path, value):
 def main():
     self_test()
     os.makedirs(GOLDEN_DIR, exist_ok=True)
-    for name, seed, h, sigma_bias, target_offset, network_weights in MODELS:
+    for name, seed, h, sigma_bias, target_offset, network_weights, calibration in MODELS:
         rng = random.Random(seed)
-        parameters = make_parameters(rng, h, sigma_bias, target_offset, network_weights)
+        parameters = make_parameters(
+            rng, h, sigma_bias, target_offset, network_weights, calibration
+        )
         blob = write_blob(h, parameters)
         parsed_header, parsed_parameters = read_blob(blob)
         assert parsed_header == h and parsed_parameters == parameters, name
@@ -785,9 +1295,9 @@ def main():
             },
         )
         print(
-            "%-24s %6d bytes, header %3d bytes, padding %d, %5d parameters, M = %d"
+            "%-32s %6d bytes, header %3d bytes, padding %d, %5d parameters, M = %d, %s"
             % (name, len(blob), len(encoded), (4 - (PREFIX_LEN + len(encoded)) % 4) % 4,
-               len(parameters), h["members"])
+               len(parameters), h["members"], "/".join(h["storage"]))
         )
 
 
