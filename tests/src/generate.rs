@@ -8,7 +8,8 @@
 use std::{string::String, vec, vec::Vec};
 
 use mdn_core::{
-    Activation, Header, HiddenWidths, Layout, Names, SigmaTransform, TargetTransform, TensorName,
+    Activation, Header, HiddenWidths, Layout, Names, SigmaTransform, Storage, TargetTransform,
+    TensorName,
     rand_core::Rng,
 };
 
@@ -94,6 +95,12 @@ pub struct ModelSpec {
     pub target: TargetTransform,
     /// Seed of the parameters.
     pub seed: u64,
+    /// How each dense layer stores its weights (the hidden layers, then the heads); empty
+    /// for `f32` everywhere.
+    pub storage: &'static [Storage],
+    /// The calibration `(sigma scale of every dimension, temperature)`; `None` for the
+    /// identity.
+    pub calibration: Option<(f32, f32)>,
 }
 
 /// The pinned model of `firmware-example`'s `minimal` binary: 1-32-32 ReLU, K = 5, nnelu,
@@ -109,6 +116,8 @@ pub const MINIMAL: ModelSpec = ModelSpec {
     sigma: SigmaTransform::Nnelu,
     target: TargetTransform::Identity,
     seed: 1,
+    storage: &[],
+    calibration: None,
 };
 
 /// A 1-16-16 ReLU, K = 1 model, the shape of the published MicroFlow and TensorFlow Lite
@@ -124,6 +133,8 @@ pub const SMALL: ModelSpec = ModelSpec {
     sigma: SigmaTransform::Nnelu,
     target: TargetTransform::Identity,
     seed: 5,
+    storage: &[],
+    calibration: None,
 };
 
 /// A 13-64-64 ReLU, K = 5 model: the larger benchmark shape (13 features, the size of a
@@ -139,11 +150,14 @@ pub const WIDE: ModelSpec = ModelSpec {
     sigma: SigmaTransform::Nnelu,
     target: TargetTransform::Identity,
     seed: 6,
+    storage: &[],
+    calibration: None,
 };
 
 /// The models of the committed parity set: every activation, sigma transform and target
-/// transform, one and several outputs, zero to two hidden layers, one and several networks.
-pub const PARITY_MODELS: [ModelSpec; 5] = [
+/// transform, one and several outputs, zero to two hidden layers, one and several networks,
+/// every weight storage (`f32`, `f16`, `int8`) and a calibration that is not the identity.
+pub const PARITY_MODELS: [ModelSpec; 8] = [
     MINIMAL,
     ModelSpec {
         name: "tanh_softplus_3x16x8_k3_d2",
@@ -156,6 +170,8 @@ pub const PARITY_MODELS: [ModelSpec; 5] = [
         sigma: SigmaTransform::Softplus,
         target: TargetTransform::Identity,
         seed: 2,
+        storage: &[],
+        calibration: None,
     },
     ModelSpec {
         name: "relu_exp_log_2x24_k4",
@@ -168,6 +184,8 @@ pub const PARITY_MODELS: [ModelSpec; 5] = [
         sigma: SigmaTransform::Exp,
         target: TargetTransform::Log,
         seed: 3,
+        storage: &[],
+        calibration: None,
     },
     ModelSpec {
         name: "linear_nnelu_2_k2_d3",
@@ -180,6 +198,8 @@ pub const PARITY_MODELS: [ModelSpec; 5] = [
         sigma: SigmaTransform::Nnelu,
         target: TargetTransform::Identity,
         seed: 4,
+        storage: &[],
+        calibration: None,
     },
     ModelSpec {
         name: "ensemble_tanh_exp_2x8x8_k2_m3",
@@ -192,6 +212,43 @@ pub const PARITY_MODELS: [ModelSpec; 5] = [
         sigma: SigmaTransform::Exp,
         target: TargetTransform::Identity,
         seed: 7,
+        storage: &[],
+        calibration: None,
+    },
+    ModelSpec {
+        name: "int8_hidden_f16_head_1x32x32_k5",
+        storage: &[Storage::Int8, Storage::Int8, Storage::F16],
+        calibration: Some((1.25, 0.8)),
+        seed: 8,
+        ..MINIMAL
+    },
+    ModelSpec {
+        name: "int8_ensemble_tanh_softplus_log_3x16x8_k3_d2_m2",
+        inputs: 3,
+        hidden: &[16, 8],
+        components: 3,
+        networks: 2,
+        outputs: 2,
+        activation: Activation::Tanh,
+        sigma: SigmaTransform::Softplus,
+        target: TargetTransform::Log,
+        seed: 9,
+        storage: &[Storage::Int8, Storage::Int8, Storage::Int8],
+        calibration: Some((0.75, 1.3)),
+    },
+    ModelSpec {
+        name: "f16_relu_exp_2x24_k4",
+        inputs: 2,
+        hidden: &[24],
+        components: 4,
+        networks: 1,
+        outputs: 1,
+        activation: Activation::Relu,
+        sigma: SigmaTransform::Exp,
+        target: TargetTransform::Identity,
+        seed: 10,
+        storage: &[Storage::F16, Storage::F16],
+        calibration: None,
     },
 ];
 
@@ -229,6 +286,8 @@ pub fn cost_models() -> Vec<ModelSpec> {
                     sigma,
                     target,
                     seed,
+                    storage: &[],
+                    calibration: None,
                 }
             },
         )
@@ -325,13 +384,19 @@ impl ModelSpec {
     }
 }
 
+/// `2^-14`, binary16's smallest normal value.
+const F16_SMALLEST_NORMAL: f32 = 6.103_515_6e-5;
+
 fn names(prefix: &str, n: u32) -> String {
     let names: Vec<String> = (0..n).map(|i| format!("{prefix}{i}")).collect();
     names.join("\n")
 }
 
 /// Writes the blob of a generated model: He-uniform weights, small biases, non-trivial
-/// scalers, network weights proportional to uniforms in `[0.2, 1]`, sigma floor 1e-3.
+/// scalers, network weights proportional to uniforms in `[0.2, 1]`, sigma floor 1e-3. An
+/// `f16` layer's weights are those draws cut to binary16's 10 mantissa bits (0 below its
+/// normal range); an `int8` layer's are integers in `-127 ..= 127` with each row's scale
+/// the He bound over 127, so the weights `q * scale` span the same range.
 ///
 /// # Panics
 ///
@@ -344,6 +409,10 @@ pub fn generated_blob(spec: &ModelSpec) -> Vec<u8> {
         components: spec.components,
         networks: spec.networks,
         hidden: HiddenWidths::from_slice(spec.hidden).expect("at most 8 hidden layers"),
+        storage: match spec.storage {
+            [] => Storage::uniform(Storage::F32, spec.hidden.len()),
+            storage => storage.iter().copied().collect(),
+        },
         activation: spec.activation,
         sigma: spec.sigma,
         sigma_floor: 1e-3,
@@ -354,6 +423,7 @@ pub fn generated_blob(spec: &ModelSpec) -> Vec<u8> {
     let layout = Layout::new(&header).expect("valid spec");
     let mut rng = SplitMix64::new(spec.seed);
     let mut parameters = Vec::with_capacity(layout.parameter_count());
+    let mut previous_cols = 1;
     for tensor in layout.tensors() {
         if tensor.name == TensorName::NetworkLogWeights {
             let raw: Vec<f64> = (0..tensor.len())
@@ -363,19 +433,34 @@ pub fn generated_blob(spec: &ModelSpec) -> Vec<u8> {
             parameters.extend(raw.iter().map(|r| (r / total).ln() as f32));
             continue;
         }
+        // The He bound of the weight tensor before this one: an `int8` row's scale.
+        let bound = |fan_in: usize| (6.0 / fan_in as f32).sqrt();
+        let (sigma_scale, temperature) = spec.calibration.unwrap_or((1.0, 1.0));
         for _ in 0..tensor.len() {
             parameters.push(match tensor.name {
                 TensorName::InputOffset => rng.uniform(-2.0, 2.0),
                 TensorName::InputScale => rng.uniform(0.5, 3.0),
                 TensorName::TargetOffset => rng.uniform(-1.0, 1.0),
                 TensorName::TargetScale => rng.uniform(0.5, 2.0),
+                TensorName::SigmaScale => sigma_scale,
+                TensorName::Temperature => temperature,
+                TensorName::HiddenWeightScale(_)
+                | TensorName::LogitsWeightScale
+                | TensorName::MeansWeightScale
+                | TensorName::SigmasWeightScale => bound(previous_cols) / 127.0,
                 _ if tensor.rows == 1 => rng.uniform(-0.1, 0.1),
                 _ => {
-                    let bound = (6.0 / tensor.cols as f32).sqrt();
-                    rng.uniform(-bound, bound)
+                    let weight = rng.uniform(-bound(tensor.cols), bound(tensor.cols));
+                    match tensor.storage {
+                        Storage::F32 => weight,
+                        Storage::F16 if weight.abs() < F16_SMALLEST_NORMAL => 0.0,
+                        Storage::F16 => f32::from_bits(weight.to_bits() & 0xFFFF_E000),
+                        Storage::Int8 => libm::roundf(weight / bound(tensor.cols) * 127.0),
+                    }
                 }
             });
         }
+        previous_cols = tensor.cols;
     }
     let mut bytes = vec![0; mdn_core::encoded_len(&header).expect("valid header")];
     mdn_core::encode(&header, &parameters, &mut bytes).expect("valid parameters");

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{Golden, exact_f32};
+use common::{Golden, StoredWord, exact_f32};
 use mdn_core::{
     Blob, Dimension, Error, FORMAT_VERSION, HostModel, Layout, MAGIC, PREFIX_LEN, TRAILER_LEN,
     TensorInfo, crc32, encode, encoded_len,
@@ -65,24 +65,37 @@ fn prefix_header_padding_and_trailer_are_where_format_md_puts_them() {
         assert!(bytes[header_end..start].iter().all(|&b| b == 0), "{name}");
         assert_eq!(start % 4, 0, "{name}");
 
-        // Each word holds the parameter Python's `stored_order` puts there (zero rows:
-        // `null`, 0.0), and mdn-core's `Layout::stored_index` agrees with that order.
+        // Each word holds the parameters Python's `stored_order` puts there (zero rows:
+        // `null`, stored as 0), one `f32` or two `f16` or four `int8` weights, and
+        // mdn-core's `Layout::stored_position` agrees with that order, byte for byte.
         let body = bytes.len() - TRAILER_LEN;
         assert_eq!((body - start) / 4, model.stored_order.len(), "{name}");
         let layout = Layout::new(&golden.header()).unwrap();
         assert_eq!(layout.stored_count(), model.stored_order.len(), "{name}");
-        for (slot, (word, index)) in bytes[start..body]
+        for (slot, (word, stored)) in bytes[start..body]
             .chunks_exact(4)
             .zip(&model.stored_order)
             .enumerate()
         {
-            let value = f32::from_le_bytes(word.try_into().unwrap());
-            match *index {
-                Some(index) => {
-                    assert_eq!(value, exact_f32(model.parameters[index]), "{name}");
-                    assert_eq!(layout.stored_index(index), Some(slot), "{name}: {index}");
-                }
-                None => assert_eq!(value.to_bits(), 0, "{name}: word {slot}"),
+            let (indices, width) = match stored {
+                StoredWord::Single(index) => (vec![*index], 4),
+                StoredWord::Packed(indices) => (indices.clone(), 4 / indices.len()),
+            };
+            for (lane, index) in indices.iter().enumerate() {
+                let value = &word[lane * width..(lane + 1) * width];
+                let Some(index) = *index else {
+                    assert!(value.iter().all(|&b| b == 0), "{name}: word {slot}");
+                    continue;
+                };
+                let decoded = match width {
+                    4 => f32::from_le_bytes(value.try_into().unwrap()),
+                    2 => f16_value(u16::from_le_bytes(value.try_into().unwrap())),
+                    _ => f32::from(value[0] as i8),
+                };
+                assert_eq!(decoded, exact_f32(model.parameters[index]), "{name}");
+                let at = layout.stored_position(index).unwrap();
+                assert_eq!(at.byte, slot * 4 + lane * width, "{name}: {index}");
+                assert_eq!(at.storage.bytes(), width, "{name}: {index}");
             }
         }
         // zlib's crc32 (Python) and mdn-core's CRC-32/ISO-HDLC agree.
@@ -374,4 +387,17 @@ fn golden_set_covers_the_format() {
             .iter()
             .any(|v| v.log_prob.value() == f64::NEG_INFINITY)
     });
+}
+
+/// The value of binary16 bits `h`, from FORMAT.md's definition (IEEE 754 binary16), in
+/// f64 arithmetic independent of mdn-core's conversion.
+fn f16_value(h: u16) -> f32 {
+    let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
+    let exponent = i32::from((h >> 10) & 0x1F);
+    let mantissa = f64::from(h & 0x3FF);
+    let magnitude = match exponent {
+        0 => mantissa * 2f64.powi(-24),
+        _ => (1.0 + mantissa / 1024.0) * 2f64.powi(exponent - 15),
+    };
+    exact_f32(sign * magnitude)
 }

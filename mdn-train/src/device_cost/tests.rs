@@ -34,6 +34,7 @@ fn header(
         components: k,
         networks: m,
         hidden: HiddenWidths::from_slice(hidden).unwrap(),
+        storage: mdn_core::Storage::uniform(mdn_core::Storage::F32, hidden.len()),
         activation,
         sigma,
         sigma_floor: 1e-3,
@@ -56,7 +57,7 @@ fn blob(header: &Header<'_>) -> AlignedBytes {
             state ^= state << 5;
             let unit = (state >> 8) as f32 / (1 << 24) as f32;
             parameters.push(match tensor.name {
-                TensorName::InputScale | TensorName::TargetScale => 0.5 + unit,
+                name if name.is_scale() => 0.5 + unit,
                 TensorName::NetworkLogWeights => -(header.networks as f32).ln(),
                 _ => 2.0 * unit - 1.0,
             });

@@ -2,7 +2,8 @@
 
 use candle_core::{Device, Tensor};
 use mdn_core::{
-    Blob, Header, HiddenWidths, Layout, MAX_HIDDEN_LAYERS, Names, TargetTransform, TensorName,
+    Blob, Header, HiddenWidths, Layout, MAX_HIDDEN_LAYERS, Names, Storage, TargetTransform,
+    TensorName,
 };
 use rand::{RngExt, SeedableRng};
 
@@ -10,6 +11,7 @@ use super::{Architecture, Mdn};
 use crate::{
     aligned::AlignedBytes,
     error::{Error, Result},
+    recalibration::Calibration,
     scaling::{Scaler, Scalers},
 };
 
@@ -22,7 +24,8 @@ fn u32_dim(option: &'static str, value: usize) -> Result<u32> {
 }
 
 /// The header of one network of `arch` with target transform `transform`, and feature
-/// and target names joined with [`mdn_core::NAME_SEPARATOR`] ([`join_names`]).
+/// and target names joined with [`mdn_core::NAME_SEPARATOR`] ([`join_names`]), every layer
+/// stored as `f32` (training's storage; [`crate::compact`] converts a blob).
 ///
 /// # Errors
 ///
@@ -60,6 +63,7 @@ pub fn header<'a>(
         components: u32_dim("--components", arch.components)?,
         networks: 1,
         hidden,
+        storage: Storage::uniform(Storage::F32, arch.hidden.len()),
         activation: arch.activation,
         sigma: arch.sigma,
         sigma_floor: arch.sigma_floor,
@@ -94,7 +98,10 @@ pub(crate) fn core_error(context: &str) -> impl FnOnce(mdn_core::Error) -> Error
 
 impl Mdn {
     /// Loads a validated single-network blob into candle, for evaluation or further
-    /// training ([`crate::ensemble::Ensemble::from_blob`] splits an ensemble's).
+    /// training ([`crate::ensemble::Ensemble::from_blob`] splits an ensemble's). Packed
+    /// weights become the `f32` values their layer computes with (an `int8` weight `q *
+    /// scale`), and the model remembers the storage and the calibration for
+    /// [`Mdn::to_blob`].
     ///
     /// # Errors
     ///
@@ -109,11 +116,23 @@ impl Mdn {
     /// assert_eq!(model.to_blob().unwrap().as_bytes(), &bytes[..]);
     /// ```
     pub fn from_blob(bytes: &[u8], path: &std::path::Path) -> Result<Self> {
-        let aligned = AlignedBytes::from_slice(bytes);
-        let blob = Blob::from_bytes(&aligned).map_err(|source| Error::InvalidModel {
+        let invalid = |source| Error::InvalidModel {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        let stored = Blob::from_bytes(&AlignedBytes::from_slice(bytes))
+            .map_err(invalid)?
+            .header()
+            .storage
+            .clone();
+        let all_f32 = Storage::uniform(Storage::F32, stored.len().saturating_sub(1));
+        let aligned = if stored == all_f32 {
+            AlignedBytes::from_slice(bytes)
+        } else {
+            crate::compact::convert(bytes, &all_f32)?
+        };
+        let calibration = Calibration::read(&aligned)?;
+        let blob = Blob::from_bytes(&aligned).map_err(invalid)?;
         let header = blob.header();
         if header.networks != 1 {
             return Err(Error::EnsembleBlob {
@@ -154,6 +173,8 @@ impl Mdn {
             feature_names: header.feature_names.as_str().to_owned(),
             target_names: header.target_names.as_str().to_owned(),
             vars: Vec::new(),
+            storage: stored,
+            calibration,
             device: Device::Cpu,
         };
         for info in layout.tensors().filter(|t| !t.name.is_shared()) {
@@ -163,7 +184,7 @@ impl Mdn {
         Ok(model)
     }
 
-    /// The blob header of this model.
+    /// The blob header of this model in training's storage (`f32` everywhere).
     ///
     /// # Errors
     ///
@@ -202,8 +223,9 @@ impl Mdn {
         Layout::new(&self.header()?).map_err(core_error("laying out the model"))
     }
 
-    /// Every parameter, scalers included, gathered by name in [`Layout`] order: the blob's
-    /// parameter section.
+    /// Every parameter, scalers and calibration included, gathered by name in the order of
+    /// [`Mdn::layout`] (`f32` everywhere): what training restores with
+    /// [`Mdn::set_parameters`], and what [`Mdn::to_blob`] converts to the model's storage.
     ///
     /// # Errors
     ///
@@ -223,6 +245,8 @@ impl Mdn {
                 TensorName::TargetScale => self.scalers.target.scale.clone(),
                 // One network: all of the mixture's weight.
                 TensorName::NetworkLogWeights => vec![0.0],
+                TensorName::SigmaScale => self.calibration.sigma_scale.clone(),
+                TensorName::Temperature => vec![self.calibration.temperature],
                 name => self.tensor(name)?.flatten_all()?.to_vec1::<f32>()?,
             };
             debug_assert_eq!(values.len(), info.len(), "{}", info.name);
@@ -261,7 +285,8 @@ impl Mdn {
         Ok(())
     }
 
-    /// The model as a blob, written by [`mdn_core::encode`] into aligned storage.
+    /// The model as a blob, written by [`mdn_core::encode`] into aligned storage, each
+    /// layer in [`Mdn::storage`] ([`crate::compact::convert`]).
     ///
     /// # Errors
     ///
@@ -274,7 +299,11 @@ impl Mdn {
     pub fn to_blob(&self) -> Result<AlignedBytes> {
         let header = self.header()?;
         let params = self.parameters()?;
-        encode_blob(&header, &params)
+        let blob = encode_blob(&header, &params)?;
+        if header.storage == self.storage {
+            return Ok(blob);
+        }
+        crate::compact::convert(&blob, &self.storage)
     }
 }
 
@@ -292,6 +321,7 @@ impl Mdn {
 /// let n = mdn_core::Layout::new(&header).unwrap().parameter_count();
 /// let mut params = vec![0.5; n];
 /// params[4] = 0.0; // the one network's log weight, after 4 scaler values
+/// params[5..7].fill(1.0); // the calibration: the identity
 /// let blob = mdn_train::model::encode_blob(&header, &params).unwrap();
 /// assert!(mdn_core::HostModel::from_bytes(&blob).is_ok());
 /// ```
@@ -329,6 +359,8 @@ pub(crate) fn layout_of(arch: &Architecture) -> Result<Layout> {
         transform: TargetTransform::Identity,
     };
     let probe = Mdn {
+        storage: Storage::uniform(Storage::F32, arch.hidden.len()),
+        calibration: Calibration::identity(arch.outputs),
         arch: arch.clone(),
         scalers,
         feature_names: join_names(&names(arch.inputs)),
@@ -352,11 +384,5 @@ pub(crate) fn check_parameter_count(layout: &Layout, found: usize) -> Result<()>
 }
 
 pub(crate) fn is_weight(name: TensorName) -> bool {
-    matches!(
-        name,
-        TensorName::HiddenWeight(_)
-            | TensorName::LogitsWeight
-            | TensorName::MeansWeight
-            | TensorName::SigmasWeight
-    )
+    name.is_weight()
 }

@@ -29,10 +29,11 @@ pub(crate) use ops::{libm_tanh, log_sum_exp_keepdim, sigma_transform};
 
 use candle_core::{Device, Tensor, Var};
 use candle_nn::Module;
-use mdn_core::{Activation, SigmaTransform, TargetTransform, TensorName};
+use mdn_core::{Activation, LayerStorage, SigmaTransform, Storage, TargetTransform, TensorName};
 
 use crate::{
     error::{Error, Result},
+    recalibration::Calibration,
     scaling::{Scalers, transform_targets},
 };
 
@@ -103,6 +104,10 @@ pub struct Mdn {
     target_names: String,
     /// Network parameters (no scalers), in layout order.
     vars: Vec<(TensorName, Var)>,
+    /// How [`Mdn::to_blob`] stores each dense layer's weights (training is always `f32`).
+    storage: LayerStorage,
+    /// The calibration [`Mdn::to_blob`] writes and [`Mdn::log_prob`] applies.
+    calibration: Calibration,
     device: Device,
 }
 
@@ -138,6 +143,8 @@ impl Mdn {
         seed: u64,
     ) -> Result<Self> {
         let mut model = Mdn {
+            storage: Storage::uniform(Storage::F32, arch.hidden.len()),
+            calibration: Calibration::identity(arch.outputs),
             arch,
             scalers,
             feature_names: join_names(feature_names),
@@ -292,8 +299,9 @@ impl Mdn {
 
     /// Per-row `ln p(y|x)` in original target units for raw `x` (`[N * F]`, row-major) and
     /// raw `y` (`[N * D]`), computed in candle with mdn-core's order of operations: input
-    /// scaling, network, `mu = u * scale + offset`, `sigma = floor(t(z)) * scale`, log
-    /// target and Jacobian. Benchmarks and the parity test compare it with mdn-core.
+    /// scaling, network, `mu = u * scale + offset`, `sigma = (floor(t(z)) * scale) *
+    /// sigma_scale`, logits over the temperature, log target and Jacobian. Benchmarks and
+    /// the parity test compare it with mdn-core.
     ///
     /// # Errors
     ///
@@ -319,13 +327,20 @@ impl Mdn {
         let mixture = self.forward_scaled(&xs)?;
         let t_offset = Tensor::from_slice(&self.scalers.target.offset, (1, 1, d), dev)?;
         let t_scale = Tensor::from_slice(&self.scalers.target.scale, (1, 1, d), dev)?;
+        let sigma_scale = Tensor::from_slice(&self.calibration.sigma_scale, (1, 1, d), dev)?;
+        // The temperature divides the logits; the log weights differ from them by a
+        // per-row constant, which the renormalisation removes.
+        let tempered = (mixture.log_weights / f64::from(self.calibration.temperature))?;
         let original = MixtureTensors {
-            log_weights: mixture.log_weights,
+            log_weights: tempered.broadcast_sub(&log_sum_exp_keepdim(&tempered)?)?,
             means: mixture
                 .means
                 .broadcast_mul(&t_scale)?
                 .broadcast_add(&t_offset)?,
-            sigmas: mixture.sigmas.broadcast_mul(&t_scale)?,
+            sigmas: mixture
+                .sigmas
+                .broadcast_mul(&t_scale)?
+                .broadcast_mul(&sigma_scale)?,
         };
         let t = transform_targets(y, self.scalers.transform);
         let lp = log_density(&original, &Tensor::from_slice(&t, (n, d), dev)?)?;
@@ -344,6 +359,50 @@ impl Mdn {
             }
         }
         Ok(lp)
+    }
+
+    /// How [`Mdn::to_blob`] stores each dense layer (the hidden layers, then the heads).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let bytes = mdn_core::doc_example_blob();
+    /// let mut model = mdn_train::model::Mdn::from_blob(&bytes[..], "m".as_ref()).unwrap();
+    /// let int8 = mdn_core::Storage::uniform(mdn_core::Storage::Int8, 1);
+    /// model.set_storage(int8.clone()).unwrap();
+    /// assert_eq!(model.storage(), &int8[..]);
+    /// assert!(model.to_blob().unwrap().len() < bytes.len());
+    /// ```
+    pub fn storage(&self) -> &[Storage] {
+        &self.storage
+    }
+
+    /// Stores the weights as `storage` from now on (one entry per dense layer).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidOption`] for a list of the wrong length.
+    ///
+    /// # Examples
+    ///
+    /// See [`Mdn::storage`].
+    pub fn set_storage(&mut self, storage: LayerStorage) -> Result<()> {
+        crate::compact::check_layers(&storage, self.arch.hidden.len())?;
+        self.storage = storage;
+        Ok(())
+    }
+
+    /// The calibration the blob carries.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let bytes = mdn_core::doc_example_blob();
+    /// let model = mdn_train::model::Mdn::from_blob(&bytes[..], "m".as_ref()).unwrap();
+    /// assert!(model.calibration().is_identity());
+    /// ```
+    pub fn calibration(&self) -> &Calibration {
+        &self.calibration
     }
 
     /// The candle device (always the CPU).

@@ -10,7 +10,9 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use mdn_core::{Activation, Header, HiddenWidths, Names, SigmaTransform, TargetTransform};
+use mdn_core::{
+    Activation, Header, HiddenWidths, Names, SigmaTransform, Storage, TargetTransform,
+};
 use serde::Deserialize;
 
 /// `tests/golden/`.
@@ -30,9 +32,18 @@ pub struct ModelFile {
     pub header: HeaderFields,
     pub tensors: Vec<TensorEntry>,
     pub parameters: Vec<f64>,
-    /// For each word of the parameter section, the index of the parameter stored there, or
-    /// `None` for a zero row (Python's `stored_order`).
-    pub stored_order: Vec<Option<usize>>,
+    /// For each word of the parameter section, what is stored there (Python's
+    /// `stored_order`).
+    pub stored_order: Vec<StoredWord>,
+}
+
+/// One word of the parameter section: an `f32` parameter's index (`None` for a zero row),
+/// or the indices of the two `f16` or four `int8` weights packed in it, in byte order.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum StoredWord {
+    Single(Option<usize>),
+    Packed(Vec<Option<usize>>),
 }
 
 /// FORMAT.md section 2, with coded fields by name and names as lists.
@@ -46,6 +57,7 @@ pub struct HeaderFields {
     #[serde(rename = "members")]
     pub networks: u32,
     pub hidden: Vec<u32>,
+    pub storage: Vec<String>,
     pub activation: String,
     pub sigma: String,
     pub sigma_floor: f64,
@@ -122,6 +134,7 @@ impl Golden {
             components: h.components,
             networks: h.networks,
             hidden: HiddenWidths::from_slice(&h.hidden).expect("at most 8 hidden layers"),
+            storage: h.storage.iter().map(|s| by_name::<Storage>(s)).collect(),
             activation: by_name::<Activation>(&h.activation),
             sigma: by_name::<SigmaTransform>(&h.sigma),
             sigma_floor: exact_f32(h.sigma_floor),

@@ -1,0 +1,348 @@
+//! Recalibration: the calibration tensors of a blob (FORMAT.md section 5), read, written and
+//! fitted to held-out rows.
+//!
+//! A model can be over- or under-confident on new data: trained too briefly, or on rows
+//! that differ from those it meets. The blob carries a correction that every query
+//! applies on the device: a factor on every sigma of each target dimension
+//! (`calibration.sigma_scale`) and a temperature that divides the mixing logits
+//! (`calibration.temperature`). Both at 1.0, the identity, give the uncalibrated bits.
+//!
+//! [`fit`] chooses them by maximising the likelihood of validation rows, each candidate
+//! scored by mdn-core itself (the blob written with the candidate and evaluated), so the
+//! NLL it reports is the device's. The search is over logarithms (a scale of 2 and one of
+//! 1/2 are as far from 1): golden-section searches, one coordinate at a time, repeated.
+//! The sigma scales come first; the temperature is kept only if it lowers the NLL by more
+//! than [`TEMPERATURE_GAIN`] nats a row on top of them.
+
+use mdn_core::{Blob, HostModel, TensorName};
+
+use crate::{
+    aligned::AlignedBytes,
+    error::{Error, Result},
+    model::{core_error, encode_blob},
+};
+
+/// The smallest NLL gain (nats a row) for which [`fit`] keeps a temperature other than 1.
+pub const TEMPERATURE_GAIN: f64 = 1e-3;
+
+/// The search range of every log factor: factors from `e^-3` (0.05) to `e^3` (20).
+const LOG_RANGE: f64 = 3.0;
+
+/// Golden-section steps per coordinate: the bracket shrinks to `6 * 0.618^30`, about
+/// `3e-6` in log units.
+const GOLDEN_STEPS: usize = 30;
+
+/// Sweeps over the coordinates.
+const SWEEPS: usize = 3;
+
+/// The calibration stored in a blob.
+///
+/// # Examples
+///
+/// ```
+/// use mdn_train::recalibration::Calibration;
+/// let bytes = mdn_core::doc_example_blob();
+/// assert_eq!(Calibration::read(&bytes).unwrap(), Calibration::identity(1));
+/// let wider = Calibration { sigma_scale: vec![2.0], temperature: 1.0 };
+/// let calibrated = wider.apply(&bytes).unwrap();
+/// assert_eq!(Calibration::read(&calibrated).unwrap(), wider);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Calibration {
+    /// The factor on every sigma of each target dimension.
+    pub sigma_scale: Vec<f32>,
+    /// The divisor of every mixing logit.
+    pub temperature: f32,
+}
+
+impl Calibration {
+    /// The identity for `dims` target dimensions: every factor 1.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let identity = mdn_train::recalibration::Calibration::identity(2);
+    /// assert!(identity.is_identity());
+    /// ```
+    pub fn identity(dims: usize) -> Self {
+        Calibration {
+            sigma_scale: vec![1.0; dims],
+            temperature: 1.0,
+        }
+    }
+
+    /// Whether every factor is 1.
+    ///
+    /// # Examples
+    ///
+    /// See [`Calibration::identity`].
+    pub fn is_identity(&self) -> bool {
+        self.temperature == 1.0 && self.sigma_scale.iter().all(|&s| s == 1.0)
+    }
+
+    /// The calibration a blob stores.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Core`] if `bytes` is not a valid blob.
+    ///
+    /// # Examples
+    ///
+    /// See [`Calibration`].
+    pub fn read(bytes: &[u8]) -> Result<Self> {
+        let aligned = AlignedBytes::from_slice(bytes);
+        let blob = Blob::from_bytes(&aligned).map_err(core_error("reading the calibration"))?;
+        let layout = blob.layout().map_err(core_error("laying out the model"))?;
+        let values: Vec<f32> = blob.parameter_values().collect();
+        let tensor = |name| {
+            layout
+                .find(name)
+                .map_or_else(Vec::new, |t| values[t.offset..t.offset + t.len()].to_vec())
+        };
+        Ok(Calibration {
+            sigma_scale: tensor(TensorName::SigmaScale),
+            temperature: tensor(TensorName::Temperature)
+                .first()
+                .copied()
+                .unwrap_or(1.0),
+        })
+    }
+
+    /// The blob `bytes` with this calibration in place of its own; nothing else changes.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Core`] if `bytes` is not a valid blob, a factor is not positive, or
+    /// [`Error::InvalidOption`] if the sigma scales are not one per target dimension.
+    ///
+    /// # Examples
+    ///
+    /// See [`Calibration`].
+    pub fn apply(&self, bytes: &[u8]) -> Result<AlignedBytes> {
+        let aligned = AlignedBytes::from_slice(bytes);
+        let blob = Blob::from_bytes(&aligned).map_err(core_error("reading the model"))?;
+        let layout = blob.layout().map_err(core_error("laying out the model"))?;
+        let mut values: Vec<f32> = blob.parameter_values().collect();
+        let dims = blob.header().output_dim as usize;
+        if self.sigma_scale.len() != dims {
+            return Err(Error::InvalidOption {
+                option: "the calibration",
+                expected: format!("{dims} sigma scales, one per target"),
+                found: self.sigma_scale.len().to_string(),
+            });
+        }
+        for tensor in layout.tensors() {
+            let new: &[f32] = match tensor.name {
+                TensorName::SigmaScale => &self.sigma_scale,
+                TensorName::Temperature => std::slice::from_ref(&self.temperature),
+                _ => continue,
+            };
+            values[tensor.offset..tensor.offset + tensor.len()].copy_from_slice(new);
+        }
+        encode_blob(blob.header(), &values)
+    }
+}
+
+/// What [`fit`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CalibrationFit {
+    /// The fitted calibration.
+    pub calibration: Calibration,
+    /// Mean NLL of the rows with the blob's own calibration (nats a row).
+    pub nll_before: f64,
+    /// Mean NLL of the rows with [`CalibrationFit::calibration`].
+    pub nll_after: f64,
+    /// Rows the fit used: those of finite log-density under the blob's own calibration.
+    pub rows: usize,
+}
+
+/// Fits the calibration of the blob `bytes` to the rows `x` (`rows * F` values, row-major)
+/// and `y` (`rows * D`) by maximum likelihood, as the module documentation describes.
+///
+/// Rows of zero density under the blob's own calibration (a log target's `y <= 0`) cannot
+/// inform it and are left out.
+///
+/// # Errors
+///
+/// [`Error::Core`] if `bytes` is not a valid blob or a row has the wrong length or a
+/// non-finite value; [`Error::InvalidOption`] if no row has a finite log-density.
+///
+/// # Examples
+///
+/// ```
+/// use mdn_train::recalibration::{Calibration, fit};
+/// let bytes = mdn_core::doc_example_blob();
+/// // Rows from the model with every sigma doubled: the fit finds about 2.
+/// let wide = Calibration { sigma_scale: vec![2.0], temperature: 1.0 }.apply(&bytes).unwrap();
+/// let model = mdn_core::HostModel::from_bytes(&wide).unwrap();
+/// let mut rng = rand_pcg::Pcg32::new(7, 1);
+/// let (mut x, mut y) = (Vec::new(), Vec::new());
+/// for i in 0..2000 {
+///     let xi = (i % 40) as f32 / 20.0 - 1.0;
+///     x.push(xi);
+///     y.push(model.mixture(&[xi]).unwrap().sample(&mut rng)[0]);
+/// }
+/// let found = fit(&bytes, &x, &y).unwrap();
+/// assert!((found.calibration.sigma_scale[0] - 2.0).abs() < 0.15, "{found:?}");
+/// assert!(found.nll_after < found.nll_before);
+/// ```
+pub fn fit(bytes: &[u8], x: &[f32], y: &[f32]) -> Result<CalibrationFit> {
+    let start = Calibration::read(bytes)?;
+    let (rows_x, rows_y) = finite_rows(bytes, x, y)?;
+    let rows = rows_y.len() / start.sigma_scale.len().max(1);
+    if rows == 0 {
+        return Err(Error::InvalidOption {
+            option: "the calibration rows",
+            expected: "at least one row of finite log-density".into(),
+            found: "none".into(),
+        });
+    }
+    let nll = |calibration: &Calibration| mean_nll(bytes, calibration, &rows_x, &rows_y);
+    let nll_before = nll(&start)?;
+    let dims = start.sigma_scale.len();
+    // Log factors: the sigma scales, then the temperature (fixed at 0 in the first pass).
+    let mut logs = vec![0.0_f64; dims + 1];
+    let calibration_of = |logs: &[f64]| Calibration {
+        sigma_scale: logs[..dims].iter().map(|l| l.exp() as f32).collect(),
+        temperature: logs[dims].exp() as f32,
+    };
+    let search = |logs: &mut Vec<f64>, coordinates: usize| -> Result<f64> {
+        let mut best = f64::INFINITY;
+        for _ in 0..SWEEPS {
+            for c in 0..coordinates {
+                let mut trial = logs.clone();
+                let (l, value) = golden_section(|v| {
+                    trial[c] = v;
+                    nll(&calibration_of(&trial))
+                })?;
+                logs[c] = l;
+                best = value;
+            }
+        }
+        Ok(best)
+    };
+    let sigma_only = search(&mut logs, dims)?;
+    let mut with_temperature = logs.clone();
+    let both = search(&mut with_temperature, dims + 1)?;
+    let (logs, nll_after) = if sigma_only - both > TEMPERATURE_GAIN {
+        (with_temperature, both)
+    } else {
+        (logs, sigma_only)
+    };
+    let calibration = calibration_of(&logs);
+    // The factors are rounded to f32: score what will be stored.
+    let nll_after = nll(&calibration).unwrap_or(nll_after);
+    Ok(CalibrationFit {
+        calibration,
+        nll_before,
+        nll_after,
+        rows,
+    })
+}
+
+/// The rows of `x`, `y` whose log-density under the blob is finite.
+fn finite_rows(bytes: &[u8], x: &[f32], y: &[f32]) -> Result<(Vec<f32>, Vec<f32>)> {
+    let aligned = AlignedBytes::from_slice(bytes);
+    let model = HostModel::from_bytes(&aligned).map_err(core_error("reading the model"))?;
+    let (f, d) = (
+        model.header().input_dim as usize,
+        model.header().output_dim as usize,
+    );
+    let log_probs = log_probs(&model, x, y)?;
+    let (mut rows_x, mut rows_y) = (Vec::new(), Vec::new());
+    for ((xs, ys), lp) in x.chunks(f).zip(y.chunks(d)).zip(log_probs) {
+        if lp.is_finite() {
+            rows_x.extend_from_slice(xs);
+            rows_y.extend_from_slice(ys);
+        }
+    }
+    Ok((rows_x, rows_y))
+}
+
+/// `ln p(y|x)` of every row, by mdn-core.
+fn log_probs(model: &HostModel<'_>, x: &[f32], y: &[f32]) -> Result<Vec<f32>> {
+    let d = model.header().output_dim as usize;
+    let mut out = vec![0.0; y.len() / d.max(1)];
+    model
+        .log_prob_batch(x, y, &mut out)
+        .map_err(core_error("evaluating the calibration rows"))?;
+    Ok(out)
+}
+
+/// Mean NLL of the rows under `bytes` with `calibration`, as the device computes it.
+fn mean_nll(bytes: &[u8], calibration: &Calibration, x: &[f32], y: &[f32]) -> Result<f64> {
+    let calibrated = calibration.apply(bytes)?;
+    let model = HostModel::from_bytes(&calibrated).map_err(core_error("reading the model"))?;
+    let log_probs = log_probs(&model, x, y)?;
+    let total: f64 = log_probs.iter().map(|&lp| -f64::from(lp)).sum();
+    Ok(total / log_probs.len().max(1) as f64)
+}
+
+/// The minimum of `f` over `[-LOG_RANGE, LOG_RANGE]` by golden-section search: `(v, f(v))`.
+fn golden_section(mut f: impl FnMut(f64) -> Result<f64>) -> Result<(f64, f64)> {
+    let ratio = (5.0_f64.sqrt() - 1.0) / 2.0;
+    let (mut lo, mut hi) = (-LOG_RANGE, LOG_RANGE);
+    let mut a = hi - ratio * (hi - lo);
+    let mut b = lo + ratio * (hi - lo);
+    let (mut fa, mut fb) = (f(a)?, f(b)?);
+    for _ in 0..GOLDEN_STEPS {
+        // A NaN compares false: the bracket moves away from it.
+        if fa < fb {
+            hi = b;
+            (b, fb) = (a, fa);
+            a = hi - ratio * (hi - lo);
+            fa = f(a)?;
+        } else {
+            lo = a;
+            (a, fa) = (b, fb);
+            b = lo + ratio * (hi - lo);
+            fb = f(b)?;
+        }
+    }
+    // The identity competes too: a fit never ends worse than no change.
+    let identity = f(0.0)?;
+    let (best, value) = if fa < fb { (a, fa) } else { (b, fb) };
+    Ok(if identity <= value {
+        (0.0, identity)
+    } else {
+        (best, value)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn golden_section_finds_a_parabola_minimum() {
+        let (v, value) = golden_section(|v| Ok((v - 0.7) * (v - 0.7) + 1.0)).unwrap();
+        assert!((v - 0.7).abs() < 1e-5, "{v}");
+        assert!((value - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_calibrated_model_is_left_as_it_is() {
+        let bytes = mdn_core::doc_example_blob();
+        let model = HostModel::from_bytes(&bytes).unwrap();
+        // The model's own samples: the identity is (about) optimal.
+        let mut rng = rand_pcg::Pcg32::new(3, 1);
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        for i in 0..4000 {
+            let xi = (i % 50) as f32 / 25.0 - 1.0;
+            x.push(xi);
+            y.push(model.mixture(&[xi]).unwrap().sample(&mut rng)[0]);
+        }
+        let found = fit(&bytes, &x, &y).unwrap();
+        assert!((found.calibration.sigma_scale[0] - 1.0).abs() < 0.05, "{found:?}");
+        assert!(found.nll_after <= found.nll_before);
+        assert!(found.nll_before - found.nll_after < 2e-3, "{found:?}");
+    }
+
+    #[test]
+    fn wrong_sigma_scale_count_is_named() {
+        let bytes = mdn_core::doc_example_blob();
+        let two = Calibration::identity(2);
+        let err = two.apply(&bytes).unwrap_err();
+        assert!(err.to_string().contains("1 sigma scales, one per target"), "{err}");
+    }
+}
