@@ -284,7 +284,9 @@ impl fmt::Display for Error {
                     "unsupported format version {found}, this reader supports {}",
                     crate::FORMAT_VERSION
                 )?;
-                if found < crate::FORMAT_VERSION {
+                if found == 3 {
+                    f.write_str(" (written by an older mdn: convert it with `mdn upgrade`)")?;
+                } else if found < crate::FORMAT_VERSION {
                     f.write_str(" (written by an older mdn: train the model again)")?;
                 }
                 Ok(())

@@ -166,7 +166,7 @@ fn parameters(header: &Header<'_>, w: f32, units: &[f32]) -> Vec<f32> {
         }
         let (lo, hi) = match tensor.name {
             InputOffset => (-1.0, 1.0),
-            InputScale => (0.5, 2.0),
+            InputScale | SigmaScale | Temperature => (0.5, 2.0),
             TargetOffset if log => (-2.0, 2.0),
             TargetOffset => (-10.0, 10.0),
             TargetScale if log => (0.1, 1.0),

@@ -96,5 +96,6 @@ pub mod scaling;
 pub mod summary;
 pub mod synth;
 pub mod train;
+pub mod upgrade;
 
 pub use error::{Error, Result};

@@ -1,11 +1,14 @@
-//! The whole of `mdn train`: the teacher, then the one network that goes to the device.
+//! The whole of `mdn train`: the teacher, then the one network that goes to the device,
+//! then its weight storage and calibration ([`finish`]).
 
 use crate::{
     aligned::AlignedBytes,
     budget::Budget,
+    compact::{self, WeightPlan},
     data::Dataset,
     device_cost,
     error::{Error, Result},
+    recalibration::{self, CalibrationFit},
     train::{DistillConfig, Distilled, EpochMetrics, TrainConfig, Trained, distill, train},
 };
 
@@ -175,4 +178,144 @@ fn fits_as_it_is(teacher: &Trained, budget: &Budget) -> Result<bool> {
         source,
     })?;
     Ok(budget.fits(&cost))
+}
+
+/// How [`finish`] prepares the written blob for the device: the weight storage, and
+/// whether to fit the calibration.
+///
+/// # Examples
+///
+/// ```
+/// let finishing = mdn_train::train::Finishing::default();
+/// assert_eq!(finishing.weights, mdn_train::compact::WeightPlan::F32);
+/// assert!(finishing.calibrate);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Finishing {
+    /// How each dense layer stores its weights.
+    pub weights: WeightPlan,
+    /// Fit the calibration on the rows held out from every network, when there are any
+    /// and it helps ([`CalibrationChoice`]).
+    pub calibrate: bool,
+}
+
+impl Default for Finishing {
+    fn default() -> Self {
+        Finishing {
+            weights: WeightPlan::F32,
+            calibrate: true,
+        }
+    }
+}
+
+/// What [`finish`] decided about the calibration.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "decision", rename_all = "snake_case")]
+pub enum CalibrationChoice {
+    /// Not asked for (`--no-calibrate`).
+    Off,
+    /// No row was held out from every network (the default cross-fitted teacher learned
+    /// from every row; `--val-fraction` holds rows out): fitting on rows the model learned
+    /// from would make it over-confident.
+    NoHeldOutRows,
+    /// Fitted and written: the held-out rows' NLL fell by more than one nat per fitted
+    /// factor in total (Akaike's rule: the factors are fitted on those rows).
+    Applied {
+        /// The fit.
+        #[serde(flatten)]
+        fit: CalibrationSummary,
+    },
+    /// Fitted, not written: the gain was within what fitting alone gives.
+    NotHelpful {
+        /// The fit.
+        #[serde(flatten)]
+        fit: CalibrationSummary,
+    },
+}
+
+/// A [`CalibrationFit`] as reports show it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CalibrationSummary {
+    /// The factor on every sigma, per target.
+    pub sigma_scale: Vec<f32>,
+    /// The divisor of the mixing logits.
+    pub temperature: f32,
+    /// NLL of the held-out rows before and after, nats a row.
+    pub nll_before: f64,
+    /// See `nll_before`.
+    pub nll_after: f64,
+    /// Rows fitted on.
+    pub rows: usize,
+}
+
+impl From<&CalibrationFit> for CalibrationSummary {
+    fn from(fit: &CalibrationFit) -> Self {
+        CalibrationSummary {
+            sigma_scale: fit.calibration.sigma_scale.clone(),
+            temperature: fit.calibration.temperature,
+            nll_before: fit.nll_before,
+            nll_after: fit.nll_after,
+            rows: fit.rows,
+        }
+    }
+}
+
+/// Converts the written blob of `deployed` to `finishing.weights` and, when asked, fits
+/// its calibration on the rows of `data` that no network learned from
+/// ([`Trained::rows_held_out`]), keeping it when it lowers their NLL by more than one nat
+/// per fitted factor. The blob is replaced in place; the teacher's own blob is kept when a
+/// student is written.
+///
+/// # Errors
+///
+/// [`Error::Core`] if the conversion fails (a weight beyond binary16's range for `f16`).
+///
+/// # Examples
+///
+/// ```no_run
+/// use mdn_train::{compact::WeightPlan, train::*};
+/// let data = mdn_train::synth::generate(mdn_train::synth::Kind::Hetero, 300, 1);
+/// let config = TrainConfig { epochs: 5, val_fraction: Some(0.2), ..Default::default() };
+/// let mut deployed = deploy(&data, &config, &Deployment::Ensemble, &mut |_| {}, &mut |_| {}).unwrap();
+/// let finishing = Finishing { weights: "int8".parse().unwrap(), calibrate: true };
+/// let choice = finish(&mut deployed, &data, &finishing).unwrap();
+/// assert!(!matches!(choice, CalibrationChoice::NoHeldOutRows));
+/// ```
+pub fn finish(
+    deployed: &mut Deployed,
+    data: &Dataset,
+    finishing: &Finishing,
+) -> Result<CalibrationChoice> {
+    let blob = deployed.blob();
+    let hidden_layers = mdn_core::Blob::from_bytes(blob)
+        .map_err(|source| Error::Core {
+            context: "validating the written model".into(),
+            source,
+        })?
+        .header()
+        .hidden
+        .len();
+    let mut written = compact::convert(blob, &finishing.weights.storage(hidden_layers))?;
+    let held_out = &deployed.teacher.rows_held_out;
+    let choice = if !finishing.calibrate {
+        CalibrationChoice::Off
+    } else if held_out.is_empty() {
+        CalibrationChoice::NoHeldOutRows
+    } else {
+        let rows = data.subset(held_out);
+        let fit = recalibration::fit(&written, &rows.x, &rows.y)?;
+        let factors = fit.calibration.sigma_scale.len() + usize::from(fit.calibration.temperature != 1.0);
+        let gain = (fit.nll_before - fit.nll_after) * fit.rows as f64;
+        if gain > factors as f64 {
+            written = fit.calibration.apply(&written)?;
+            CalibrationChoice::Applied { fit: (&fit).into() }
+        } else {
+            CalibrationChoice::NotHelpful { fit: (&fit).into() }
+        }
+    };
+    match &mut deployed.student {
+        Some(student) => student.blob = written,
+        None => deployed.teacher.blob = written,
+    }
+    Ok(choice)
 }

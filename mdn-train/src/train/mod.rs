@@ -39,7 +39,10 @@ mod stopping;
 use candle_core::Device;
 
 pub use config::TrainConfig;
-pub use deploy::{Deployed, Deployment, Written, deploy};
+pub use deploy::{
+    CalibrationChoice, CalibrationSummary, Deployed, Deployment, Finishing, Written, deploy,
+    finish,
+};
 pub use distill::{DistillConfig, Distilled, distill};
 use fit::{RowBatches, Run, fit};
 pub use metrics::{Divergence, EpochMetrics, NetworkRun, metrics_csv};

@@ -5,7 +5,11 @@ mod options;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use mdn_train::synth::Kind;
+use mdn_core::Storage;
+use mdn_train::{
+    compact::{self, WeightPlan},
+    synth::Kind,
+};
 #[cfg(test)]
 use mdn_train::train::TrainConfig;
 pub use options::{CsvArgs, DeviceArgs, JsonArg, ModelArg, ModelOptions};
@@ -52,6 +56,19 @@ pub enum Command {
     /// bytes).
     #[command(allow_negative_numbers = true, args_override_self = true)]
     Export(ExportArgs),
+    /// Rewrite a model's weights as f32, f16 or int8 (FORMAT.md section 3.1): a smaller
+    /// blob for the same model. With --data, report what it costs in NLL.
+    #[command(allow_negative_numbers = true, args_override_self = true)]
+    Quantize(QuantizeArgs),
+    /// Fit a model's calibration (a sigma scale per target and, when it helps, a temperature
+    /// on the mixing weights) to validation rows by maximum likelihood, and write the
+    /// recalibrated blob; every query on the device applies it.
+    #[command(allow_negative_numbers = true, args_override_self = true)]
+    Calibrate(CalibrateArgs),
+    /// Convert a blob of format version 3 to version 4 (the densities stay the same, bit
+    /// for bit).
+    #[command(allow_negative_numbers = true, args_override_self = true)]
+    Upgrade(UpgradeArgs),
     /// Compare the MDN with point predictors on a test file: null model, linear least
     /// squares, and the same MLP trained on MSE, each with a constant sigma.
     #[command(allow_negative_numbers = true, args_override_self = true)]
@@ -255,6 +272,71 @@ pub struct ExportArgs {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Output format (the weights themselves are JSON either way).
+    #[command(flatten)]
+    pub output: JsonArg,
+}
+
+/// `mdn quantize`.
+#[derive(Debug, Args)]
+pub struct QuantizeArgs {
+    /// The model.
+    #[command(flatten)]
+    pub model: ModelArg,
+    /// The storage: `f32`, `f16` (everywhere) or `int8` (hidden layers; the heads `f16`).
+    #[arg(long, value_name = "STORAGE", value_parser = weight_plan)]
+    pub weights: WeightPlan,
+    /// The heads' storage, overriding --weights' choice for them: f32, f16 or int8.
+    #[arg(long, value_name = "STORAGE", value_parser = compact::parse_storage)]
+    pub head_weights: Option<Storage>,
+    /// Where to write the converted blob.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// CSV file with the model's columns: score the model before and after on it.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// How the CSV files are read.
+    #[command(flatten)]
+    pub csv: CsvArgs,
+    /// Output format.
+    #[command(flatten)]
+    pub output: JsonArg,
+}
+
+/// `--weights`.
+fn weight_plan(s: &str) -> Result<WeightPlan, String> {
+    s.parse()
+}
+
+/// `mdn calibrate`.
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    /// The model.
+    #[command(flatten)]
+    pub model: ModelArg,
+    /// Validation CSV file with the model's columns: rows the model did not learn from.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Where to write the recalibrated blob.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// How the CSV files are read.
+    #[command(flatten)]
+    pub csv: CsvArgs,
+    /// Output format.
+    #[command(flatten)]
+    pub output: JsonArg,
+}
+
+/// `mdn upgrade`.
+#[derive(Debug, Args)]
+pub struct UpgradeArgs {
+    /// The version-3 blob.
+    #[command(flatten)]
+    pub model: ModelArg,
+    /// Where to write the version-4 blob.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Output format.
     #[command(flatten)]
     pub output: JsonArg,
 }

@@ -2,14 +2,17 @@
 //! prints its report ([`crate::report`]).
 
 mod baselines;
+mod calibrate;
 mod demo;
 mod eval;
 mod export;
 mod inspect;
 mod plot;
 mod predict;
+mod quantize;
 mod synth;
 mod train;
+mod upgrade;
 
 use anyhow::Result;
 
@@ -23,6 +26,9 @@ pub fn run(command: Command) -> Result<()> {
         Command::Predict(args) => predict::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Export(args) => export::run(args),
+        Command::Quantize(args) => quantize::run(args),
+        Command::Calibrate(args) => calibrate::run(args),
+        Command::Upgrade(args) => upgrade::run(args),
         Command::Baselines(args) => baselines::run(args),
         Command::Plot(args) => plot::run(args),
         Command::Data {

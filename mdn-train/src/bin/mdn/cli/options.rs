@@ -4,14 +4,15 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use mdn_core::{Activation, SigmaTransform};
+use mdn_core::{Activation, SigmaTransform, Storage};
 use mdn_train::{
     budget::{Budget, ModelTemplate},
+    compact::{self, WeightPlan},
     data::{CsvFormat, Missing, parse_delimiter},
     device_cost::Core,
     excerpt,
     scaling::{InputScaling, TargetScaling},
-    train::{Deployment, DistillConfig, TrainConfig},
+    train::{Deployment, DistillConfig, Finishing, TrainConfig},
 };
 
 /// `--json`, the same for every command.
@@ -211,9 +212,45 @@ pub struct DeviceArgs {
         help_heading = "Device"
     )]
     pub student_components: Option<usize>,
+    /// How the written blob stores its weights: `f32`; `f16` everywhere (half the bytes,
+    /// no measurable NLL cost on the shipped data); or `int8` hidden layers with `f16`
+    /// heads (the hidden layers a quarter of the bytes; BENCHMARKS.md, "Compact weights").
+    #[arg(
+        long,
+        value_name = "STORAGE",
+        default_value = "f32",
+        value_parser = super::weight_plan,
+        help_heading = "Device"
+    )]
+    pub weights: WeightPlan,
+    /// The heads' storage, overriding --weights' choice for them: f32, f16 or int8.
+    #[arg(
+        long,
+        value_name = "STORAGE",
+        value_parser = compact::parse_storage,
+        help_heading = "Device"
+    )]
+    pub head_weights: Option<Storage>,
+    /// Do not fit the calibration (by default it is fitted on the rows held out from every
+    /// network, --val-fraction, and written when it lowers their NLL by more than one nat
+    /// per fitted factor).
+    #[arg(long, help_heading = "Device")]
+    pub no_calibrate: bool,
 }
 
 impl DeviceArgs {
+    /// The weight storage and calibration these options ask for.
+    pub fn finishing(&self) -> Finishing {
+        let weights = match self.head_weights {
+            Some(head) => self.weights.with_head(head),
+            None => self.weights,
+        };
+        Finishing {
+            weights,
+            calibrate: !self.no_calibrate,
+        }
+    }
+
     /// The deployment these options ask for, for models like `template`: the budget (the
     /// default student's cost unless a limit is given) and the student's shape in it.
     ///

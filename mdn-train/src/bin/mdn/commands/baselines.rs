@@ -9,7 +9,7 @@ use mdn_train::{
     baselines::{self, Predictor, Score},
     data::Dataset,
     eval,
-    train::{Deployed, Deployment, TrainConfig},
+    train::{self, Deployed, Deployment, Finishing, TrainConfig},
 };
 use serde::Serialize;
 
@@ -45,7 +45,8 @@ pub fn run(args: BaselinesArgs) -> Result<()> {
     let deployment = args
         .device
         .deployment(&super::train::template(&train_data, &config))?;
-    let (scores, _) = compare(&train_data, &test_data, &config, &deployment)?;
+    let finishing = args.device.finishing();
+    let (scores, _) = compare(&train_data, &test_data, &config, &deployment, &finishing)?;
     let report = BaselinesReport {
         train: args.train,
         test: args.test,
@@ -64,6 +65,7 @@ pub fn compare(
     test_data: &Dataset,
     config: &TrainConfig,
     deployment: &Deployment,
+    finishing: &Finishing,
 ) -> Result<(Vec<Score>, Deployed)> {
     let mut scores = vec![
         baselines::null(train_data, test_data),
@@ -75,9 +77,8 @@ pub fn compare(
         "trained the MLP baseline in {:.1} s",
         mlp_started.elapsed().as_secs_f64()
     );
-    let deployed = deploy_with_progress(train_data, config, deployment)?;
-    let teacher = &deployed.teacher;
-    if let Some(div) = teacher.diverged {
+    let mut deployed = deploy_with_progress(train_data, config, deployment)?;
+    if let Some(div) = deployed.teacher.diverged {
         return Err(Error::Diverged {
             epoch: div.epoch,
             loss: div.loss,
@@ -85,6 +86,8 @@ pub fn compare(
         }
         .into());
     }
+    train::finish(&mut deployed, train_data, finishing)?;
+    let teacher = &deployed.teacher;
     let ks: Vec<String> = teacher
         .candidates
         .iter()

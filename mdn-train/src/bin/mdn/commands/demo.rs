@@ -95,7 +95,9 @@ pub fn run(args: DemoArgs) -> Result<()> {
     let deployment = args
         .device
         .deployment(&super::train::template(&train_data, &config))?;
-    let (scores, deployed) = compare(&train_data, &test_data, &config, &deployment)?;
+    let finishing = args.device.finishing();
+    let (scores, deployed) =
+        compare(&train_data, &test_data, &config, &deployment, &finishing)?;
     io::write_atomic(&model_path, deployed.blob())?;
     io::write_atomic(
         &metrics_path,

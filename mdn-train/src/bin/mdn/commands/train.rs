@@ -13,7 +13,8 @@ use mdn_train::{
     eval, io,
     model::Architecture,
     train::{
-        self, CandidateRun, Deployed, Deployment, EpochMetrics, TrainConfig, Trained, Written,
+        self, CalibrationChoice, CalibrationSummary, CandidateRun, Deployed, Deployment, EpochMetrics, TrainConfig,
+        Trained, Written,
     },
 };
 use serde::{Serialize, Serializer};
@@ -49,6 +50,11 @@ struct TrainReport {
     budget: Option<Budget>,
     /// The written blob's predicted cost on each core.
     device_cost: DeviceCosts,
+    /// How each dense layer of the written blob stores its weights (hidden layers, then
+    /// the heads).
+    storage: Vec<String>,
+    /// Whether the calibration was fitted and written, and what it found.
+    calibration: CalibrationChoice,
     features: Vec<String>,
     targets: Vec<String>,
     /// Rows of the data file.
@@ -134,11 +140,12 @@ pub fn run(args: TrainArgs) -> Result<()> {
         io::check_writable(&teacher_metrics_path)?;
     }
 
-    let deployed = deploy_with_progress(&data, &config, &deployment)?;
-    let teacher = &deployed.teacher;
-    if let Some(div) = teacher.diverged {
-        return Err(diverged(&args, &metrics_path, teacher, div));
+    let mut deployed = deploy_with_progress(&data, &config, &deployment)?;
+    if let Some(div) = deployed.teacher.diverged {
+        return Err(diverged(&args, &metrics_path, &deployed.teacher, div));
     }
+    let calibration = train::finish(&mut deployed, &data, &args.device.finishing())?;
+    let teacher = &deployed.teacher;
     io::write_atomic(&args.out, deployed.blob())?;
     io::write_atomic(
         &metrics_path,
@@ -164,6 +171,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         &TrainReport {
             metrics: metrics_path,
             teacher_metrics,
+            calibration,
             ..report
         },
     )
@@ -314,6 +322,8 @@ impl TrainReport {
             metrics: PathBuf::new(),
             teacher_metrics: None,
             bytes: deployed.blob().len(),
+            storage: blob.header().storage.iter().map(ToString::to_string).collect(),
+            calibration: CalibrationChoice::Off,
             parameters: blob.parameter_values().len(),
             networks: blob.header().networks as usize,
             written: deployed.written,
@@ -459,6 +469,8 @@ impl fmt::Display for TrainReport {
                 self.best_epoch
             )?,
         }
+        writeln!(f, "weights: {}", self.storage.join(", "))?;
+        writeln!(f, "{}", calibration_text(&self.calibration))?;
         if let Some(test) = &self.test {
             writeln!(
                 f,
@@ -480,5 +492,33 @@ impl fmt::Display for TrainReport {
             self.metrics.display(),
             self.seconds
         )
+    }
+}
+
+/// The line `mdn train` prints about the calibration.
+fn calibration_text(choice: &CalibrationChoice) -> String {
+    let factors = |fit: &CalibrationSummary| {
+        let scales: Vec<String> = fit.sigma_scale.iter().map(|s| format!("{s:.4}")).collect();
+        format!(
+            "sigma scale {}, temperature {:.4}: NLL {:.4} -> {:.4} on {} held-out rows",
+            scales.join(","),
+            fit.temperature,
+            fit.nll_before,
+            fit.nll_after,
+            fit.rows
+        )
+    };
+    match choice {
+        CalibrationChoice::Off => "calibration: not fitted (--no-calibrate)".into(),
+        CalibrationChoice::NoHeldOutRows => "calibration: not fitted, every row trained a \
+            network (hold rows out with --val-fraction, or run `mdn calibrate` on a \
+            validation file)"
+            .into(),
+        CalibrationChoice::Applied { fit } => format!("calibration: written, {}", factors(fit)),
+        CalibrationChoice::NotHelpful { fit } => format!(
+            "calibration: left at the identity, the fit gained no more than fitting alone \
+             gives ({})",
+            factors(fit)
+        ),
     }
 }
