@@ -263,6 +263,7 @@ fn single_gaussian_matches_closed_form() {
         0.0, 0.0, 1.0, 1.0, // input scaler
         0.0, 1.0, // target scaler
         0.0, // members.log_weight: the one network
+        1.0, 1.0, // calibration: the identity
         0.3, -0.2, 0.1, // logits (irrelevant for K = 1)
         w[0], w[1], b, // means
         v[0], v[1], c, // sigmas
@@ -322,6 +323,8 @@ fn ensemble_is_the_weighted_mixture_of_its_networks() {
         1.0, // scalers
         w0,
         w1, // members.log_weight
+        1.0,
+        1.0, // calibration: the identity
         0.4,
         -0.1,
         2.0,
@@ -464,5 +467,72 @@ fn prob_is_exp_of_log_prob() {
             model.prob(&x, &y).unwrap().to_bits(),
             libm::expf(log_p).to_bits()
         );
+    }
+}
+
+/// The calibration in closed form: no hidden layer, K = 2, D = 1, logits `l = (a x, -a x)`
+/// over the temperature T, sigmas `exp(s_k)` times the sigma scale c. The weights are
+/// `softmax(l / T)` and every sigma is `c` times the uncalibrated one.
+#[test]
+fn calibration_matches_closed_form() {
+    let header = mdn_core::Header {
+        components: 2,
+        ..common::header(
+            1,
+            &[],
+            Activation::Relu,
+            SigmaTransform::Exp,
+            0.0,
+            2,
+            1,
+            TargetTransform::Identity,
+        )
+    };
+    let (a, c, t) = (0.8_f32, 1.5_f32, 0.6_f32);
+    let (mu, s) = ([-1.0_f32, 2.0], [0.2_f32, -0.3]);
+    let parameters = |c: f32, t: f32| {
+        vec![
+            0.0, 1.0, 0.0, 1.0, // scalers
+            0.0, // members.log_weight
+            c, t, // calibration
+            a, -a, 0.0, 0.0, // logits: weights, biases
+            0.0, 0.0, mu[0], mu[1], // means
+            0.0, 0.0, s[0], s[1], // sigmas (exp transform)
+        ]
+    };
+    let calibrated = common::blob(&header, &parameters(c, t));
+    let identity = common::blob(&header, &parameters(1.0, 1.0));
+    let model = HostModel::from_bytes(&calibrated).unwrap();
+    let plain = HostModel::from_bytes(&identity).unwrap();
+    for x in [-2.0_f32, 0.0, 0.7, 3.0] {
+        let l = [f64::from(a * x) / f64::from(t), -f64::from(a * x) / f64::from(t)];
+        let norm = (l[0].exp() + l[1].exp()).ln();
+        let mixture = model.mixture(&[x]).unwrap();
+        let reference = plain.mixture(&[x]).unwrap();
+        for (k, (component, plain)) in mixture.iter().zip(reference.iter()).enumerate() {
+            let expected_log_weight = l[k] - norm;
+            assert!(
+                (f64::from(component.log_weight) - expected_log_weight).abs() < 1e-6,
+                "x {x} k {k}: {} vs {expected_log_weight}",
+                component.log_weight
+            );
+            let sigma = f64::from(s[k]).exp() * f64::from(c);
+            assert!((f64::from(component.sigmas[0]) - sigma).abs() < 1e-6 * sigma);
+            // Exactly the uncalibrated sigma times c: one f32 multiply (FORMAT.md section 5).
+            assert_eq!(component.sigmas[0], plain.sigmas[0] * c);
+            assert_eq!(component.means[0], plain.means[0]);
+        }
+        for y in [-3.0_f32, 0.0, 2.5] {
+            let density: f64 = (0..2)
+                .map(|k| {
+                    let sigma = f64::from(s[k]).exp() * f64::from(c);
+                    let z = (f64::from(y) - f64::from(mu[k])) / sigma;
+                    (l[k] - norm).exp() * (-0.5 * z * z).exp()
+                        / (sigma * (2.0 * std::f64::consts::PI).sqrt())
+                })
+                .sum();
+            let got = f64::from(model.log_prob(&[x], &[y]).unwrap());
+            assert!((got - density.ln()).abs() < 1e-5, "x {x} y {y}: {got} vs {}", density.ln());
+        }
     }
 }

@@ -81,7 +81,7 @@ fn bad_magic() {
 fn unsupported_version() {
     // Versions 1 (single networks, no network count) and 2 (weights row-major) are refused:
     // their blobs must be re-exported.
-    for version in [0, 1, 2, 4, u16::MAX] {
+    for version in [0, 1, 2, 3, 5, u16::MAX] {
         assert_eq!(
             blob_err(&with_version(version)),
             Error::UnsupportedVersion { found: version }
@@ -478,27 +478,31 @@ fn size_overflow() {
     // tiny: the size arithmetic must fail before any parameter is looked at.
     let mut raw = RawHeader::tiny();
     raw.hidden = vec![u32::MAX, u32::MAX];
+    raw.storage = vec![0; 3];
     let bytes = raw_blob(&raw.encode(), &[]);
     assert!(bytes.len() < 64);
     assert_eq!(blob_err(&bytes), Error::SizeOverflow);
 
     let mut raw = RawHeader::tiny();
     raw.hidden = vec![u32::MAX];
+    raw.storage = vec![0; 2];
     raw.components = u32::MAX;
     assert_eq!(raw_err(&raw, &TINY_STORED), Error::SizeOverflow);
 
     // The same through the typed API.
     let mut header = tiny_header();
     header.hidden = HiddenWidths::from_slice(&[u32::MAX, u32::MAX]).unwrap();
+    header.storage = Storage::uniform(Storage::F32, 2);
     assert_eq!(Layout::new(&header), Err(Error::SizeOverflow));
     assert_eq!(encoded_len(&header), Err(Error::SizeOverflow));
 
     // Large but representable: the size check, not an allocation, rejects it.
     let mut raw = RawHeader::tiny();
     raw.hidden = vec![100_000, 100_000];
+    raw.storage = vec![0; 3];
     assert!(matches!(
         raw_err(&raw, &TINY_STORED),
-        Error::ParameterSizeMismatch { found: 64, .. }
+        Error::ParameterSizeMismatch { found: 72, .. }
     ));
 }
 
@@ -508,6 +512,7 @@ fn size_overflow_from_a_blob_too_large_for_the_format() {
     // length is a u32, so the writer cannot produce such a blob.
     let mut header = tiny_header();
     header.hidden = HiddenWidths::from_slice(&[32_768, 32_768]).unwrap();
+    header.storage = Storage::uniform(Storage::F32, 2);
     assert!(Layout::new(&header).is_ok());
     assert_eq!(encoded_len(&header), Err(Error::SizeOverflow));
 }
@@ -526,7 +531,7 @@ fn parameter_size_mismatch() {
     assert_eq!(
         blob_err(&raw_blob(&header, &TINY_STORED[..9])),
         Error::ParameterSizeMismatch {
-            expected: 64,
+            expected: 72,
             found: 36
         }
     );
@@ -536,8 +541,8 @@ fn parameter_size_mismatch() {
             &[TINY_STORED.as_slice(), &[1.0]].concat()
         )),
         Error::ParameterSizeMismatch {
-            expected: 64,
-            found: 68
+            expected: 72,
+            found: 76
         }
     );
     // Not a whole number of words.
@@ -547,8 +552,8 @@ fn parameter_size_mismatch() {
     assert_eq!(
         blob_err(&ragged),
         Error::ParameterSizeMismatch {
-            expected: 64,
-            found: 66
+            expected: 72,
+            found: 74
         }
     );
     // The blob ends before the padding does.
@@ -558,7 +563,7 @@ fn parameter_size_mismatch() {
     assert_eq!(
         blob_err(&short),
         Error::ParameterSizeMismatch {
-            expected: 64,
+            expected: 72,
             found: 0
         }
     );
@@ -566,7 +571,7 @@ fn parameter_size_mismatch() {
     assert_eq!(
         encode(&tiny_header(), &TINY[..9], &mut [0; 128]),
         Err(Error::ParameterSizeMismatch {
-            expected: 44,
+            expected: 52,
             found: 36
         })
     );
@@ -616,11 +621,12 @@ fn misaligned() {
 #[test]
 fn non_finite_parameter() {
     let header = RawHeader::tiny().encode();
-    // The index is the word's in the parameter section: the sigma weight, logical index 9,
-    // is stored at 7.
+    // The index is the word's in the parameter section: the sigma weight, logical index 11,
+    // is stored at 9.
     let cases = [
         (4, 4, f32::NAN),
-        (9, 7, f32::INFINITY),
+        (6, 6, f32::NAN),
+        (11, 9, f32::INFINITY),
         (0, 0, f32::NEG_INFINITY),
     ];
     for (logical, index, value) in cases {
@@ -640,10 +646,10 @@ fn non_finite_parameter() {
     }
     // The zero rows that fill a block are checked like every word.
     let mut parameters = TINY_STORED;
-    parameters[9] = f32::INFINITY;
+    parameters[11] = f32::INFINITY;
     assert_eq!(
         blob_err(&raw_blob(&header, &parameters)),
-        Error::NonFiniteParameter { index: 9 }
+        Error::NonFiniteParameter { index: 11 }
     );
     // A NaN scale is a non-finite parameter first (all parameters are checked before scales).
     let mut parameters = TINY_STORED;
@@ -657,7 +663,16 @@ fn non_finite_parameter() {
 #[test]
 fn invalid_scale() {
     let header = RawHeader::tiny().encode();
-    for (index, value) in [(1, 0.0), (1, -0.0), (3, -1.0), (3, -f32::MIN_POSITIVE)] {
+    // Scaler scales, then the calibration: the sigma scale and the temperature.
+    let cases = [
+        (1, 0.0),
+        (1, -0.0),
+        (3, -1.0),
+        (3, -f32::MIN_POSITIVE),
+        (5, 0.0),
+        (6, -2.0),
+    ];
+    for (index, value) in cases {
         let mut parameters = TINY_STORED;
         parameters[index] = value;
         assert_eq!(
@@ -685,10 +700,11 @@ fn invalid_network_weights() {
     let mut raw = RawHeader::tiny();
     raw.networks = 2;
     let header = raw.encode();
-    let network = &TINY_STORED[5..];
+    let network = &TINY_STORED[7..];
     let with_weights = |w: [f32; 2]| -> Vec<f32> {
         let mut p = TINY_STORED[..4].to_vec();
         p.extend(w);
+        p.extend([1.0, 1.0]); // the calibration
         p.extend(network);
         p.extend(network);
         p
@@ -731,7 +747,7 @@ fn buffer_too_small() {
         })
     );
     // A larger buffer is fine; only the blob's bytes are written.
-    let mut large = [0xAA_u8; 100];
+    let mut large = [0xAA_u8; 128];
     assert_eq!(encode(&tiny_header(), &TINY, &mut large), Ok(TINY_LEN));
     assert!(large[TINY_LEN..].iter().all(|&b| b == 0xAA));
 }
@@ -929,9 +945,9 @@ fn query_errors_are_reported_input_first() {
 #[test]
 fn blob_checks_run_in_format_order() {
     // Each case has two defects; the one FORMAT.md section 4 lists first must win.
-    let mut bytes = with_version(4);
+    let mut bytes = with_version(5);
     bytes[40] ^= 1;
-    assert_eq!(blob_err(&bytes), Error::UnsupportedVersion { found: 4 });
+    assert_eq!(blob_err(&bytes), Error::UnsupportedVersion { found: 5 });
 
     let mut bytes = tiny_blob();
     bytes.push(0);
@@ -978,6 +994,12 @@ fn blob_checks_run_in_format_order() {
     let mut raw = RawHeader::tiny();
     raw.sigma_floor = -1.0;
     raw.hidden = vec![u32::MAX, u32::MAX];
+    raw.storage = vec![0; 2];
+    assert!(matches!(
+        raw_err(&raw, &TINY_STORED),
+        Error::StorageCount { .. }
+    ));
+    raw.storage = vec![0; 3];
     assert_eq!(raw_err(&raw, &TINY_STORED), Error::InvalidSigmaFloor);
 
     let mut bytes = raw_blob(&RawHeader::tiny().encode(), &TINY_STORED[..9]);
@@ -1021,10 +1043,20 @@ fn every_error() -> Vec<Error> {
     raw_empty.input_dim = 0;
     let mut raw_names = RawHeader::tiny();
     raw_names.feature_names = b"a\nb".to_vec();
+    let mut raw_storage_count = RawHeader::tiny();
+    raw_storage_count.storage = vec![0, 0];
+    // The tiny model's heads as int8: its weights of 0.25 are no integers.
+    let int8_tiny = Header {
+        storage: Storage::uniform(Storage::Int8, 0),
+        ..tiny_header()
+    };
+    let mut int8_halves = vec![0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0];
+    int8_halves.extend([0.5, 1.0, 0.25].repeat(3));
     let mut raw_floor = RawHeader::tiny();
     raw_floor.sigma_floor = -1.0;
     let mut raw_huge = RawHeader::tiny();
     raw_huge.hidden = vec![u32::MAX, u32::MAX];
+    raw_huge.storage = vec![0; 3];
     let mut padding = tiny_blob();
     padding[TINY_PADDING] = 1;
     fix_crc(&mut padding);
@@ -1058,7 +1090,7 @@ fn every_error() -> Vec<Error> {
 
     let mut errors = vec![
         blob_err(b"nope"),
-        blob_err(&with_version(4)),
+        blob_err(&with_version(5)),
         blob_err(&tiny_blob()[..20]),
         blob_err(&with_declared_len(3)),
         blob_err(&longer),
@@ -1068,6 +1100,7 @@ fn every_error() -> Vec<Error> {
         raw_err(&raw_empty, &TINY_STORED),
         Model::<1, 0, 1, 1>::from_bytes(&big_blob).unwrap_err(),
         raw_err(&raw_names, &TINY_STORED),
+        raw_err(&raw_storage_count, &TINY_STORED),
         raw_err(&raw_floor, &TINY_STORED),
         blob_err(&padding),
         raw_err(&raw_huge, &[]),
@@ -1077,6 +1110,7 @@ fn every_error() -> Vec<Error> {
         blob_err(&raw_blob(&header, &zero_scale)),
         blob_err(&raw_blob(&header, &heavy)),
         encode(&tiny_header(), &TINY, &mut [0; 8]).unwrap_err(),
+        encode(&int8_tiny, &int8_halves, &mut [0; 128]).unwrap_err(),
     ];
     errors.extend(query_errors());
     errors.extend(distribution_errors());
@@ -1109,6 +1143,7 @@ fn every_variant_is_reached() {
         "EmptyDimension",
         "CapacityExceeded",
         "NameCount",
+        "StorageCount",
         "InvalidSigmaFloor",
         "NonZeroPadding",
         "SizeOverflow",
@@ -1118,6 +1153,7 @@ fn every_variant_is_reached() {
         "InvalidScale",
         "InvalidNetworkWeights",
         "BufferTooSmall",
+        "UnrepresentableParameter",
         "InputLength",
         "InputLength",
         "TargetLength",
@@ -1169,4 +1205,152 @@ fn header_roundtrips_through_the_blob() {
     };
     let bytes = common::blob(&header, &common::filled(&header, 0.5));
     assert_eq!(Blob::from_bytes(&bytes).unwrap().header(), &header);
+}
+
+#[test]
+fn storage_count() {
+    // One storage code per dense layer: the tiny model has none hidden, so exactly one.
+    for codes in [vec![], vec![0, 0], vec![2; 9]] {
+        let mut raw = RawHeader::tiny();
+        raw.storage = codes.clone();
+        let expected = Error::StorageCount {
+            expected: 1,
+            found: codes.len(),
+        };
+        assert_eq!(raw_err(&raw, &TINY_STORED), expected, "{codes:?}");
+    }
+    // More codes than MAX_DENSE_LAYERS cannot be decoded at all.
+    let mut raw = RawHeader::tiny();
+    raw.storage = vec![0; 10];
+    assert_eq!(raw_err(&raw, &TINY_STORED), Error::HeaderDecode);
+    // The typed API says the same.
+    let header = Header {
+        storage: Storage::uniform(Storage::F32, 3),
+        ..tiny_header()
+    };
+    assert_eq!(
+        header.validate(),
+        Err(Error::StorageCount {
+            expected: 1,
+            found: 4
+        })
+    );
+    assert_eq!(
+        encoded_len(&header),
+        Err(Error::StorageCount {
+            expected: 1,
+            found: 4
+        })
+    );
+}
+
+#[test]
+#[cfg(all(feature = "f16", feature = "int8"))]
+fn unrepresentable_parameter() {
+    // The writer refuses to round: int8 weights are integers in -128..=127 and f16 weights
+    // values binary16 holds; the index is the logical one.
+    let int8 = Header {
+        storage: Storage::uniform(Storage::Int8, 0),
+        ..tiny_header()
+    };
+    // Logical order with int8 heads: scalers, log weight, calibration, then for each head
+    // its weight, its row scale, its bias.
+    let mut parameters = vec![0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0];
+    parameters.extend([3.0, 0.5, 0.25, -128.0, 0.5, 0.25, 127.0, 0.5, 0.25]);
+    let mut bytes = vec![0; encoded_len(&int8).unwrap()];
+    assert!(encode(&int8, &parameters, &mut bytes).is_ok());
+    for (index, value) in [(7, 0.5), (10, 128.0), (13, -129.0), (7, f32::NAN)] {
+        let mut wrong = parameters.clone();
+        wrong[index] = value;
+        assert_eq!(
+            encode(&int8, &wrong, &mut bytes),
+            Err(Error::UnrepresentableParameter { index }),
+            "{value}"
+        );
+    }
+    // A row scale must be positive, like every scale.
+    let mut zero_scale = parameters.clone();
+    zero_scale[8] = 0.0;
+    assert!(matches!(
+        encode(&int8, &zero_scale, &mut bytes),
+        Err(Error::InvalidScale { .. })
+    ));
+    let f16 = Header {
+        storage: Storage::uniform(Storage::F16, 0),
+        ..tiny_header()
+    };
+    let mut bytes = vec![0; encoded_len(&f16).unwrap()];
+    let mut parameters = TINY;
+    assert!(encode(&f16, &parameters, &mut bytes).is_ok());
+    for value in [0.1, 65520.0, 1e-8] {
+        parameters[9] = value;
+        assert_eq!(
+            encode(&f16, &parameters, &mut bytes),
+            Err(Error::UnrepresentableParameter { index: 9 }),
+            "{value}"
+        );
+    }
+}
+
+#[test]
+#[cfg(all(feature = "f16", feature = "int8"))]
+fn packed_weights_are_checked_like_every_parameter() {
+    // An f16 weight of infinity or NaN (exponent bits all ones) is a non-finite parameter,
+    // in the word that holds it; any int8 byte is a valid weight.
+    let f16 = Header {
+        storage: Storage::uniform(Storage::F16, 0),
+        ..tiny_header()
+    };
+    let bytes = common::blob(&f16, &TINY);
+    let blob = Blob::from_bytes(&bytes).unwrap();
+    let start = bytes.len() - 4 - blob.parameters().len() * 4;
+    // The heads' weights follow the 7 shared words: 8 rows of f16, 4 words.
+    for (byte, pattern) in [(0, 0x7C00_u16), (2, 0xFC00), (6, 0x7E00)] {
+        let mut corrupt = bytes.clone();
+        let at = start + 7 * 4 + byte;
+        corrupt[at..at + 2].copy_from_slice(&pattern.to_le_bytes());
+        fix_crc(&mut corrupt);
+        assert_eq!(
+            blob_err(&corrupt),
+            Error::NonFiniteParameter { index: 7 + byte / 4 },
+            "{pattern:#06x}"
+        );
+    }
+    let int8 = Header {
+        storage: Storage::uniform(Storage::Int8, 0),
+        ..tiny_header()
+    };
+    let mut parameters = vec![0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0];
+    parameters.extend([3.0, 0.5, 0.25, -127.0, 0.5, 0.25, 127.0, 0.5, 0.25]);
+    let bytes = common::blob(&int8, &parameters);
+    let start = bytes.len() - 4 - Blob::from_bytes(&bytes).unwrap().parameters().len() * 4;
+    for value in [0x80_u8, 0xFF, 0x7F] {
+        let mut changed = bytes.clone();
+        changed[start + 7 * 4] = value;
+        fix_crc(&mut changed);
+        assert!(HostModel::from_bytes(&changed).is_ok());
+    }
+}
+
+/// A build without the `f16` and `int8` features refuses such blobs before reading their
+/// values (`cargo test -p mdn-core --no-default-features --test errors`, run by check.sh).
+#[test]
+#[cfg(not(all(feature = "f16", feature = "int8")))]
+fn unsupported_storage() {
+    let mut raw = RawHeader::tiny();
+    // The shared words, then the heads' 8 rows of weights (f16: four words, int8: two, and
+    // three row scales), then three biases.
+    let shared = &TINY_STORED[..7];
+    let f16_section = [shared, &[0.0; 4], &[0.25; 3]].concat();
+    let int8_section = [shared, &[0.0; 2], &[1.0; 3], &[0.25; 3]].concat();
+    for (code, storage, enabled, section) in [
+        (1, Storage::F16, cfg!(feature = "f16"), f16_section),
+        (2, Storage::Int8, cfg!(feature = "int8"), int8_section),
+    ] {
+        raw.storage = vec![code];
+        let bytes = raw_blob(&raw.encode(), &section);
+        if !enabled {
+            assert_eq!(blob_err(&bytes), Error::UnsupportedStorage { storage });
+        }
+    }
 }

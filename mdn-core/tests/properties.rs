@@ -147,7 +147,8 @@ fn case(outputs: std::ops::RangeInclusive<u32>) -> impl Strategy<Value = Case> {
 /// network weights proportional to `[0.2, 1)`, every weight and bias in `[-w, w]`.
 fn parameters(header: &Header<'_>, w: f32, units: &[f32]) -> Vec<f32> {
     use mdn_core::TensorName::{
-        InputOffset, InputScale, NetworkLogWeights, TargetOffset, TargetScale,
+        InputOffset, InputScale, NetworkLogWeights, SigmaScale, TargetOffset, TargetScale,
+        Temperature,
     };
     let log = header.target_transform == TargetTransform::Log;
     let layout = Layout::new(header).expect("small layout");

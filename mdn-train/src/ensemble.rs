@@ -167,11 +167,17 @@ impl Ensemble {
             context: "counting the networks of an ensemble".into(),
             source: mdn_core::Error::SizeOverflow,
         })?;
-        let mut parameters: Vec<f32> = first_scalers
-            .iter()
-            .flat_map(|(_, values)| values.iter().map(|&b| f32::from_bits(b)))
-            .collect();
-        parameters.extend(self.log_weights.iter().map(|&w| w as f32));
+        // The shared tensors in layout order: the first network's, and the log weights.
+        let mut shared_values = first_scalers.iter();
+        let mut parameters = Vec::new();
+        let layout = first.layout().map_err(core_error("laying out an ensemble"))?;
+        for tensor in layout.tensors().filter(|t| t.name.is_shared()) {
+            if tensor.name == mdn_core::TensorName::NetworkLogWeights {
+                parameters.extend(self.log_weights.iter().map(|&w| w as f32));
+            } else if let Some((_, values)) = shared_values.next() {
+                parameters.extend(values.iter().map(|&b| f32::from_bits(b)));
+            }
+        }
         for (m, bytes) in self.networks.iter().enumerate() {
             let blob = mdn_core::Blob::from_bytes(bytes)
                 .map_err(core_error("reading a network of an ensemble"))?;
@@ -473,7 +479,7 @@ mod tests {
         let halved: Vec<f32> = values
             .iter()
             .enumerate()
-            .map(|(i, &v)| if i < 5 { v } else { v * 0.5 })
+            .map(|(i, &v)| if i < 7 { v } else { v * 0.5 })
             .collect();
         let second = crate::model::encode_blob(&header, &halved).unwrap();
         let ensemble = Ensemble {

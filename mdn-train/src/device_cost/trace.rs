@@ -45,8 +45,9 @@ impl Trace {
             let mut input = scaled.clone();
             for layer in 0..header.hidden.len() {
                 let weights = parameters.of_network(TensorName::HiddenWeight(layer), network);
+                let scales = parameters.of_network(TensorName::HiddenWeightScale(layer), network);
                 let bias = parameters.of_network(TensorName::HiddenBias(layer), network);
-                let sums = trace.dense(weights, bias, &input);
+                let sums = trace.dense(weights, scales, bias, &input);
                 input = sums
                     .into_iter()
                     .map(|z| match header.activation {
@@ -68,6 +69,16 @@ impl Trace {
                 .flat_map(|&name| parameters.of_network(name, network))
                 .copied()
                 .collect();
+            // Empty unless the heads are int8.
+            let scales: Vec<f32> = [
+                TensorName::LogitsWeightScale,
+                TensorName::MeansWeightScale,
+                TensorName::SigmasWeightScale,
+            ]
+            .iter()
+            .flat_map(|&name| parameters.of_network(name, network))
+            .copied()
+            .collect();
             let bias: Vec<f32> = [
                 TensorName::LogitsBias,
                 TensorName::MeansBias,
@@ -77,10 +88,12 @@ impl Trace {
             .flat_map(|&name| parameters.of_network(name, network))
             .copied()
             .collect();
-            let outputs = trace.dense(&weights, &bias, &input);
+            let outputs = trace.dense(&weights, &scales, &bias, &input);
             let k = header.components as usize;
             let kd = k * header.output_dim as usize;
-            trace.log_sum_exp(&outputs[..k]);
+            let temperature = parameters.shared(TensorName::Temperature)[0];
+            let logits: Vec<f32> = outputs[..k].iter().map(|l| l / temperature).collect();
+            trace.log_sum_exp(&logits);
             for &z in &outputs[k + kd..] {
                 trace.sigma(header.sigma, z);
             }
@@ -91,8 +104,9 @@ impl Trace {
 
     /// `W a + b` with mdn-core's sums, counting the kernel's zero products: it takes whole
     /// pairs of 8-row blocks, the rows that fill a block being zero, and an odd last block
-    /// twice.
-    fn dense(&mut self, weights: &[f32], bias: &[f32], input: &[f32]) -> Vec<f32> {
+    /// twice. An `int8` layer's `weights` are the integers `q` and `scales` its row scales
+    /// (each sum times its row's scale before the bias); other layers have no scales.
+    fn dense(&mut self, weights: &[f32], scales: &[f32], bias: &[f32], input: &[f32]) -> Vec<f32> {
         let fan_in = input.len();
         let rows = bias.len();
         let row = |r: usize| &weights[r * fan_in..(r + 1) * fan_in];
@@ -119,7 +133,10 @@ impl Trace {
                 for (w, a) in row(r).iter().zip(input) {
                     sum += w * a;
                 }
-                sum + bias[r]
+                match scales.get(r) {
+                    Some(scale) => sum * scale + bias[r],
+                    None => sum + bias[r],
+                }
             })
             .collect()
     }
