@@ -4,6 +4,8 @@
 //! the parameter section.
 
 use mdn_core::{Blob, FORMAT_VERSION, TensorInfo, TensorName};
+
+use crate::recalibration::Calibration;
 use serde_json::{Value, json};
 
 /// `v` as a JSON number in its shortest decimal form that reads back to the same `f32`
@@ -96,6 +98,12 @@ pub struct ModelInfo {
     pub network_weights: Vec<f32>,
     /// Hidden layer widths.
     pub hidden: Vec<u32>,
+    /// How each dense layer stores its weights: `f32`, `f16` or `int8`, the hidden layers
+    /// then the heads.
+    pub storage: Vec<String>,
+    /// The calibration every query applies: a factor on each target's sigmas, and the
+    /// divisor of the mixing logits (1 and 1: none).
+    pub calibration: Calibration,
     /// Hidden activation.
     pub activation: String,
     /// Sigma transform.
@@ -113,7 +121,8 @@ pub struct ModelInfo {
     pub input_scaler: Vec<ScalerEntry>,
     /// Target scaler, one entry per target.
     pub target_scaler: Vec<ScalerEntry>,
-    /// Number of `f32` parameters, scalers included.
+    /// Number of parameters in logical order, scalers and calibration included (an `int8`
+    /// or `f16` weight counts as one).
     pub parameters: usize,
     /// The smallest `Model<I, W, K, D>` capacities that accept this blob.
     pub min_capacities: Capacities,
@@ -162,14 +171,18 @@ fn tensor_values(blob: &Blob<'_>, t: &TensorInfo) -> Vec<f32> {
 /// # Examples
 ///
 /// ```
-/// use mdn_core::{TensorInfo, TensorName};
-/// let w = TensorInfo { name: TensorName::HiddenWeight(0), network: Some(0), rows: 3, cols: 1, offset: 5 };
+/// use mdn_core::{Storage::F32, TensorInfo, TensorName};
+/// let w = TensorInfo {
+///     name: TensorName::HiddenWeight(0), network: Some(0), rows: 3, cols: 1, offset: 5, storage: F32,
+/// };
 /// assert_eq!(mdn_train::describe::tensor_shape(&w), [3, 1]);
-/// let b = TensorInfo { name: TensorName::NetworkLogWeights, network: None, rows: 1, cols: 2, offset: 4 };
+/// let b = TensorInfo {
+///     name: TensorName::NetworkLogWeights, network: None, rows: 1, cols: 2, offset: 4, storage: F32,
+/// };
 /// assert_eq!(mdn_train::describe::tensor_shape(&b), [2]);
 /// ```
 pub fn tensor_shape(t: &TensorInfo) -> Vec<usize> {
-    if crate::model::is_weight(t.name) {
+    if t.name.is_weight() {
         vec![t.rows, t.cols]
     } else {
         vec![t.len()]
@@ -225,6 +238,14 @@ impl ModelInfo {
                 .map(libm::expf)
                 .collect(),
             hidden: h.hidden.to_vec(),
+            storage: h.storage.iter().map(ToString::to_string).collect(),
+            calibration: Calibration {
+                sigma_scale: values(TensorName::SigmaScale),
+                temperature: values(TensorName::Temperature)
+                    .first()
+                    .copied()
+                    .unwrap_or(1.0),
+            },
             activation: h.activation.to_string(),
             sigma: h.sigma.to_string(),
             sigma_floor: h.sigma_floor,
@@ -263,13 +284,18 @@ impl ModelInfo {
 
 /// How the exported weights are laid out, stated once in the export itself.
 pub const LAYOUT_NOTE: &str = "Tensors in logical order (FORMAT.md section 3; the blob stores \
-each layer's weights in blocks of 8 rows, section 3.1, which changes no value): the shared scalers \
-and members.log_weight (ln of each network's weight), then each network m's tensors, named \
-members.m.*; network m's component k is mixture component m*K + k, with log weight \
-log_softmax(logits_m)_k + members.log_weight[m]. Values are f32, row-major; a weight has shape [out, in] and computes z[o] = sum_i W[o][i] * v[i] + b[o] \
-(bias added last). Scalers map raw to scaled values as (raw - offset) / scale. In the \
-means and sigmas heads row k*D + d is component k, target dimension d. Sigmas are \
-floor(transform(z)) * target_scaler.scale; means are u * target_scaler.scale + \
+each layer's weights in blocks of 8 rows, section 3.1, which changes no value): the shared scalers, \
+members.log_weight (ln of each network's weight) and the calibration (sigma_scale per target, \
+temperature), then each network m's tensors, named members.m.*; network m's component k is \
+mixture component m*K + k, with log weight log_softmax(logits_m / temperature)_k + \
+members.log_weight[m]. Values are row-major; a weight has shape [out, in] and computes z[o] = \
+sum_i W[o][i] * v[i] + b[o] (bias added last). header.storage gives each dense layer's weight \
+storage (hidden layers, then the heads): f32; f16, whose values are the binary16 values \
+exactly; or int8, whose values are the stored integers q, with a weight_scale tensor of one \
+scale per row after the weight: z[o] = (sum_i q[o][i] * v[i]) * weight_scale[o] + b[o]. \
+Scalers map raw to scaled values as (raw - offset) / scale. In the means and sigmas heads row \
+k*D + d is component k, target dimension d. Sigmas are (floor(transform(z)) * \
+target_scaler.scale[d]) * calibration.sigma_scale[d]; means are u * target_scaler.scale + \
 target_scaler.offset.";
 
 /// Every weight, bias and scaler of a blob by name, with shapes, offsets and the header:
@@ -315,6 +341,7 @@ pub fn weights_json(blob: &Blob<'_>) -> Value {
             "components": info.components,
             "members": info.networks,
             "hidden": info.hidden,
+            "storage": info.storage,
             "activation": info.activation,
             "sigma": info.sigma,
             "sigma_floor": f32_json(info.sigma_floor),

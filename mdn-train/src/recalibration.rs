@@ -47,7 +47,7 @@ const SWEEPS: usize = 3;
 /// let calibrated = wider.apply(&bytes).unwrap();
 /// assert_eq!(Calibration::read(&calibrated).unwrap(), wider);
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Calibration {
     /// The factor on every sigma of each target dimension.
     pub sigma_scale: Vec<f32>,

@@ -76,6 +76,8 @@ const TRAIN: &[&str] = &[
     "budget",
     "bytes",
     "best_epoch",
+    "calibration",
+    "calibration.decision",
     "candidates",
     "candidates[].components",
     "candidates[].noise",
@@ -112,6 +114,7 @@ const TRAIN: &[&str] = &[
     "rows",
     "seconds",
     "stopped_early",
+    "storage",
     "student",
     "student_val_nll",
     "targets",
@@ -135,6 +138,40 @@ const TRAIN_STUDENT: &[&str] = &[
 ];
 
 const TRAIN_TEST: &[&str] = &["test.data", "test.n", "test.nll", "test.rmse"];
+
+/// `mdn train --val-fraction`: the calibration was fitted on the held-out rows.
+const TRAIN_CALIBRATION: &[&str] = &[
+    "calibration.nll_after",
+    "calibration.nll_before",
+    "calibration.rows",
+    "calibration.sigma_scale",
+    "calibration.temperature",
+];
+
+const QUANTIZE: &[&str] = &[
+    "bytes_after",
+    "bytes_before",
+    "model",
+    "out",
+    "score",
+    "storage_after",
+    "storage_before",
+];
+
+const QUANTIZE_SCORE: &[&str] = &["score.data", "score.n", "score.nll_after", "score.nll_before"];
+
+const CALIBRATE: &[&str] = &[
+    "data",
+    "model",
+    "nll_after",
+    "nll_before",
+    "out",
+    "rows",
+    "sigma_scale",
+    "temperature",
+];
+
+const UPGRADE: &[&str] = &["bytes", "from_version", "model", "out", "to_version"];
 
 const EVAL: &[&str] = &[
     "component_weights",
@@ -199,6 +236,9 @@ const PREDICT_ONE_TARGET: &[&str] = &[
 const INSPECT: &[&str] = &[
     "activation",
     "bytes",
+    "calibration",
+    "calibration.sigma_scale",
+    "calibration.temperature",
     "components",
     "crc32",
     "features",
@@ -221,6 +261,7 @@ const INSPECT: &[&str] = &[
     "parameters",
     "sigma",
     "sigma_floor",
+    "storage",
     "target_scaler",
     "target_scaler[].name",
     "target_scaler[].offset",
@@ -245,6 +286,7 @@ const EXPORT_WEIGHTS: &[&str] = &[
     "header.output_dim",
     "header.sigma",
     "header.sigma_floor",
+    "header.storage",
     "header.target_names",
     "header.target_transform",
     "layout",
@@ -340,7 +382,31 @@ fn every_commands_json_keys_are_the_listed_ones() {
         &[&train[..], &["--test", "test.csv"]].concat(),
         &[TRAIN, DEVICE_COST, TRAIN_STUDENT, TRAIN_TEST].concat(),
     );
+    keys(
+        d,
+        &[&train[..], &["--val-fraction", "0.25", "--weights", "int8"]].concat(),
+        &[TRAIN, DEVICE_COST, TRAIN_STUDENT, TRAIN_CALIBRATION].concat(),
+    );
     keys(d, &["eval", "m.mdn", "--data", "test.csv"], EVAL);
+    keys(
+        d,
+        &["quantize", "m.mdn", "--weights", "f16", "--out", "q.mdn"],
+        QUANTIZE,
+    );
+    keys(
+        d,
+        &[
+            "quantize", "m.mdn", "--weights", "int8", "--out", "q.mdn", "--data", "test.csv",
+        ],
+        &[QUANTIZE, QUANTIZE_SCORE].concat(),
+    );
+    keys(
+        d,
+        &["calibrate", "m.mdn", "--data", "test.csv", "--out", "c.mdn"],
+        CALIBRATE,
+    );
+    write_version_3(d, "old.mdn");
+    keys(d, &["upgrade", "old.mdn", "--out", "new.mdn"], UPGRADE);
     keys(
         d,
         &["predict", "m.mdn", "--x", "0.5"],
@@ -405,4 +471,27 @@ fn every_commands_json_keys_are_the_listed_ones() {
         ],
         DEMO,
     );
+}
+
+/// The golden tiny model of mdn-core's error tests as format version 3 wrote it (the
+/// version-4 blob without its storage codes and calibration), into `dir/name`.
+fn write_version_3(dir: &Path, name: &str) {
+    // 1 input, no hidden layer, K = 1, exp sigma: prefix, header, padding, the 16 words of
+    // FORMAT.md version 3 section 3.1, CRC.
+    let header: &[u8] = &[1, 1, 1, 1, 0, 0, 2, 0, 0, 0, 0, 0, 1, b'x', 2, b'y', b'0'];
+    let mut bytes = mdn_core::MAGIC.to_vec();
+    bytes.extend_from_slice(&3_u16.to_le_bytes());
+    bytes.extend_from_slice(&96_u32.to_le_bytes());
+    bytes.extend_from_slice(header);
+    bytes.push(0);
+    let words: [f32; 16] = [
+        0.0, 1.0, 0.0, 1.0, 0.0, 0.25, 0.25, 0.25, 0.0, 0.0, 0.0, 0.0, 0.0, 0.25, 0.25, 0.25,
+    ];
+    for w in words {
+        bytes.extend_from_slice(&w.to_le_bytes());
+    }
+    let crc = mdn_core::crc32(&bytes);
+    bytes.extend_from_slice(&crc.to_le_bytes());
+    assert_eq!(bytes.len(), 96);
+    std::fs::write(dir.join(name), bytes).unwrap();
 }

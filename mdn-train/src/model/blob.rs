@@ -340,7 +340,7 @@ pub fn encode_blob(header: &Header<'_>, params: &[f32]) -> Result<AlignedBytes> 
 pub(crate) fn initial_parameters(layout: &Layout, seed: u64) -> Vec<f32> {
     let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(seed);
     let mut out = vec![0.0; layout.parameter_count()];
-    for info in layout.tensors().filter(|t| is_weight(t.name)) {
+    for info in layout.tensors().filter(|t| t.name.is_weight()) {
         // Glorot uniform: fan_in = cols, fan_out = rows.
         let limit = (6.0 / (info.rows + info.cols) as f64).sqrt() as f32;
         for v in &mut out[info.offset..info.offset + info.len()] {
@@ -381,8 +381,4 @@ pub(crate) fn check_parameter_count(layout: &Layout, found: usize) -> Result<()>
         expected: layout.parameter_count(),
         found,
     })
-}
-
-pub(crate) fn is_weight(name: TensorName) -> bool {
-    name.is_weight()
 }

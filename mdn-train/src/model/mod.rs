@@ -21,7 +21,7 @@ mod blob;
 mod ops;
 
 pub(crate) use blob::{
-    check_parameter_count, core_error, initial_parameters, is_weight, layout_of,
+    check_parameter_count, core_error, initial_parameters, layout_of,
 };
 pub use blob::{encode_blob, header, join_names};
 pub use ops::log_density;
@@ -162,7 +162,7 @@ impl Mdn {
     }
 
     fn var(&self, info: &mdn_core::TensorInfo, values: Vec<f32>) -> Result<Var> {
-        Ok(if is_weight(info.name) {
+        Ok(if info.name.is_weight() {
             Var::from_vec(values, (info.rows, info.cols), &self.device)?
         } else {
             Var::from_vec(values, info.len(), &self.device)?

@@ -28,7 +28,7 @@ pub use adam::NetworkAdam;
 
 use crate::{
     error::Result,
-    model::{Architecture, is_weight},
+    model::Architecture,
 };
 
 /// One parameter of all networks: a weight `[M, in, out]` or a bias `[M, 1, out]`,
@@ -45,7 +45,7 @@ struct Param {
 
 impl Param {
     fn is_weight(&self) -> bool {
-        is_weight(self.parts[0].name)
+        self.parts[0].name.is_weight()
     }
 
     /// Inputs of the layer (weights), or 1 (biases).
@@ -59,7 +59,7 @@ impl Param {
 
     /// Outputs of one part: weight rows, or bias length.
     fn part_outputs(info: &TensorInfo) -> usize {
-        if is_weight(info.name) {
+        if info.name.is_weight() {
             info.rows
         } else {
             info.len()

@@ -106,7 +106,25 @@ impl fmt::Display for InspectReport {
             info.features.join(", "),
             info.targets.join(", ")
         )?;
-        writeln!(f, "parameters  {} f32", info.parameters)?;
+        writeln!(f, "weights     {} (hidden layers, then the heads)", info.storage.join(", "))?;
+        let scales: Vec<String> = info
+            .calibration
+            .sigma_scale
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        writeln!(
+            f,
+            "calibration sigma scale {}, temperature {}{}",
+            scales.join(", "),
+            info.calibration.temperature,
+            if info.calibration.is_identity() {
+                " (the identity)"
+            } else {
+                ""
+            }
+        )?;
+        writeln!(f, "parameters  {}", info.parameters)?;
         for (name, shape, offset) in &self.tensors {
             let shape: Vec<String> = shape.iter().map(usize::to_string).collect();
             let shape = format!("[{}]", shape.join(" x "));
