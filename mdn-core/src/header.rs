@@ -339,13 +339,16 @@ impl<'a> Names<'a> {
 /// # Examples
 ///
 /// ```
-/// use mdn_core::{Activation, Header, HiddenWidths, Names, SigmaTransform, TargetTransform};
+/// use mdn_core::{
+///     Activation, Header, HiddenWidths, Names, SigmaTransform, Storage, TargetTransform,
+/// };
 /// let header = Header {
 ///     input_dim: 1,
 ///     output_dim: 1,
 ///     components: 3,
 ///     networks: 1,
 ///     hidden: HiddenWidths::from_array([32, 32]),
+///     storage: Storage::uniform(Storage::F32, 2),
 ///     activation: Activation::Relu,
 ///     sigma: SigmaTransform::Nnelu,
 ///     sigma_floor: 1e-3,
@@ -354,7 +357,8 @@ impl<'a> Names<'a> {
 ///     target_names: Names::new("y"),
 /// };
 /// let count = mdn_core::Layout::new(&header)?.parameter_count();
-/// assert_eq!(count, 4 + 1 + 64 + 1056 + 3 * 33 * 3);
+/// // Scalers, network weight, calibration, hidden layers, heads.
+/// assert_eq!(count, 4 + 1 + 2 + 64 + 1056 + 3 * 33 * 3);
 /// # Ok::<(), mdn_core::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -469,6 +473,7 @@ impl Header<'_> {
     /// # use mdn_core::*;
     /// let mut header = Header {
     ///     input_dim: 2, output_dim: 1, components: 1, networks: 1, hidden: HiddenWidths::new(),
+    ///     storage: Storage::uniform(Storage::F32, 0),
     ///     activation: Activation::Relu, sigma: SigmaTransform::Exp, sigma_floor: 0.0,
     ///     target_transform: TargetTransform::Identity,
     ///     feature_names: Names::new("a\nb"), target_names: Names::new("y"),
@@ -534,6 +539,7 @@ impl Header<'_> {
     /// let header = Header {
     ///     input_dim: 13, output_dim: 1, components: 5, networks: 2,
     ///     hidden: HiddenWidths::from_array([64, 32]),
+    ///     storage: Storage::uniform(Storage::F32, 2),
     ///     activation: Activation::Relu, sigma: SigmaTransform::Nnelu, sigma_floor: 1e-3,
     ///     target_transform: TargetTransform::Identity,
     ///     feature_names: Names::new("a\nb\nc\nd\ne\nf\ng\nh\ni\nj\nk\nl\nm"),

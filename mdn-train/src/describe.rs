@@ -310,8 +310,10 @@ target_scaler.offset.";
 /// let blob = mdn_core::Blob::from_bytes(&bytes[..]).unwrap();
 /// let json = mdn_train::describe::weights_json(&blob);
 /// assert_eq!(json["tensors"][4]["name"], "members.log_weight");
-/// assert_eq!(json["tensors"][5]["name"], "members.0.hidden.0.weight");
-/// assert_eq!(json["tensors"][5]["shape"], serde_json::json!([3, 1]));
+/// assert_eq!(json["tensors"][6]["name"], "calibration.temperature");
+/// assert_eq!(json["tensors"][7]["name"], "members.0.hidden.0.weight");
+/// assert_eq!(json["tensors"][7]["shape"], serde_json::json!([3, 1]));
+/// assert_eq!(json["header"]["storage"], serde_json::json!(["f32", "f32"]));
 /// ```
 pub fn weights_json(blob: &Blob<'_>) -> Value {
     let info = ModelInfo::new(blob);

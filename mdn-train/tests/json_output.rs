@@ -162,6 +162,8 @@ fn every_command_prints_one_json_object() {
         "target_scaler.offset",
         "target_scaler.scale",
         "members.log_weight",
+        "calibration.sigma_scale",
+        "calibration.temperature",
     ]
     .map(String::from)
     .to_vec();
@@ -170,7 +172,8 @@ fn every_command_prints_one_json_object() {
     }
     assert_eq!(names, expected);
     assert_eq!(tensors[4]["shape"], serde_json::json!([networks]));
-    assert_eq!(tensors[5]["shape"], serde_json::json!([8, 1]));
+    assert_eq!(tensors[5]["shape"], serde_json::json!([1]));
+    assert_eq!(tensors[7]["shape"], serde_json::json!([8, 1]));
     let count: usize = tensors
         .iter()
         .map(|t| t["values"].as_array().unwrap().len())
