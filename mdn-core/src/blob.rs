@@ -17,7 +17,7 @@
 use crate::{
     error::{Error, Result},
     half,
-    header::{Capacities, Header, HeaderRepr, Storage},
+    header::{Capacities, Header, HeaderIn, HeaderOut, Storage},
     layout::{Layout, StoredAt},
     math::weights_add_up_to_one,
 };
@@ -87,10 +87,11 @@ impl<'a> Blob<'a> {
     ///
     /// Checks, in this order: magic, version, declared length against `bytes.len()`, CRC,
     /// header decoding, header codes, header consistency (no zero dimension or network
-    /// count, name counts, storage count, sigma floor), size arithmetic, zero padding,
-    /// parameter section size, alignment of the parameters in memory, storage types this
-    /// build evaluates, finite parameters, positive scales (scalers, calibration, `int8`
-    /// rows), network weights that add up to 1.
+    /// count, name counts, sigma floor), storage codes against the layers, size
+    /// arithmetic, zero padding, parameter section size, alignment of the parameters in
+    /// memory, finite parameters, positive scales (scalers, calibration, `int8` rows),
+    /// network weights that add up to 1. Header codes include storage types this build
+    /// leaves out ([`Error::UnsupportedStorage`]).
     ///
     /// # Errors
     ///
@@ -160,7 +161,7 @@ impl<'a> Blob<'a> {
         }
 
         let after_prefix = body.get(PREFIX_LEN..).ok_or(Error::HeaderDecode)?;
-        let (repr, after_header) = postcard::take_from_bytes::<HeaderRepr<'a>>(after_prefix)
+        let (repr, after_header) = postcard::take_from_bytes::<HeaderIn<'a>>(after_prefix)
             .map_err(|_| Error::HeaderDecode)?;
         let header_len = after_prefix.len() - after_header.len();
         let header = Header::try_from(repr)?;
@@ -191,11 +192,6 @@ impl<'a> Blob<'a> {
                 offset: parameter_bytes.as_ptr() as usize % 4,
             })?;
 
-        for &storage in &header.storage {
-            if !storage.is_supported() {
-                return Err(Error::UnsupportedStorage { storage });
-            }
-        }
         check_values(&layout, parameters)?;
         let weights = parameters
             .get(layout.network_weights_range())
@@ -330,61 +326,101 @@ impl<'a> Blob<'a> {
 /// value `<= 0` where a scale must be positive. The first failing word decides, finiteness
 /// over the whole section before positivity (FORMAT.md section 4).
 ///
-/// A walk over the layers with plain arithmetic, not over [`Layout::tensors`]: it runs on
-/// devices, where the iterator costs flash.
+/// A model stored as `f32` throughout is checked word by word; only a build with packed
+/// storage walks the layers ([`check_packed`]), so an `f32`-only firmware links no more
+/// than that loop.
 fn check_values(layout: &Layout, words: &[u32]) -> Result<()> {
-    let mut non_finite = None;
-    let mut non_positive = None;
-    let mut check_f32 = |range: core::ops::Range<usize>, positive: bool| {
-        let values = words.iter().enumerate().skip(range.start);
-        for (index, &word) in values.take(range.len()) {
-            let value = from_word(word);
-            if !value.is_finite() {
-                non_finite = non_finite.or(Some(index));
-            } else if positive && value <= 0.0 {
-                non_positive = non_positive.or(Some(index));
-            }
+    #[cfg(any(feature = "f16", feature = "int8"))]
+    if layout.storage().iter().any(|&s| s != Storage::F32) {
+        return check_packed(layout, words);
+    }
+    for (index, &word) in words.iter().enumerate() {
+        if !from_word(word).is_finite() {
+            return Err(Error::NonFiniteParameter { index });
         }
-    };
+    }
+    check_shared_scales(layout, words)
+}
+
+/// [`Error::InvalidScale`] for the first shared value that must be positive and is not:
+/// the scalers' scales, then the calibration.
+fn check_shared_scales(layout: &Layout, words: &[u32]) -> Result<()> {
+    let [inputs, targets, calibration] = layout.shared_scale_ranges();
+    for index in inputs.chain(targets).chain(calibration) {
+        if words.get(index).is_some_and(|&w| from_word(w) <= 0.0) {
+            return Err(Error::InvalidScale { index });
+        }
+    }
+    Ok(())
+}
+
+/// [`Error::InvalidScale`] for the first word of `range` that is not positive (its values
+/// are finite).
+#[cfg(any(feature = "f16", feature = "int8"))]
+fn check_positive(words: &[u32], range: core::ops::Range<usize>) -> Result<()> {
+    let values = words.iter().enumerate().skip(range.start);
+    for (index, &word) in values.take(range.len()) {
+        if from_word(word) <= 0.0 {
+            return Err(Error::InvalidScale { index });
+        }
+    }
+    Ok(())
+}
+
+/// [`check_values`] for a model with packed layers: a walk over the networks' layers with
+/// plain arithmetic, `f16` weights checked as binary16, `int8` bytes all valid, `int8` row
+/// scales positive.
+#[cfg(any(feature = "f16", feature = "int8"))]
+fn check_packed(layout: &Layout, words: &[u32]) -> Result<()> {
     let shared = layout.shared_words();
-    check_f32(0..shared, false);
-    for range in layout.shared_scale_ranges() {
-        check_f32(range, true);
-    }
-    let mut f16_non_finite = None;
-    let mut at = shared;
-    for _ in 0..layout.networks() {
-        for layer in layout.dense_layers() {
-            let weights = at..at + layer.weight_words();
-            match layer.storage {
-                Storage::F32 => check_f32(weights.clone(), false),
-                Storage::F16 => {
-                    let values = words.iter().enumerate().skip(weights.start);
-                    for (index, &word) in values.take(weights.len()) {
-                        let [low, high] = [u32::from_le(word) as u16, (u32::from_le(word) >> 16) as u16];
-                        if !(half::is_finite(low) && half::is_finite(high)) {
-                            f16_non_finite = f16_non_finite.or(Some(index));
-                        }
-                    }
-                }
-                // Every byte is a valid `int8`.
-                Storage::Int8 => {}
-            }
-            let scales = weights.end..weights.end + layer.scale_words();
-            check_f32(scales.clone(), true);
-            check_f32(scales.end..scales.end + layer.rows, false);
-            at = scales.end + layer.rows;
-        }
-    }
-    let first_non_finite = match (non_finite, f16_non_finite) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
+    // Each layer of each network in word order: (first word, its shape).
+    let layers = || {
+        let mut at = shared;
+        (0..layout.networks()).flat_map(move |_| {
+            layout.dense_layers().map(move |layer| {
+                let start = at;
+                at += layer.words();
+                (start, layer)
+            })
+        })
     };
-    if let Some(index) = first_non_finite {
+    let section = |range: core::ops::Range<usize>| words.get(range).unwrap_or_default();
+    // Finiteness first, over the whole section in word order.
+    let mut non_finite = section(0..shared)
+        .iter()
+        .position(|&w| !from_word(w).is_finite());
+    for (start, layer) in layers() {
+        if non_finite.is_some() {
+            break;
+        }
+        let finite = |w: &u32| match layer.storage {
+            Storage::F32 => from_word(*w).is_finite(),
+            Storage::F16 => {
+                let w = u32::from_le(*w);
+                half::is_finite(w as u16) && half::is_finite((w >> 16) as u16)
+            }
+            // Every byte is a valid `int8`.
+            Storage::Int8 => true,
+        };
+        let weights_end = start + layer.weight_words();
+        let bad = section(start..weights_end)
+            .iter()
+            .position(|w| !finite(w))
+            .map(|i| start + i)
+            .or_else(|| {
+                let rest = section(weights_end..start + layer.words());
+                let bad = rest.iter().position(|&w| !from_word(w).is_finite())?;
+                Some(weights_end + bad)
+            });
+        non_finite = bad;
+    }
+    if let Some(index) = non_finite {
         return Err(Error::NonFiniteParameter { index });
     }
-    if let Some(index) = non_positive {
-        return Err(Error::InvalidScale { index });
+    check_shared_scales(layout, words)?;
+    for (start, layer) in layers() {
+        let scales = start + layer.weight_words();
+        check_positive(words, scales..scales + layer.scale_words())?;
     }
     Ok(())
 }
@@ -496,7 +532,7 @@ const fn align4(offset: usize) -> usize {
 pub fn encoded_len(header: &Header<'_>) -> Result<usize> {
     header.validate()?;
     let header_len = postcard::serialize_with_flavor(
-        &HeaderRepr::from(header),
+        &HeaderOut::from(header),
         postcard::ser_flavors::Size::default(),
     )
     // The size flavor only counts; it fails on nothing but overflow.
@@ -576,7 +612,7 @@ pub fn encode(header: &Header<'_>, parameters: &[f32], out: &mut [u8]) -> Result
         (MAGIC, FORMAT_VERSION.to_le_bytes(), declared.to_le_bytes());
     *prefix = [m0, m1, m2, m3, v0, v1, l0, l1, l2, l3];
     // `blob` holds exactly `encoded_len` bytes, so postcard cannot run out of room.
-    let header_len = postcard::to_slice(&HeaderRepr::from(header), rest)
+    let header_len = postcard::to_slice(&HeaderOut::from(header), rest)
         .map_err(|_| too_small)?
         .len();
     let section = body

@@ -100,6 +100,25 @@ impl Storage {
         }
     }
 
+    /// The storage as this build evaluates it: `self`, or [`Storage::F32`] in a build
+    /// without the `f16` and `int8` features, which refuses any other storage when it
+    /// decodes a header. Evaluation code asks this rather than `self`, so that such a build
+    /// compiles no arithmetic for packed layers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(mdn_core::Storage::F32.as_built(), mdn_core::Storage::F32);
+    /// ```
+    #[inline(always)]
+    pub const fn as_built(self) -> Storage {
+        if cfg!(any(feature = "f16", feature = "int8")) {
+            self
+        } else {
+            Storage::F32
+        }
+    }
+
     /// The same storage for every dense layer of a network with `hidden_layers` hidden
     /// layers (and its heads), at most [`MAX_DENSE_LAYERS`] entries.
     ///
@@ -396,14 +415,18 @@ pub struct Header<'a> {
 }
 
 /// The header as stored: enums as `u8` codes, so unknown codes can be reported precisely.
+///
+/// `S` holds the storage codes: the blob's own bytes when reading (postcard writes a
+/// sequence of `u8` exactly as a byte string, a length then the bytes, and reading them
+/// borrowed costs no collection), a vector when writing.
 #[derive(Serialize, Deserialize)]
-pub(crate) struct HeaderRepr<'a> {
+pub(crate) struct HeaderRepr<'a, S> {
     input_dim: u32,
     output_dim: u32,
     components: u32,
     networks: u32,
     hidden: HiddenWidths,
-    storage: heapless::Vec<u8, MAX_DENSE_LAYERS>,
+    storage: S,
     activation: u8,
     sigma: u8,
     sigma_floor: f32,
@@ -412,7 +435,13 @@ pub(crate) struct HeaderRepr<'a> {
     target_names: &'a str,
 }
 
-impl<'a> From<&Header<'a>> for HeaderRepr<'a> {
+/// The header as [`crate::encode`] writes it.
+pub(crate) type HeaderOut<'a> = HeaderRepr<'a, heapless::Vec<u8, MAX_DENSE_LAYERS>>;
+
+/// The header as a blob holds it.
+pub(crate) type HeaderIn<'a> = HeaderRepr<'a, &'a [u8]>;
+
+impl<'a> From<&Header<'a>> for HeaderOut<'a> {
     fn from(header: &Header<'a>) -> Self {
         HeaderRepr {
             input_dim: header.input_dim,
@@ -431,14 +460,18 @@ impl<'a> From<&Header<'a>> for HeaderRepr<'a> {
     }
 }
 
-impl<'a> TryFrom<HeaderRepr<'a>> for Header<'a> {
+impl<'a> TryFrom<HeaderIn<'a>> for Header<'a> {
     type Error = Error;
 
-    fn try_from(repr: HeaderRepr<'a>) -> Result<Self> {
+    fn try_from(repr: HeaderIn<'a>) -> Result<Self> {
         let mut storage = LayerStorage::new();
-        for &code in &repr.storage {
-            // Both vectors hold MAX_DENSE_LAYERS: the push cannot fail.
-            let _ = storage.push(Storage::try_from(code)?);
+        for &code in repr.storage {
+            let layer = Storage::try_from(code)?;
+            if !layer.is_supported() {
+                return Err(Error::UnsupportedStorage { storage: layer });
+            }
+            // More codes than layers can be is a header that does not decode.
+            storage.push(layer).map_err(|_| Error::HeaderDecode)?;
         }
         Ok(Header {
             input_dim: repr.input_dim,
@@ -459,13 +492,12 @@ impl<'a> TryFrom<HeaderRepr<'a>> for Header<'a> {
 
 impl Header<'_> {
     /// Checks what the header says about itself: no zero dimension or network count, one
-    /// name per input and per target, one storage code per dense layer, a finite
-    /// non-negative sigma floor.
+    /// name per input and per target, a finite non-negative sigma floor. (The storage codes
+    /// are counted with the layers' sizes, by [`Layout::new`](crate::Layout::new).)
     ///
     /// # Errors
     ///
-    /// [`Error::EmptyDimension`], [`Error::NameCount`], [`Error::StorageCount`] or
-    /// [`Error::InvalidSigmaFloor`].
+    /// [`Error::EmptyDimension`], [`Error::NameCount`] or [`Error::InvalidSigmaFloor`].
     ///
     /// # Examples
     ///
@@ -512,13 +544,6 @@ impl Header<'_> {
                     found,
                 });
             }
-        }
-        let layers = self.hidden.len() + 1;
-        if self.storage.len() != layers {
-            return Err(Error::StorageCount {
-                expected: layers,
-                found: self.storage.len(),
-            });
         }
         if !(self.sigma_floor.is_finite() && self.sigma_floor >= 0.0) {
             return Err(Error::InvalidSigmaFloor);

@@ -437,6 +437,7 @@ impl Layout {
         let head_rows = self.head_rows()?;
         let widths = self.hidden.iter().copied().chain([head_rows]);
         for (rows, storage) in widths.zip(&self.storage) {
+            let storage = storage.as_built();
             // `padded_rows` wraps; this checks that it does not.
             rows.checked_add(ROW_BLOCK - 1)?;
             let padded = padded_rows(rows);
@@ -495,7 +496,7 @@ impl Layout {
             let layer = DenseShape {
                 rows,
                 fan_in,
-                storage,
+                storage: storage.as_built(),
             };
             fan_in = rows;
             layer

@@ -45,7 +45,7 @@ impl Dense<'_> {
         output: &mut [f32],
         activation: Option<Activation>,
     ) {
-        match self.storage {
+        match self.storage.as_built() {
             Storage::F32 => self.forward_f32(input, output, activation),
             #[cfg(feature = "f16")]
             Storage::F16 => self.forward_packed::<u16>(input, output, activation),
@@ -218,14 +218,12 @@ fn finish_block(
     }
 }
 
-/// Where a dense layer's tensors lie in a network's parameters: weights at
-/// `start..scales`, `int8` row scales at `scales..bias` (empty for other storage), biases
-/// at `bias..end`.
+/// Where a dense layer's tensors lie in a network's parameters: weights from `start`, then
+/// for `int8` one row scale per output, then the biases at `bias..end`.
 #[derive(Debug, Clone, Copy)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub(super) struct Placement {
     pub(super) start: usize,
-    pub(super) scales: usize,
     pub(super) bias: usize,
     pub(super) end: usize,
     pub(super) fan_in: usize,
@@ -236,9 +234,14 @@ impl Placement {
     /// The layer over one network's parameter words (`None` only if they are too short,
     /// which [`Ensemble::new`](super::Ensemble::new) ruled out).
     pub(super) fn bind<'a>(&self, words: Words<'a>, kernel: Kernel) -> Option<Dense<'a>> {
+        // The row scales are as many as the biases, right before them.
+        let scales = match self.storage.as_built().has_row_scales() {
+            true => self.bias.wrapping_sub(self.end.wrapping_sub(self.bias)),
+            false => self.bias,
+        };
         Some(Dense {
-            weights: words.get(self.start..self.scales)?,
-            scales: words.get(self.scales..self.bias)?,
+            weights: words.get(self.start..scales)?,
+            scales: words.get(scales..self.bias)?,
             bias: words.get(self.bias..self.end)?,
             storage: self.storage,
             fan_in: self.fan_in,

@@ -96,6 +96,7 @@ impl<'a> Ensemble<'a> {
         // `Layout::new` checked every size of this header (the blob was validated against
         // it), so this arithmetic cannot overflow.
         let mut place = |outputs: usize, fan_in: usize, storage: Storage| {
+            let storage = storage.as_built();
             let start = network_len;
             let weight_bytes = padded_rows(outputs)
                 .wrapping_mul(fan_in)
@@ -108,7 +109,6 @@ impl<'a> Ensemble<'a> {
             network_len = bias.wrapping_add(outputs);
             Placement {
                 start,
-                scales,
                 bias,
                 end: network_len,
                 fan_in,
@@ -118,14 +118,15 @@ impl<'a> Ensemble<'a> {
         let mut storage = header.storage.iter().copied();
         for &width in &header.hidden {
             let width = to_usize(width)?;
-            let layer_storage = storage.next().ok_or(Error::SizeOverflow)?;
+            // One code per layer: `Layout::new` counted them when the blob was read.
+            let layer_storage = storage.next().unwrap_or(Storage::F32);
             hidden
                 .push(place(width, fan_in, layer_storage))
                 .map_err(|_| Error::SizeOverflow)?;
             fan_in = width;
         }
         let head_rows = components.wrapping_mul(dims).wrapping_mul(2);
-        let head_storage = storage.next().ok_or(Error::SizeOverflow)?;
+        let head_storage = storage.next().unwrap_or(Storage::F32);
         let head = place(components.wrapping_add(head_rows), fan_in, head_storage);
         let all_words = network_len.wrapping_mul(networks);
         Ok(Ensemble {

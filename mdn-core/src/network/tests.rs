@@ -228,7 +228,10 @@ fn placements_are_the_layout_offsets() {
                     TensorName::HiddenWeightScale(_)
                     | TensorName::LogitsWeightScale
                     | TensorName::MeansWeightScale
-                    | TensorName::SigmasWeightScale => (placement.scales + first_row + e) * 4,
+                    | TensorName::SigmasWeightScale => {
+                        let rows = placement.end - placement.bias;
+                        (placement.bias - rows + first_row + e) * 4
+                    }
                     _ => {
                         let (row, col) = (first_row + e / tensor.cols, e % tensor.cols);
                         let n = placement.fan_in;
