@@ -91,7 +91,7 @@ impl<'a> Blob<'a> {
     /// arithmetic, zero padding, parameter section size, alignment of the parameters in
     /// memory, finite parameters, positive scales (scalers, calibration, `int8` rows),
     /// network weights that add up to 1. Header codes include storage types this build
-    /// leaves out ([`Error::UnsupportedStorage`]).
+    /// leaves out ([`Error::Unsupported`]).
     ///
     /// # Errors
     ///

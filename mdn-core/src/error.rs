@@ -180,11 +180,13 @@ pub enum Error {
         /// Address of the parameter section modulo 4.
         offset: usize,
     },
-    /// A layer stores its weights in a [`Storage`](crate::Storage) that this build of
-    /// mdn-core leaves out (its cargo features `f16` and `int8`).
-    UnsupportedStorage {
-        /// The storage the blob asks for.
-        storage: crate::Storage,
+    /// The header asks for something this build of mdn-core leaves out: the tanh
+    /// activation, or `f16` or `int8` weights (its cargo features `tanh`, `f16`, `int8`).
+    Unsupported {
+        /// Which field.
+        field: CodedField,
+        /// The code found.
+        code: u8,
     },
     /// A parameter (weight, bias or scaler value), or a zero-row weight that fills a
     /// layer's last block, is NaN or infinite (an `f32`, or an `f16` weight).
@@ -338,10 +340,10 @@ impl fmt::Display for Error {
                 "parameters are not 4-byte aligned in memory (address % 4 = {offset}): \
                  store the blob in aligned memory"
             ),
-            Error::UnsupportedStorage { storage } => write!(
+            Error::Unsupported { field, code } => write!(
                 f,
-                "the model stores weights as {storage}, which this build of mdn-core leaves \
-                 out (enable mdn-core's `{storage}` feature)"
+                "{field} code {code} is left out of this build of mdn-core (its cargo \
+                 features tanh, f16 and int8 add them)"
             ),
             Error::NonFiniteParameter { index } => {
                 write!(f, "parameter word {index} is not finite")

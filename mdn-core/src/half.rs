@@ -30,7 +30,7 @@ pub(crate) fn widen(h: u16) -> f32 {
 
 /// Whether bits `h` hold a finite binary16 value.
 #[inline]
-#[cfg(any(feature = "f16", feature = "int8"))]
+#[cfg(any(feature = "f16", feature = "int8", test))]
 pub(crate) const fn is_finite(h: u16) -> bool {
     h & EXPONENT != EXPONENT
 }

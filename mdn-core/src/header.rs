@@ -90,9 +90,9 @@ impl Storage {
     /// # Examples
     ///
     /// ```
-    /// assert!(mdn_core::Storage::F32.is_supported());
+    /// assert!(mdn_core::Storage::F32.is_built());
     /// ```
-    pub const fn is_supported(self) -> bool {
+    pub const fn is_built(self) -> bool {
         match self {
             Storage::F32 => true,
             Storage::F16 => cfg!(feature = "f16"),
@@ -129,8 +129,11 @@ impl Storage {
     /// assert!(Storage::uniform(Storage::F16, 0).iter().eq(&[Storage::F16]));
     /// ```
     pub fn uniform(storage: Storage, hidden_layers: usize) -> LayerStorage {
-        let layers = hidden_layers.saturating_add(1).min(MAX_DENSE_LAYERS);
-        (0..layers).map(|_| storage).collect()
+        let mut all = LayerStorage::new();
+        for _ in 0..=hidden_layers.min(MAX_HIDDEN_LAYERS) {
+            let _ = all.push(storage);
+        }
+        all
     }
 }
 
@@ -435,6 +438,11 @@ pub(crate) struct HeaderRepr<'a, S> {
     target_names: &'a str,
 }
 
+/// [`Error::Unsupported`] for `code` of `field`.
+fn unsupported(field: CodedField, code: u8) -> Error {
+    Error::Unsupported { field, code }
+}
+
 /// The header as [`crate::encode`] writes it.
 pub(crate) type HeaderOut<'a> = HeaderRepr<'a, heapless::Vec<u8, MAX_DENSE_LAYERS>>;
 
@@ -449,7 +457,15 @@ impl<'a> From<&Header<'a>> for HeaderOut<'a> {
             components: header.components,
             networks: header.networks,
             hidden: header.hidden.clone(),
-            storage: header.storage.iter().map(|s| s.code()).collect(),
+            storage: {
+                // Both vectors hold MAX_DENSE_LAYERS: no push fails (and `collect` into a
+                // heapless vector would keep a panic path for the overflow).
+                let mut codes = heapless::Vec::new();
+                for layer in &header.storage {
+                    let _ = codes.push(layer.code());
+                }
+                codes
+            },
             activation: header.activation.code(),
             sigma: header.sigma.code(),
             sigma_floor: header.sigma_floor,
@@ -464,11 +480,17 @@ impl<'a> TryFrom<HeaderIn<'a>> for Header<'a> {
     type Error = Error;
 
     fn try_from(repr: HeaderIn<'a>) -> Result<Self> {
+        let activation = Activation::try_from(repr.activation)?;
+        if !activation.is_built() {
+            return Err(unsupported(CodedField::Activation, repr.activation));
+        }
+        let sigma = SigmaTransform::try_from(repr.sigma)?;
+        let target_transform = TargetTransform::try_from(repr.target_transform)?;
         let mut storage = LayerStorage::new();
         for &code in repr.storage {
             let layer = Storage::try_from(code)?;
-            if !layer.is_supported() {
-                return Err(Error::UnsupportedStorage { storage: layer });
+            if !layer.is_built() {
+                return Err(unsupported(CodedField::Storage, code));
             }
             // More codes than layers can be is a header that does not decode.
             storage.push(layer).map_err(|_| Error::HeaderDecode)?;
@@ -480,10 +502,10 @@ impl<'a> TryFrom<HeaderIn<'a>> for Header<'a> {
             networks: repr.networks,
             hidden: repr.hidden,
             storage,
-            activation: Activation::try_from(repr.activation)?,
-            sigma: SigmaTransform::try_from(repr.sigma)?,
+            activation,
+            sigma,
             sigma_floor: repr.sigma_floor,
-            target_transform: TargetTransform::try_from(repr.target_transform)?,
+            target_transform,
             feature_names: Names(repr.feature_names),
             target_names: Names(repr.target_names),
         })

@@ -71,6 +71,38 @@ impl Activation {
             Activation::Tanh => libm::tanhf(z),
         }
     }
+
+    /// Whether this build of mdn-core evaluates networks with this activation (the `tanh`
+    /// cargo feature; ReLU always).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(mdn_core::Activation::Relu.is_built());
+    /// ```
+    pub const fn is_built(self) -> bool {
+        match self {
+            Activation::Relu => true,
+            Activation::Tanh => cfg!(feature = "tanh"),
+        }
+    }
+
+    /// The activation as this build evaluates it: `self`, or ReLU in a build without the
+    /// `tanh` feature, which refuses tanh when it decodes a header. The network asks this,
+    /// so that such a build links no `tanhf`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(mdn_core::Activation::Relu.as_built(), mdn_core::Activation::Relu);
+    /// ```
+    #[inline(always)]
+    pub const fn as_built(self) -> Activation {
+        match self {
+            Activation::Tanh if !cfg!(feature = "tanh") => Activation::Relu,
+            other => other,
+        }
+    }
 }
 
 impl SigmaTransform {

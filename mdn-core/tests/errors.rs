@@ -991,16 +991,19 @@ fn blob_checks_run_in_format_order() {
         Error::NameCount { .. }
     ));
 
+    // The sigma floor, then the storage codes counted against the layers, then sizes.
     let mut raw = RawHeader::tiny();
     raw.sigma_floor = -1.0;
     raw.hidden = vec![u32::MAX, u32::MAX];
     raw.storage = vec![0; 2];
+    assert_eq!(raw_err(&raw, &TINY_STORED), Error::InvalidSigmaFloor);
+    raw.sigma_floor = 0.0;
     assert!(matches!(
         raw_err(&raw, &TINY_STORED),
         Error::StorageCount { .. }
     ));
     raw.storage = vec![0; 3];
-    assert_eq!(raw_err(&raw, &TINY_STORED), Error::InvalidSigmaFloor);
+    assert_eq!(raw_err(&raw, &TINY_STORED), Error::SizeOverflow);
 
     let mut bytes = raw_blob(&RawHeader::tiny().encode(), &TINY_STORED[..9]);
     bytes[TINY_PADDING] = 1;
@@ -1223,13 +1226,14 @@ fn storage_count() {
     let mut raw = RawHeader::tiny();
     raw.storage = vec![0; 10];
     assert_eq!(raw_err(&raw, &TINY_STORED), Error::HeaderDecode);
-    // The typed API says the same.
+    // The typed API counts them with the layout (the header alone is consistent).
     let header = Header {
         storage: Storage::uniform(Storage::F32, 3),
         ..tiny_header()
     };
+    assert_eq!(header.validate(), Ok(()));
     assert_eq!(
-        header.validate(),
+        Layout::new(&header),
         Err(Error::StorageCount {
             expected: 1,
             found: 4
@@ -1332,25 +1336,34 @@ fn packed_weights_are_checked_like_every_parameter() {
     }
 }
 
-/// A build without the `f16` and `int8` features refuses such blobs before reading their
-/// values (`cargo test -p mdn-core --no-default-features --test errors`, run by check.sh).
+/// A build without the `tanh`, `f16` and `int8` features refuses such blobs when it
+/// decodes the header (`cargo test -p mdn-core --no-default-features --test errors`, run by
+/// check.sh).
 #[test]
-#[cfg(not(all(feature = "f16", feature = "int8")))]
-fn unsupported_storage() {
+#[cfg(not(all(feature = "tanh", feature = "f16", feature = "int8")))]
+fn unsupported() {
     let mut raw = RawHeader::tiny();
-    // The shared words, then the heads' 8 rows of weights (f16: four words, int8: two, and
-    // three row scales), then three biases.
-    let shared = &TINY_STORED[..7];
-    let f16_section = [shared, &[0.0; 4], &[0.25; 3]].concat();
-    let int8_section = [shared, &[0.0; 2], &[1.0; 3], &[0.25; 3]].concat();
-    for (code, storage, enabled, section) in [
-        (1, Storage::F16, cfg!(feature = "f16"), f16_section),
-        (2, Storage::Int8, cfg!(feature = "int8"), int8_section),
-    ] {
+    raw.activation = 1;
+    if !cfg!(feature = "tanh") {
+        assert_eq!(
+            raw_err(&raw, &TINY_STORED),
+            Error::Unsupported {
+                field: CodedField::Activation,
+                code: 1
+            }
+        );
+    }
+    let mut raw = RawHeader::tiny();
+    for (code, enabled) in [(1, cfg!(feature = "f16")), (2, cfg!(feature = "int8"))] {
         raw.storage = vec![code];
-        let bytes = raw_blob(&raw.encode(), &section);
         if !enabled {
-            assert_eq!(blob_err(&bytes), Error::UnsupportedStorage { storage });
+            assert_eq!(
+                raw_err(&raw, &TINY_STORED),
+                Error::Unsupported {
+                    field: CodedField::Storage,
+                    code
+                }
+            );
         }
     }
 }

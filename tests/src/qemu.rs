@@ -258,7 +258,7 @@ pub fn measure_cost(
     let capacities = capacities.map(|c| c.to_string()).join(",");
     let status = machine
         .release_build(firmware)
-        .args(["--quiet", "--bin", "cost"])
+        .args(["--quiet", "--bin", "cost", "--features", &features_for(model)?])
         .env("MDN_MODEL", model)
         .env("MDN_CAPACITIES", &capacities)
         .status()?;
@@ -272,6 +272,41 @@ pub fn measure_cost(
     let log = run_counted(machine, &machine.release_elf(firmware, "cost"))?;
     CostReport::parse(&log)
         .ok_or_else(|| io::Error::other(format!("no cost figures in the log:\n{log}")))
+}
+
+/// The firmware features (`tanh`, `f16`, `int8`: what mdn-core evaluates beyond ReLU
+/// networks of `f32` weights) a model needs, as `--features` takes them: the smallest
+/// firmware that runs it, as an application for that model would be built.
+///
+/// # Errors
+///
+/// An [`io::Error`] if the file cannot be read or is not a valid blob.
+///
+/// # Examples
+///
+/// ```
+/// let minimal = std::path::Path::new("../firmware-example/models/minimal.mdn");
+/// assert_eq!(mdn_tests::qemu::features_for(minimal)?, "");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn features_for(model: &Path) -> io::Result<String> {
+    let bytes = std::fs::read(model)?;
+    let mut words = vec![0_u32; bytes.len().div_ceil(4)];
+    bytemuck::cast_slice_mut::<u32, u8>(&mut words)[..bytes.len()].copy_from_slice(&bytes);
+    let aligned = &bytemuck::cast_slice::<u32, u8>(&words)[..bytes.len()];
+    let blob = mdn_core::Blob::from_bytes(aligned)
+        .map_err(|e| io::Error::other(format!("{}: {e}", model.display())))?;
+    let header = blob.header();
+    let mut features = Vec::new();
+    if header.activation == mdn_core::Activation::Tanh {
+        features.push("tanh");
+    }
+    for (storage, feature) in [(mdn_core::Storage::F16, "f16"), (mdn_core::Storage::Int8, "int8")] {
+        if header.storage.contains(&storage) {
+            features.push(feature);
+        }
+    }
+    Ok(features.join(","))
 }
 
 /// Runs a firmware ELF on `machine` under `-icount` [`ICOUNT_SHIFT`] and returns its log.

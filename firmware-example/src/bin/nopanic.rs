@@ -138,7 +138,7 @@ fn drift_monitor(mixture: &Mixture<8, 2>, y: &[f32]) -> u32 {
 }
 
 /// The writer and the layout's readers on a header and parameters the compiler cannot see
-/// (those of `blob`): `encoded_len`, `encode`, `Layout::tensors`, `Layout::stored_index`,
+/// (those of `blob`): `encoded_len`, `encode`, `Layout::tensors`, `Layout::stored_position`,
 /// `Layout::find`, `Blob::parameter_values`.
 fn writer_and_layout(blob: &Blob<'_>) -> u32 {
     let header = blob.header();
@@ -148,8 +148,8 @@ fn writer_and_layout(blob: &Blob<'_>) -> u32 {
             a ^ t.offset as u32 ^ t.len() as u32 ^ t.network.map_or(0, |m| m as u32)
         });
         checksum ^= layout
-            .stored_index(black_box(3))
-            .map_or(0, |index| index as u32);
+            .stored_position(black_box(3))
+            .map_or(0, |at| at.byte as u32);
         checksum ^= layout
             .find(black_box(mdn_core::TensorName::MeansBias))
             .map_or(0, |t| t.offset as u32);

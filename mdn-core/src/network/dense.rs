@@ -185,7 +185,7 @@ impl Dense<'_> {
 #[inline(always)]
 pub(super) fn activate(z: f32, activation: Option<Activation>) -> f32 {
     match activation {
-        Some(activation) => activation.apply(z),
+        Some(activation) => activation.as_built().apply(z),
         None => z,
     }
 }

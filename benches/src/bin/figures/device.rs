@@ -48,6 +48,7 @@ pub(crate) fn footprint(
     let mut build = machine.release_build(firmware);
     build
         .args(["--quiet", "--bin", "minimal"])
+        .args(["--features", &qemu::features_for(model)?])
         .env("MDN_MODEL", model)
         .env(
             "MDN_CAPACITIES",
