@@ -14,7 +14,7 @@ use core::fmt;
 
 use crate::{
     error::{Error, Result},
-    header::{Header, LayerStorage, Storage, to_usize},
+    header::{Header, Storage, to_usize},
 };
 
 /// Rows of a dense layer's weights stored together, column after column (FORMAT.md section
@@ -365,7 +365,10 @@ pub struct Layout {
     components: usize,
     networks: usize,
     hidden: heapless::Vec<usize, { crate::MAX_HIDDEN_LAYERS }>,
-    storage: LayerStorage,
+    /// Only in a build with packed layers (in another, every layer is `f32`): an
+    /// `f32`-only firmware's layout stays as small as before on its stack.
+    #[cfg(any(feature = "f16", feature = "int8"))]
+    storage: crate::header::LayerStorage,
     network_parameter_count: usize,
     parameter_count: usize,
     network_stored_count: usize,
@@ -412,6 +415,7 @@ impl Layout {
             components: to_usize(header.components)?,
             networks: to_usize(header.networks)?,
             hidden,
+            #[cfg(any(feature = "f16", feature = "int8"))]
             storage: header.storage.clone(),
             network_parameter_count: 0,
             parameter_count: 0,
@@ -436,7 +440,7 @@ impl Layout {
         // The hidden layers, then the heads as one layer of K + 2 K D rows.
         let head_rows = self.head_rows()?;
         let widths = self.hidden.iter().copied().chain([head_rows]);
-        for (rows, storage) in widths.zip(&self.storage) {
+        for (rows, storage) in widths.zip(self.storage()) {
             let storage = storage.as_built();
             // `padded_rows` wraps; this checks that it does not.
             rows.checked_add(ROW_BLOCK - 1)?;
@@ -492,7 +496,7 @@ impl Layout {
         let head_rows = self.head_rows().unwrap_or(0);
         let mut fan_in = self.inputs;
         let rows = self.hidden.iter().copied().chain([head_rows]);
-        rows.zip(&self.storage).map(move |(rows, &storage)| {
+        rows.zip(self.storage()).map(move |(rows, &storage)| {
             let layer = DenseShape {
                 rows,
                 fan_in,
@@ -541,7 +545,7 @@ impl Layout {
             TensorName::SigmaScale,
             TensorName::Temperature,
         ];
-        let storage = |layer: usize| self.storage.get(layer).copied().unwrap_or(Storage::F32);
+        let storage = |layer: usize| self.storage().get(layer).copied().unwrap_or(Storage::F32);
         // A layer's tensors: weight, its row scales if `int8`, bias.
         let layer = move |weight, scale, bias, storage: Storage| {
             let scale = storage.has_row_scales().then_some((scale, Storage::F32));
@@ -665,7 +669,8 @@ impl Layout {
     }
 
     /// How each dense layer of a network stores its weights: the hidden layers input side
-    /// first, then the heads.
+    /// first, then the heads (all `f32` in a build without the `f16` and `int8` features,
+    /// which refuses other storage).
     ///
     /// # Examples
     ///
@@ -676,7 +681,14 @@ impl Layout {
     /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn storage(&self) -> &[Storage] {
-        &self.storage
+        #[cfg(any(feature = "f16", feature = "int8"))]
+        return &self.storage;
+        #[cfg(not(any(feature = "f16", feature = "int8")))]
+        {
+            const ALL_F32: [Storage; crate::MAX_DENSE_LAYERS] =
+                [Storage::F32; crate::MAX_DENSE_LAYERS];
+            ALL_F32.get(..=self.hidden.len()).unwrap_or(&ALL_F32)
+        }
     }
 
     /// Where the parameter at `index` in logical order (tensor after tensor, as

@@ -101,7 +101,7 @@ impl Ensemble<'_> {
                 .zip(sigmas.chunks_exact_mut(dims));
             for (mean_row, sigma_row) in rows.take(components) {
                 let target = self.target_offset.iter().zip(self.target_scale);
-                let target = target.zip(self.sigma_scale);
+                let target = target.zip(self.calibration);
                 for ((mean, sigma), ((offset, scale), calibration)) in
                     mean_row.iter_mut().zip(sigma_row).zip(target)
                 {

@@ -227,15 +227,41 @@ pub(super) struct Placement {
     pub(super) bias: usize,
     pub(super) end: usize,
     pub(super) fan_in: usize,
-    pub(super) storage: Storage,
+    /// Only in a build with packed layers: an `f32`-only model keeps its placements (one
+    /// per layer, in every copy of the model on a device's stack) as small as before.
+    #[cfg(any(feature = "f16", feature = "int8"))]
+    storage: Storage,
 }
 
 impl Placement {
+    /// A layer's placement.
+    pub(super) fn new(start: usize, bias: usize, end: usize, fan_in: usize, storage: Storage) -> Self {
+        #[cfg(not(any(feature = "f16", feature = "int8")))]
+        let _ = storage;
+        Placement {
+            start,
+            bias,
+            end,
+            fan_in,
+            #[cfg(any(feature = "f16", feature = "int8"))]
+            storage,
+        }
+    }
+
+    /// How the layer's weights are stored, as this build evaluates them.
+    #[inline(always)]
+    pub(super) fn storage(&self) -> Storage {
+        #[cfg(any(feature = "f16", feature = "int8"))]
+        return self.storage.as_built();
+        #[cfg(not(any(feature = "f16", feature = "int8")))]
+        Storage::F32
+    }
+
     /// The layer over one network's parameter words (`None` only if they are too short,
     /// which [`Ensemble::new`](super::Ensemble::new) ruled out).
     pub(super) fn bind<'a>(&self, words: Words<'a>, kernel: Kernel) -> Option<Dense<'a>> {
         // The row scales are as many as the biases, right before them.
-        let scales = match self.storage.as_built().has_row_scales() {
+        let scales = match self.storage().has_row_scales() {
             true => self.bias.wrapping_sub(self.end.wrapping_sub(self.bias)),
             false => self.bias,
         };
@@ -243,7 +269,7 @@ impl Placement {
             weights: words.get(self.start..scales)?,
             scales: words.get(scales..self.bias)?,
             bias: words.get(self.bias..self.end)?,
-            storage: self.storage,
+            storage: self.storage(),
             fan_in: self.fan_in,
             kernel,
         })

@@ -47,10 +47,9 @@ pub(crate) struct Ensemble<'a> {
     target_offset: Words<'a>,
     target_scale: Words<'a>,
     network_log_weights: Words<'a>,
-    /// Calibration: a factor on each dimension's sigmas, `[D]`.
-    sigma_scale: Words<'a>,
-    /// Calibration: the divisor of every mixing logit, one word.
-    temperature: Words<'a>,
+    /// Calibration: a factor on each dimension's sigmas, then the divisor of every mixing
+    /// logit (the temperature), `D + 1` words.
+    calibration: Words<'a>,
     /// Every network's parameters, `network_len` words each, in blob order.
     network_words: Words<'a>,
     network_len: usize,
@@ -107,13 +106,7 @@ impl<'a> Ensemble<'a> {
                 false => scales,
             };
             network_len = bias.wrapping_add(outputs);
-            Placement {
-                start,
-                bias,
-                end: network_len,
-                fan_in,
-                storage,
-            }
+            Placement::new(start, bias, network_len, fan_in, storage)
         };
         let mut storage = header.storage.iter().copied();
         for &width in &header.hidden {
@@ -135,8 +128,7 @@ impl<'a> Ensemble<'a> {
             target_offset: take(&mut rest, dims)?,
             target_scale: take(&mut rest, dims)?,
             network_log_weights: take(&mut rest, networks)?,
-            sigma_scale: take(&mut rest, dims)?,
-            temperature: take(&mut rest, 1)?,
+            calibration: take(&mut rest, dims.wrapping_add(1))?,
             network_words: take(&mut rest, all_words)?,
             network_len,
             hidden,
@@ -258,8 +250,8 @@ impl<'a> Ensemble<'a> {
 
     /// The calibration's temperature, which divides every mixing logit.
     fn temperature(&self) -> f32 {
-        // One word, cut by `new`; 1.0 (the identity) only if it were missing.
-        self.temperature.first().map_or(1.0, word)
+        // The last of the D + 1 words `new` cut; 1.0 (the identity) only if it were missing.
+        self.calibration.last().map_or(1.0, word)
     }
 
     /// Turns every network's head logits into mixture log weights in place:
@@ -290,7 +282,7 @@ impl<'a> Ensemble<'a> {
     /// `sigma = (max(transform(z), floor) * scale) * sigma_scale`, in original target
     /// units, calibrated.
     fn sigmas_from_pre_activations(&self, row: &mut [f32]) {
-        let scales = self.target_scale.iter().zip(self.sigma_scale);
+        let scales = self.target_scale.iter().zip(self.calibration);
         for (sigma, (scale, calibration)) in row.iter_mut().zip(scales) {
             let unscaled = floor_at(self.sigma.apply(*sigma), self.sigma_floor) * word(scale);
             *sigma = unscaled * word(calibration);
@@ -300,7 +292,7 @@ impl<'a> Ensemble<'a> {
     /// Whether every dense layer stores `f32` weights (the batched path's case).
     pub(crate) fn all_f32(&self) -> bool {
         let layers = self.hidden.iter().chain([&self.head]);
-        layers.into_iter().all(|layer| layer.storage == Storage::F32)
+        layers.into_iter().all(|layer| layer.storage() == Storage::F32)
     }
 }
 

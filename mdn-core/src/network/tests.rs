@@ -208,7 +208,7 @@ fn placements_are_the_layout_offsets() {
                     | TensorName::HiddenBias(i) => ensemble.hidden[i],
                     _ => ensemble.head,
                 };
-                assert_eq!(placement.storage, storage[tensor.name_layer(hidden.len())]);
+                assert_eq!(placement.storage(), storage[tensor.name_layer(hidden.len())]);
                 // The tensor's first row within its layer (the heads share one).
                 let k = k as usize;
                 let first_row = match tensor.name {
