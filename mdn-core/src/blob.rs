@@ -373,54 +373,48 @@ fn check_positive(words: &[u32], range: core::ops::Range<usize>) -> Result<()> {
 #[cfg(any(feature = "f16", feature = "int8"))]
 fn check_packed(layout: &Layout, words: &[u32]) -> Result<()> {
     let shared = layout.shared_words();
-    // Each layer of each network in word order: (first word, its shape).
-    let layers = || {
-        let mut at = shared;
-        (0..layout.networks()).flat_map(move |_| {
-            layout.dense_layers().map(move |layer| {
-                let start = at;
-                at += layer.words();
-                (start, layer)
-            })
-        })
-    };
-    let section = |range: core::ops::Range<usize>| words.get(range).unwrap_or_default();
     // Finiteness first, over the whole section in word order.
-    let mut non_finite = section(0..shared)
-        .iter()
-        .position(|&w| !from_word(w).is_finite());
-    for (start, layer) in layers() {
-        if non_finite.is_some() {
-            break;
+    check_finite(words, 0..shared, Storage::F32)?;
+    let mut at = shared;
+    for _ in 0..layout.networks() {
+        for layer in layout.dense_layers() {
+            let scales = at + layer.weight_words();
+            check_finite(words, at..scales, layer.storage)?;
+            at += layer.words();
+            check_finite(words, scales..at, Storage::F32)?;
         }
-        let finite = |w: &u32| match layer.storage {
-            Storage::F32 => from_word(*w).is_finite(),
-            Storage::F16 => {
-                let w = u32::from_le(*w);
-                half::is_finite(w as u16) && half::is_finite((w >> 16) as u16)
-            }
-            // Every byte is a valid `int8`.
-            Storage::Int8 => true,
-        };
-        let weights_end = start + layer.weight_words();
-        let bad = section(start..weights_end)
-            .iter()
-            .position(|w| !finite(w))
-            .map(|i| start + i)
-            .or_else(|| {
-                let rest = section(weights_end..start + layer.words());
-                let bad = rest.iter().position(|&w| !from_word(w).is_finite())?;
-                Some(weights_end + bad)
-            });
-        non_finite = bad;
-    }
-    if let Some(index) = non_finite {
-        return Err(Error::NonFiniteParameter { index });
     }
     check_shared_scales(layout, words)?;
-    for (start, layer) in layers() {
-        let scales = start + layer.weight_words();
-        check_positive(words, scales..scales + layer.scale_words())?;
+    let mut at = shared;
+    for _ in 0..layout.networks() {
+        for layer in layout.dense_layers() {
+            let scales = at + layer.weight_words();
+            check_positive(words, scales..scales + layer.scale_words())?;
+            at += layer.words();
+        }
+    }
+    Ok(())
+}
+
+/// [`Error::NonFiniteParameter`] for the first word of `range` that holds a NaN or an
+/// infinity as `storage` (an `f32`, or two `f16`; every `int8` byte is valid). Out of line:
+/// one copy in flash for every kind of word.
+#[cfg(any(feature = "f16", feature = "int8"))]
+#[inline(never)]
+fn check_finite(words: &[u32], range: core::ops::Range<usize>, storage: Storage) -> Result<()> {
+    let values = words.iter().enumerate().skip(range.start);
+    for (index, &word) in values.take(range.len()) {
+        let finite = match storage {
+            Storage::F32 => from_word(word).is_finite(),
+            Storage::F16 => {
+                let word = u32::from_le(word);
+                half::is_finite(word as u16) && half::is_finite((word >> 16) as u16)
+            }
+            Storage::Int8 => true,
+        };
+        if !finite {
+            return Err(Error::NonFiniteParameter { index });
+        }
     }
     Ok(())
 }

@@ -15,17 +15,19 @@ const SUBNORMAL_UNIT: f32 = 1.0 / 16_777_216.0;
 #[inline]
 pub(crate) fn widen(h: u16) -> f32 {
     let sign = u32::from(h & 0x8000) << 16;
-    let exponent = u32::from((h & EXPONENT) >> 10);
-    let mantissa = u32::from(h & 0x03FF);
-    let magnitude = match exponent {
-        // Zero and subnormals: `mantissa * 2^-24`, a product of an integer below 2^10
-        // and a power of two, so exact.
-        0 => (mantissa as f32 * SUBNORMAL_UNIT).to_bits(),
-        0x1F => 0x7F80_0000 | (mantissa << 13),
-        // Rebias the exponent from 15 to 127.
-        _ => ((exponent + 112) << 23) | (mantissa << 13),
+    let magnitude = u32::from(h & 0x7FFF);
+    let value = if magnitude < 0x0400 {
+        // Zero and subnormals: `mantissa * 2^-24`, an integer below 2^10 times a power of
+        // two, so exact (integer arithmetic and one conversion: no f32 subnormal enters,
+        // so a flush-to-zero FPU mode cannot change it).
+        magnitude as f32 * SUBNORMAL_UNIT
+    } else if magnitude >= u32::from(EXPONENT) {
+        f32::from_bits(0x7F80_0000 | ((magnitude & 0x03FF) << 13))
+    } else {
+        // A normal value: the exponent rebiased from 15 to 127, the mantissa widened.
+        f32::from_bits((magnitude << 13) + (112 << 23))
     };
-    f32::from_bits(sign | magnitude)
+    f32::from_bits(value.to_bits() | sign)
 }
 
 /// Whether bits `h` hold a finite binary16 value.

@@ -27,6 +27,10 @@ use crate::{
 /// The largest `|q|` of a symmetric `int8` weight.
 const INT8_MAX: f32 = 127.0;
 
+/// The fewest inputs for which an `int8` layer is smaller than an `f16` one: a row takes
+/// `n + 4` bytes (its scale) against `2 n`.
+pub const INT8_MIN_FAN_IN: usize = 5;
+
 /// How a model's weights are stored: the hidden layers' type and the heads' type, as
 /// `mdn train --weights` and `mdn quantize --weights` name them.
 ///
@@ -36,14 +40,20 @@ const INT8_MAX: f32 = 127.0;
 ///   narrow sigmas of a precise model suffer from `int8` heads: BENCHMARKS.md, "Compact
 ///   weights"); `--head-weights` overrides the heads.
 ///
+/// An `int8` row costs its weights and a 4-byte scale, so a layer of at most
+/// [`INT8_MIN_FAN_IN`] - 1 inputs (the first layer of a one-feature model) is smaller as
+/// `f16`: [`WeightPlan::storage`] stores it so.
+///
 /// # Examples
 ///
 /// ```
 /// use mdn_train::compact::WeightPlan;
-/// use mdn_core::Storage;
+/// use mdn_core::Storage::{F16, Int8};
 /// let plan: WeightPlan = "int8".parse().unwrap();
-/// assert_eq!((plan.hidden, plan.head), (Storage::Int8, Storage::F16));
-/// assert!(plan.storage(2).iter().eq(&[Storage::Int8, Storage::Int8, Storage::F16]));
+/// assert_eq!((plan.hidden, plan.head), (Int8, F16));
+/// assert!(plan.storage(13, &[32, 32]).iter().eq(&[Int8, Int8, F16]));
+/// // One input: its first layer as f16 (2 bytes a weight, no scale) is smaller.
+/// assert!(plan.storage(1, &[32, 32]).iter().eq(&[F16, Int8, F16]));
 /// assert_eq!(plan.to_string(), "int8 hidden layers, f16 heads");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,15 +71,23 @@ impl WeightPlan {
         head: Storage::F32,
     };
 
-    /// The header's storage list for a network of `hidden_layers` hidden layers.
+    /// The header's storage list for a network of `inputs` features and `hidden` widths:
+    /// the plan's, except that a layer [`WeightPlan`] would store as `int8` with fewer than
+    /// [`INT8_MIN_FAN_IN`] inputs is `f16`.
     ///
     /// # Examples
     ///
     /// See [`WeightPlan`].
-    pub fn storage(&self, hidden_layers: usize) -> LayerStorage {
-        let mut storage = Storage::uniform(self.hidden, hidden_layers);
-        if let Some(head) = storage.last_mut() {
-            *head = self.head;
+    pub fn storage(&self, inputs: usize, hidden: &[usize]) -> LayerStorage {
+        let fan_ins = std::iter::once(inputs).chain(hidden.iter().copied());
+        let plans = std::iter::repeat_n(self.hidden, hidden.len()).chain([self.head]);
+        let mut storage = LayerStorage::new();
+        for (plan, fan_in) in plans.zip(fan_ins) {
+            let layer = match plan {
+                Storage::Int8 if fan_in < INT8_MIN_FAN_IN => Storage::F16,
+                other => other,
+            };
+            let _ = storage.push(layer);
         }
         storage
     }
@@ -135,6 +153,28 @@ pub fn parse_storage(s: &str) -> std::result::Result<Storage, String> {
         "int8" => Ok(Storage::Int8),
         other => Err(format!("expected f32, f16 or int8, found `{other}`")),
     }
+}
+
+/// The blob `bytes` with its layers stored as `plan` says ([`WeightPlan::storage`]).
+///
+/// # Errors
+///
+/// As [`convert`].
+///
+/// # Examples
+///
+/// ```
+/// let bytes = mdn_core::doc_example_blob();
+/// let plan: mdn_train::compact::WeightPlan = "f16".parse().unwrap();
+/// let half = mdn_train::compact::apply(&bytes, &plan).unwrap();
+/// assert!(half.len() < bytes.len());
+/// ```
+pub fn apply(bytes: &[u8], plan: &WeightPlan) -> Result<AlignedBytes> {
+    let aligned = AlignedBytes::from_slice(bytes);
+    let blob = Blob::from_bytes(&aligned).map_err(core_error("reading the model to convert"))?;
+    let header = blob.header();
+    let hidden: Vec<usize> = header.hidden.iter().map(|&w| w as usize).collect();
+    convert(bytes, &plan.storage(header.input_dim as usize, &hidden))
 }
 
 /// The blob `bytes` with its layers stored as `storage` (one entry per dense layer: the

@@ -115,25 +115,28 @@ impl Dense<'_> {
     }
 }
 
-/// A packed weight type: `f16` bits or an `int8`, and its exact value in `f32`.
+/// A packed weight type: `f16` bits or an `int8`, and the exact `f32` values of one
+/// column of a block.
 #[cfg(any(feature = "f16", feature = "int8"))]
 trait Packed: bytemuck::Pod {
-    fn widen(self) -> f32;
+    fn widen_column(column: &[Self; ROW_BLOCK]) -> [f32; ROW_BLOCK];
 }
 
 #[cfg(feature = "f16")]
 impl Packed for u16 {
-    #[inline(always)]
-    fn widen(self) -> f32 {
-        crate::half::widen(u16::from_le(self))
+    /// Out of line: the conversion's bit arithmetic once in flash, not in every unrolled
+    /// copy of the loop.
+    #[inline(never)]
+    fn widen_column(column: &[u16; ROW_BLOCK]) -> [f32; ROW_BLOCK] {
+        column.map(|h| crate::half::widen(u16::from_le(h)))
     }
 }
 
 #[cfg(feature = "int8")]
 impl Packed for i8 {
     #[inline(always)]
-    fn widen(self) -> f32 {
-        f32::from(self)
+    fn widen_column(column: &[i8; ROW_BLOCK]) -> [f32; ROW_BLOCK] {
+        column.map(f32::from)
     }
 }
 
@@ -167,8 +170,9 @@ impl Dense<'_> {
         for (block, (out, bias)) in blocks.zip(outputs) {
             let mut sums = [0.0_f32; ROW_BLOCK];
             for (column, &x) in block.iter().zip(input) {
-                for (sum, &w) in sums.iter_mut().zip(column) {
-                    *sum += w.widen() * x;
+                let weights = T::widen_column(column);
+                for (sum, w) in sums.iter_mut().zip(weights) {
+                    *sum += w * x;
                 }
             }
             if let Some(scales) = scales.next() {

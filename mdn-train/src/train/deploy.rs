@@ -286,16 +286,7 @@ pub fn finish(
     data: &Dataset,
     finishing: &Finishing,
 ) -> Result<CalibrationChoice> {
-    let blob = deployed.blob();
-    let hidden_layers = mdn_core::Blob::from_bytes(blob)
-        .map_err(|source| Error::Core {
-            context: "validating the written model".into(),
-            source,
-        })?
-        .header()
-        .hidden
-        .len();
-    let mut written = compact::convert(blob, &finishing.weights.storage(hidden_layers))?;
+    let mut written = compact::apply(deployed.blob(), &finishing.weights)?;
     let held_out = &deployed.teacher.rows_held_out;
     let choice = if !finishing.calibrate {
         CalibrationChoice::Off

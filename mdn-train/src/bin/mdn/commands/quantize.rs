@@ -45,7 +45,7 @@ pub fn run(args: QuantizeArgs) -> Result<()> {
         Some(head) => args.weights.with_head(head),
         None => args.weights,
     };
-    let converted = compact::convert(&file.bytes, &plan.storage(before.hidden.len()))?;
+    let converted = compact::apply(&file.bytes, &plan)?;
     let score = match &args.data {
         Some(path) => {
             let data = load::for_model(&file, path, &args.csv)?;
