@@ -41,6 +41,7 @@ step "mdn-core on thumb targets, with and without defmt; mdn-cortex-m's assembly
 for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
     cargo build -p mdn-core --target "$target"
     cargo build -p mdn-core --target "$target" --features defmt
+    cargo build -p mdn-core --target "$target" --no-default-features
 done
 # The host build compiles mdn-cortex-m's portable fallback, not its assembly.
 for target in thumbv6m-none-eabi thumbv7em-none-eabihf thumbv8m.main-none-eabihf; do
@@ -49,6 +50,8 @@ done
 
 step "host tests"
 cargo test --workspace
+# A build without the optional evaluators refuses their blobs with Error::Unsupported.
+cargo test -p mdn-core --no-default-features --test errors unsupported
 
 step "host bits built for this CPU (-C target-cpu=native): golden set and batch path"
 # Rust never contracts into fused multiply-adds, so AVX and FMA must not change a bit.
@@ -67,15 +70,20 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 step "firmware: clippy and builds (QEMU and board variants)"
 (
     cd firmware-example
-    cargo clippy --release --bins -- -D warnings
-    cargo clippy --release --bins --target thumbv6m-none-eabi -- -D warnings
+    cargo clippy --release --bins --features tanh,f16,int8 -- -D warnings
+    cargo clippy --release --bins --features tanh,f16,int8 --target thumbv6m-none-eabi -- -D warnings
     cargo build --release
+    # The parity firmware: every model kind (tanh, f16 and int8 weights).
+    cargo build --release --features tanh,f16,int8
     # Its own target dir: the QEMU binaries stay at target/thumbv7em-none-eabihf/release.
     cargo build --release --no-default-features --features board-nrf52840dk \
         --target-dir target/nrf52840dk
     # Link-time proof that mdn-core cannot panic: the build fails if any panic path remains.
-    cargo build --release --bin nopanic --features nopanic
-    cargo build --release --bin nopanic --features nopanic --target thumbv6m-none-eabi
+    # Without and with the optional evaluators (tanh, packed weights), on both cores.
+    for features in nopanic nopanic,tanh,f16,int8; do
+        cargo build --release --bin nopanic --features "$features"
+        cargo build --release --bin nopanic --features "$features" --target thumbv6m-none-eabi
+    done
 )
 
 step "device parity and drift watch in QEMU"

@@ -1,7 +1,8 @@
 //! Structurally valid blobs, so the header, shape and evaluation code are reached and not
 //! only the checksum: a small random header (1 to 4 inputs, 0 to 3 hidden layers of width 1
-//! to 16, K from 1 to 6, D from 1 to 3, every activation, sigma transform and target
-//! transform) with random parameters, written by `mdn_core::encode`; then, optionally, raw
+//! to 16, K from 1 to 6, D from 1 to 3, every activation, sigma transform, target
+//! transform and weight storage of each layer) with random parameters and calibration,
+//! written by `mdn_core::encode`; then, optionally, raw
 //! patches (any sigma floor, unknown codes, non-finite or non-positive parameters, byte
 //! mutations, a changed length) under a recomputed CRC, so that every check after the
 //! checksum is exercised; then every query.
@@ -12,7 +13,8 @@ use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use mdn_core::{
     Activation, Blob, Header, HiddenWidths, Layout, NAME_SEPARATOR, Names, PREFIX_LEN,
-    SigmaTransform, TRAILER_LEN, TargetTransform, TensorName, crc32, encode, encoded_len,
+    SigmaTransform, Storage, TRAILER_LEN, TargetTransform, TensorName, crc32, encode,
+    encoded_len,
 };
 use mdn_fuzz::{AlignedBytes, Queries, SplitMix, models_from_bytes, parse_every_way};
 
@@ -21,6 +23,8 @@ use mdn_fuzz::{AlignedBytes, Queries, SplitMix, models_from_bytes, parse_every_w
 struct Spec {
     inputs: u32,
     hidden: Vec<u32>,
+    /// One per dense layer: the hidden layers, then the heads.
+    storage: Vec<Storage>,
     activation: Activation,
     sigma: SigmaTransform,
     /// Any bits; a floor the writer refuses (NaN, negative) is patched in after writing.
@@ -35,8 +39,9 @@ struct Spec {
     /// positive.
     weight_exponent: i32,
     seed: u64,
-    /// Raw codes written over activation, sigma and target transform.
-    codes: Option<[u8; 3]>,
+    /// Raw codes written over activation, sigma, target transform and the first layer's
+    /// storage.
+    codes: Option<[u8; 4]>,
     /// `(parameter index, bits)` written over parameters (NaN, infinities, zero scales).
     parameters: Vec<(u16, u32)>,
     /// `(byte index, xor mask)` applied anywhere in the blob.
@@ -72,6 +77,9 @@ impl<'a> Arbitrary<'a> for Spec {
         let layers = u.int_in_range(0..=3)?;
         let hidden = (0..layers)
             .map(|_| u.int_in_range(1..=16))
+            .collect::<arbitrary::Result<_>>()?;
+        let storage = (0..=layers)
+            .map(|_| u.choose(&[Storage::F32, Storage::F16, Storage::Int8]).copied())
             .collect::<arbitrary::Result<_>>()?;
         let activation = *u.choose(&[Activation::Relu, Activation::Tanh])?;
         let sigma = *u.choose(&[
@@ -109,6 +117,7 @@ impl<'a> Arbitrary<'a> for Spec {
         Ok(Spec {
             inputs,
             hidden,
+            storage,
             activation,
             sigma,
             sigma_floor,
@@ -139,6 +148,7 @@ impl Spec {
             components: self.components,
             networks: self.networks,
             hidden: HiddenWidths::from_slice(&self.hidden).expect("at most 3 layers"),
+            storage: self.storage.iter().copied().collect(),
             activation: self.activation,
             sigma: self.sigma,
             sigma_floor,
@@ -149,7 +159,9 @@ impl Spec {
     }
 
     /// Parameters in logical order: uniform in `[-2^e, 2^e]`, scales in `(0, 2^e]`, equal
-    /// network weights (`-ln M` each; parameter overrides may break them).
+    /// network weights (`-ln M` each; parameter overrides may break them); an `f16` weight
+    /// cut to binary16's precision (0 below its normal range), an `int8` weight an integer
+    /// in `-127..=127`.
     fn parameter_values(&self, layout: &Layout) -> Vec<f32> {
         let mut rng = SplitMix(self.seed);
         let bound = 2_f32.powi(self.weight_exponent);
@@ -162,10 +174,16 @@ impl Spec {
             }
             for _ in 0..tensor.len() {
                 let unit = (rng.next_word() >> 40) as f32 / (1_u32 << 24) as f32; // [0, 1)
-                values.push(if tensor.name.is_scale() {
+                let value = if tensor.name.is_scale() {
                     bound * (1.0 - unit) // (0, bound]
                 } else {
                     bound * (2.0 * unit - 1.0)
+                };
+                values.push(match tensor.storage {
+                    Storage::F32 => value,
+                    Storage::F16 if value.abs() < 6.103_515_6e-5 || value.abs() > 65_504.0 => 0.0,
+                    Storage::F16 => f32::from_bits(value.to_bits() & 0xFFFF_E000),
+                    Storage::Int8 => (254.0 * unit - 127.0).round(),
                 });
             }
         }
@@ -191,16 +209,18 @@ fuzz_target!(|spec: Spec| {
 
     // Patches. Every dimension is below 128, so each header varint is one byte.
     let mut bytes = storage.as_bytes().to_vec();
-    let activation_at = PREFIX_LEN + 4 + spec.hidden.len();
+    let storage_at = PREFIX_LEN + 4 + spec.hidden.len() + 1;
+    let activation_at = storage_at + spec.storage.len();
     let floor_at = activation_at + 2;
     let target_at = floor_at + 4;
     if !floor_ok {
         bytes[floor_at..floor_at + 4].copy_from_slice(&spec.sigma_floor.to_le_bytes());
     }
-    if let Some([activation, sigma, target]) = spec.codes {
+    if let Some([activation, sigma, target, storage]) = spec.codes {
         bytes[activation_at] = activation;
         bytes[activation_at + 1] = sigma;
         bytes[target_at] = target;
+        bytes[storage_at] = storage;
     }
     // Overrides address the stored words, zero rows included.
     let words = layout.stored_count();

@@ -613,9 +613,7 @@ pub fn encode(header: &Header<'_>, parameters: &[f32], out: &mut [u8]) -> Result
         .get_mut(align4(PREFIX_LEN + header_len)..)
         .ok_or(Error::SizeOverflow)?;
     for (index, &value) in parameters.iter().enumerate() {
-        let at = layout
-            .stored_position(index)
-            .ok_or(Error::SizeOverflow)?;
+        let at = layout.stored_position(index).ok_or(Error::SizeOverflow)?;
         let (bytes, len) =
             stored_bytes(value, at.storage).ok_or(Error::UnrepresentableParameter { index })?;
         let target = section

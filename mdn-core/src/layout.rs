@@ -587,9 +587,7 @@ impl Layout {
                 .chain(head)
                 .map(move |(name, storage)| (name, Some(m), storage))
         };
-        let shared = shared
-            .into_iter()
-            .map(|name| (name, None, Storage::F32));
+        let shared = shared.into_iter().map(|name| (name, None, Storage::F32));
         shared.chain((0..self.networks).flat_map(network))
     }
 

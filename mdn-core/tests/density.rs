@@ -505,7 +505,10 @@ fn calibration_matches_closed_form() {
     let model = HostModel::from_bytes(&calibrated).unwrap();
     let plain = HostModel::from_bytes(&identity).unwrap();
     for x in [-2.0_f32, 0.0, 0.7, 3.0] {
-        let l = [f64::from(a * x) / f64::from(t), -f64::from(a * x) / f64::from(t)];
+        let l = [
+            f64::from(a * x) / f64::from(t),
+            -f64::from(a * x) / f64::from(t),
+        ];
         let norm = (l[0].exp() + l[1].exp()).ln();
         let mixture = model.mixture(&[x]).unwrap();
         let reference = plain.mixture(&[x]).unwrap();
@@ -532,7 +535,11 @@ fn calibration_matches_closed_form() {
                 })
                 .sum();
             let got = f64::from(model.log_prob(&[x], &[y]).unwrap());
-            assert!((got - density.ln()).abs() < 1e-5, "x {x} y {y}: {got} vs {}", density.ln());
+            assert!(
+                (got - density.ln()).abs() < 1e-5,
+                "x {x} y {y}: {got} vs {}",
+                density.ln()
+            );
         }
     }
 }

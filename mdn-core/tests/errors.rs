@@ -24,8 +24,7 @@ const TINY: [f32; 13] = [
 /// of three rows padded to a block of eight (the logit, mean and sigma weights, five zero
 /// rows), then its three biases.
 const TINY_STORED: [f32; 18] = [
-    0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.25, 0.25, 0.25, 0.0, 0.0, 0.0, 0.0, 0.0, 0.25, 0.25,
-    0.25,
+    0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.25, 0.25, 0.25, 0.0, 0.0, 0.0, 0.0, 0.0, 0.25, 0.25, 0.25,
 ];
 /// Length of the tiny blob: 10 prefix + 19 header + 3 padding + 72 parameters + 4 CRC.
 const TINY_LEN: usize = 108;
@@ -1316,7 +1315,9 @@ fn packed_weights_are_checked_like_every_parameter() {
         fix_crc(&mut corrupt);
         assert_eq!(
             blob_err(&corrupt),
-            Error::NonFiniteParameter { index: 7 + byte / 4 },
+            Error::NonFiniteParameter {
+                index: 7 + byte / 4
+            },
             "{pattern:#06x}"
         );
     }

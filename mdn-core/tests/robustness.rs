@@ -8,8 +8,8 @@ mod common;
 
 use common::{fix_crc, set_declared_len};
 use mdn_core::{
-    Activation, Blob, Error, Header, HiddenWidths, HostModel, Layout, Model, Names, SigmaTransform, Storage,
-    TargetTransform, TensorName, encode, encoded_len,
+    Activation, Blob, Error, Header, HiddenWidths, HostModel, Layout, Model, Names, SigmaTransform,
+    Storage, TargetTransform, TensorName, encode, encoded_len,
 };
 use mdn_core::{Mixture, rand_core::SeedableRng};
 use proptest::prelude::*;

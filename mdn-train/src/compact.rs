@@ -201,9 +201,7 @@ pub fn apply(bytes: &[u8], plan: &WeightPlan) -> Result<AlignedBytes> {
 pub fn convert(bytes: &[u8], storage: &[Storage]) -> Result<AlignedBytes> {
     let aligned = AlignedBytes::from_slice(bytes);
     let blob = Blob::from_bytes(&aligned).map_err(core_error("reading the model to convert"))?;
-    let source = blob
-        .layout()
-        .map_err(core_error("laying out the model"))?;
+    let source = blob.layout().map_err(core_error("laying out the model"))?;
     let values: Vec<f32> = blob.parameter_values().collect();
     let effective = effective_weights(&source, &values);
     let mut header = blob.header().clone();
@@ -342,7 +340,10 @@ pub(crate) fn check_layers(storage: &[Storage], hidden_layers: usize) -> Result<
     }
     Err(Error::InvalidOption {
         option: "--weights",
-        expected: format!("{} storage types (hidden layers and heads)", hidden_layers + 1),
+        expected: format!(
+            "{} storage types (hidden layers and heads)",
+            hidden_layers + 1
+        ),
         found: storage.len().to_string(),
     })
 }
@@ -360,9 +361,15 @@ mod tests {
     fn f16_weights_are_the_nearest_binary16_and_the_rest_is_copied() {
         let bytes = example();
         let f16 = convert(&bytes, &Storage::uniform(Storage::F16, 1)).unwrap();
-        let (a, b) = (Blob::from_bytes(&bytes).unwrap(), Blob::from_bytes(&f16).unwrap());
+        let (a, b) = (
+            Blob::from_bytes(&bytes).unwrap(),
+            Blob::from_bytes(&f16).unwrap(),
+        );
         let layout = a.layout().unwrap();
-        let (va, vb): (Vec<f32>, Vec<f32>) = (a.parameter_values().collect(), b.parameter_values().collect());
+        let (va, vb): (Vec<f32>, Vec<f32>) = (
+            a.parameter_values().collect(),
+            b.parameter_values().collect(),
+        );
         // Without int8 layers the logical order is the same.
         assert_eq!(va.len(), vb.len());
         for t in layout.tensors() {
@@ -393,7 +400,12 @@ mod tests {
         let (original, quantized) = (weights(&bytes), weights(&int8));
         assert_eq!(original.len(), 4); // the hidden layer and three heads
         for (key, original) in &original {
-            let cols = original.len() / if key.0 == TensorName::HiddenWeight(0) { 3 } else { 2 };
+            let cols = original.len()
+                / if key.0 == TensorName::HiddenWeight(0) {
+                    3
+                } else {
+                    2
+                };
             for (row, stored) in original.chunks(cols).zip(quantized[key].chunks(cols)) {
                 let (_, scale) = quantize_row(row);
                 for (w, effective) in row.iter().zip(stored) {
@@ -402,9 +414,15 @@ mod tests {
             }
         }
         // The int8 model's densities stay close to the f32 model's.
-        let (a, b) = (HostModel::from_bytes(&bytes).unwrap(), HostModel::from_bytes(&int8).unwrap());
+        let (a, b) = (
+            HostModel::from_bytes(&bytes).unwrap(),
+            HostModel::from_bytes(&int8).unwrap(),
+        );
         for x in [-1.0_f32, 0.0, 0.7] {
-            let (la, lb) = (a.log_prob(&[x], &[0.2]).unwrap(), b.log_prob(&[x], &[0.2]).unwrap());
+            let (la, lb) = (
+                a.log_prob(&[x], &[0.2]).unwrap(),
+                b.log_prob(&[x], &[0.2]).unwrap(),
+            );
             assert!((la - lb).abs() < 0.05, "{x}: {la} {lb}");
         }
         // Converting again keeps every q (a scale may move by an ulp: 127 * s / 127).

@@ -170,7 +170,9 @@ impl Ensemble {
         // The shared tensors in layout order: the first network's, and the log weights.
         let mut shared_values = first_scalers.iter();
         let mut parameters = Vec::new();
-        let layout = first.layout().map_err(core_error("laying out an ensemble"))?;
+        let layout = first
+            .layout()
+            .map_err(core_error("laying out an ensemble"))?;
         for tensor in layout.tensors().filter(|t| t.name.is_shared()) {
             if tensor.name == mdn_core::TensorName::NetworkLogWeights {
                 parameters.extend(self.log_weights.iter().map(|&w| w as f32));

@@ -333,7 +333,10 @@ mod tests {
             y.push(model.mixture(&[xi]).unwrap().sample(&mut rng)[0]);
         }
         let found = fit(&bytes, &x, &y).unwrap();
-        assert!((found.calibration.sigma_scale[0] - 1.0).abs() < 0.05, "{found:?}");
+        assert!(
+            (found.calibration.sigma_scale[0] - 1.0).abs() < 0.05,
+            "{found:?}"
+        );
         assert!(found.nll_after <= found.nll_before);
         assert!(found.nll_before - found.nll_after < 2e-3, "{found:?}");
     }
@@ -343,6 +346,9 @@ mod tests {
         let bytes = mdn_core::doc_example_blob();
         let two = Calibration::identity(2);
         let err = two.apply(&bytes).unwrap_err();
-        assert!(err.to_string().contains("1 sigma scales, one per target"), "{err}");
+        assert!(
+            err.to_string().contains("1 sigma scales, one per target"),
+            "{err}"
+        );
     }
 }

@@ -70,7 +70,9 @@ pub fn from_version_3(bytes: &[u8]) -> std::result::Result<AlignedBytes, CoreErr
         target_names: Names::new(old.target_names),
     };
     let layout = Layout::new(&header)?;
-    let section = body.get(header_end.next_multiple_of(4)..).unwrap_or_default();
+    let section = body
+        .get(header_end.next_multiple_of(4)..)
+        .unwrap_or_default();
     let old_words: Vec<f32> = section
         .chunks_exact(4)
         .map(|w| f32::from_le_bytes([w[0], w[1], w[2], w[3]]))
@@ -187,7 +189,12 @@ mod tests {
             }
             out.push(byte | 0x80);
         };
-        for n in [header.input_dim, header.output_dim, header.components, header.networks] {
+        for n in [
+            header.input_dim,
+            header.output_dim,
+            header.components,
+            header.networks,
+        ] {
             varint(n.into(), &mut out);
         }
         varint(header.hidden.len() as u64, &mut out);
@@ -206,7 +213,7 @@ mod tests {
         bytes.extend_from_slice(&3_u16.to_le_bytes());
         bytes.extend_from_slice(&[0; 4]);
         bytes.extend_from_slice(&out);
-        while bytes.len() % 4 != 0 {
+        while !bytes.len().is_multiple_of(4) {
             bytes.push(0);
         }
         let d = header.output_dim as usize;

@@ -158,7 +158,12 @@ const QUANTIZE: &[&str] = &[
     "storage_before",
 ];
 
-const QUANTIZE_SCORE: &[&str] = &["score.data", "score.n", "score.nll_after", "score.nll_before"];
+const QUANTIZE_SCORE: &[&str] = &[
+    "score.data",
+    "score.n",
+    "score.nll_after",
+    "score.nll_before",
+];
 
 const CALIBRATE: &[&str] = &[
     "data",
@@ -396,7 +401,14 @@ fn every_commands_json_keys_are_the_listed_ones() {
     keys(
         d,
         &[
-            "quantize", "m.mdn", "--weights", "int8", "--out", "q.mdn", "--data", "test.csv",
+            "quantize",
+            "m.mdn",
+            "--weights",
+            "int8",
+            "--out",
+            "q.mdn",
+            "--data",
+            "test.csv",
         ],
         &[QUANTIZE, QUANTIZE_SCORE].concat(),
     );

@@ -9,8 +9,7 @@ use std::{string::String, vec, vec::Vec};
 
 use mdn_core::{
     Activation, Header, HiddenWidths, Layout, Names, SigmaTransform, Storage, TargetTransform,
-    TensorName,
-    rand_core::Rng,
+    TensorName, rand_core::Rng,
 };
 
 use crate::vectors::{Op, ParityModel, ParityRng, VectorWriter};

@@ -258,7 +258,13 @@ pub fn measure_cost(
     let capacities = capacities.map(|c| c.to_string()).join(",");
     let status = machine
         .release_build(firmware)
-        .args(["--quiet", "--bin", "cost", "--features", &features_for(model)?])
+        .args([
+            "--quiet",
+            "--bin",
+            "cost",
+            "--features",
+            &features_for(model)?,
+        ])
         .env("MDN_MODEL", model)
         .env("MDN_CAPACITIES", &capacities)
         .status()?;
@@ -301,7 +307,10 @@ pub fn features_for(model: &Path) -> io::Result<String> {
     if header.activation == mdn_core::Activation::Tanh {
         features.push("tanh");
     }
-    for (storage, feature) in [(mdn_core::Storage::F16, "f16"), (mdn_core::Storage::Int8, "int8")] {
+    for (storage, feature) in [
+        (mdn_core::Storage::F16, "f16"),
+        (mdn_core::Storage::Int8, "int8"),
+    ] {
         if header.storage.contains(&storage) {
             features.push(feature);
         }

@@ -17,7 +17,10 @@ pub(super) struct Dense<'a> {
     /// each weight in `storage`'s bytes.
     pub(super) weights: Words<'a>,
     /// One scale per row for `int8`, else empty.
-    #[cfg_attr(not(feature = "int8"), allow(dead_code, reason = "read by int8 layers"))]
+    #[cfg_attr(
+        not(feature = "int8"),
+        allow(dead_code, reason = "read by int8 layers")
+    )]
     pub(super) scales: Words<'a>,
     pub(super) bias: Words<'a>,
     pub(super) storage: Storage,
@@ -239,7 +242,13 @@ pub(super) struct Placement {
 
 impl Placement {
     /// A layer's placement.
-    pub(super) fn new(start: usize, bias: usize, end: usize, fan_in: usize, storage: Storage) -> Self {
+    pub(super) fn new(
+        start: usize,
+        bias: usize,
+        end: usize,
+        fan_in: usize,
+        storage: Storage,
+    ) -> Self {
         #[cfg(not(any(feature = "f16", feature = "int8")))]
         let _ = storage;
         Placement {

@@ -292,7 +292,9 @@ impl<'a> Ensemble<'a> {
     /// Whether every dense layer stores `f32` weights (the batched path's case).
     pub(crate) fn all_f32(&self) -> bool {
         let layers = self.hidden.iter().chain([&self.head]);
-        layers.into_iter().all(|layer| layer.storage() == Storage::F32)
+        layers
+            .into_iter()
+            .all(|layer| layer.storage() == Storage::F32)
     }
 }
 

@@ -194,9 +194,9 @@ fn placements_are_the_layout_offsets() {
                 assert_eq!(at.storage, tensor.storage, "{tensor}");
                 let bytes = at.storage.bytes();
                 value_bytes += bytes;
-                for b in at.byte..at.byte + bytes {
-                    assert!(!seen[b], "{tensor}[{e}] overlaps another value");
-                    seen[b] = true;
+                for byte in &mut seen[at.byte..at.byte + bytes] {
+                    assert!(!*byte, "{tensor}[{e}] overlaps another value");
+                    *byte = true;
                 }
                 let Some(m) = tensor.network else {
                     assert_eq!(at.byte, (tensor.offset + e) * 4, "{tensor}");
@@ -208,7 +208,10 @@ fn placements_are_the_layout_offsets() {
                     | TensorName::HiddenBias(i) => ensemble.hidden[i],
                     _ => ensemble.head,
                 };
-                assert_eq!(placement.storage(), storage[tensor.name_layer(hidden.len())]);
+                assert_eq!(
+                    placement.storage(),
+                    storage[tensor.name_layer(hidden.len())]
+                );
                 // The tensor's first row within its layer (the heads share one).
                 let k = k as usize;
                 let first_row = match tensor.name {

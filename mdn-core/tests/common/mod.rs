@@ -6,8 +6,8 @@
 #![allow(dead_code)]
 
 use mdn_core::{
-    Activation, Header, HiddenWidths, Layout, Names, PREFIX_LEN, SigmaTransform, Storage, TRAILER_LEN,
-    TargetTransform, TensorName, crc32, encode, encoded_len,
+    Activation, Header, HiddenWidths, Layout, Names, PREFIX_LEN, SigmaTransform, Storage,
+    TRAILER_LEN, TargetTransform, TensorName, crc32, encode, encoded_len,
 };
 
 /// SplitMix64: a deterministic generator, so failures reproduce without a seed file.

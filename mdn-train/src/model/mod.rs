@@ -20,9 +20,7 @@
 mod blob;
 mod ops;
 
-pub(crate) use blob::{
-    check_parameter_count, core_error, initial_parameters, layout_of,
-};
+pub(crate) use blob::{check_parameter_count, core_error, initial_parameters, layout_of};
 pub use blob::{encode_blob, header, join_names};
 pub use ops::log_density;
 pub(crate) use ops::{libm_tanh, log_sum_exp_keepdim, sigma_transform};

@@ -26,10 +26,7 @@ use ops::{BiasActivation, MixtureLogDensities, MixtureLogDensity};
 
 pub use adam::NetworkAdam;
 
-use crate::{
-    error::Result,
-    model::Architecture,
-};
+use crate::{error::Result, model::Architecture};
 
 /// One parameter of all networks: a weight `[M, in, out]` or a bias `[M, 1, out]`,
 /// network-major so that network `m`'s values are one contiguous run. The three heads are

@@ -295,7 +295,8 @@ pub fn finish(
     } else {
         let rows = data.subset(held_out);
         let fit = recalibration::fit(&written, &rows.x, &rows.y)?;
-        let factors = fit.calibration.sigma_scale.len() + usize::from(fit.calibration.temperature != 1.0);
+        let factors =
+            fit.calibration.sigma_scale.len() + usize::from(fit.calibration.temperature != 1.0);
         let gain = (fit.nll_before - fit.nll_after) * fit.rows as f64;
         if gain > factors as f64 {
             written = fit.calibration.apply(&written)?;

@@ -40,8 +40,7 @@ use candle_core::Device;
 
 pub use config::TrainConfig;
 pub use deploy::{
-    CalibrationChoice, CalibrationSummary, Deployed, Deployment, Finishing, Written, deploy,
-    finish,
+    CalibrationChoice, CalibrationSummary, Deployed, Deployment, Finishing, Written, deploy, finish,
 };
 pub use distill::{DistillConfig, Distilled, distill};
 use fit::{RowBatches, Run, fit};

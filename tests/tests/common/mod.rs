@@ -10,9 +10,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use mdn_core::{
-    Activation, Header, HiddenWidths, Names, SigmaTransform, Storage, TargetTransform,
-};
+use mdn_core::{Activation, Header, HiddenWidths, Names, SigmaTransform, Storage, TargetTransform};
 use serde::Deserialize;
 
 /// `tests/golden/`.

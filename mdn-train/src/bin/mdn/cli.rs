@@ -6,12 +6,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use mdn_core::Storage;
+#[cfg(test)]
+use mdn_train::train::TrainConfig;
 use mdn_train::{
     compact::{self, WeightPlan},
     synth::Kind,
 };
-#[cfg(test)]
-use mdn_train::train::TrainConfig;
 pub use options::{CsvArgs, DeviceArgs, JsonArg, ModelArg, ModelOptions};
 
 /// Mixture Density Networks: train on CSV, evaluate, inspect and export model blobs that

@@ -96,8 +96,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         .device
         .deployment(&super::train::template(&train_data, &config))?;
     let finishing = args.device.finishing();
-    let (scores, deployed) =
-        compare(&train_data, &test_data, &config, &deployment, &finishing)?;
+    let (scores, deployed) = compare(&train_data, &test_data, &config, &deployment, &finishing)?;
     io::write_atomic(&model_path, deployed.blob())?;
     io::write_atomic(
         &metrics_path,

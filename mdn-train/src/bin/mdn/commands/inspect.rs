@@ -106,7 +106,11 @@ impl fmt::Display for InspectReport {
             info.features.join(", "),
             info.targets.join(", ")
         )?;
-        writeln!(f, "weights     {} (hidden layers, then the heads)", info.storage.join(", "))?;
+        writeln!(
+            f,
+            "weights     {} (hidden layers, then the heads)",
+            info.storage.join(", ")
+        )?;
         let scales: Vec<String> = info
             .calibration
             .sigma_scale

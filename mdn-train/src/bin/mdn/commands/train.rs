@@ -13,8 +13,8 @@ use mdn_train::{
     eval, io,
     model::Architecture,
     train::{
-        self, CalibrationChoice, CalibrationSummary, CandidateRun, Deployed, Deployment, EpochMetrics, TrainConfig,
-        Trained, Written,
+        self, CalibrationChoice, CalibrationSummary, CandidateRun, Deployed, Deployment,
+        EpochMetrics, TrainConfig, Trained, Written,
     },
 };
 use serde::{Serialize, Serializer};
@@ -322,7 +322,12 @@ impl TrainReport {
             metrics: PathBuf::new(),
             teacher_metrics: None,
             bytes: deployed.blob().len(),
-            storage: blob.header().storage.iter().map(ToString::to_string).collect(),
+            storage: blob
+                .header()
+                .storage
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
             calibration: CalibrationChoice::Off,
             parameters: blob.parameter_values().len(),
             networks: blob.header().networks as usize,
