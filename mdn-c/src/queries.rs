@@ -204,7 +204,10 @@ unsafe fn per_output(
             let out = out
                 .get_mut(..model.header().output_dim as usize)
                 .ok_or(MDN_ERROR_BUFFER_TOO_SMALL)?;
-            out.copy_from_slice(&query(model, x)?);
+            // `zip`, not `copy_from_slice`: no length check, so no panic path to link.
+            for (out, &v) in out.iter_mut().zip(&query(model, x)?) {
+                *out = v;
+            }
             Ok(())
         })()
     })
@@ -414,14 +417,17 @@ pub unsafe extern "C" fn mdn_modes(
                 density: 0.0,
             }; MAX_COMPONENTS];
             let sorted = sorted.get_mut(..modes.len()).unwrap_or(&mut []);
-            sorted.copy_from_slice(&modes);
-            if let Some(highest) = modes.highest_index() {
-                sorted
-                    .get_mut(..=highest)
-                    .unwrap_or(&mut [])
-                    .rotate_right(1);
+            // The highest first, then the others in location order, sorted by density.
+            let highest = modes.highest_index();
+            let first = highest.and_then(|h| modes.get(h));
+            let rest = (modes.iter().enumerate())
+                .filter(|&(i, _)| Some(i) != highest)
+                .map(|(_, mode)| mode);
+            for (out, &mode) in sorted.iter_mut().zip(first.into_iter().chain(rest)) {
+                *out = mode;
             }
-            by_density(sorted.get_mut(1..).unwrap_or(&mut []));
+            let others = usize::from(first.is_some());
+            by_density(sorted.get_mut(others..).unwrap_or(&mut []));
             for ((mode, y), density) in sorted.iter().zip(ys).zip(densities) {
                 (*y, *density) = (mode.location, mode.density);
             }
@@ -435,10 +441,24 @@ pub unsafe extern "C" fn mdn_modes(
 /// `MAX_COMPONENTS` modes, no allocation), so equal densities keep their location order.
 fn by_density(modes: &mut [Mode]) {
     for i in 1..modes.len() {
-        let mut j = i;
-        while j > 0 && modes[j - 1].density < modes[j].density {
-            modes.swap(j - 1, j);
-            j -= 1;
+        // The unsorted mode sinks through `modes[..=i]`; slice patterns keep every access
+        // provably in bounds (no panic path).
+        let mut tail = modes.get_mut(..=i).unwrap_or(&mut []);
+        loop {
+            let swapped = match tail {
+                [.., before, last] if before.density < last.density => {
+                    core::mem::swap(before, last);
+                    true
+                }
+                _ => false,
+            };
+            if !swapped {
+                break;
+            }
+            let len = tail.len();
+            tail = core::mem::take(&mut tail)
+                .get_mut(..len.saturating_sub(1))
+                .unwrap_or(&mut []);
         }
     }
 }
@@ -596,7 +616,9 @@ pub unsafe extern "C" fn mdn_sample_tempered(
             let mixture = model.mixture(x)?;
             let mut rng = SplitMix64(*state);
             let draw = mixture.sample_tempered(&mut rng, temperature, sigma_scale)?;
-            out.copy_from_slice(&draw);
+            for (out, &v) in out.iter_mut().zip(&draw) {
+                *out = v;
+            }
             *state = rng.0;
             Ok(())
         })()
