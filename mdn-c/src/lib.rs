@@ -24,10 +24,14 @@
 //! # Targets
 //!
 //! On bare metal (`target_os = "none"`) the crate is `no_std`, and on
-//! `thumbv7em-none-eabihf` the dense layers use `mdn-cortex-m`'s kernel. With the `nopanic`
+//! `thumbv7em-none-eabihf` the dense layers use `mdn-cortex-m`'s kernel. The C API's own code
+//! has no panic path (no indexing, no `copy_from_slice`, no unwraps). With the `nopanic`
 //! feature (bare metal only) the panic handler calls an undefined symbol, so linking a
-//! program against the library fails unless every panic path was optimised away: the C
-//! firmware in `firmware-c/` is built that way for both thumb targets.
+//! program against the library fails unless every panic path was optimised away
+//! (`MDN_C_NOPANIC=1 firmware-c/build.sh`). That proof does not hold yet: one check in
+//! mdn-core's `Ensemble::fill` (`chunks_mut`'s division by a chunk size of
+//! `components.max(1)`) survives in this crate's LTO build on both thumb targets, though
+//! not in firmware-example's `nopanic`. Without the feature a panic would spin forever.
 
 #![cfg_attr(target_os = "none", no_std)]
 #![deny(missing_docs)]
