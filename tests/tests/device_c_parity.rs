@@ -76,8 +76,18 @@ fn bundle() -> Vec<u8> {
 fn run(machine: &Machine, elf: &Path, extra: &[&str]) -> (Option<i32>, String) {
     let output = Command::new("timeout")
         .arg(machine.timeout_seconds.to_string())
-        .args(["qemu-system-arm", "-machine", machine.machine, "-cpu", machine.cpu])
-        .args(["-nographic", "-semihosting-config", "enable=on,target=native"])
+        .args([
+            "qemu-system-arm",
+            "-machine",
+            machine.machine,
+            "-cpu",
+            machine.cpu,
+        ])
+        .args([
+            "-nographic",
+            "-semihosting-config",
+            "enable=on,target=native",
+        ])
         .args(extra)
         .arg("-kernel")
         .arg(elf)
@@ -107,7 +117,12 @@ fn c_parity_in_qemu(machine: &Machine) {
     let minimal = dir.join("build").join(machine.target).join("minimal.elf");
     let (code, log) = run(machine, &minimal, &[]);
     println!("minimal:\n{log}");
-    assert_eq!(code, Some(0), "C minimal failed on {}:\n{log}", machine.name);
+    assert_eq!(
+        code,
+        Some(0),
+        "C minimal failed on {}:\n{log}",
+        machine.name
+    );
 }
 
 #[test]
