@@ -9,9 +9,12 @@
 # mdn_tests::vectors::ParityModel), `minimal` the bare-metal defaults (1,32,5,1). The
 # library's target dir is firmware-c/target (the profile `firmware` of the root Cargo.toml).
 #
-# MDN_C_NOPANIC=1 builds the libraries with mdn-c's `nopanic` feature, the link-time
-# no-panic proof: today the links fail, on both targets, because a division-by-zero check in
-# mdn-core's `Ensemble::fill` (`chunks_mut`) survives in mdn-c's build (see mdn-c's docs).
+# `cargo rustc --crate-type staticlib`: mdn-c's manifest lists `rlib` too (for its Rust
+# tests), and Cargo applies no LTO to a crate with an rlib crate type; with the staticlib
+# alone the profile's fat LTO applies. Both libraries are built with mdn-c's `nopanic`
+# feature: a panic path left in the library would be an undefined reference to
+# `mdn_c_has_a_panic_path`, and the link would fail. Every link here is the link-time proof
+# that the C API cannot panic, on both targets.
 set -euo pipefail
 cd "$(dirname "$0")"
 unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS
@@ -27,8 +30,9 @@ for target in thumbv7em-none-eabihf thumbv6m-none-eabi; do
     mkdir -p "$out"
     for app in parity minimal; do
         capacities=$([ "$app" = parity ] && echo 16,64,8,4 || echo 1,32,5,1)
-        (cd "$root" && MDN_CAPACITIES=$capacities cargo build -q -p mdn-c --profile firmware \
-            --target "$target" ${MDN_C_NOPANIC:+--features nopanic} --target-dir "$target_dir")
+        (cd "$root" && MDN_CAPACITIES=$capacities cargo rustc -q -p mdn-c --profile firmware \
+            --target "$target" --features nopanic --crate-type staticlib \
+            --target-dir "$target_dir")
         lib=$target_dir/$target/firmware
         # The header and library of this build (its capacities), kept beside the ELF.
         mkdir -p "$out/$app-include"

@@ -24,14 +24,15 @@
 //! # Targets
 //!
 //! On bare metal (`target_os = "none"`) the crate is `no_std`, and on
-//! `thumbv7em-none-eabihf` the dense layers use `mdn-cortex-m`'s kernel. The C API's own code
-//! has no panic path (no indexing, no `copy_from_slice`, no unwraps). With the `nopanic`
+//! `thumbv7em-none-eabihf` the dense layers use `mdn-cortex-m`'s kernel. With the `nopanic`
 //! feature (bare metal only) the panic handler calls an undefined symbol, so linking a
-//! program against the library fails unless every panic path was optimised away
-//! (`MDN_C_NOPANIC=1 firmware-c/build.sh`). That proof does not hold yet: one check in
-//! mdn-core's `Ensemble::fill` (`chunks_mut`'s division by a chunk size of
-//! `components.max(1)`) survives in this crate's LTO build on both thumb targets, though
-//! not in firmware-example's `nopanic`. Without the feature a panic would spin forever.
+//! program against the library fails unless every panic path was optimised away:
+//! `firmware-c/build.sh` builds its libraries that way for both thumb targets, so each of its
+//! links is the proof. The proof needs fat LTO across mdn-core (its checks are removed only
+//! where the calls are inlined), which Cargo applies to a `staticlib`-only build:
+//! `cargo rustc -p mdn-c --profile firmware --target <thumb target> --crate-type staticlib`
+//! (this manifest also lists `rlib`, for the Rust tests, and Cargo does not LTO a crate with
+//! an rlib crate type). Without the feature a panic would spin forever.
 
 #![cfg_attr(target_os = "none", no_std)]
 #![deny(missing_docs)]
