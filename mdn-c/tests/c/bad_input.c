@@ -1,7 +1,8 @@
 /* Bad input through the C API returns the matching status and never crashes: NULL
- * pointers, zeroed and failed models, misaligned, truncated, padded and corrupted blobs,
- * short buffers, wrong lengths, NaN inputs, out-of-range status values. Exit 0 if every
- * check holds, 1 otherwise (each failure printed); 2 on a usage or file error.
+ * pointers, zeroed, failed and misaligned models, misaligned, truncated, padded and
+ * corrupted blobs, short buffers, wrong lengths, NaN inputs, out-of-range status values.
+ * Exit 0 if every check holds, 1 otherwise (each failure printed); 2 on a usage or file
+ * error.
  *
  *   cc -std=c99 -I mdn-c/include mdn-c/tests/c/bad_input.c target/release/libmdn_c.a -lm
  *   ./a.out ONE_INPUT_ONE_OUTPUT_MODEL.mdn
@@ -71,6 +72,14 @@ int main(int argc, char **argv) {
     expect("log_prob on NULL", mdn_log_prob(NULL, x, 1, y, 1, &out), MDN_ERROR_NULL_POINTER);
     expect("quantile on NULL", mdn_quantile(NULL, x, 1, 0.5f, &out), MDN_ERROR_NULL_POINTER);
 
+    /* An mdn_model that is not 8-byte aligned (only possible through a cast). */
+    {
+        static uint64_t room[MDN_MODEL_WORDS + 1];
+        mdn_model *shifted = (mdn_model *)(void *)((char *)room + 4);
+        expect("init a misaligned model", mdn_model_init(shifted, blob, len), MDN_ERROR_MODEL_MISALIGNED);
+        expect("query a misaligned model", mdn_log_prob(shifted, x, 1, y, 1, &out), MDN_ERROR_MODEL_MISALIGNED);
+    }
+
     /* Initialisation: NULLs, misaligned, truncated, trailing bytes, corrupted. */
     expect("init NULL model", mdn_model_init(NULL, blob, len), MDN_ERROR_NULL_POINTER);
     expect("init NULL blob", mdn_model_init(&failed, NULL, len), MDN_ERROR_NULL_POINTER);
@@ -94,7 +103,6 @@ int main(int argc, char **argv) {
     expect_true("dims", mdn_input_dim(&model) == 1 && mdn_output_dim(&model) == 1);
     expect("log_prob", mdn_log_prob(&model, x, 1, y, 1, &out), MDN_OK);
     expect_true("log_prob is finite", isfinite(out));
-    expect("init of a used model fails", mdn_model_init(&failed, blob, len - 1), MDN_ERROR_TRUNCATED);
     expect("init", mdn_model_init(&failed, blob, len), MDN_OK);
     expect("failed re-init", mdn_model_init(&failed, blob, len - 1), MDN_ERROR_TRUNCATED);
     expect("query after a failed re-init", mdn_log_prob(&failed, x, 1, y, 1, &out), MDN_ERROR_NOT_INITIALISED);
