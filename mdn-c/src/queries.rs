@@ -1,13 +1,12 @@
 //! The C functions: initialisation, the model's dimensions and every query.
 //!
-//! Each function checks, in this order: the model (NULL, alignment, initialised), the
-//! pointers, the output buffers' lengths against the model's dimensions, then mdn-core
-//! checks the inputs. Outputs are written only when the call returns `MDN_OK` (`mdn_modes`'s
-//! `*count` excepted, see there).
+//! Each function checks the model first (NULL, alignment, initialised), then the pointers
+//! and the output buffers' lengths against the model's dimensions, then mdn-core checks the
+//! inputs' lengths and values. Outputs are written only when the call returns `MDN_OK`.
 
 use core::ffi::c_float;
 
-use mdn_core::{Mode, PerOutput, Result as CoreResult};
+use mdn_core::{Mode, PerOutput};
 
 use crate::{
     arrays::{input, output, scalar},
@@ -194,7 +193,7 @@ unsafe fn per_output(
     x_len: usize,
     out: *mut c_float,
     out_len: usize,
-    query: impl FnOnce(&CModel<'static>, &[f32]) -> CoreResult<PerOutput<MAX_OUTPUTS>>,
+    query: impl FnOnce(&CModel<'static>, &[f32]) -> Result<PerOutput<MAX_OUTPUTS>, mdn_status>,
 ) -> mdn_status {
     // SAFETY: the caller's promises, passed on.
     status_of(unsafe {
@@ -233,7 +232,7 @@ pub unsafe extern "C" fn mdn_mean(
     mean_len: usize,
 ) -> mdn_status {
     // SAFETY: the caller's promises, passed on.
-    unsafe { per_output(model, x, x_len, mean, mean_len, |m, x| m.mean(x)) }
+    unsafe { per_output(model, x, x_len, mean, mean_len, |m, x| Ok(m.mean(x)?)) }
 }
 
 /// The predictive standard deviation of each output dimension given `x`, into
@@ -255,7 +254,7 @@ pub unsafe extern "C" fn mdn_std_dev(
     // SAFETY: the caller's promises, passed on.
     unsafe {
         per_output(model, x, x_len, std_dev, std_dev_len, |m, x| {
-            m.mixture(x).map(|mixture| mixture.std_dev())
+            Ok(m.mixture(x)?.std_dev())
         })
     }
 }
@@ -280,11 +279,9 @@ pub unsafe extern "C" fn mdn_cdf(
 ) -> mdn_status {
     // SAFETY: the caller's promises, passed on.
     unsafe {
-        let y = match input(y, y_len) {
-            Ok(y) => y,
-            Err(status) => return status,
-        };
-        per_output(model, x, x_len, cdf, cdf_len, |m, x| m.cdf(x, y))
+        per_output(model, x, x_len, cdf, cdf_len, |m, x| {
+            Ok(m.cdf(x, input(y, y_len)?)?)
+        })
     }
 }
 
@@ -308,11 +305,9 @@ pub unsafe extern "C" fn mdn_crps(
 ) -> mdn_status {
     // SAFETY: the caller's promises, passed on.
     unsafe {
-        let y = match input(y, y_len) {
-            Ok(y) => y,
-            Err(status) => return status,
-        };
-        per_output(model, x, x_len, crps, crps_len, |m, x| m.crps(x, y))
+        per_output(model, x, x_len, crps, crps_len, |m, x| {
+            Ok(m.crps(x, input(y, y_len)?)?)
+        })
     }
 }
 
