@@ -12,9 +12,11 @@ pub const HOST_CAPACITIES: [usize; 4] = [512, 1024, 128, 16];
 pub const BARE_METAL_CAPACITIES: [usize; 4] = [1, 32, 5, 1];
 
 /// `uint64_t` words of an `mdn_model` for a target with `pointer_width`-bit pointers: the
-/// model takes 576 to 640 bytes on a 64-bit host and 320 to 352 on a 32-bit Cortex-M (mdn-core
-/// 0.1, format 3), with about a quarter more for mdn-core's growth. `src/model.rs` asserts at
-/// compile time that the model fits. Part of the ABI of a build: the header states it.
+/// model and its check words take 577 to 640 bytes on a 64-bit host and 321 to 352 on a
+/// 32-bit Cortex-M (mdn-core 0.1, format 3; bounded by trying word counts against the
+/// compile-time assertion), with about a quarter more for mdn-core's growth. `src/model.rs`
+/// asserts at compile time that the model fits. Part of the ABI of a build: the header
+/// states it.
 pub fn model_words(pointer_width: &str) -> usize {
     if pointer_width == "64" { 96 } else { 56 }
 }
