@@ -8,7 +8,9 @@
 # -D warnings (workspace, firmware, mdn-cortex-m for both thumb targets), mdn-core for both
 # thumb targets with and without defmt, host tests (the golden set and the batch path also built with
 # -C target-cpu=native: the same bits), docs with -D warnings, the firmware builds, and the
-# QEMU parity runs (Cortex-M4F, and ARMv6-M code without an FPU) and the drift watch run.
+# QEMU parity runs (Cortex-M4F, and ARMv6-M code without an FPU) and the drift watch run;
+# the C API: its host tests compile C programs with `cc` against target/release/libmdn_c.a
+# (mdn-c/tests/c_api.rs), and firmware-c/ (arm-none-eabi-gcc) runs its parity in QEMU.
 # RUSTFLAGS is never exported: it would replace the firmware's linker arguments.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,9 +24,12 @@ rustup target add thumbv7em-none-eabihf thumbv6m-none-eabi
 # Only to check that mdn-cortex-m's assembly builds for a Cortex-M33 too (never run there).
 rustup target add thumbv8m.main-none-eabihf
 rustup component add rustfmt clippy
-if ! command -v qemu-system-arm >/dev/null || ! command -v arm-none-eabi-size >/dev/null; then
+if ! command -v qemu-system-arm >/dev/null || ! command -v arm-none-eabi-size >/dev/null ||
+    ! command -v arm-none-eabi-gcc >/dev/null || [ ! -d /usr/lib/arm-none-eabi/newlib ]; then
     as_root apt-get update -qq
-    as_root apt-get install -y -qq --no-install-recommends qemu-system-arm binutils-arm-none-eabi
+    # The C compiler and newlib build firmware-c/ (the C API on the device).
+    as_root apt-get install -y -qq --no-install-recommends qemu-system-arm binutils-arm-none-eabi \
+        gcc-arm-none-eabi libnewlib-arm-none-eabi
 fi
 if ! command -v defmt-print >/dev/null; then
     cargo install defmt-print --locked --quiet
@@ -46,6 +51,10 @@ done
 # The host build compiles mdn-cortex-m's portable fallback, not its assembly.
 for target in thumbv6m-none-eabi thumbv7em-none-eabihf thumbv8m.main-none-eabihf; do
     cargo clippy -p mdn-cortex-m --target "$target" -- -D warnings
+done
+# The C API's bare-metal build (no_std, its panic handler); firmware-c/ links it in QEMU.
+for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
+    cargo clippy -p mdn-c --target "$target" -- -D warnings
 done
 
 step "host tests"
@@ -86,11 +95,11 @@ step "firmware: clippy and builds (QEMU and board variants)"
     done
 )
 
-step "device parity and drift watch in QEMU"
+step "device parity, drift watch and the C API's parity in QEMU"
 # The QEMU tests are #[ignore]d in a plain `cargo test`. Each one listed as ignored must
 # report `ok` here: a renamed, filtered or un-ignored test fails this step instead of
 # passing without a QEMU run.
-for file in device_parity device_drift; do
+for file in device_parity device_drift device_c_parity; do
     qemu_run=(cargo test -p mdn-tests --test "$file" --)
     qemu_tests=$("${qemu_run[@]}" --ignored --list --format terse | sed -n 's/: test$//p')
     if [ -z "$qemu_tests" ]; then
