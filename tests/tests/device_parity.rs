@@ -290,6 +290,10 @@ fn demo_student_runs_with_minimals_capacities_in_qemu() {
 /// target of issue 17 (BENCHMARKS.md, "Cost model", gives the errors, 4 % at most).
 const COST_TOLERANCE: f64 = 0.05;
 
+/// The cost model's tolerance for models with packed weights, whose conversions it charges
+/// at a cost per multiply-add measured on one model (not fitted).
+const PACKED_COST_TOLERANCE: f64 = 0.15;
+
 #[test]
 #[ignore = "needs QEMU (scripts/check.sh runs them)"]
 fn cost_model_matches_qemu() {
@@ -298,8 +302,21 @@ fn cost_model_matches_qemu() {
     let dir = env::temp_dir().join(format!("mdn-cost-{}", std::process::id()));
     fs::create_dir_all(&dir).expect("temp dir");
     // A tanh network with softplus and two outputs, a ReLU one with a log target, and an
-    // ensemble: the shapes of the committed parity set, none a calibration model.
-    for spec in [&PARITY_MODELS[1], &PARITY_MODELS[2], &PARITY_MODELS[4]] {
+    // ensemble: the shapes of the committed parity set, none a calibration model; then the
+    // models with packed weights (int8 and f16: the conversions are charged at costs
+    // measured once on another model, within PACKED_COST_TOLERANCE).
+    for spec in [
+        &PARITY_MODELS[1],
+        &PARITY_MODELS[2],
+        &PARITY_MODELS[4],
+        &PARITY_MODELS[6],
+        &PARITY_MODELS[7],
+    ] {
+        let tolerance = if spec.storage.is_empty() {
+            COST_TOLERANCE
+        } else {
+            PACKED_COST_TOLERANCE
+        };
         let bytes = generated_blob(spec);
         let path = dir.join(format!("{}.mdn", spec.name));
         fs::write(&path, &bytes).unwrap();
@@ -338,7 +355,7 @@ fn cost_model_matches_qemu() {
                     100.0 * error
                 );
                 assert!(
-                    error.abs() <= COST_TOLERANCE,
+                    error.abs() <= tolerance,
                     "{} on {on}: QEMU counted {measured} instructions, the cost model predicts \
                      {predicted} ({:+.1} %); if the code changed, recalibrate with `cargo run -p \
                      mdn-benches --release --bin figures -- --calibrate`",

@@ -202,6 +202,28 @@ impl Evaluator {
             .collect()
     }
 
+    /// Instructions a packed weight's multiply-add costs beyond an `f32` one's, for `f16`
+    /// and for `int8` layers: measured once, not fitted (the calibration models are `f32`),
+    /// on the 1-32-32 K = 5 model stored as `f16` and as `int8` throughout, against the
+    /// same model in `f32` (BENCHMARKS.md, "Compact weights"): the conversion of each weight
+    /// to `f32` (mdn-core's portable loop for packed layers on every core; on ARMv6-M the
+    /// integer-to-float conversion is a software routine).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mdn_train::device_cost::Evaluator;
+    /// let [f16, int8] = Evaluator::CortexM4F.packed_conversion();
+    /// assert!(f16 > int8);
+    /// ```
+    pub const fn packed_conversion(self) -> [f64; 2] {
+        match self {
+            Evaluator::CortexM4F => [18.3, 4.13],
+            Evaluator::CortexM4FPortable => [17.2, 3.0],
+            Evaluator::CortexM0 => [22.6, 71.9],
+        }
+    }
+
     /// Its calibration, from `calibration.rs`.
     ///
     /// # Examples
@@ -246,7 +268,13 @@ impl Evaluator {
             .sum();
         let branches = &self.core().calibration().branches;
         let calls = operations.calls().instructions(branches, worst_case);
-        let total = structure + calls;
+        let packed: f64 = operations
+            .packed_products()
+            .iter()
+            .zip(self.packed_conversion())
+            .map(|(&products, per_product)| products as f64 * per_product)
+            .sum();
+        let total = structure + calls + packed;
         let total = if worst_case {
             total * (1.0 + calibration.margin)
         } else {

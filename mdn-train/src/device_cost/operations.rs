@@ -9,7 +9,7 @@
 //! [`Branch`] their argument takes: known at an input ([`Operations::at`]), any branch in the
 //! worst case ([`Operations::worst_case`]).
 
-use mdn_core::{Activation, Blob, Header, ROW_BLOCK, SigmaTransform, TargetTransform};
+use mdn_core::{Activation, Blob, Header, ROW_BLOCK, SigmaTransform, Storage, TargetTransform};
 
 use super::{
     BranchCost,
@@ -262,6 +262,8 @@ pub struct Operations {
     counts: [u64; Feature::ALL.len()],
     calls: Calls,
     worst_case: bool,
+    /// Multiply-adds in `f16` and in `int8` layers.
+    packed: [u64; 2],
 }
 
 impl Operations {
@@ -335,6 +337,20 @@ impl Operations {
     /// See [`Operations`].
     pub fn count(&self, feature: Feature) -> u64 {
         self.counts[feature as usize]
+    }
+
+    /// Multiply-adds in layers stored as `f16` and as `int8` (zero rows included): each
+    /// converts a weight to `f32` before the multiply-add the other features count.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let header = mdn_core::doc_example_header();
+    /// let worst = mdn_train::device_cost::Operations::worst_case(&header);
+    /// assert_eq!(worst.packed_products(), [0, 0]);
+    /// ```
+    pub fn packed_products(&self) -> [u64; 2] {
+        self.packed
     }
 
     /// The libm calls.
@@ -414,6 +430,7 @@ impl Operations {
             counts,
             calls,
             worst_case,
+            packed: [Storage::F16, Storage::Int8].map(|s| shape.packed_products(s)),
         }
     }
 }
@@ -431,6 +448,8 @@ pub(super) struct Shape {
     pub(super) components: u64,
     pub(super) hidden: Vec<u64>,
     pub(super) activation: Activation,
+    /// Each dense layer's weight storage, the heads last.
+    pub(super) storage: Vec<Storage>,
 }
 
 impl Shape {
@@ -442,7 +461,22 @@ impl Shape {
             components: header.components.into(),
             hidden: header.hidden.iter().map(|&w| w.into()).collect(),
             activation: header.activation,
+            storage: header.storage.iter().copied().collect(),
         }
+    }
+
+    /// Multiply-adds of every network in layers stored as `storage` (zero rows included):
+    /// each converts its weight to `f32` first.
+    fn packed_products(&self, storage: Storage) -> u64 {
+        let mut fan_in = self.inputs;
+        let mut products = 0;
+        for (width, &layer) in self.layers().into_iter().zip(&self.storage) {
+            if layer == storage {
+                products += width.div_ceil(BLOCK) * BLOCK * fan_in;
+            }
+            fan_in = width;
+        }
+        self.networks * products
     }
 
     /// The widths of every dense layer, the heads (`K + 2 K D` rows) last.
