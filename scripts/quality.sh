@@ -3,7 +3,8 @@
 # --ensemble` (the teacher) on the shipped data sets, seeds 0, 1, 2, against the best MDN
 # cell of the Keras + TFP reference (data/REFERENCE.md), with each run's wall time.
 # Prints the Markdown table of BENCHMARKS.md ("Quality with the defaults") on stdout;
-# progress on stderr.
+# progress on stderr. The last two columns are what storing the seed-0 student's weights
+# as f16 and as int8 (`mdn quantize --weights f16|int8`) costs in test NLL.
 #
 #   scripts/quality.sh                 # data/ (the four shipped sets)
 #   EXTRA=/tmp/extra scripts/quality.sh  # also every NAME_train.csv / NAME_test.csv there
@@ -63,8 +64,8 @@ stats() {
     END { m = s / n; v = q / n - m * m; if (v < 0) v = 0; printf "%.3f ± %.3f", m, sqrt(v) }'
 }
 
-echo "| data set | rows (train / test) | reference best MDN cell | student, seed 0 | \`--ensemble\`, seed 0 | student, mean ± std (seeds ${SEEDS// /, }) | \`--ensemble\`, mean ± std | seconds, student / \`--ensemble\` (seed 0) |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| data set | rows (train / test) | reference best MDN cell | student, seed 0 | \`--ensemble\`, seed 0 | student, mean ± std (seeds ${SEEDS// /, }) | \`--ensemble\`, mean ± std | seconds, student / \`--ensemble\` (seed 0) | f16 cost | int8 cost |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for base in "${sets[@]}"; do
   name="$(basename "$base")"
   train="${base}_train.csv"
@@ -85,7 +86,15 @@ for base in "${sets[@]}"; do
       seconds="$student_seconds / $ensemble_seconds"
     fi
   done
-  printf '| %s | %s | %s | %.3f | %.3f | %s | %s | %s |\n' "$name" "$rows" "${REF[$name]:-}" \
+  # The first seed's student stored compactly: its test NLL minus the f32 one.
+  costs=()
+  first="$OUT/$name-${SEEDS%% *}.mdn"
+  for weights in f16 int8; do
+    "$MDN" quantize "$first" --weights "$weights" --out "$first.$weights" >/dev/null
+    nll="$("$MDN" eval --model "$first.$weights" --data "$test" --json | grep -o '"nll":[-0-9.eE+]*' | cut -d: -f2)"
+    costs+=("$(awk -v a="${students[0]}" -v b="$nll" 'BEGIN { printf "%+.4f", b - a }')")
+  done
+  printf '| %s | %s | %s | %.3f | %.3f | %s | %s | %s | %s | %s |\n' "$name" "$rows" "${REF[$name]:-}" \
     "${students[0]}" "${ensembles[0]}" "$(stats "${students[@]}")" \
-    "$(stats "${ensembles[@]}")" "$seconds"
+    "$(stats "${ensembles[@]}")" "$seconds" "${costs[0]}" "${costs[1]}"
 done

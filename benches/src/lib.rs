@@ -161,6 +161,45 @@ pub const DEVICE_CASES: [Case; 3] = [
     },
 ];
 
+/// The 1-32-32 K = 5 model of [`DEVICE_CASES`] with compact weights, for the device tables:
+/// `f16` everywhere, the `int8` plan of `mdn train --weights int8` (int8 hidden layers where
+/// int8 is smaller than f16, f16 heads) and `int8` everywhere.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(mdn_benches::STORAGE_CASES.len(), 3);
+/// ```
+pub const STORAGE_CASES: [Case; 3] = {
+    use mdn_core::Storage::{F16, Int8};
+    [
+        Case {
+            spec: ModelSpec {
+                storage: &[F16, F16, F16],
+                ..MINIMAL
+            },
+            label: "1-32-32 K=5, f16",
+            capacities: [1, 32, 5, 1],
+        },
+        Case {
+            spec: ModelSpec {
+                storage: &[F16, Int8, F16],
+                ..MINIMAL
+            },
+            label: "1-32-32 K=5, int8 (f16, int8, f16)",
+            capacities: [1, 32, 5, 1],
+        },
+        Case {
+            spec: ModelSpec {
+                storage: &[Int8, Int8, Int8],
+                ..MINIMAL
+            },
+            label: "1-32-32 K=5, int8 everywhere",
+            capacities: [1, 32, 5, 1],
+        },
+    ]
+};
+
 /// `n` rows of inputs (`inputs` values each, uniform in `[-3, 3)`) and targets (`outputs`
 /// values each, uniform in `[-2, 2)`), row-major, from SplitMix64 seeded with `seed`.
 ///
