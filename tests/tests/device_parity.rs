@@ -290,6 +290,12 @@ fn demo_student_runs_with_minimals_capacities_in_qemu() {
 /// target of issue 17 (BENCHMARKS.md, "Cost model", gives the errors, 4 % at most).
 const COST_TOLERANCE: f64 = 0.05;
 
+/// The stack prediction's tolerance above the measured peak (it must never be below): the
+/// fit's margin (its largest shortfall on a calibration model, 143 B on the Cortex-M4F
+/// since format version 4, whose builds differ by their features) sits on top of
+/// validation's own peak, the floor of every small model's.
+const STACK_TOLERANCE: f64 = 0.10;
+
 /// The cost model's tolerance for models with packed weights, whose conversions it charges
 /// at a cost per multiply-add measured on one model (not fitted).
 const PACKED_COST_TOLERANCE: f64 = 0.15;
@@ -371,7 +377,7 @@ fn cost_model_matches_qemu() {
             let stack = at.ram_bytes - core.calibration().static_ram;
             let measured = report.stack_bytes as usize;
             assert!(
-                stack >= measured && stack as f64 <= measured as f64 * (1.0 + COST_TOLERANCE),
+                stack >= measured && stack as f64 <= measured as f64 * (1.0 + STACK_TOLERANCE),
                 "{} on {}: stack peak {measured} B, predicted {stack} B",
                 spec.name,
                 machine.name
