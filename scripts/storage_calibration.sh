@@ -10,8 +10,8 @@
 #    `int8` (int8 hidden layers, f16 heads; a first layer of fewer than 5 inputs f16) and
 #    to int8 with int8 heads; the test NLL of each and its cost against f32.
 # 2. Recalibration: the training file split into rows for training (4 in 5) and validation
-#    (every 5th row). A deliberately mis-calibrated model (`--epochs 50`, no calibration)
-#    and a default one are trained on the first part; `mdn calibrate` fits each on the
+#    (every 5th row). Deliberately mis-calibrated models (`--epochs 5` and `--epochs 50`,
+#    no calibration) and a default one are trained on the first part; `mdn calibrate` fits each on the
 #    validation rows; test coverage of the central 80 % interval and test NLL before and
 #    after. Then `mdn train --val-fraction 0.2` as it calibrates by default (written or
 #    not, its decision), against the same run with `--no-calibrate`.
@@ -55,10 +55,10 @@ for name in faithful boston synth_hetero synth_invsin; do
   # 4 rows in 5 to train on, every 5th to validate on.
   awk 'NR == 1 || (NR - 2) % 5 != 4' "$train" >"$OUT/$name-fit.csv"
   awk 'NR == 1 || (NR - 2) % 5 == 4' "$train" >"$OUT/$name-val.csv"
-  for kind in short default; do
+  for kind in 5-epochs 50-epochs default; do
     echo "$name: $kind model on 4/5 of the rows, calibrated on the rest" >&2
     extra=()
-    [[ "$kind" == short ]] && extra=(--epochs 50)
+    [[ "$kind" == *-epochs ]] && extra=(--epochs "${kind%-epochs}")
     "$MDN" train --data "$OUT/$name-fit.csv" --target "$target" --out "$OUT/$name-$kind.mdn" \
       --seed "$SEED" --no-calibrate "${extra[@]}" >/dev/null 2>&1
     "$MDN" calibrate "$OUT/$name-$kind.mdn" --data "$OUT/$name-val.csv" \

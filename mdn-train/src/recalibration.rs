@@ -11,8 +11,9 @@
 //! scored by mdn-core itself (the blob written with the candidate and evaluated), so the
 //! NLL it reports is the device's. The search is over logarithms (a scale of 2 and one of
 //! 1/2 are as far from 1): golden-section searches, one coordinate at a time, repeated.
-//! The sigma scales come first; the temperature is kept only if it lowers the NLL by more
-//! than [`TEMPERATURE_GAIN`] nats a row on top of them.
+//! The sigma scales come first; the temperature is kept only if it lowers the rows' total
+//! NLL by more than [`TEMPERATURE_GAIN`] nats on top of them: one nat per fitted factor,
+//! Akaike's rule, since the gain of a factor fitted on the rows is partly the fit's own.
 
 use mdn_core::{Blob, HostModel, TensorName};
 
@@ -22,8 +23,9 @@ use crate::{
     model::{core_error, encode_blob},
 };
 
-/// The smallest NLL gain (nats a row) for which [`fit`] keeps a temperature other than 1.
-pub const TEMPERATURE_GAIN: f64 = 1e-3;
+/// The smallest gain in the rows' total NLL (nats, summed over the rows) for which [`fit`]
+/// keeps a temperature other than 1: one nat for the one factor (Akaike's rule).
+pub const TEMPERATURE_GAIN: f64 = 1.0;
 
 /// The search range of every log factor: factors from `e^-3` (0.05) to `e^3` (20).
 const LOG_RANGE: f64 = 3.0;
@@ -224,7 +226,7 @@ pub fn fit(bytes: &[u8], x: &[f32], y: &[f32]) -> Result<CalibrationFit> {
     let sigma_only = search(&mut logs, dims)?;
     let mut with_temperature = logs.clone();
     let both = search(&mut with_temperature, dims + 1)?;
-    let (logs, nll_after) = if sigma_only - both > TEMPERATURE_GAIN {
+    let (logs, nll_after) = if (sigma_only - both) * rows as f64 > TEMPERATURE_GAIN {
         (with_temperature, both)
     } else {
         (logs, sigma_only)

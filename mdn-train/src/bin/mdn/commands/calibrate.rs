@@ -16,8 +16,8 @@ struct CalibrateReport {
     out: PathBuf,
     /// The factor on every sigma, per target.
     sigma_scale: Vec<f32>,
-    /// The divisor of the mixing logits (1 unless it lowered the NLL by more than
-    /// [`recalibration::TEMPERATURE_GAIN`] nats a row).
+    /// The divisor of the mixing logits (1 unless it lowered the rows' total NLL by more
+    /// than [`recalibration::TEMPERATURE_GAIN`] nats).
     temperature: f32,
     /// Mean NLL of the validation rows before and after, nats per row (mdn-core).
     nll_before: f64,
