@@ -213,7 +213,7 @@ pub struct TensorInfo {
     /// Columns (inputs of a layer, or the vector's length).
     pub cols: usize,
     /// Offset in `f32`s of its first value among the model's parameters in logical order
-    /// (tensor after tensor, row-major); [`Layout::stored_index`] gives where a value is
+    /// (tensor after tensor, row-major); [`Layout::stored_position`] gives where a value is
     /// stored.
     pub offset: usize,
     /// How its values are stored: its layer's [`Storage`] for a weight tensor

@@ -22,7 +22,8 @@
 //! 1. **bytes -> [`Blob`]** (`blob`): magic, version, declared length, CRC-32, postcard
 //!    [`Header`], zero padding, parameter section size, finite parameters, positive
 //!    scales, network weights that add up to 1. Nothing is copied: parameters stay
-//!    little-endian `f32` words in the blob.
+//!    little-endian words in the blob (`f32` values, or packed `f16` and `int8` weights:
+//!    each dense layer's [`Storage`]).
 //! 2. **[`Blob`] -> [`Model`]** (`model`): the header is checked against the evaluator's
 //!    capacities (const generics), and the parameter section is cut into the shared
 //!    tensors and `M` networks in the order of the one [`Layout`] (`layout`; the
@@ -33,13 +34,17 @@
 //!    network's words with checked slicing), with iterators only: no index, no failure;
 //!    network `m` fills components `m*K .. m*K + K` of one mixture. The blob stores each
 //!    layer's weights in blocks of [`ROW_BLOCK`] rows, column by column
-//!    ([`Layout::stored_index`]), so the kernel ([`kernel`]) reads several blocks front to
+//!    ([`Layout::stored_position`]), so the kernel ([`kernel`]) reads several blocks front to
 //!    back and loads each input once for all their running sums: two blocks (16 sums in
 //!    registers) on a Cortex-M4F, four (32 sums in eight SSE2 registers) on a host. A
 //!    target can supply its own kernel for two blocks with [`Model::set_kernel`] (the
 //!    `mdn-cortex-m` crate has one in assembly); it must give the portable kernel's bits.
-//!    `network::dense` holds a layer and its kernel, `network::batch` the path of
-//!    [`Model::log_prob_batch`] (16 rows at a time, each with the single-row bits).
+//!    `network::dense` holds a layer and its kernel (layers of packed weights run a
+//!    portable loop that converts each weight to `f32` exactly, then sums as the kernel
+//!    does), `network::batch` the path of [`Model::log_prob_batch`] (16 rows at a time,
+//!    each with the single-row bits, for models of `f32` weights). The calibration stored
+//!    in the blob (a sigma scale per target, a temperature on the mixing logits) is applied
+//!    as the mixture is formed.
 //!    One word for one thing: a *network* is one of the `M` ([`Header::networks`]); only
 //!    the blob's own names keep the format's word (`members.m.*`, FORMAT.md section 3).
 //! 4. **[`Mixture`]** (`mixture`): log mixing weights, means and sigmas in original target
@@ -81,7 +86,7 @@
 //! their `from_prefix`), [`Model::mixture`], [`Model::log_prob`],
 //! [`Model::log_prob_batch`], [`Mixture::new`] and every [`Mixture`] query, the writer
 //! ([`encode`], [`encoded_len`]), the layout's readers ([`Layout::tensors`],
-//! [`Layout::stored_index`], [`Layout::find`], [`Blob::parameter_values`]) and the drift
+//! [`Layout::stored_position`], [`Layout::find`], [`Blob::parameter_values`]) and the drift
 //! monitor ([`CalibrationMonitor`] and its accessors, [`ks_statistic`]).
 //! `firmware-example`'s `nopanic` binary calls all of them on bytes the compiler cannot
 //! see and links only if no panic path remains, for the Cortex-M4F and for ARMv6-M
@@ -95,6 +100,14 @@
 //! | feature | default | effect |
 //! |---|---|---|
 //! | `defmt` | no | `defmt::Format` on every public type (forwarded to `heapless`) |
+//! | `tanh` | yes | networks with the tanh activation (libm's `tanhf`) |
+//! | `f16` | yes | layers whose weights are stored as IEEE binary16 |
+//! | `int8` | yes | layers whose weights are stored as `int8` with a scale per row |
+//!
+//! Without `tanh`, `f16` or `int8`, a blob that needs it is refused when its header is
+//! decoded ([`Error::Unsupported`]) and its code is not linked: a firmware for ReLU models
+//! of `f32` weights turns the three off (`default-features = false`) and saves their flash
+//! and stack (`firmware-example`'s `minimal`).
 //!
 //! Sampling takes any generator implementing [`rand_core::Rng`] (rand_core 0.10, which
 //! renamed `RngCore` to `Rng`), re-exported as [`rand_core`]; `rand_pcg::Pcg32` is a small

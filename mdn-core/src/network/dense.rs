@@ -9,7 +9,7 @@ use crate::{
 };
 
 /// A fully connected layer, `y = W x + b`, with `W` stored in blocks of [`ROW_BLOCK`] rows,
-/// column after column (FORMAT.md section 3; [`Layout::stored_index`](crate::Layout)).
+/// column after column (FORMAT.md section 3; [`Layout::stored_position`](crate::Layout::stored_position)).
 #[derive(Debug, Clone, Copy)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub(super) struct Dense<'a> {

@@ -350,7 +350,7 @@ pub struct CoreCalibration {
 impl CoreCalibration {
     /// Bytes of RAM for the tightest capacities of a header, `[I, W, K, D]`, in a firmware
     /// whose validation takes `floor_extra` bytes more stack than the calibration
-    /// firmware's (a build with packed layers: [`packed_stack`]).
+    /// firmware's (a build with packed layers, for a model with packed weights).
     ///
     /// # Examples
     ///
