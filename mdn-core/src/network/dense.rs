@@ -127,9 +127,7 @@ trait Packed: bytemuck::Pod {
 
 #[cfg(feature = "f16")]
 impl Packed for u16 {
-    /// Out of line: the conversion's bit arithmetic once in flash, not in every unrolled
-    /// copy of the loop.
-    #[inline(never)]
+    #[inline(always)]
     fn widen_column(column: &[u16; ROW_BLOCK]) -> [f32; ROW_BLOCK] {
         column.map(|h| crate::half::widen(u16::from_le(h)))
     }

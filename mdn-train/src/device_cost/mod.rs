@@ -218,9 +218,9 @@ impl Evaluator {
     /// ```
     pub const fn packed_conversion(self) -> [f64; 2] {
         match self {
-            Evaluator::CortexM4F => [18.3, 4.13],
-            Evaluator::CortexM4FPortable => [17.2, 3.0],
-            Evaluator::CortexM0 => [22.6, 71.9],
+            Evaluator::CortexM4F => [11.38, 4.13],
+            Evaluator::CortexM4FPortable => [10.25, 3.0],
+            Evaluator::CortexM0 => [17.0, 71.9],
         }
     }
 
