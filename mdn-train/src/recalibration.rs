@@ -14,6 +14,11 @@
 //! The sigma scales come first; the temperature is kept only if it lowers the rows' total
 //! NLL by more than [`TEMPERATURE_GAIN`] nats on top of them: one nat per fitted factor,
 //! Akaike's rule, since the gain of a factor fitted on the rows is partly the fit's own.
+//!
+//! A fit is worth writing only when it is clearly better on the rows
+//! ([`CalibrationFit::is_clear`]): its mean gain per row is more than two standard errors of
+//! the rows' gains. On a few dozen rows a fit can gain on them and lose on new data; the
+//! rule is the one `mdn train` uses to keep a student that starts from a teacher network.
 
 use mdn_core::{Blob, HostModel, TensorName};
 
@@ -156,6 +161,35 @@ pub struct CalibrationFit {
     pub nll_after: f64,
     /// Rows the fit used: those of finite log-density under the blob's own calibration.
     pub rows: usize,
+    /// The standard error of the mean gain per row (`nll_before - nll_after`): the sample
+    /// standard deviation of the rows' gains over the square root of their number.
+    pub gain_standard_error: f64,
+}
+
+/// How many standard errors a fit's mean gain must exceed to be written.
+pub const CLEAR_GAIN: f64 = 2.0;
+
+impl CalibrationFit {
+    /// Whether the fit is clearly better on its rows: a mean gain per row above
+    /// [`CLEAR_GAIN`] standard errors of the rows' gains.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mdn_train::recalibration::{Calibration, CalibrationFit};
+    /// let fit = CalibrationFit {
+    ///     calibration: Calibration::identity(1),
+    ///     nll_before: 1.0,
+    ///     nll_after: 0.9,
+    ///     rows: 100,
+    ///     gain_standard_error: 0.02,
+    /// };
+    /// assert!(fit.is_clear());
+    /// assert!(!CalibrationFit { gain_standard_error: 0.06, ..fit }.is_clear());
+    /// ```
+    pub fn is_clear(&self) -> bool {
+        self.nll_before - self.nll_after > CLEAR_GAIN * self.gain_standard_error
+    }
 }
 
 /// Fits the calibration of the blob `bytes` to the rows `x` (`rows * F` values, row-major)
@@ -226,19 +260,26 @@ pub fn fit(bytes: &[u8], x: &[f32], y: &[f32]) -> Result<CalibrationFit> {
     let sigma_only = search(&mut logs, dims)?;
     let mut with_temperature = logs.clone();
     let both = search(&mut with_temperature, dims + 1)?;
-    let (logs, nll_after) = if (sigma_only - both) * rows as f64 > TEMPERATURE_GAIN {
-        (with_temperature, both)
+    let logs = if (sigma_only - both) * rows as f64 > TEMPERATURE_GAIN {
+        with_temperature
     } else {
-        (logs, sigma_only)
+        logs
     };
     let calibration = calibration_of(&logs);
-    // The factors are rounded to f32: score what will be stored.
-    let nll_after = nll(&calibration).unwrap_or(nll_after);
+    // The factors are rounded to f32: score what will be stored, row by row.
+    let before = row_nlls(bytes, &start, &rows_x, &rows_y)?;
+    let after = row_nlls(bytes, &calibration, &rows_x, &rows_y)?;
+    let gains: Vec<f64> = before.iter().zip(&after).map(|(b, a)| b - a).collect();
+    let n = gains.len().max(1) as f64;
+    let mean = gains.iter().sum::<f64>() / n;
+    let variance = gains.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+    let nll_after = after.iter().sum::<f64>() / n;
     Ok(CalibrationFit {
         calibration,
         nll_before,
         nll_after,
         rows,
+        gain_standard_error: (variance / n).sqrt(),
     })
 }
 
@@ -273,11 +314,16 @@ fn log_probs(model: &HostModel<'_>, x: &[f32], y: &[f32]) -> Result<Vec<f32>> {
 
 /// Mean NLL of the rows under `bytes` with `calibration`, as the device computes it.
 fn mean_nll(bytes: &[u8], calibration: &Calibration, x: &[f32], y: &[f32]) -> Result<f64> {
+    let nlls = row_nlls(bytes, calibration, x, y)?;
+    Ok(nlls.iter().sum::<f64>() / nlls.len().max(1) as f64)
+}
+
+/// Each row's NLL under `bytes` with `calibration`, as the device computes it.
+fn row_nlls(bytes: &[u8], calibration: &Calibration, x: &[f32], y: &[f32]) -> Result<Vec<f64>> {
     let calibrated = calibration.apply(bytes)?;
     let model = HostModel::from_bytes(&calibrated).map_err(core_error("reading the model"))?;
     let log_probs = log_probs(&model, x, y)?;
-    let total: f64 = log_probs.iter().map(|&lp| -f64::from(lp)).sum();
-    Ok(total / log_probs.len().max(1) as f64)
+    Ok(log_probs.iter().map(|&lp| -f64::from(lp)).collect())
 }
 
 /// The minimum of `f` over `[-LOG_RANGE, LOG_RANGE]` by golden-section search: `(v, f(v))`.

@@ -141,6 +141,7 @@ const TRAIN_TEST: &[&str] = &["test.data", "test.n", "test.nll", "test.rmse"];
 
 /// `mdn train --val-fraction`: the calibration was fitted on the held-out rows.
 const TRAIN_CALIBRATION: &[&str] = &[
+    "calibration.gain_standard_error",
     "calibration.nll_after",
     "calibration.nll_before",
     "calibration.rows",
@@ -167,6 +168,7 @@ const QUANTIZE_SCORE: &[&str] = &[
 
 const CALIBRATE: &[&str] = &[
     "data",
+    "gain_standard_error",
     "model",
     "nll_after",
     "nll_before",
@@ -174,6 +176,7 @@ const CALIBRATE: &[&str] = &[
     "rows",
     "sigma_scale",
     "temperature",
+    "written",
 ];
 
 const UPGRADE: &[&str] = &["bytes", "from_version", "model", "out", "to_version"];

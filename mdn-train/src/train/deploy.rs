@@ -218,14 +218,14 @@ pub enum CalibrationChoice {
     /// from every row; `--val-fraction` holds rows out): fitting on rows the model learned
     /// from would make it over-confident.
     NoHeldOutRows,
-    /// Fitted and written: the held-out rows' NLL fell by more than one nat per fitted
-    /// factor in total (Akaike's rule: the factors are fitted on those rows).
+    /// Fitted and written: clearly better on the held-out rows (a mean gain per row above
+    /// two standard errors: [`CalibrationFit::is_clear`]).
     Applied {
         /// The fit.
         #[serde(flatten)]
         fit: CalibrationSummary,
     },
-    /// Fitted, not written: the gain was within what fitting alone gives.
+    /// Fitted, not written: the gain was within two standard errors.
     NotHelpful {
         /// The fit.
         #[serde(flatten)]
@@ -244,6 +244,8 @@ pub struct CalibrationSummary {
     pub nll_before: f64,
     /// See `nll_before`.
     pub nll_after: f64,
+    /// The standard error of the mean gain per row.
+    pub gain_standard_error: f64,
     /// Rows fitted on.
     pub rows: usize,
 }
@@ -255,6 +257,7 @@ impl From<&CalibrationFit> for CalibrationSummary {
             temperature: fit.calibration.temperature,
             nll_before: fit.nll_before,
             nll_after: fit.nll_after,
+            gain_standard_error: fit.gain_standard_error,
             rows: fit.rows,
         }
     }
@@ -262,9 +265,9 @@ impl From<&CalibrationFit> for CalibrationSummary {
 
 /// Converts the written blob of `deployed` to `finishing.weights` and, when asked, fits
 /// its calibration on the rows of `data` that no network learned from
-/// ([`Trained::rows_held_out`]), keeping it when it lowers their NLL by more than one nat
-/// per fitted factor. The blob is replaced in place; the teacher's own blob is kept when a
-/// student is written.
+/// ([`Trained::rows_held_out`]), keeping it when it is clearly better on them
+/// ([`CalibrationFit::is_clear`]). The blob is replaced in place; the teacher's own blob is
+/// kept when a student is written.
 ///
 /// # Errors
 ///
@@ -295,10 +298,7 @@ pub fn finish(
     } else {
         let rows = data.subset(held_out);
         let fit = recalibration::fit(&written, &rows.x, &rows.y)?;
-        let factors =
-            fit.calibration.sigma_scale.len() + usize::from(fit.calibration.temperature != 1.0);
-        let gain = (fit.nll_before - fit.nll_after) * fit.rows as f64;
-        if gain > factors as f64 {
+        if fit.is_clear() {
             written = fit.calibration.apply(&written)?;
             CalibrationChoice::Applied { fit: (&fit).into() }
         } else {

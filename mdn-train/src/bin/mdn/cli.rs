@@ -316,9 +316,13 @@ pub struct CalibrateArgs {
     /// Validation CSV file with the model's columns: rows the model did not learn from.
     #[arg(long)]
     pub data: PathBuf,
-    /// Where to write the recalibrated blob.
+    /// Where to write the recalibrated blob (the model unchanged when the fit is not
+    /// clearly better on the rows: a mean gain per row within two standard errors).
     #[arg(long)]
     pub out: PathBuf,
+    /// Write the fitted calibration even when it is not clearly better on the rows.
+    #[arg(long)]
+    pub force: bool,
     /// How the CSV files are read.
     #[command(flatten)]
     pub csv: CsvArgs,

@@ -232,8 +232,8 @@ pub struct DeviceArgs {
     )]
     pub head_weights: Option<Storage>,
     /// Do not fit the calibration (by default it is fitted on the rows held out from every
-    /// network, --val-fraction, and written when it lowers their NLL by more than one nat
-    /// per fitted factor).
+    /// network, --val-fraction, and written when it is clearly better on them: a mean gain
+    /// per row above two standard errors).
     #[arg(long, help_heading = "Device")]
     pub no_calibrate: bool,
 }

@@ -24,6 +24,11 @@ struct CalibrateReport {
     nll_after: f64,
     /// Rows fitted on (those of finite density).
     rows: usize,
+    /// The standard error of the mean gain per row.
+    gain_standard_error: f64,
+    /// Whether the fit was written: clearly better on the rows (a mean gain above two
+    /// standard errors), or `--force`. Otherwise `--out` holds the model unchanged.
+    written: bool,
 }
 
 /// Runs `mdn calibrate`.
@@ -32,8 +37,12 @@ pub fn run(args: CalibrateArgs) -> Result<()> {
     io::check_writable(&args.out)?;
     let data = load::for_model(&file, &args.data, &args.csv)?;
     let fit = recalibration::fit(&file.bytes, &data.x, &data.y)?;
-    let calibrated = fit.calibration.apply(&file.bytes)?;
-    io::write_atomic(&args.out, &calibrated)?;
+    let written = fit.is_clear() || args.force;
+    if written {
+        io::write_atomic(&args.out, &fit.calibration.apply(&file.bytes)?)?;
+    } else {
+        io::write_atomic(&args.out, &file.bytes)?;
+    }
     let report = CalibrateReport {
         model: file.path,
         data: args.data,
@@ -43,6 +52,8 @@ pub fn run(args: CalibrateArgs) -> Result<()> {
         nll_before: fit.nll_before,
         nll_after: fit.nll_after,
         rows: fit.rows,
+        gain_standard_error: fit.gain_standard_error,
+        written,
     };
     emit(args.output, &report)
 }
@@ -60,9 +71,21 @@ impl fmt::Display for CalibrateReport {
         )?;
         writeln!(
             f,
-            "NLL {:.4} -> {:.4} nats per row on those rows (mdn-core)",
-            self.nll_before, self.nll_after
+            "NLL {:.4} -> {:.4} nats per row on those rows (mdn-core), gain {:.4} +- {:.4}",
+            self.nll_before,
+            self.nll_after,
+            self.nll_before - self.nll_after,
+            self.gain_standard_error
         )?;
-        writeln!(f, "wrote {}", self.out.display())
+        if self.written {
+            writeln!(f, "wrote {} with this calibration", self.out.display())
+        } else {
+            writeln!(
+                f,
+                "wrote {} unchanged: the gain is within two standard errors, which fitting \
+                 on these rows alone can give (--force writes it)",
+                self.out.display()
+            )
+        }
     }
 }
