@@ -5,6 +5,7 @@
 //! values, so a writer that rounded silently would change the model it was given.
 
 /// Bits of binary16's exponent field.
+#[cfg(any(feature = "f16", feature = "int8", test))]
 const EXPONENT: u16 = 0x7C00;
 
 /// `2^-24`, the value of binary16's least subnormal: exact in `f32`.
