@@ -12,8 +12,9 @@
 //! NLL it reports is the device's. The search is over logarithms (a scale of 2 and one of
 //! 1/2 are as far from 1): golden-section searches, one coordinate at a time, repeated.
 //! The sigma scales come first; the temperature is kept only if it lowers the rows' total
-//! NLL by more than [`TEMPERATURE_GAIN`] nats on top of them: one nat per fitted factor,
-//! Akaike's rule, since the gain of a factor fitted on the rows is partly the fit's own.
+//! NLL by more than [`TEMPERATURE_GAIN`] nats on top of them (one nat per fitted factor,
+//! Akaike's rule, since the gain of a factor fitted on the rows is partly the fit's own)
+//! and clearly, by more than two standard errors of the rows' gains.
 //!
 //! A fit is worth writing only when it is clearly better on the rows
 //! ([`CalibrationFit::is_clear`]): its mean gain per row is more than two standard errors of
@@ -257,30 +258,40 @@ pub fn fit(bytes: &[u8], x: &[f32], y: &[f32]) -> Result<CalibrationFit> {
         }
         Ok(best)
     };
-    let sigma_only = search(&mut logs, dims)?;
+    search(&mut logs, dims)?;
     let mut with_temperature = logs.clone();
-    let both = search(&mut with_temperature, dims + 1)?;
-    let logs = if (sigma_only - both) * rows as f64 > TEMPERATURE_GAIN {
-        with_temperature
-    } else {
-        logs
-    };
-    let calibration = calibration_of(&logs);
+    search(&mut with_temperature, dims + 1)?;
     // The factors are rounded to f32: score what will be stored, row by row.
     let before = row_nlls(bytes, &start, &rows_x, &rows_y)?;
-    let after = row_nlls(bytes, &calibration, &rows_x, &rows_y)?;
-    let gains: Vec<f64> = before.iter().zip(&after).map(|(b, a)| b - a).collect();
+    let sigma_only = row_nlls(bytes, &calibration_of(&logs), &rows_x, &rows_y)?;
+    let both = row_nlls(bytes, &calibration_of(&with_temperature), &rows_x, &rows_y)?;
+    // The temperature is one more factor fitted on the same rows: it must gain more than
+    // one nat over them, and clearly (two standard errors of the rows' gains).
+    let (gain, standard_error) = mean_gain(&sigma_only, &both);
+    let keep_temperature =
+        gain * rows as f64 > TEMPERATURE_GAIN && gain > CLEAR_GAIN * standard_error;
+    let (logs, after) = match keep_temperature {
+        true => (with_temperature, both),
+        false => (logs, sigma_only),
+    };
+    let (gain, gain_standard_error) = mean_gain(&before, &after);
+    Ok(CalibrationFit {
+        calibration: calibration_of(&logs),
+        nll_before,
+        nll_after: nll_before - gain,
+        rows,
+        gain_standard_error,
+    })
+}
+
+/// The mean of `before[i] - after[i]` and its standard error (the sample standard
+/// deviation over the square root of the count).
+fn mean_gain(before: &[f64], after: &[f64]) -> (f64, f64) {
+    let gains: Vec<f64> = before.iter().zip(after).map(|(b, a)| b - a).collect();
     let n = gains.len().max(1) as f64;
     let mean = gains.iter().sum::<f64>() / n;
     let variance = gains.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
-    let nll_after = after.iter().sum::<f64>() / n;
-    Ok(CalibrationFit {
-        calibration,
-        nll_before,
-        nll_after,
-        rows,
-        gain_standard_error: (variance / n).sqrt(),
-    })
+    (mean, (variance / n).sqrt())
 }
 
 /// The rows of `x`, `y` whose log-density under the blob is finite.
