@@ -65,11 +65,12 @@ for name in faithful boston synth_hetero synth_invsin; do
       --out "$OUT/$name-$kind-cal.mdn" --json >"$OUT/$name-$kind-cal.json"
     scale="$(grep -o '"sigma_scale":\[[^]]*\]' "$OUT/$name-$kind-cal.json" | cut -d'[' -f2 | tr -d ']')"
     temperature="$(grep -o '"temperature":[-0-9.eE+]*' "$OUT/$name-$kind-cal.json" | cut -d: -f2)"
+    written="$(grep -o '"written":[a-z]*' "$OUT/$name-$kind-cal.json" | cut -d: -f2)"
     cov_before="$(figure "$OUT/$name-$kind.mdn" "$test" coverage_80)"
     cov_after="$(figure "$OUT/$name-$kind-cal.mdn" "$test" coverage_80)"
     nll_before="$(figure "$OUT/$name-$kind.mdn" "$test" nll)"
     nll_after="$(figure "$OUT/$name-$kind-cal.mdn" "$test" nll)"
-    calibration_rows="$calibration_rows| $name | $kind | $scale | $temperature | $cov_before | $cov_after | $nll_before | $nll_after | $(delta "$nll_before" "$nll_after") |"$'\n'
+    calibration_rows="$calibration_rows| $name | $kind | $scale | $temperature | $written | $cov_before | $cov_after | $nll_before | $nll_after | $(delta "$nll_before" "$nll_after") |"$'\n'
   done
 
   echo "$name: --val-fraction 0.2, calibrated by default and not" >&2
@@ -87,8 +88,8 @@ echo "| set | f32 blob (B) | f32 test NLL | f16 blob (B) | f16 cost | int8 blob 
 echo "|---|---|---|---|---|---|---|---|---|"
 printf '%s' "$storage_rows"
 echo
-echo "| set | model | sigma scale | temperature | test coverage_80 before | after | test NLL before | after | change |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| set | model | sigma scale | temperature | written | test coverage_80 before | after | test NLL before | after | change |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 printf '%s' "$calibration_rows"
 echo
 echo "| set | \`--val-fraction 0.2\`: calibration | test NLL with \`--no-calibrate\` | by default | change |"
