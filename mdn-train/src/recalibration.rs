@@ -14,7 +14,8 @@
 //! The sigma scales come first; the temperature is kept only if it lowers the rows' total
 //! NLL by more than [`TEMPERATURE_GAIN`] nats on top of them (one nat per fitted factor,
 //! Akaike's rule, since the gain of a factor fitted on the rows is partly the fit's own)
-//! and clearly, by more than two standard errors of the rows' gains.
+//! and clearly, by more than two standard errors of the rows' gains, and if a temperature
+//! fitted on either half of the rows also helps on the other half.
 //!
 //! A fit is worth writing only when it is clearly better on the rows
 //! ([`CalibrationFit::is_clear`]): its mean gain per row is more than two standard errors of
@@ -226,7 +227,8 @@ impl CalibrationFit {
 pub fn fit(bytes: &[u8], x: &[f32], y: &[f32]) -> Result<CalibrationFit> {
     let start = Calibration::read(bytes)?;
     let (rows_x, rows_y) = finite_rows(bytes, x, y)?;
-    let rows = rows_y.len() / start.sigma_scale.len().max(1);
+    let dims = start.sigma_scale.len();
+    let rows = rows_y.len() / dims.max(1);
     if rows == 0 {
         return Err(Error::InvalidOption {
             option: "the calibration rows",
@@ -234,54 +236,91 @@ pub fn fit(bytes: &[u8], x: &[f32], y: &[f32]) -> Result<CalibrationFit> {
             found: "none".into(),
         });
     }
-    let nll = |calibration: &Calibration| mean_nll(bytes, calibration, &rows_x, &rows_y);
-    let nll_before = nll(&start)?;
-    let dims = start.sigma_scale.len();
-    // Log factors: the sigma scales, then the temperature (fixed at 0 in the first pass).
-    let mut logs = vec![0.0_f64; dims + 1];
-    let calibration_of = |logs: &[f64]| Calibration {
-        sigma_scale: logs[..dims].iter().map(|l| l.exp() as f32).collect(),
-        temperature: logs[dims].exp() as f32,
-    };
-    let search = |logs: &mut Vec<f64>, coordinates: usize| -> Result<f64> {
-        let mut best = f64::INFINITY;
-        for _ in 0..SWEEPS {
-            for c in 0..coordinates {
-                let mut trial = logs.clone();
-                let (l, value) = golden_section(|v| {
-                    trial[c] = v;
-                    nll(&calibration_of(&trial))
-                })?;
-                logs[c] = l;
-                best = value;
-            }
-        }
-        Ok(best)
-    };
-    search(&mut logs, dims)?;
-    let mut with_temperature = logs.clone();
-    search(&mut with_temperature, dims + 1)?;
+    let sigma_only = search(bytes, &rows_x, &rows_y, dims, false)?;
+    let with_temperature = search(bytes, &rows_x, &rows_y, dims, true)?;
     // The factors are rounded to f32: score what will be stored, row by row.
     let before = row_nlls(bytes, &start, &rows_x, &rows_y)?;
-    let sigma_only = row_nlls(bytes, &calibration_of(&logs), &rows_x, &rows_y)?;
-    let both = row_nlls(bytes, &calibration_of(&with_temperature), &rows_x, &rows_y)?;
+    let nlls = |calibration: &Calibration| row_nlls(bytes, calibration, &rows_x, &rows_y);
+    let (sigma_nlls, both_nlls) = (nlls(&sigma_only)?, nlls(&with_temperature)?);
     // The temperature is one more factor fitted on the same rows: it must gain more than
-    // one nat over them, and clearly (two standard errors of the rows' gains).
-    let (gain, standard_error) = mean_gain(&sigma_only, &both);
-    let keep_temperature =
-        gain * rows as f64 > TEMPERATURE_GAIN && gain > CLEAR_GAIN * standard_error;
-    let (logs, after) = match keep_temperature {
-        true => (with_temperature, both),
-        false => (logs, sigma_only),
+    // one nat over them, clearly (two standard errors of the rows' gains), and on rows it
+    // was not fitted on (each half of the rows, fitted on the other).
+    let (gain, standard_error) = mean_gain(&sigma_nlls, &both_nlls);
+    let keep_temperature = gain * rows as f64 > TEMPERATURE_GAIN
+        && gain > CLEAR_GAIN * standard_error
+        && temperature_holds_out(bytes, &rows_x, &rows_y, dims)?;
+    let (calibration, after) = match keep_temperature {
+        true => (with_temperature, both_nlls),
+        false => (sigma_only, sigma_nlls),
     };
     let (gain, gain_standard_error) = mean_gain(&before, &after);
+    let nll_before = before.iter().sum::<f64>() / before.len().max(1) as f64;
     Ok(CalibrationFit {
-        calibration: calibration_of(&logs),
+        calibration,
         nll_before,
         nll_after: nll_before - gain,
         rows,
         gain_standard_error,
     })
+}
+
+/// The calibration of `dims` sigma scales (and the temperature, if `temperature`) that
+/// maximises the likelihood of the rows: golden-section searches over the log factors, one
+/// coordinate at a time, [`SWEEPS`] times.
+fn search(
+    bytes: &[u8],
+    x: &[f32],
+    y: &[f32],
+    dims: usize,
+    temperature: bool,
+) -> Result<Calibration> {
+    let calibration_of = |logs: &[f64]| Calibration {
+        sigma_scale: logs[..dims].iter().map(|l| l.exp() as f32).collect(),
+        temperature: logs[dims].exp() as f32,
+    };
+    let mut logs = vec![0.0_f64; dims + 1];
+    let coordinates = dims + usize::from(temperature);
+    for _ in 0..SWEEPS {
+        for c in 0..coordinates {
+            let mut trial = logs.clone();
+            let (l, _) = golden_section(|v| {
+                trial[c] = v;
+                mean_nll(bytes, &calibration_of(&trial), x, y)
+            })?;
+            logs[c] = l;
+        }
+    }
+    Ok(calibration_of(&logs))
+}
+
+/// Whether a temperature fitted on one half of the rows (with the sigma scales) beats the
+/// sigma scales alone on the other half, both ways: the halves are the even and the odd
+/// rows.
+fn temperature_holds_out(bytes: &[u8], x: &[f32], y: &[f32], dims: usize) -> Result<bool> {
+    let features = x.len() / (y.len() / dims.max(1)).max(1);
+    let half = |parity: usize| {
+        let rows = x.chunks(features.max(1)).zip(y.chunks(dims.max(1)));
+        let (mut hx, mut hy) = (Vec::new(), Vec::new());
+        for (_, (xs, ys)) in rows.enumerate().filter(|(i, _)| i % 2 == parity) {
+            hx.extend_from_slice(xs);
+            hy.extend_from_slice(ys);
+        }
+        (hx, hy)
+    };
+    let halves = [half(0), half(1)];
+    for (fit_on, check_on) in [(&halves[0], &halves[1]), (&halves[1], &halves[0])] {
+        if fit_on.1.is_empty() || check_on.1.is_empty() {
+            return Ok(false);
+        }
+        let sigma_only = search(bytes, &fit_on.0, &fit_on.1, dims, false)?;
+        let with_temperature = search(bytes, &fit_on.0, &fit_on.1, dims, true)?;
+        let without = mean_nll(bytes, &sigma_only, &check_on.0, &check_on.1)?;
+        let with = mean_nll(bytes, &with_temperature, &check_on.0, &check_on.1)?;
+        if with >= without {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// The mean of `before[i] - after[i]` and its standard error (the sample standard
