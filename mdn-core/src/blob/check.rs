@@ -1,0 +1,108 @@
+//! The values of a parameter section: finite where they must be, positive where they scale
+//! (FORMAT.md section 4).
+
+use super::from_word;
+use crate::{
+    error::{Error, Result},
+    layout::Layout,
+};
+#[cfg(any(feature = "f16", feature = "int8"))]
+use crate::{half, header::Storage};
+
+/// Checks every value of a parameter section laid out by `layout` (its size already
+/// checked): no NaN or infinity among the `f32` values and the `f16` weights, then no
+/// value `<= 0` where a scale must be positive. The first failing word decides, finiteness
+/// over the whole section before positivity (FORMAT.md section 4).
+///
+/// A model stored as `f32` throughout is checked word by word; only a build with packed
+/// storage walks the layers ([`check_packed`]), so an `f32`-only firmware links no more
+/// than that loop.
+pub(super) fn check_values(layout: &Layout, words: &[u32]) -> Result<()> {
+    #[cfg(any(feature = "f16", feature = "int8"))]
+    if layout.storage().iter().any(|&s| s != Storage::F32) {
+        return check_packed(layout, words);
+    }
+    for (index, &word) in words.iter().enumerate() {
+        if !from_word(word).is_finite() {
+            return Err(Error::NonFiniteParameter { index });
+        }
+    }
+    check_shared_scales(layout, words)
+}
+
+/// [`Error::InvalidScale`] for the first shared value that must be positive and is not:
+/// the scalers' scales, then the calibration.
+fn check_shared_scales(layout: &Layout, words: &[u32]) -> Result<()> {
+    let [inputs, targets, calibration] = layout.shared_scale_ranges();
+    for index in inputs.chain(targets).chain(calibration) {
+        if words.get(index).is_some_and(|&w| from_word(w) <= 0.0) {
+            return Err(Error::InvalidScale { index });
+        }
+    }
+    Ok(())
+}
+
+/// [`Error::InvalidScale`] for the first word of `range` that is not positive (its values
+/// are finite).
+#[cfg(any(feature = "f16", feature = "int8"))]
+fn check_positive(words: &[u32], range: core::ops::Range<usize>) -> Result<()> {
+    let values = words.iter().enumerate().skip(range.start);
+    for (index, &word) in values.take(range.len()) {
+        if from_word(word) <= 0.0 {
+            return Err(Error::InvalidScale { index });
+        }
+    }
+    Ok(())
+}
+
+/// [`check_values`] for a model with packed layers: a walk over the networks' layers with
+/// plain arithmetic, `f16` weights checked as binary16, `int8` bytes all valid, `int8` row
+/// scales positive.
+#[cfg(any(feature = "f16", feature = "int8"))]
+fn check_packed(layout: &Layout, words: &[u32]) -> Result<()> {
+    let shared = layout.shared_words();
+    // Finiteness first, over the whole section in word order.
+    check_finite(words, 0..shared, Storage::F32)?;
+    let mut at = shared;
+    for _ in 0..layout.networks() {
+        for layer in layout.dense_layers() {
+            let scales = at + layer.weight_words();
+            check_finite(words, at..scales, layer.storage)?;
+            at += layer.words();
+            check_finite(words, scales..at, Storage::F32)?;
+        }
+    }
+    check_shared_scales(layout, words)?;
+    let mut at = shared;
+    for _ in 0..layout.networks() {
+        for layer in layout.dense_layers() {
+            let scales = at + layer.weight_words();
+            check_positive(words, scales..scales + layer.scale_words())?;
+            at += layer.words();
+        }
+    }
+    Ok(())
+}
+
+/// [`Error::NonFiniteParameter`] for the first word of `range` that holds a NaN or an
+/// infinity as `storage` (an `f32`, or two `f16`; every `int8` byte is valid). Out of line:
+/// one copy in flash for every kind of word.
+#[cfg(any(feature = "f16", feature = "int8"))]
+#[inline(never)]
+fn check_finite(words: &[u32], range: core::ops::Range<usize>, storage: Storage) -> Result<()> {
+    let values = words.iter().enumerate().skip(range.start);
+    for (index, &word) in values.take(range.len()) {
+        let finite = match storage {
+            Storage::F32 => from_word(word).is_finite(),
+            Storage::F16 => {
+                let word = u32::from_le(word);
+                half::is_finite(word as u16) && half::is_finite((word >> 16) as u16)
+            }
+            Storage::Int8 => true,
+        };
+        if !finite {
+            return Err(Error::NonFiniteParameter { index });
+        }
+    }
+    Ok(())
+}
