@@ -7,7 +7,8 @@
 #
 # `parity` takes parity-vector capacities (MDN_CAPACITIES=16,64,8,4, those of
 # mdn_tests::vectors::ParityModel), `minimal` the bare-metal defaults (1,32,5,1). The
-# library's target dir is firmware-c/target (the profile `firmware` of the root Cargo.toml).
+# libraries' target dirs are firmware-c/target/<program> (the profile `firmware` of the root
+# Cargo.toml).
 #
 # `cargo rustc --crate-type staticlib`: mdn-c's manifest lists `rlib` too (for its Rust
 # tests), and Cargo applies no LTO to a crate with an rlib crate type; with the staticlib
@@ -32,10 +33,13 @@ for target in thumbv7em-none-eabihf thumbv6m-none-eabi; do
         capacities=$([ "$app" = parity ] && echo 16,64,8,4 || echo 1,32,5,1)
         # `parity` runs every model kind; `minimal` a ReLU f32 model, without the rest.
         defaults=$([ "$app" = parity ] && echo "" || echo --no-default-features)
+        # A target dir per program: their features differ, so Cargo keeps a build-script
+        # run for each, and one left from the other program must not leave its header
+        # (capacities) in a shared include/ (the parity harness sizes its arrays by it).
         (cd "$root" && MDN_CAPACITIES=$capacities cargo rustc -q -p mdn-c --profile firmware \
             --target "$target" $defaults --features nopanic --crate-type staticlib \
-            --target-dir "$target_dir")
-        lib=$target_dir/$target/firmware
+            --target-dir "$target_dir/$app")
+        lib=$target_dir/$app/$target/firmware
         # The header and library of this build (its capacities), kept beside the ELF.
         mkdir -p "$out/$app-include"
         cp "$lib/include/mdn.h" "$out/$app-include/mdn.h"
