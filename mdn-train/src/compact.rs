@@ -217,7 +217,7 @@ pub fn convert(bytes: &[u8], storage: &[Storage]) -> Result<AlignedBytes> {
             let (stored, scales) = store_weights(weights, &tensor);
             out.extend(stored);
             pending_scales = scales;
-        } else if is_row_scale(tensor.name) {
+        } else if tensor.name.is_row_scale() {
             out.append(&mut pending_scales);
         } else {
             let from = source
@@ -257,17 +257,6 @@ fn effective_weights(
         weights.insert((tensor.name, tensor.network), effective);
     }
     weights
-}
-
-/// Whether `name` is an `int8` layer's row scales.
-fn is_row_scale(name: TensorName) -> bool {
-    matches!(
-        name,
-        TensorName::HiddenWeightScale(_)
-            | TensorName::LogitsWeightScale
-            | TensorName::MeansWeightScale
-            | TensorName::SigmasWeightScale
-    )
 }
 
 /// `weights` (row-major, `tensor.cols` a row) as `tensor.storage` stores them, and the row

@@ -443,10 +443,7 @@ pub fn generated_blob(spec: &ModelSpec) -> Vec<u8> {
                 TensorName::TargetScale => rng.uniform(0.5, 2.0),
                 TensorName::SigmaScale => sigma_scale,
                 TensorName::Temperature => temperature,
-                TensorName::HiddenWeightScale(_)
-                | TensorName::LogitsWeightScale
-                | TensorName::MeansWeightScale
-                | TensorName::SigmasWeightScale => bound(previous_cols) / 127.0,
+                name if name.is_row_scale() => bound(previous_cols) / 127.0,
                 _ if tensor.rows == 1 => rng.uniform(-0.1, 0.1),
                 _ => {
                     let weight = rng.uniform(-bound(tensor.cols), bound(tensor.cols));

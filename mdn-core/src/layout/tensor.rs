@@ -98,13 +98,30 @@ impl TensorName {
     /// assert!(!TensorName::LogitsBias.is_scale());
     /// ```
     pub const fn is_scale(self) -> bool {
+        self.is_row_scale()
+            || matches!(
+                self,
+                TensorName::InputScale
+                    | TensorName::TargetScale
+                    | TensorName::SigmaScale
+                    | TensorName::Temperature
+            )
+    }
+
+    /// Whether this tensor holds an `int8` layer's row scales (one per row of the weight
+    /// tensor before it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mdn_core::TensorName;
+    /// assert!(TensorName::MeansWeightScale.is_row_scale());
+    /// assert!(!TensorName::InputScale.is_row_scale());
+    /// ```
+    pub const fn is_row_scale(self) -> bool {
         matches!(
             self,
-            TensorName::InputScale
-                | TensorName::TargetScale
-                | TensorName::SigmaScale
-                | TensorName::Temperature
-                | TensorName::HiddenWeightScale(_)
+            TensorName::HiddenWeightScale(_)
                 | TensorName::LogitsWeightScale
                 | TensorName::MeansWeightScale
                 | TensorName::SigmasWeightScale
