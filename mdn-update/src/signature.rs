@@ -1,0 +1,1 @@
+//! Detached Ed25519 signatures over a blob.
