@@ -93,6 +93,7 @@ pub mod networks;
 pub mod plot;
 pub mod recalibration;
 pub mod scaling;
+pub mod signing;
 pub mod summary;
 pub mod synth;
 pub mod train;
