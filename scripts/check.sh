@@ -41,6 +41,8 @@ cargo fmt --all -- --check
 
 step "clippy (host workspace)"
 cargo clippy --workspace --all-targets -- -D warnings
+# mdn-update's optional Ed25519 signatures (off by default, so not in the line above).
+cargo clippy -p mdn-update --all-targets --features signature -- -D warnings
 
 step "mdn-core on thumb targets, with and without defmt; mdn-cortex-m's assembly"
 for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
@@ -51,6 +53,11 @@ done
 # The host build compiles mdn-cortex-m's portable fallback, not its assembly.
 for target in thumbv6m-none-eabi thumbv7em-none-eabihf thumbv8m.main-none-eabihf; do
     cargo clippy -p mdn-cortex-m --target "$target" -- -D warnings
+done
+# mdn-update with its signature verification (ed25519-dalek) on both cores: checked and
+# linted, not built (the firmware's `signature` binary builds and runs it in QEMU).
+for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
+    cargo clippy -p mdn-update --target "$target" --features signature -- -D warnings
 done
 # The C API's bare-metal build (no_std, its panic handler); firmware-c/ links it in QEMU.
 for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
@@ -81,6 +88,14 @@ step "firmware: clippy and builds (QEMU and board variants)"
     cd firmware-example
     cargo clippy --release --bins --features tanh,f16,int8 -- -D warnings
     cargo clippy --release --bins --features tanh,f16,int8 --target thumbv6m-none-eabi -- -D warnings
+    # The signature binaries: `signature` needs a public key at build time (any 32-byte
+    # key will do for linting: RFC 8032's TEST 1 key, whose secret is public, never shipped);
+    # `signature_cost` without a crate is its baseline (scripts/signature_cost.sh builds
+    # the candidates).
+    lint_key=$(mktemp)
+    printf '%b' "$(sed 's/../\\x&/g' <<<d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a)" >"$lint_key"
+    MDN_PUBLIC_KEY=$lint_key cargo clippy --release --bins --features signature,signature-cost -- -D warnings
+    rm -f "$lint_key"
     cargo build --release
     # The parity firmware: every model kind (tanh, f16 and int8 weights).
     cargo build --release --features tanh,f16,int8
@@ -95,11 +110,11 @@ step "firmware: clippy and builds (QEMU and board variants)"
     done
 )
 
-step "device parity, drift watch and the C API's parity in QEMU"
+step "device parity, drift watch, the C API's parity and signatures in QEMU"
 # The QEMU tests are #[ignore]d in a plain `cargo test`. Each one listed as ignored must
 # report `ok` here: a renamed, filtered or un-ignored test fails this step instead of
 # passing without a QEMU run.
-for file in device_parity device_drift device_c_parity; do
+for file in device_parity device_drift device_c_parity device_signature; do
     qemu_run=(cargo test -p mdn-tests --test "$file" --)
     qemu_tests=$("${qemu_run[@]}" --ignored --list --format terse | sed -n 's/: test$//p')
     if [ -z "$qemu_tests" ]; then
