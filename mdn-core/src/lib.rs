@@ -181,7 +181,8 @@ mod monitor;
 mod network;
 
 pub use blob::{
-    Aligned, Blob, FORMAT_VERSION, MAGIC, PREFIX_LEN, TRAILER_LEN, crc32, encode, encoded_len,
+    Aligned, Blob, Crc32, FORMAT_VERSION, HEADER_BUFFER_LEN, MAGIC, PREFIX_LEN, StreamValidator,
+    StreamedBlob, TRAILER_LEN, crc32, encode, encoded_len,
 };
 pub use error::{CodedField, Dimension, Error, Result};
 pub use header::{
