@@ -21,17 +21,26 @@ fn stream(mut validator: StreamValidator, bytes: &[u8], cuts: &[u8]) -> Option<(
     let mut rest = bytes;
     let mut lengths = cuts.iter().cycle();
     while !rest.is_empty() {
+        // A zero is an empty chunk, then one byte (so that the stream moves on).
         let n = lengths.next().map_or(rest.len(), |&n| usize::from(n));
-        let (chunk, after) = rest.split_at(n.min(rest.len()));
+        if n == 0 && validator.feed(&[]).is_err() {
+            return refused(validator);
+        }
+        let (chunk, after) = rest.split_at(n.clamp(1, rest.len()));
         if validator.feed(chunk).is_err() {
-            // A refusal is final: the same error from then on.
-            let error = validator.feed(&[]).expect_err("a refusal sticks");
-            assert_eq!(validator.finish().map(drop), Err(error));
-            return None;
+            return refused(validator);
         }
         rest = after;
     }
     validator.finish().ok().map(|s| (s.len, s.crc))
+}
+
+/// After a refusal: the refusal is final, the same error from then on.
+fn refused(mut validator: StreamValidator) -> Option<(usize, u32)> {
+    let error = validator.feed(&[]).expect_err("a refusal sticks");
+    assert_eq!(validator.feed(&[0; 3]).map(drop), Err(error));
+    assert_eq!(validator.finish().map(drop), Err(error));
+    None
 }
 
 /// Asserts the streamed decisions on `bytes` equal `from_bytes`'s.

@@ -696,30 +696,52 @@ impl StreamValidator {
     /// Parameter words, each checked as soon as its fourth byte is in.
     fn parameters(&mut self, chunk: &[u8], mut word: usize) -> Result<usize> {
         let words = self.layout.as_ref().map_or(0, Layout::stored_count);
-        let mut taken = 0;
-        for &byte in chunk {
-            if word >= words {
+        let mut rest = chunk;
+        // A word begun in an earlier chunk, then whole words, then the start of the next.
+        while self.buffered > 0 && word < words {
+            let Some((&byte, tail)) = rest.split_first() else {
                 break;
-            }
-            if let Some(slot) = self.buffer.get_mut(self.buffered) {
-                *slot = byte;
-            }
-            self.buffered += 1;
-            taken += 1;
+            };
+            rest = tail;
+            self.gather_word_byte(byte);
             if self.buffered == 4 {
-                let [a, b, c, d, ..] = self.buffer;
                 self.buffered = 0;
+                let [a, b, c, d, ..] = self.buffer;
                 // The word as it lies in memory, as `Blob::from_bytes` reads it.
                 self.check_word(word, u32::from_ne_bytes([a, b, c, d]))?;
                 word += 1;
             }
         }
+        if self.buffered == 0 {
+            let (whole, _) = rest.as_chunks::<4>();
+            let whole = whole.get(..words - word).unwrap_or(whole);
+            for &bytes in whole {
+                self.check_word(word, u32::from_ne_bytes(bytes))?;
+                word += 1;
+            }
+            rest = rest.get(whole.len() * 4..).unwrap_or(&[]);
+            if word < words {
+                for &byte in rest.iter().take(3) {
+                    self.gather_word_byte(byte);
+                }
+                rest = rest.get(self.buffered..).unwrap_or(&[]);
+            }
+        }
+        let taken = chunk.len() - rest.len();
         self.advance(chunk.get(..taken).unwrap_or(chunk));
         self.phase = match word < words {
             true => Phase::Parameters { word },
             false => Phase::Trailer,
         };
         Ok(taken)
+    }
+
+    /// Adds a byte of a parameter word to the buffer.
+    fn gather_word_byte(&mut self, byte: u8) {
+        if let Some(slot) = self.buffer.get_mut(self.buffered) {
+            *slot = byte;
+        }
+        self.buffered += 1;
     }
 
     /// The checks of `Blob::from_bytes` on parameter word `index` (FORMAT.md section 4):
