@@ -51,6 +51,7 @@ pub(crate) fn weights_add_up_to_one(log_weights: impl IntoIterator<Item = f32>) 
 /// The running sum of [`weights_add_up_to_one`], for weights that arrive one at a time
 /// (the streaming validator's `members.log_weight`): the same operations in the same order.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub(crate) struct WeightSum(f32);
 
 impl WeightSum {

@@ -111,7 +111,7 @@ impl Decider {
     }
 
     /// The whole-blob decision, with its error.
-    fn from_bytes(self, bytes: &[u8]) -> Result<(), Error> {
+    fn decide(self, bytes: &[u8]) -> Result<(), Error> {
         match self {
             Decider::Blob => Blob::from_bytes(bytes).map(drop),
             Decider::Host => HostModel::from_bytes(bytes).map(drop),
@@ -156,7 +156,7 @@ fn assert_same_decision(bytes: &[u8], cuts: &[usize], what: &dyn Fn() -> String)
     let bytes = aligned.as_bytes();
     let mut accepted = false;
     for decider in DECIDERS {
-        let whole = decider.from_bytes(bytes);
+        let whole = decider.decide(bytes);
         let streamed = stream(decider.validator(SLOT), bytes, cuts);
         assert_eq!(
             streamed.is_ok(),
@@ -192,7 +192,7 @@ fn every_committed_blob_split_anywhere_in_two() {
         let bytes = aligned.as_bytes();
         let blob = Blob::from_bytes(bytes).expect("valid");
         for decider in DECIDERS {
-            let whole = decider.from_bytes(bytes);
+            let whole = decider.decide(bytes);
             let streamed = stream(decider.validator(SLOT), bytes, &[bytes.len() / 3]);
             assert_eq!(streamed.is_ok(), whole.is_ok(), "{path:?} {decider:?}");
         }

@@ -50,9 +50,10 @@ pub(crate) fn is_finite(word: u32, storage: Storage) -> bool {
 /// Whether a word that must hold a positive scale does (its value is finite).
 #[inline(always)]
 pub(crate) fn is_positive(word: u32) -> bool {
-    // `!(v <= 0.0)`, not `v > 0.0`: the rule of FORMAT.md section 4 is "any value <= 0",
-    // and a NaN is rejected as non-finite.
-    !(from_word(word) <= 0.0)
+    // Not `v > 0.0` alone: the rule of FORMAT.md section 4 is "any value <= 0", and a NaN
+    // is the finiteness check's to reject.
+    let value = from_word(word);
+    value > 0.0 || value.is_nan()
 }
 
 /// [`Error::InvalidScale`] for the first shared value that must be positive and is not:
