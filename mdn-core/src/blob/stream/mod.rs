@@ -261,8 +261,9 @@ impl StreamValidator {
     /// # let bytes = &bytes[..];
     /// let one_component = Capacities { inputs: 1, width: 32, components: 1, outputs: 1 };
     /// let mut validator = StreamValidator::with_capacities(4096, one_component);
-    /// // The example blob has 2 components: refused within its first 20 bytes.
-    /// let refused = validator.feed(&bytes[..20]);
+    /// // The example blob has 2 components: refused once its header's sizes are in, within
+    /// // its first 30 bytes.
+    /// let refused = validator.feed(&bytes[..30]);
     /// assert_eq!(refused, Err(Error::CapacityExceeded { what: Dimension::Components, found: 2, max: 1 }));
     /// ```
     pub const fn with_capacities(slot_len: usize, capacities: Capacities) -> Self {
