@@ -160,6 +160,9 @@ impl<'a> Blob<'a> {
     /// network weights that add up to 1. Header codes include storage types this build
     /// leaves out ([`Error::Unsupported`]).
     ///
+    /// A blob that arrives in chunks is validated as it arrives, with the same decision and
+    /// without holding it, by [`StreamValidator`](crate::StreamValidator).
+    ///
     /// # Errors
     ///
     /// The [`Error`] of the first failing check.
