@@ -323,13 +323,18 @@ impl Header<'_> {
     /// assert_eq!(header.validate(), Err(Error::InvalidSigmaFloor));
     /// ```
     pub fn validate(&self) -> Result<()> {
-        self.validate_with_name_counts(self.feature_names.len(), self.target_names.len())
+        self.validate_counting_names(|_, names| names.len())
     }
 
-    /// [`Header::validate`] with the number of feature and target names given rather than
-    /// counted from the header's names: the streaming validator counts the names as their
-    /// bytes go by and keeps none of them.
-    pub(crate) fn validate_with_name_counts(&self, features: usize, targets: usize) -> Result<()> {
+    /// [`Header::validate`] with the names counted by `count` (given the dimension they
+    /// name: [`Dimension::Inputs`] or [`Dimension::Outputs`]): the streaming validator counts the names as their bytes go by, keeps
+    /// none of them, and gives its counts here. A function rather than the counts, so that
+    /// [`Header::validate`] counts the names only once the sizes passed, as it always has
+    /// (smaller on ARMv6-M).
+    pub(crate) fn validate_counting_names(
+        &self,
+        count: impl Fn(Dimension, Names<'_>) -> usize,
+    ) -> Result<()> {
         let dims = [
             (Dimension::Inputs, self.input_dim),
             (Dimension::Outputs, self.output_dim),
@@ -347,10 +352,11 @@ impl Header<'_> {
             });
         }
         let names = [
-            (Dimension::Inputs, self.input_dim, features),
-            (Dimension::Outputs, self.output_dim, targets),
+            (Dimension::Inputs, self.input_dim, self.feature_names),
+            (Dimension::Outputs, self.output_dim, self.target_names),
         ];
-        for (what, dim, found) in names {
+        for (what, dim, names) in names {
+            let found = count(what, names);
             if usize::try_from(dim).ok() != Some(found) {
                 return Err(Error::NameCount {
                     what,

@@ -8,7 +8,7 @@ use crate::{
         check::{is_finite, is_positive},
         from_word,
     },
-    error::{Error, Result},
+    error::{Dimension, Error, Result},
     header::{LengthPrefix, ShapeRepr, Storage, USIZE_VARINT_MAX},
     layout::Layout,
 };
@@ -276,7 +276,11 @@ impl StreamValidator {
         let (Some(header), Some(layout)) = (&self.header, &self.layout) else {
             return Err(Error::HeaderDecode);
         };
-        header.validate_with_name_counts(self.feature_names, target_names)?;
+        let features = self.feature_names;
+        header.validate_counting_names(|what, _| match what {
+            Dimension::Inputs => features,
+            _ => target_names,
+        })?;
         let parameters_start = align4(self.received);
         let body_end = self.body_end();
         // `Layout::new` checked that this product fits.
