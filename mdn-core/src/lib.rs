@@ -24,6 +24,14 @@
 //!    scales, network weights that add up to 1. Nothing is copied: parameters stay
 //!    little-endian words in the blob (`f32` values, or packed `f16` and `int8` weights:
 //!    each dense layer's [`Storage`]).
+//!    A blob that arrives in pieces (a field update over UART, BLE or radio, each chunk
+//!    written straight to a flash slot) is validated as it arrives by [`StreamValidator`]
+//!    (`blob::stream`), with [`Blob::from_bytes`]'s decision (or [`Model::from_bytes`]'s
+//!    for given capacities) and without a copy of the blob: the prefix checked byte by
+//!    byte, a running [`Crc32`], the header's bounded fields decoded by postcard from a
+//!    buffer of [`HEADER_BUFFER_LEN`] bytes and its names checked as they pass, each
+//!    parameter word checked as it completes; it refuses as soon as the bytes so far rule
+//!    the blob out.
 //! 2. **[`Blob`] -> [`Model`]** (`model`): the header is checked against the evaluator's
 //!    capacities (const generics), and the parameter section is cut into the shared
 //!    tensors and `M` networks in the order of the one [`Layout`] (`layout`; the
@@ -83,7 +91,7 @@
 //!
 //! No function of this crate panics on any input; this is proven at link time for the
 //! ones on a device's path: validation ([`Blob::from_bytes`], [`Model::from_bytes`] and
-//! their `from_prefix`), [`Model::mixture`], [`Model::log_prob`],
+//! their `from_prefix`, [`StreamValidator`]), [`Model::mixture`], [`Model::log_prob`],
 //! [`Model::log_prob_batch`], [`Mixture::new`] and every [`Mixture`] query, the writer
 //! ([`encode`], [`encoded_len`]), the layout's readers ([`Layout::tensors`],
 //! [`Layout::stored_position`], [`Layout::find`], [`Blob::parameter_values`]) and the drift
@@ -181,7 +189,8 @@ mod monitor;
 mod network;
 
 pub use blob::{
-    Aligned, Blob, FORMAT_VERSION, MAGIC, PREFIX_LEN, TRAILER_LEN, crc32, encode, encoded_len,
+    Aligned, Blob, Crc32, FORMAT_VERSION, HEADER_BUFFER_LEN, MAGIC, PREFIX_LEN, StreamValidator,
+    StreamedBlob, TRAILER_LEN, crc32, encode, encoded_len,
 };
 pub use error::{CodedField, Dimension, Error, Result};
 pub use header::{

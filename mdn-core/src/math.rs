@@ -41,11 +41,34 @@ pub const WEIGHT_SUM_TOLERANCE: f32 = 1e-4;
 /// [`WEIGHT_SUM_TOLERANCE`], summed in order from `0.0`; false for a NaN or infinite sum
 /// (a NaN or `+inf` log weight).
 pub(crate) fn weights_add_up_to_one(log_weights: impl IntoIterator<Item = f32>) -> bool {
-    let mut total = 0.0_f32;
+    let mut total = WeightSum::default();
     for w in log_weights {
-        total += libm::expf(w);
+        total.add(w);
     }
-    libm::fabsf(total - 1.0) <= WEIGHT_SUM_TOLERANCE
+    total.is_one()
+}
+
+/// The running sum of [`weights_add_up_to_one`], for weights that arrive one at a time
+/// (the streaming validator's `members.log_weight`): the same operations in the same order.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub(crate) struct WeightSum(f32);
+
+impl WeightSum {
+    /// No weight yet.
+    pub(crate) const ZERO: WeightSum = WeightSum(0.0);
+
+    /// Adds the weight `expf(log_weight)`.
+    #[inline(always)]
+    pub(crate) fn add(&mut self, log_weight: f32) {
+        self.0 += libm::expf(log_weight);
+    }
+
+    /// Whether the weights added so far add up to 1 within [`WEIGHT_SUM_TOLERANCE`].
+    #[inline(always)]
+    pub(crate) fn is_one(self) -> bool {
+        libm::fabsf(self.0 - 1.0) <= WEIGHT_SUM_TOLERANCE
+    }
 }
 
 impl Activation {

@@ -77,7 +77,7 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
         outputs: D,
     };
 
-    const VALID_CAPACITIES: () = assert!(
+    pub(crate) const VALID_CAPACITIES: () = assert!(
         I > 0 && K > 0 && D > 0,
         "capacities for inputs, components and outputs must be at least 1"
     );

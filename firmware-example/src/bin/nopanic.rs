@@ -3,7 +3,7 @@
 //! Validates a blob and evaluates queries on `black_box` inputs, with mdn-core's kernel or
 //! `mdn-cortex-m`'s as a `black_box` decides, so the compiler must keep every path,
 //! including every error path; then reads the blob's layout and parameter values back and
-//! writes the blob again with `encode`. The panic handler calls a function that does not
+//! writes the blob again with `encode`, and streams the bytes through `StreamValidator`. The panic handler calls a function that does not
 //! exist: if any panic path survives optimisation, the link fails with an undefined
 //! reference to `mdn_core_has_a_panic_path`. Built in release (LTO) by `scripts/check.sh`,
 //! for the Cortex-M4F and for ARMv6-M (other code, so other optimisations to prove):
@@ -25,8 +25,8 @@ use core::convert::Infallible;
 use cortex_m_rt::entry;
 use firmware_example::exit;
 use mdn_core::{
-    Blob, CalibrationMonitor, Mixture, Model, Verdict, encode, encoded_len, ks_statistic,
-    rand_core::TryRng,
+    Blob, CalibrationMonitor, Mixture, Model, StreamValidator, Verdict, encode, encoded_len,
+    ks_statistic, rand_core::TryRng,
 };
 
 unsafe extern "C" {
@@ -165,6 +165,25 @@ fn writer_and_layout(blob: &Blob<'_>) -> u32 {
     checksum ^ encode(header, parameters, &mut out).map_or(0, |len| len as u32)
 }
 
+/// `StreamValidator`, with and without capacities, fed the bytes in chunks of a size the
+/// compiler cannot see.
+fn streamed(bytes: &[u8]) -> u32 {
+    let slot = black_box(16_384_usize);
+    let mut validator = match black_box(true) {
+        true => StreamValidator::for_model::<4, 64, 8, 2>(slot),
+        false => StreamValidator::new(slot),
+    };
+    for chunk in bytes.chunks(black_box(7_usize).max(1)) {
+        if validator.feed(chunk).is_err() {
+            break;
+        }
+    }
+    let received = validator.received() as u32 ^ validator.declared_len().unwrap_or(0) as u32;
+    validator
+        .finish()
+        .map_or(received, |blob| blob.crc ^ blob.len as u32)
+}
+
 /// Arbitrary bytes: the compiler may assume nothing about the blob.
 static BYTES: [u8; 8192] = [0; 8192];
 
@@ -219,6 +238,7 @@ fn main() -> ! {
     if let Ok((model, rest)) = Model::<4, 64, 8, 2>::from_prefix(bytes) {
         checksum ^= rest.len() as u32 ^ model.blob().crc();
     }
+    checksum ^= streamed(bytes);
     black_box(checksum);
     exit(0)
 }

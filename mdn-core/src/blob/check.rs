@@ -2,12 +2,13 @@
 //! (FORMAT.md section 4).
 
 use super::from_word;
+#[cfg(feature = "f16")]
+use crate::half;
 use crate::{
     error::{Error, Result},
+    header::Storage,
     layout::Layout,
 };
-#[cfg(any(feature = "f16", feature = "int8"))]
-use crate::{half, header::Storage};
 
 /// Checks every value of a parameter section laid out by `layout` (its size already
 /// checked): no NaN or infinity among the `f32` values and the `f16` weights, then no
@@ -23,11 +24,36 @@ pub(super) fn check_values(layout: &Layout, words: &[u32]) -> Result<()> {
         return check_packed(layout, words);
     }
     for (index, &word) in words.iter().enumerate() {
-        if !from_word(word).is_finite() {
+        if !is_finite(word, Storage::F32) {
             return Err(Error::NonFiniteParameter { index });
         }
     }
     check_shared_scales(layout, words)
+}
+
+/// Whether a parameter word holds no NaN and no infinity as `storage`: one `f32`, two
+/// `f16` (in a build with them), or four `int8` bytes, which are all valid. The rule of
+/// [`check_values`] and of the streaming validator, word by word.
+#[inline(always)]
+pub(crate) fn is_finite(word: u32, storage: Storage) -> bool {
+    match storage.as_built() {
+        Storage::F32 => from_word(word).is_finite(),
+        #[cfg(feature = "f16")]
+        Storage::F16 => {
+            let word = u32::from_le(word);
+            half::is_finite(word as u16) && half::is_finite((word >> 16) as u16)
+        }
+        _ => true,
+    }
+}
+
+/// Whether a word that must hold a positive scale does (its value is finite).
+#[inline(always)]
+pub(crate) fn is_positive(word: u32) -> bool {
+    // Not `v > 0.0` alone: the rule of FORMAT.md section 4 is "any value <= 0", and a NaN
+    // is the finiteness check's to reject.
+    let value = from_word(word);
+    value > 0.0 || value.is_nan()
 }
 
 /// [`Error::InvalidScale`] for the first shared value that must be positive and is not:
@@ -35,7 +61,7 @@ pub(super) fn check_values(layout: &Layout, words: &[u32]) -> Result<()> {
 fn check_shared_scales(layout: &Layout, words: &[u32]) -> Result<()> {
     let [inputs, targets, calibration] = layout.shared_scale_ranges();
     for index in inputs.chain(targets).chain(calibration) {
-        if words.get(index).is_some_and(|&w| from_word(w) <= 0.0) {
+        if words.get(index).is_some_and(|&w| !is_positive(w)) {
             return Err(Error::InvalidScale { index });
         }
     }
@@ -48,7 +74,7 @@ fn check_shared_scales(layout: &Layout, words: &[u32]) -> Result<()> {
 fn check_positive(words: &[u32], range: core::ops::Range<usize>) -> Result<()> {
     let values = words.iter().enumerate().skip(range.start);
     for (index, &word) in values.take(range.len()) {
-        if from_word(word) <= 0.0 {
+        if !is_positive(word) {
             return Err(Error::InvalidScale { index });
         }
     }
@@ -92,15 +118,7 @@ fn check_packed(layout: &Layout, words: &[u32]) -> Result<()> {
 fn check_finite(words: &[u32], range: core::ops::Range<usize>, storage: Storage) -> Result<()> {
     let values = words.iter().enumerate().skip(range.start);
     for (index, &word) in values.take(range.len()) {
-        let finite = match storage {
-            Storage::F32 => from_word(word).is_finite(),
-            Storage::F16 => {
-                let word = u32::from_le(word);
-                half::is_finite(word as u16) && half::is_finite((word >> 16) as u16)
-            }
-            Storage::Int8 => true,
-        };
-        if !finite {
+        if !is_finite(word, storage) {
             return Err(Error::NonFiniteParameter { index });
         }
     }

@@ -15,8 +15,10 @@
 //! FORMAT.md at the repository root is the normative description.
 
 mod check;
+mod stream;
 
 use check::check_values;
+pub use stream::{HEADER_BUFFER_LEN, StreamValidator, StreamedBlob};
 
 use crate::{
     error::{Error, Result},
@@ -50,17 +52,78 @@ const CRC32_POLY_REFLECTED: u32 = 0xEDB8_8320;
 /// assert_eq!(mdn_core::crc32(b"123456789"), 0xCBF4_3926);
 /// ```
 pub fn crc32(bytes: &[u8]) -> u32 {
-    // Bitwise, without a table: a few dozen bytes of flash instead of a 1 KB table, for a
-    // checksum that runs once per blob (its time is in BENCHMARKS.md's validation column).
-    let mut crc = !0_u32;
-    for &byte in bytes {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            let mask = (crc & 1).wrapping_neg();
-            crc = (crc >> 1) ^ (CRC32_POLY_REFLECTED & mask);
-        }
+    let mut crc = Crc32::new();
+    crc.update(bytes);
+    crc.finish()
+}
+
+/// CRC-32/ISO-HDLC computed piece by piece: [`crc32`] of the concatenation of every
+/// piece given to [`Crc32::update`], for bytes that arrive in chunks
+/// ([`StreamValidator`](crate::StreamValidator)).
+///
+/// # Examples
+///
+/// ```
+/// use mdn_core::{Crc32, crc32};
+/// let mut crc = Crc32::new();
+/// crc.update(b"1234");
+/// crc.update(b"56789");
+/// assert_eq!(crc.finish(), crc32(b"123456789"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Crc32 {
+    /// The running register, before the final inversion.
+    state: u32,
+}
+
+impl Default for Crc32 {
+    fn default() -> Self {
+        Self::new()
     }
-    !crc
+}
+
+impl Crc32 {
+    /// The checksum of no bytes yet.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(mdn_core::Crc32::new().finish(), mdn_core::crc32(&[]));
+    /// ```
+    pub const fn new() -> Self {
+        Crc32 { state: !0 }
+    }
+
+    /// Adds `bytes` after those given before.
+    ///
+    /// # Examples
+    ///
+    /// See [`Crc32`].
+    #[inline]
+    pub fn update(&mut self, bytes: &[u8]) {
+        // Bitwise, without a table: a few dozen bytes of flash instead of a 1 KB table, for
+        // a checksum that runs once per blob (its time is in BENCHMARKS.md's validation
+        // column).
+        let mut crc = self.state;
+        for &byte in bytes {
+            crc ^= u32::from(byte);
+            for _ in 0..8 {
+                let mask = (crc & 1).wrapping_neg();
+                crc = (crc >> 1) ^ (CRC32_POLY_REFLECTED & mask);
+            }
+        }
+        self.state = crc;
+    }
+
+    /// The CRC-32 of every byte given so far (more may follow).
+    ///
+    /// # Examples
+    ///
+    /// See [`Crc32`].
+    pub const fn finish(&self) -> u32 {
+        !self.state
+    }
 }
 
 /// A blob that passed every check that does not depend on an evaluator's capacities.
@@ -96,6 +159,9 @@ impl<'a> Blob<'a> {
     /// memory, finite parameters, positive scales (scalers, calibration, `int8` rows),
     /// network weights that add up to 1. Header codes include storage types this build
     /// leaves out ([`Error::Unsupported`]).
+    ///
+    /// A blob that arrives in chunks is validated as it arrives, with the same decision and
+    /// without holding it, by [`StreamValidator`](crate::StreamValidator).
     ///
     /// # Errors
     ///
@@ -412,7 +478,7 @@ pub(crate) fn from_word(word: u32) -> f32 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Aligned<B: ?Sized>(pub B);
 
-const fn align4(offset: usize) -> usize {
+pub(crate) const fn align4(offset: usize) -> usize {
     offset.next_multiple_of(4)
 }
 

@@ -19,8 +19,10 @@ pub const NAME_SEPARATOR: char = SEPARATOR_BYTE as char;
 /// [`NAME_SEPARATOR`] as the one byte it encodes to in UTF-8.
 const SEPARATOR_BYTE: u8 = b'\n';
 
+mod repr;
 mod storage;
 
+pub(crate) use repr::{HeaderIn, HeaderOut, LengthPrefix, ShapeRepr, USIZE_VARINT_MAX};
 pub use storage::{LayerStorage, MAX_DENSE_LAYERS, Storage};
 
 /// Widths of the hidden layers, input side first.
@@ -296,101 +298,6 @@ pub struct Header<'a> {
     pub target_names: Names<'a>,
 }
 
-/// The header as stored: enums as `u8` codes, so unknown codes can be reported precisely.
-///
-/// `S` holds the storage codes: the blob's own bytes when reading (postcard writes a
-/// sequence of `u8` exactly as a byte string, a length then the bytes, and reading them
-/// borrowed costs no collection), a vector when writing.
-#[derive(Serialize, Deserialize)]
-pub(crate) struct HeaderRepr<'a, S> {
-    input_dim: u32,
-    output_dim: u32,
-    components: u32,
-    networks: u32,
-    hidden: HiddenWidths,
-    storage: S,
-    activation: u8,
-    sigma: u8,
-    sigma_floor: f32,
-    target_transform: u8,
-    feature_names: &'a str,
-    target_names: &'a str,
-}
-
-/// [`Error::Unsupported`] for `code` of `field`.
-fn unsupported(field: CodedField, code: u8) -> Error {
-    Error::Unsupported { field, code }
-}
-
-/// The header as [`crate::encode`] writes it.
-pub(crate) type HeaderOut<'a> = HeaderRepr<'a, heapless::Vec<u8, MAX_DENSE_LAYERS>>;
-
-/// The header as a blob holds it.
-pub(crate) type HeaderIn<'a> = HeaderRepr<'a, &'a [u8]>;
-
-impl<'a> From<&Header<'a>> for HeaderOut<'a> {
-    fn from(header: &Header<'a>) -> Self {
-        HeaderRepr {
-            input_dim: header.input_dim,
-            output_dim: header.output_dim,
-            components: header.components,
-            networks: header.networks,
-            hidden: header.hidden.clone(),
-            storage: {
-                // Both vectors hold MAX_DENSE_LAYERS: no push fails (and `collect` into a
-                // heapless vector would keep a panic path for the overflow).
-                let mut codes = heapless::Vec::new();
-                for layer in &header.storage {
-                    let _ = codes.push(layer.code());
-                }
-                codes
-            },
-            activation: header.activation.code(),
-            sigma: header.sigma.code(),
-            sigma_floor: header.sigma_floor,
-            target_transform: header.target_transform.code(),
-            feature_names: header.feature_names.as_str(),
-            target_names: header.target_names.as_str(),
-        }
-    }
-}
-
-impl<'a> TryFrom<HeaderIn<'a>> for Header<'a> {
-    type Error = Error;
-
-    fn try_from(repr: HeaderIn<'a>) -> Result<Self> {
-        let activation = Activation::try_from(repr.activation)?;
-        if !activation.is_built() {
-            return Err(unsupported(CodedField::Activation, repr.activation));
-        }
-        let sigma = SigmaTransform::try_from(repr.sigma)?;
-        let target_transform = TargetTransform::try_from(repr.target_transform)?;
-        let mut storage = LayerStorage::new();
-        for &code in repr.storage {
-            let layer = Storage::try_from(code)?;
-            if !layer.is_built() {
-                return Err(unsupported(CodedField::Storage, code));
-            }
-            // More codes than layers can be is a header that does not decode.
-            storage.push(layer).map_err(|_| Error::HeaderDecode)?;
-        }
-        Ok(Header {
-            input_dim: repr.input_dim,
-            output_dim: repr.output_dim,
-            components: repr.components,
-            networks: repr.networks,
-            hidden: repr.hidden,
-            storage,
-            activation,
-            sigma,
-            sigma_floor: repr.sigma_floor,
-            target_transform,
-            feature_names: Names(repr.feature_names),
-            target_names: Names(repr.target_names),
-        })
-    }
-}
-
 impl Header<'_> {
     /// Checks what the header says about itself: no zero dimension or network count, one
     /// name per input and per target, a finite non-negative sigma floor. (The storage codes
@@ -416,6 +323,18 @@ impl Header<'_> {
     /// assert_eq!(header.validate(), Err(Error::InvalidSigmaFloor));
     /// ```
     pub fn validate(&self) -> Result<()> {
+        self.validate_counting_names(|_, names| names.len())
+    }
+
+    /// [`Header::validate`] with the names counted by `count` (given the dimension they
+    /// name: [`Dimension::Inputs`] or [`Dimension::Outputs`]): the streaming validator counts the names as their bytes go by, keeps
+    /// none of them, and gives its counts here. A function rather than the counts, so that
+    /// [`Header::validate`] counts the names only once the sizes passed, as it always has
+    /// (smaller on ARMv6-M).
+    pub(crate) fn validate_counting_names(
+        &self,
+        count: impl Fn(Dimension, Names<'_>) -> usize,
+    ) -> Result<()> {
         let dims = [
             (Dimension::Inputs, self.input_dim),
             (Dimension::Outputs, self.output_dim),
@@ -437,7 +356,7 @@ impl Header<'_> {
             (Dimension::Outputs, self.output_dim, self.target_names),
         ];
         for (what, dim, names) in names {
-            let found = names.len();
+            let found = count(what, names);
             if usize::try_from(dim).ok() != Some(found) {
                 return Err(Error::NameCount {
                     what,
