@@ -186,12 +186,15 @@ fn build(state: State, id: SlotId, flash: &mut Flash, blob: &[u8], other: &[u8])
     }
 }
 
+/// A slot, B slot, the active slot and sequence expected, the next write expected.
+type Case = (State, State, Option<(SlotId, u32)>, (SlotId, u32));
+
 #[test]
 fn selection_rule() {
     use State::*;
     let [old, new, older] = models();
     // (A, B, expected active slot and sequence, expected next write)
-    let cases: &[(State, State, Option<(SlotId, u32)>, (SlotId, u32))] = &[
+    let cases: &[Case] = &[
         (Erased, Erased, None, (SlotId::A, 1)),
         (Valid(1), Erased, Some((SlotId::A, 1)), (SlotId::B, 2)),
         (Erased, Valid(1), Some((SlotId::B, 1)), (SlotId::A, 2)),
