@@ -8,7 +8,8 @@
 # -D warnings (workspace, firmware, mdn-cortex-m for both thumb targets), mdn-core for both
 # thumb targets with and without defmt, host tests (the golden set and the batch path also built with
 # -C target-cpu=native: the same bits), docs with -D warnings, the firmware builds, and the
-# QEMU parity runs (Cortex-M4F, and ARMv6-M code without an FPU) and the drift watch run;
+# QEMU parity runs (Cortex-M4F, and ARMv6-M code without an FPU), the drift watch run and
+# the A/B slots booted on every interrupted update (mdn-update);
 # the C API: its host tests compile C programs with `cc` against target/release/libmdn_c.a
 # (mdn-c/tests/c_api.rs), and firmware-c/ (arm-none-eabi-gcc) runs its parity in QEMU.
 # RUSTFLAGS is never exported: it would replace the firmware's linker arguments.
@@ -95,11 +96,11 @@ step "firmware: clippy and builds (QEMU and board variants)"
     done
 )
 
-step "device parity, drift watch and the C API's parity in QEMU"
+step "device parity, drift watch, the C API's parity and torn slot updates in QEMU"
 # The QEMU tests are #[ignore]d in a plain `cargo test`. Each one listed as ignored must
 # report `ok` here: a renamed, filtered or un-ignored test fails this step instead of
 # passing without a QEMU run.
-for file in device_parity device_drift device_c_parity; do
+for file in device_parity device_drift device_c_parity device_slots; do
     qemu_run=(cargo test -p mdn-tests --test "$file" --)
     qemu_tests=$("${qemu_run[@]}" --ignored --list --format terse | sed -n 's/: test$//p')
     if [ -z "$qemu_tests" ]; then
