@@ -43,7 +43,7 @@ cargo fmt --all -- --check
 step "clippy (host workspace)"
 cargo clippy --workspace --all-targets -- -D warnings
 
-step "mdn-core on thumb targets, with and without defmt; mdn-cortex-m's assembly"
+step "mdn-core on thumb targets, with and without defmt; mdn-cortex-m's assembly; mdn-update"
 for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
     cargo build -p mdn-core --target "$target"
     cargo build -p mdn-core --target "$target" --features defmt
@@ -52,6 +52,11 @@ done
 # The host build compiles mdn-cortex-m's portable fallback, not its assembly.
 for target in thumbv6m-none-eabi thumbv7em-none-eabihf thumbv8m.main-none-eabihf; do
     cargo clippy -p mdn-cortex-m --target "$target" -- -D warnings
+done
+# mdn-update (A/B model slots) is no_std: both thumb targets, with and without defmt.
+for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
+    cargo clippy -p mdn-update --target "$target" -- -D warnings
+    cargo clippy -p mdn-update --target "$target" --features defmt -- -D warnings
 done
 # The C API's bare-metal build (no_std, its panic handler); firmware-c/ links it in QEMU.
 for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do

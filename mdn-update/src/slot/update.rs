@@ -89,7 +89,8 @@ impl SlotLayout {
         if !a.is_multiple_of(erase) || !b.is_multiple_of(erase) {
             return Err(LayoutError::Unaligned);
         }
-        if a.max(b) + size > flash.capacity() as u64 {
+        // The end of each slot must be an offset too (`u32`), not only inside the flash.
+        if a.max(b) + size > (flash.capacity() as u64).min(u32::MAX as u64) {
             return Err(LayoutError::OutOfFlash);
         }
         if a.abs_diff(b) < size {
@@ -120,7 +121,7 @@ pub enum LayoutError {
     SlotSize,
     /// A slot does not start at an erase unit's boundary.
     Unaligned,
-    /// A slot ends past the flash's capacity.
+    /// A slot ends past the flash's capacity (or past offset `u32::MAX`).
     OutOfFlash,
     /// The slots overlap.
     Overlap,
@@ -322,7 +323,7 @@ impl<'f, F: NorFlash> Updater<'f, F> {
     ) -> Result<Self, UpdateError<F::Error>> {
         layout.check(flash).map_err(UpdateError::Layout)?;
         let (start, size) = (layout.offset(next.slot), layout.size());
-        let end = start + size; // layout.check bounds it by the capacity
+        let end = start + size; // layout.check bounds it by the capacity and u32::MAX
         let last_unit = end - F::ERASE_SIZE as u32;
         flash.erase(last_unit, end).map_err(UpdateError::Flash)?;
         if last_unit > start {
