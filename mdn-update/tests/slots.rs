@@ -514,3 +514,45 @@ fn layouts_that_do_not_suit_the_flash_are_refused() {
         UpdateError::Layout(LayoutError::UnsupportedFlash)
     );
 }
+
+/// Arbitrary bytes never panic the decoder or the slot check: random trailers, random
+/// trailers with the magic and version in place, and slots of every small length.
+#[test]
+fn arbitrary_bytes_never_panic() {
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let [blob, ..] = models();
+    let valid = Trailer::for_blob(&blob, 3, None).unwrap().to_bytes();
+    for round in 0..20_000 {
+        let mut bytes = [0_u8; TRAILER_LEN];
+        bytes.iter_mut().for_each(|b| *b = next() as u8);
+        if round % 2 == 0 {
+            bytes[..6].copy_from_slice(&valid[..6]);
+        }
+        let _ = Trailer::from_bytes(&bytes);
+        // With a correct CRC, so that the later checks run too.
+        let crc = mdn_core::crc32(&bytes[..92]);
+        bytes[92..].copy_from_slice(&crc.to_le_bytes());
+        if let Ok(trailer) = Trailer::from_bytes(&bytes) {
+            assert_eq!(trailer.to_bytes(), bytes);
+        }
+    }
+    let mut slot = Aligned([0_u8; 512]);
+    for len in 0..=512 {
+        slot.0.iter_mut().for_each(|b| *b = next() as u8);
+        if len >= TRAILER_LEN {
+            // A committed trailer whose length points anywhere, over random bytes.
+            let trailer = Trailer {
+                blob_len: (next() % 600) as u32,
+                ..Trailer::for_blob(&blob, 1, None).unwrap()
+            };
+            slot.0[len - TRAILER_LEN..len].copy_from_slice(&trailer.to_bytes());
+        }
+        assert!(check_slot(&slot.0[..len], accept_any).is_err());
+    }
+}
