@@ -47,7 +47,10 @@
 //! A power failure or reset anywhere in step 2 leaves the previously active slot active,
 //! bit for bit, until the trailer write has completed; after it the new slot is active.
 //! The active slot is never erased, written or read by an update, so a device that had a
-//! usable slot keeps one: neither slot is unusable unless both were from the start.
+//! usable slot keeps one: neither slot is unusable unless both were from the start. For
+//! the same reason a model read in place from the active slot keeps answering while the
+//! update is written; select again after [`finish`](slot::Updater::finish) (or reboot) to
+//! switch.
 //!
 //! | cut during | the target slot then holds | active at the next boot |
 //! |---|---|---|

@@ -276,9 +276,11 @@ impl Crc32 {
 ///
 /// let next = select(&flash.0.0[..4096], &flash.0.0[4096..], accept_any).next_write()?;
 /// let mut update = Updater::begin(&mut flash, &layout, next)?;
+/// assert_eq!(update.target().slot, mdn_update::slot::SlotId::A); // an empty device
 /// for chunk in blob.chunks(100) {
 ///     update.write(chunk)?; // as the chunks arrive over the radio
 /// }
+/// assert_eq!(update.received(), blob.len());
 /// let trailer = update.finish(None, |_, _| true)?;
 /// assert_eq!(trailer.sequence, 1);
 ///
