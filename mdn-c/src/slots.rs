@@ -101,7 +101,7 @@ pub unsafe extern "C" fn mdn_slots_select(
         (Ok(a), Ok(b), Ok(choice)) => (a, b, choice),
         _ => return MDN_ERROR_NULL_POINTER,
     };
-    let selection = select(a, b, |blob, _| CModel::from_bytes(blob).is_ok());
+    let selection = select(a, b, |slot| CModel::from_blob(slot.blob.clone()).is_ok());
     let status_of_slot = |slot: &Result<_, SlotError>| match slot {
         Ok(_) => MDN_OK,
         Err(e) => slot_status(*e),

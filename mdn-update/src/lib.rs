@@ -28,9 +28,9 @@
 //!    with the larger sequence number whose trailer is intact (magic, version, CRC), whose
 //!    blob validates with mdn-core (`Blob::from_bytes` on exactly the trailer's length,
 //!    whose own CRC is the one the trailer names) and passes the caller's acceptance
-//!    check (a signature, the firmware's capacities: any `Fn(&[u8], &Trailer) -> bool`,
-//!    or [`slot::accept_any`]); otherwise the other slot; A on a tie. Give its blob to
-//!    `Model::from_blob`.
+//!    check (a signature, the firmware's capacities: any `Fn(&ValidSlot) -> bool` given
+//!    the slot's trailer, bytes and validated blob, or [`slot::accept_any`]); otherwise
+//!    the other slot; A on a tie. Give its blob to `Model::from_blob`.
 //! 2. **An update arrives**: [`Selection::next_write`](slot::Selection::next_write) names
 //!    the slot to write (never the active one; A when neither is valid) and its sequence
 //!    number (the active one's plus one; 1 on an empty device).

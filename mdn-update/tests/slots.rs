@@ -6,8 +6,8 @@ use std::{fs, path::Path};
 use mdn_core::Aligned;
 use mdn_update::slot::{
     Cut, EraseModel, LayoutError, NextWrite, PowerCutError, PowerCutFlash, SlotError, SlotId,
-    SlotLayout, TRAILER_LEN, Trailer, TrailerError, UpdateError, Updater, accept_any, check_slot,
-    select,
+    SlotLayout, TRAILER_LEN, Trailer, TrailerError, UpdateError, Updater, ValidSlot, accept_any,
+    check_slot, select,
 };
 
 /// Each slot's size in these tests; the flash holds A then B.
@@ -231,7 +231,8 @@ fn selection_rule() {
         build(b, SlotId::B, &mut flash, &new, &older);
         let refused = |state| matches!(state, Refused(_));
         let (sa, sb) = slots(&flash);
-        let accept = |blob: &[u8], _: &Trailer| {
+        let accept = |slot: &ValidSlot| {
+            let blob = slot.bytes;
             !(refused(a) && blob == &old[..] || refused(b) && blob == &new[..])
         };
         let selection = select(sa, sb, accept);

@@ -262,7 +262,7 @@ fn interrupted_updates_select_the_old_model_on_the_host() {
         // The image in 4-byte aligned memory, as flash is.
         let aligned = AlignedBlob::new(&image.bytes);
         let (a, b) = aligned.bytes().split_at(SLOT_BYTES);
-        let selection = select(a, b, |blob, _| SlotModel::from_bytes(blob).is_ok());
+        let selection = select(a, b, |slot| SlotModel::from_blob(slot.blob.clone()).is_ok());
         let (id, valid) = selection
             .active()
             .unwrap_or_else(|| panic!("{}: no slot", image.name));

@@ -22,7 +22,7 @@ use mdn_update::slot::{SlotId, select};
 fn main() -> ! {
     let (a, b) = partition::update_slots();
     // The acceptance hook: this firmware's capacities (a signature check goes here too).
-    let selection = select(a, b, |blob, _| SlotModel::from_bytes(blob).is_ok());
+    let selection = select(a, b, |slot| SlotModel::from_blob(slot.blob.clone()).is_ok());
     for id in [SlotId::A, SlotId::B] {
         match selection.slot(id) {
             Ok(valid) => info!(

@@ -156,25 +156,39 @@ impl From<mdn_core::Error> for SlotError {
     }
 }
 
-/// The acceptance check that accepts every intact blob: no signature, no capacity check.
+/// The acceptance check that accepts every intact slot: no signature, no capacity check.
 ///
-/// Pass it to [`select`] or [`check_slot`] where a slot needs no authentication; the
-/// `signature` feature's verifier, or a check of the firmware's capacities, take its place
-/// otherwise (any `Fn(&[u8], &Trailer) -> bool`: the blob's bytes and the slot's trailer).
+/// Pass it to [`select`] or [`check_slot`] where a slot needs no authentication. The
+/// acceptance check is any `Fn(&ValidSlot) -> bool`: it sees a slot that passed every
+/// other check (its trailer, its blob's bytes, the blob validated by mdn-core) and decides
+/// whether it may become active: the `signature` feature's verifier over
+/// `slot.bytes` and `slot.trailer.signature`, or the firmware's capacities
+/// (`Model::from_blob(slot.blob.clone()).is_ok()`, without validating the blob again).
 ///
 /// # Examples
 ///
 /// ```
-/// use mdn_update::slot::{accept_any, Trailer};
+/// use mdn_update::slot::{accept_any, check_slot, Trailer, TRAILER_LEN};
 ///
-/// let trailer = Trailer { sequence: 1, blob_len: 0, blob_crc: 0, signature: None };
-/// assert!(accept_any(&[], &trailer));
+/// let blob = mdn_core::doc_example_blob();
+/// let mut slot = mdn_core::Aligned([0xFF_u8; 512]);
+/// slot.0[..blob.len()].copy_from_slice(&blob);
+/// let trailer = Trailer::for_blob(&blob, 1, None)?;
+/// slot.0[512 - TRAILER_LEN..].copy_from_slice(&trailer.to_bytes());
+/// assert!(check_slot(&slot.0, accept_any).is_ok());
+/// // The capacities of a firmware for one component only: refused.
+/// let fits = |slot: &mdn_update::slot::ValidSlot| {
+///     mdn_core::Model::<1, 8, 1, 1>::from_blob(slot.blob.clone()).is_ok()
+/// };
+/// assert!(check_slot(&slot.0, fits).is_err());
+/// # Ok::<(), Box<dyn core::error::Error>>(())
 /// ```
-pub fn accept_any(_blob: &[u8], _trailer: &Trailer) -> bool {
+pub fn accept_any(_slot: &ValidSlot<'_>) -> bool {
     true
 }
 
-/// A slot that can be used: its trailer and its validated blob.
+/// A slot that passed [`check_slot`]: its trailer and its validated blob. The acceptance
+/// check sees one before it is accepted.
 ///
 /// # Examples
 ///
@@ -215,12 +229,12 @@ pub struct ValidSlot<'a> {
 /// let valid = check_slot(&slot.0, accept_any)?;
 /// assert_eq!((valid.trailer.sequence, valid.bytes.len()), (4, blob.len()));
 /// // An acceptance check that refuses, as a failed signature would:
-/// assert!(check_slot(&slot.0, |_, _| false).is_err());
+/// assert!(check_slot(&slot.0, |_| false).is_err());
 /// # Ok::<(), Box<dyn core::error::Error>>(())
 /// ```
 pub fn check_slot<'a>(
     slot: &'a [u8],
-    accept: impl Fn(&[u8], &Trailer) -> bool,
+    accept: impl Fn(&ValidSlot<'_>) -> bool,
 ) -> Result<ValidSlot<'a>, SlotError> {
     let space = slot
         .len()
@@ -251,15 +265,15 @@ pub fn check_slot<'a>(
             blob: blob_crc,
         });
     }
-    let blob = Blob::from_bytes(bytes)?;
-    if !accept(bytes, &trailer) {
+    let slot = ValidSlot {
+        trailer,
+        blob: Blob::from_bytes(bytes)?,
+        bytes,
+    };
+    if !accept(&slot) {
         return Err(SlotError::Rejected);
     }
-    Ok(ValidSlot {
-        trailer,
-        blob,
-        bytes,
-    })
+    Ok(slot)
 }
 
 /// Where the next update goes: the slot and the sequence number its trailer carries.
@@ -316,7 +330,7 @@ pub struct Selection<'a> {
 pub fn select<'a>(
     a: &'a [u8],
     b: &'a [u8],
-    accept: impl Fn(&[u8], &Trailer) -> bool,
+    accept: impl Fn(&ValidSlot<'_>) -> bool,
 ) -> Selection<'a> {
     Selection {
         slots: [check_slot(a, &accept), check_slot(b, &accept)],
