@@ -50,13 +50,24 @@ fn put(flash: &mut Flash, id: SlotId, blob: &[u8], sequence: u32) {
     slot[SLOT - TRAILER_LEN..].copy_from_slice(&trailer.to_bytes());
 }
 
+/// A blob's bytes, compared whole but shown by length and CRC in assertion messages.
+#[derive(PartialEq, Eq)]
+struct Bytes(Vec<u8>);
+
+impl std::fmt::Debug for Bytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let crc = mdn_core::crc32(&self.0);
+        write!(f, "{} bytes, CRC {crc:#010x}", self.0.len())
+    }
+}
+
 /// The active slot's id, sequence and blob bytes.
-fn active(flash: &Flash) -> Option<(SlotId, u32, Vec<u8>)> {
+fn active(flash: &Flash) -> Option<(SlotId, u32, Bytes)> {
     let (a, b) = slots(flash);
     let selection = select(a, b, accept_any);
     selection
         .active()
-        .map(|(id, valid)| (id, valid.trailer.sequence, valid.bytes.to_vec()))
+        .map(|(id, valid)| (id, valid.trailer.sequence, Bytes(valid.bytes.to_vec())))
 }
 
 #[test]
@@ -321,11 +332,14 @@ fn updates_of_every_chunk_size_and_write_unit() {
             };
             let trailer = result.unwrap_or_else(|e| panic!("chunk {chunk}, unit {w}: {e}"));
             assert_eq!(trailer.sequence, 4);
-            assert_eq!(active(&flash), Some((old_slot.other(), 4, new.clone())));
+            assert_eq!(
+                active(&flash),
+                Some((old_slot.other(), 4, Bytes(new.clone())))
+            );
             // The old slot is untouched.
             let (a, b) = slots(&flash);
             let old_bytes = if old_slot == SlotId::A { a } else { b };
-            assert_eq!(&old_bytes[..old.len()], &old[..]);
+            assert!(old_bytes[..old.len()] == old[..], "the old slot changed");
         }
     }
     // The first update of an empty device goes to A with sequence 1.
@@ -379,9 +393,9 @@ fn power_cut_after_every_flash_call() {
                         }
                         let committed = call == calls - 1 && bytes >= len;
                         let expected = if committed {
-                            (old_slot.other(), 11, new.clone())
+                            (old_slot.other(), 11, Bytes(new.clone()))
                         } else {
-                            (old_slot, 10, old.clone())
+                            (old_slot, 10, Bytes(old.clone()))
                         };
                         assert_eq!(
                             active(&flash),
@@ -389,9 +403,10 @@ fn power_cut_after_every_flash_call() {
                             "{model:?}, old in {old_slot:?}, cut {cut:?}"
                         );
                         // The old slot's bytes are never touched.
-                        assert_eq!(
-                            flash.0[old_slot.index() * SLOT..][..SLOT],
-                            before.0[old_slot.index() * SLOT..][..SLOT]
+                        assert!(
+                            flash.0[old_slot.index() * SLOT..][..SLOT]
+                                == before.0[old_slot.index() * SLOT..][..SLOT],
+                            "{model:?}, cut {cut:?}: the old slot changed"
                         );
                         // And the next update still goes to the slot that was cut.
                         let (a, b) = slots(&flash);
@@ -418,7 +433,7 @@ fn updater_refuses_what_would_not_boot() {
     let mut flash = erased();
     put(&mut flash, SlotId::A, &old, 1);
     let before = flash.clone();
-    let check = |flash: &Flash| assert_eq!(active(flash), Some((SlotId::A, 1, old.clone())));
+    let check = |flash: &Flash| assert_eq!(active(flash), Some((SlotId::A, 1, Bytes(old.clone()))));
 
     // A truncated transfer: the read-back finds the declared length longer.
     let (result, _) = update::<4, 4096>(&mut flash, EraseModel::Nor, None, &new[..4000], 256);
