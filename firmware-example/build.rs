@@ -1,6 +1,8 @@
 //! Selects the memory layout for the chosen target feature, passes the linker scripts, and
 //! exports `MDN_PARITY_DIR`, `MDN_MODEL` and `MDN_CAPACITIES` for binaries that embed model
-//! blobs and parity vectors.
+//! blobs and parity vectors; with the `signature` feature, bakes the public key of
+//! `MDN_PUBLIC_KEY` into `$OUT_DIR/public_key.rs`; with `signature-cost`, signs `MDN_MODEL`
+//! with a fixed key for `signature_cost` (`$OUT_DIR/bench_signature.rs`).
 
 use std::{
     env, fs,
@@ -44,8 +46,69 @@ fn main() {
     }
 
     export_parity_dir(&manifest_dir);
-    export_model(&manifest_dir);
+    let model = export_model(&manifest_dir);
     export_capacities();
+    if env::var_os("CARGO_FEATURE_SIGNATURE").is_some() {
+        export_public_key(&manifest_dir, &out_dir);
+    }
+    #[cfg(feature = "signature-cost")]
+    write_bench_signature(&model, &out_dir);
+    #[cfg(not(feature = "signature-cost"))]
+    let _ = model;
+}
+
+/// Bytes of an Ed25519 public key (RFC 8032 section 5.1.5).
+const PUBLIC_KEY_BYTES: usize = 32;
+
+/// Writes `$OUT_DIR/public_key.rs`, `pub const PUBLIC_KEY: [u8; 32]`, from the file named by
+/// `MDN_PUBLIC_KEY` (a relative path is taken relative to `firmware-example/`): the `NAME.pub`
+/// that `mdn keygen --out NAME` writes, 32 raw bytes. Fails the build, naming the variable and
+/// the file, when the variable is missing, the file cannot be read or has another length.
+fn export_public_key(manifest_dir: &Path, out_dir: &Path) {
+    println!("cargo::rerun-if-env-changed=MDN_PUBLIC_KEY");
+    let Some(path) = env::var_os("MDN_PUBLIC_KEY") else {
+        panic!(
+            "the `signature` feature needs MDN_PUBLIC_KEY=path/NAME.pub, the public key the \
+             firmware accepts signatures from (written by `mdn keygen --out NAME`)"
+        )
+    };
+    let path = manifest_dir.join(path);
+    println!("cargo::rerun-if-changed={}", path.display());
+    let key = fs::read(&path)
+        .unwrap_or_else(|err| panic!("MDN_PUBLIC_KEY: cannot read {}: {err}", path.display()));
+    assert!(
+        key.len() == PUBLIC_KEY_BYTES,
+        "MDN_PUBLIC_KEY: {} holds {} bytes, expected a {PUBLIC_KEY_BYTES}-byte Ed25519 public \
+         key (the NAME.pub of `mdn keygen --out NAME`, not the secret NAME.key)",
+        path.display(),
+        key.len()
+    );
+    let code = format!(
+        "/// The Ed25519 public key signatures are checked against, from `MDN_PUBLIC_KEY` \
+         ({}).\npub const PUBLIC_KEY: [u8; {PUBLIC_KEY_BYTES}] = {key:?};\n",
+        path.display()
+    );
+    fs::write(out_dir.join("public_key.rs"), code).unwrap();
+}
+
+/// Writes `$OUT_DIR/bench_signature.rs` for `signature_cost`: `BENCH_PUBLIC_KEY` and
+/// `BENCH_SIGNATURE`, the signature of the blob at `model`, whole, by the key pair of a fixed
+/// seed (the same key every build: the figures do not depend on it, and nothing trusts it).
+#[cfg(feature = "signature-cost")]
+fn write_bench_signature(model: &Path, out_dir: &Path) {
+    use ed25519_compact::{KeyPair, Seed};
+
+    let blob = fs::read(model).unwrap();
+    let key_pair = KeyPair::from_seed(Seed::new([0x5a; 32]));
+    let signature = key_pair.sk.sign(&blob, None);
+    let code = format!(
+        "/// The public key of `signature_cost`'s fixed-seed key pair.\n\
+         static BENCH_PUBLIC_KEY: [u8; 32] = {:?};\n\
+         /// The signature of `MDN_MODEL`'s blob by that key pair.\n\
+         static BENCH_SIGNATURE: [u8; 64] = {:?};\n",
+        *key_pair.pk, *signature
+    );
+    fs::write(out_dir.join("bench_signature.rs"), code).unwrap();
 }
 
 /// The capacities `minimal` and `cost` evaluate `MDN_MODEL` with, when `MDN_CAPACITIES` is
@@ -72,8 +135,9 @@ fn export_capacities() {
 }
 
 /// Exports the absolute path of the model that `minimal` and `cost` embed as `MDN_MODEL`
-/// (default `models/minimal.mdn`; a relative path is taken relative to `firmware-example/`).
-fn export_model(manifest_dir: &Path) {
+/// (default `models/minimal.mdn`; a relative path is taken relative to `firmware-example/`),
+/// and returns it.
+fn export_model(manifest_dir: &Path) -> PathBuf {
     println!("cargo::rerun-if-env-changed=MDN_MODEL");
     let model = match env::var_os("MDN_MODEL") {
         Some(path) => manifest_dir.join(path),
@@ -84,6 +148,7 @@ fn export_model(manifest_dir: &Path) {
         .unwrap_or_else(|err| panic!("MDN_MODEL: cannot resolve {}: {err}", model.display()));
     println!("cargo::rerun-if-changed={}", model.display());
     println!("cargo::rustc-env=MDN_MODEL={}", model.display());
+    model
 }
 
 /// Exports the absolute path of the parity directory as `MDN_PARITY_DIR` (default `golden/`)

@@ -42,6 +42,8 @@ cargo fmt --all -- --check
 
 step "clippy (host workspace)"
 cargo clippy --workspace --all-targets -- -D warnings
+# mdn-update's optional Ed25519 signatures (off by default, so not in the line above).
+cargo clippy -p mdn-update --all-targets --features signature -- -D warnings
 
 step "mdn-core on thumb targets, with and without defmt; mdn-cortex-m's assembly; mdn-update"
 for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
@@ -53,10 +55,13 @@ done
 for target in thumbv6m-none-eabi thumbv7em-none-eabihf thumbv8m.main-none-eabihf; do
     cargo clippy -p mdn-cortex-m --target "$target" -- -D warnings
 done
-# mdn-update (A/B model slots) is no_std: both thumb targets, with and without defmt.
+# mdn-update: no_std A/B slots on both cores, with and without defmt, and with its signature
+# verification (ed25519-dalek): checked and linted, not built (the firmware's `slots` and
+# `signature` binaries build and run it in QEMU).
 for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
     cargo clippy -p mdn-update --target "$target" -- -D warnings
     cargo clippy -p mdn-update --target "$target" --features defmt -- -D warnings
+    cargo clippy -p mdn-update --target "$target" --features signature -- -D warnings
 done
 # The C API's bare-metal build (no_std, its panic handler); firmware-c/ links it in QEMU.
 for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
@@ -87,6 +92,14 @@ step "firmware: clippy and builds (QEMU and board variants)"
     cd firmware-example
     cargo clippy --release --bins --features tanh,f16,int8 -- -D warnings
     cargo clippy --release --bins --features tanh,f16,int8 --target thumbv6m-none-eabi -- -D warnings
+    # The signature binaries: `signature` needs a public key at build time (any 32-byte
+    # key will do for linting: RFC 8032's TEST 1 key, whose secret is public, never shipped);
+    # `signature_cost` without a crate is its baseline (scripts/signature_cost.sh builds
+    # the candidates).
+    lint_key=$(mktemp)
+    printf '%b' "$(sed 's/../\\x&/g' <<<d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a)" >"$lint_key"
+    MDN_PUBLIC_KEY=$lint_key cargo clippy --release --bins --features signature,signature-cost -- -D warnings
+    rm -f "$lint_key"
     cargo build --release
     # The parity firmware: every model kind (tanh, f16 and int8 weights).
     cargo build --release --features tanh,f16,int8
@@ -101,11 +114,11 @@ step "firmware: clippy and builds (QEMU and board variants)"
     done
 )
 
-step "device parity, drift watch, the C API's parity and torn slot updates in QEMU"
+step "device parity, drift watch, the C API's parity, signatures and torn slot updates in QEMU"
 # The QEMU tests are #[ignore]d in a plain `cargo test`. Each one listed as ignored must
 # report `ok` here: a renamed, filtered or un-ignored test fails this step instead of
 # passing without a QEMU run.
-for file in device_parity device_drift device_c_parity device_slots; do
+for file in device_parity device_drift device_c_parity device_signature device_slots; do
     qemu_run=(cargo test -p mdn-tests --test "$file" --)
     qemu_tests=$("${qemu_run[@]}" --ignored --list --format terse | sed -n 's/: test$//p')
     if [ -z "$qemu_tests" ]; then

@@ -236,6 +236,54 @@ pub enum Error {
         /// What the network has.
         found: String,
     },
+    /// A key file of `mdn keygen` has the wrong length or content.
+    #[error("{}: expected {expected}, found {found}", path.display())]
+    KeyFile {
+        /// The file.
+        path: PathBuf,
+        /// What it should hold ("a 64-byte Ed25519 secret key (NAME.key of mdn keygen)"...).
+        expected: &'static str,
+        /// What it holds.
+        found: String,
+    },
+    /// `mdn keygen` would replace an existing secret key.
+    #[error(
+        "{}: already exists; refusing to replace a secret key (remove it first, or choose another NAME)",
+        path.display()
+    )]
+    KeyExists {
+        /// The existing key file.
+        path: PathBuf,
+    },
+    /// The model has no signature: its signature file is absent or empty.
+    #[error(
+        "{}: no signature: the file {} (the model is unsigned; sign it with `mdn sign`)",
+        path.display(),
+        if *absent { "does not exist" } else { "is empty" }
+    )]
+    MissingSignature {
+        /// The signature file.
+        path: PathBuf,
+        /// Whether the file does not exist (otherwise it is empty).
+        absent: bool,
+    },
+    /// The signature file is not one 64-byte signature.
+    #[error(
+        "{}: expected a {expected}-byte Ed25519 signature, found {found} bytes{}",
+        path.display(),
+        if found < expected { " (truncated)" } else { "" }
+    )]
+    SignatureLength {
+        /// The signature file.
+        path: PathBuf,
+        /// Bytes of a signature (64).
+        expected: usize,
+        /// Bytes in the file.
+        found: usize,
+    },
+    /// The operating system could not supply random bytes for a new key.
+    #[error("cannot generate a key: the operating system's random source failed: {0}")]
+    Random(String),
     /// mdn-core refused a query or could not encode a model.
     #[error("{context}: {source}")]
     Core {

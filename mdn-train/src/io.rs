@@ -42,6 +42,39 @@ fn write_error(path: &Path, source: std::io::Error) -> Error {
 /// assert_eq!(std::fs::read(&path).unwrap(), b"hi");
 /// ```
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    // tempfile creates files readable by the owner only; an output file gets the usual
+    // permissions (0666 less the umask), as `File::create` would give it.
+    write_atomic_with_mode(path, bytes, 0o666)
+}
+
+/// Writes `bytes` to `path` atomically as [`write_atomic`] does, readable and writable by
+/// its owner only (mode 0600 on Unix) from the moment it exists: for secret keys.
+///
+/// # Errors
+///
+/// [`Error::Write`] naming `path`, as [`write_atomic`].
+///
+/// # Examples
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("secret.key");
+/// mdn_train::io::write_atomic_private(&path, b"k").unwrap();
+/// # #[cfg(unix)]
+/// # {
+/// use std::os::unix::fs::PermissionsExt;
+/// let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+/// assert_eq!(mode & 0o777, 0o600);
+/// # }
+/// ```
+pub fn write_atomic_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with_mode(path, bytes, 0o600)
+}
+
+/// [`write_atomic`] with the file created with Unix permissions `mode` (less the umask).
+fn write_atomic_with_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    #[cfg(not(unix))]
+    let _ = mode;
     if path.is_dir() {
         return Err(write_error(
             path,
@@ -50,10 +83,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     }
     let mut builder = tempfile::Builder::new();
     builder.prefix(".mdn-").suffix(".tmp");
-    // tempfile creates files readable by the owner only; an output file gets the usual
-    // permissions (0666 less the umask), as `File::create` would give it.
     #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(mode));
     let mut file = builder
         .tempfile_in(parent_dir(path))
         .map_err(|e| write_error(path, e))?;

@@ -29,6 +29,7 @@
 //! | [`baselines`] | null model, linear least squares and an MSE-trained MLP, each with a constant sigma |
 //! | [`describe`] | what a blob holds (`mdn inspect`) and its weights as JSON (`mdn export`) |
 //! | [`device_cost`] | what a blob costs on a Cortex-M4F and a Cortex-M0: bytes, instructions per `log p(y\|x)` (worst case over inputs, or at one input) and RAM, calibrated against QEMU |
+//! | [`signing`] | detached Ed25519 signatures of blobs (`mdn keygen`, `mdn sign`, `mdn verify`): key and signature files, verification with the device's code (mdn-update) |
 //! | [`synth`] | the `hetero` and `invsin` generators |
 //! | [`excerpt`] | cells, names and lists cut to a readable length for messages |
 //! | [`io`] | atomic writes: a temporary file in the same directory, then a rename |
@@ -93,6 +94,7 @@ pub mod networks;
 pub mod plot;
 pub mod recalibration;
 pub mod scaling;
+pub mod signing;
 pub mod summary;
 pub mod synth;
 pub mod train;

@@ -11,11 +11,12 @@
 //! scored by mdn-core itself (the blob written with the candidate and evaluated), so the
 //! NLL it reports is the device's. The search is over logarithms (a scale of 2 and one of
 //! 1/2 are as far from 1): golden-section searches, one coordinate at a time, repeated.
-//! The sigma scales come first; the temperature is kept only if it lowers the rows' total
-//! NLL by more than [`TEMPERATURE_GAIN`] nats on top of them (one nat per fitted factor,
-//! Akaike's rule, since the gain of a factor fitted on the rows is partly the fit's own)
-//! and clearly, by more than two standard errors of the rows' gains, and if a temperature
-//! fitted on either half of the rows also helps on the other half.
+//! The sigma scales come first; the temperature is fitted only on at least
+//! [`TEMPERATURE_ROWS_PER_COMPONENT`] rows per mixture component, and kept only if it lowers
+//! the rows' total NLL by more than [`TEMPERATURE_GAIN`] nats on top of them (one nat per
+//! fitted factor, Akaike's rule, since the gain of a factor fitted on the rows is partly the
+//! fit's own) and clearly, by more than two standard errors of the rows' gains, and if a
+//! temperature fitted on either half of the rows also helps on the other half.
 //!
 //! A fit is worth writing only when it is clearly better on the rows
 //! ([`CalibrationFit::is_clear`]): its mean gain per row is more than two standard errors of
@@ -33,6 +34,17 @@ use crate::{
 /// The smallest gain in the rows' total NLL (nats, summed over the rows) for which [`fit`]
 /// keeps a temperature other than 1: one nat for the one factor (Akaike's rule).
 pub const TEMPERATURE_GAIN: f64 = 1.0;
+
+/// The fewest rows per mixture component (every network's, `M * K`) on which [`fit`]
+/// tries a temperature.
+///
+/// The temperature moves weight between components everywhere at once, and a sharper one
+/// bets on the component that won on these rows: with a few rows per component that bet
+/// is mostly the rows' own luck. Measured (BENCHMARKS.md, "Recalibration"): on faithful's
+/// 43 validation rows (5 components) a temperature of 0.17 passed every other check here
+/// and raised the test NLL by 0.061; a sigma scale, which only widens or narrows what the
+/// network already says, needs no such floor.
+pub const TEMPERATURE_ROWS_PER_COMPONENT: usize = 20;
 
 /// The search range of every log factor: factors from `e^-3` (0.05) to `e^3` (20).
 const LOG_RANGE: f64 = 3.0;
@@ -166,6 +178,10 @@ pub struct CalibrationFit {
     /// The standard error of the mean gain per row (`nll_before - nll_after`): the sample
     /// standard deviation of the rows' gains over the square root of their number.
     pub gain_standard_error: f64,
+    /// The fewest rows on which a temperature is tried for this model:
+    /// [`TEMPERATURE_ROWS_PER_COMPONENT`] per mixture component. With fewer, only the
+    /// sigma scales were fitted.
+    pub temperature_rows: usize,
 }
 
 /// How many standard errors a fit's mean gain must exceed to be written.
@@ -185,6 +201,7 @@ impl CalibrationFit {
     ///     nll_after: 0.9,
     ///     rows: 100,
     ///     gain_standard_error: 0.02,
+    ///     temperature_rows: 100,
     /// };
     /// assert!(fit.is_clear());
     /// assert!(!CalibrationFit { gain_standard_error: 0.06, ..fit }.is_clear());
@@ -237,22 +254,26 @@ pub fn fit(bytes: &[u8], x: &[f32], y: &[f32]) -> Result<CalibrationFit> {
         });
     }
     let sigma_only = search(bytes, &rows_x, &rows_y, dims, false)?;
-    let with_temperature = search(bytes, &rows_x, &rows_y, dims, true)?;
     // The factors are rounded to f32: score what will be stored, row by row.
     let before = row_nlls(bytes, &start, &rows_x, &rows_y)?;
     let nlls = |calibration: &Calibration| row_nlls(bytes, calibration, &rows_x, &rows_y);
-    let (sigma_nlls, both_nlls) = (nlls(&sigma_only)?, nlls(&with_temperature)?);
-    // The temperature is one more factor fitted on the same rows: it must gain more than
-    // one nat over them, clearly (two standard errors of the rows' gains), and on rows it
-    // was not fitted on (each half of the rows, fitted on the other).
-    let (gain, standard_error) = mean_gain(&sigma_nlls, &both_nlls);
-    let keep_temperature = gain * rows as f64 > TEMPERATURE_GAIN
-        && gain > CLEAR_GAIN * standard_error
-        && temperature_holds_out(bytes, &rows_x, &rows_y, dims)?;
-    let (calibration, after) = match keep_temperature {
-        true => (with_temperature, both_nlls),
-        false => (sigma_only, sigma_nlls),
-    };
+    let sigma_nlls = nlls(&sigma_only)?;
+    let (mut calibration, mut after) = (sigma_only, sigma_nlls);
+    let temperature_rows = TEMPERATURE_ROWS_PER_COMPONENT * components(bytes)?;
+    if rows >= temperature_rows {
+        let with_temperature = search(bytes, &rows_x, &rows_y, dims, true)?;
+        let both_nlls = nlls(&with_temperature)?;
+        // The temperature is one more factor fitted on the same rows: it must gain more
+        // than one nat over them, clearly (two standard errors of the rows' gains), and on
+        // rows it was not fitted on (each half of the rows, fitted on the other).
+        let (gain, standard_error) = mean_gain(&after, &both_nlls);
+        if gain * rows as f64 > TEMPERATURE_GAIN
+            && gain > CLEAR_GAIN * standard_error
+            && temperature_holds_out(bytes, &rows_x, &rows_y, dims)?
+        {
+            (calibration, after) = (with_temperature, both_nlls);
+        }
+    }
     let (gain, gain_standard_error) = mean_gain(&before, &after);
     let nll_before = before.iter().sum::<f64>() / before.len().max(1) as f64;
     Ok(CalibrationFit {
@@ -261,6 +282,7 @@ pub fn fit(bytes: &[u8], x: &[f32], y: &[f32]) -> Result<CalibrationFit> {
         nll_after: nll_before - gain,
         rows,
         gain_standard_error,
+        temperature_rows,
     })
 }
 
@@ -321,6 +343,14 @@ fn temperature_holds_out(bytes: &[u8], x: &[f32], y: &[f32], dims: usize) -> Res
         }
     }
     Ok(true)
+}
+
+/// The mixture components of the blob `bytes`: `K` per network, `M` networks.
+fn components(bytes: &[u8]) -> Result<usize> {
+    let aligned = AlignedBytes::from_slice(bytes);
+    let blob = Blob::from_bytes(&aligned).map_err(core_error("reading the model"))?;
+    let header = blob.header();
+    Ok(header.components as usize * header.networks as usize)
 }
 
 /// The mean of `before[i] - after[i]` and its standard error (the sample standard
@@ -437,6 +467,45 @@ mod tests {
         );
         assert!(found.nll_after <= found.nll_before);
         assert!(found.nll_before - found.nll_after < 2e-3, "{found:?}");
+    }
+
+    /// A golden model of 5 components (one network), and `rows` rows drawn from it with its
+    /// mixing logits divided by 0.3.
+    fn sharper_rows(rows: usize) -> (AlignedBytes, Vec<f32>, Vec<f32>) {
+        let bytes = include_bytes!("../../tests/golden/relu_nnelu_1x32x32_k5.mdn");
+        let bytes = AlignedBytes::from_slice(bytes);
+        let sharp = Calibration {
+            sigma_scale: vec![1.0],
+            temperature: 0.3,
+        };
+        let sharp = sharp.apply(&bytes).unwrap();
+        let model = HostModel::from_bytes(&sharp).unwrap();
+        let mut rng = rand_pcg::Pcg32::new(5, 1);
+        let (x, y) = (0..rows)
+            .map(|i| {
+                let xi = (i % 50) as f32 / 25.0 - 1.0;
+                (xi, model.mixture(&[xi]).unwrap().sample(&mut rng)[0])
+            })
+            .unzip();
+        (bytes, x, y)
+    }
+
+    #[test]
+    fn the_temperature_needs_rows_for_every_component() {
+        let (bytes, _, _) = sharper_rows(0);
+        let floor = TEMPERATURE_ROWS_PER_COMPONENT * components(&bytes).unwrap();
+        assert_eq!(floor, 100);
+        // At the floor and above: the sharper mixing weights are found.
+        for rows in [floor, 150] {
+            let (bytes, x, y) = sharper_rows(rows);
+            let found = fit(&bytes, &x, &y).unwrap();
+            let temperature = found.calibration.temperature;
+            assert!((0.25..0.4).contains(&temperature), "{rows}: {found:?}");
+        }
+        // One row short of it: only the sigma scale is fitted, although these rows alone
+        // pass the other checks (measured: a temperature of 0.31 without the floor).
+        let (bytes, x, y) = sharper_rows(floor - 1);
+        assert_eq!(fit(&bytes, &x, &y).unwrap().calibration.temperature, 1.0);
     }
 
     #[test]

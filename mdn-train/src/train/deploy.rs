@@ -248,6 +248,9 @@ pub struct CalibrationSummary {
     pub gain_standard_error: f64,
     /// Rows fitted on.
     pub rows: usize,
+    /// The fewest rows on which the temperature is tried
+    /// ([`CalibrationFit::temperature_rows`]).
+    pub temperature_rows: usize,
 }
 
 impl From<&CalibrationFit> for CalibrationSummary {
@@ -259,6 +262,7 @@ impl From<&CalibrationFit> for CalibrationSummary {
             nll_after: fit.nll_after,
             gain_standard_error: fit.gain_standard_error,
             rows: fit.rows,
+            temperature_rows: fit.temperature_rows,
         }
     }
 }

@@ -69,6 +69,16 @@ pub enum Command {
     /// for bit).
     #[command(allow_negative_numbers = true, args_override_self = true)]
     Upgrade(UpgradeArgs),
+    /// Generate an Ed25519 key pair for signing models: NAME.key (the secret key, 64 raw
+    /// bytes: secret then public key; mode 0600; never replaced) and NAME.pub (the public
+    /// key, 32 raw bytes, what a firmware is built with: MDN_PUBLIC_KEY=NAME.pub).
+    Keygen(KeygenArgs),
+    /// Sign a model blob (checked with mdn-core first): writes the detached 64-byte Ed25519
+    /// signature of the blob's bytes to --out. The blob itself is not changed.
+    Sign(SignArgs),
+    /// Check a model's detached signature against a public key, as the device does: prints
+    /// whether it holds, and exits 1 when it does not.
+    Verify(VerifyArgs),
     /// Compare the MDN with point predictors on a test file: null model, linear least
     /// squares, and the same MLP trained on MSE, each with a constant sigma.
     #[command(allow_negative_numbers = true, args_override_self = true)]
@@ -340,6 +350,51 @@ pub struct UpgradeArgs {
     /// Where to write the version-4 blob.
     #[arg(long)]
     pub out: PathBuf,
+    /// Output format.
+    #[command(flatten)]
+    pub output: JsonArg,
+}
+
+/// `mdn keygen`.
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// The key pair's name: writes NAME.key and NAME.pub.
+    #[arg(long, value_name = "NAME")]
+    pub out: PathBuf,
+    /// Output format.
+    #[command(flatten)]
+    pub output: JsonArg,
+}
+
+/// `mdn sign`.
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// The blob to sign.
+    #[command(flatten)]
+    pub model: ModelArg,
+    /// The secret key file (NAME.key of `mdn keygen`).
+    #[arg(long, value_name = "NAME.key")]
+    pub key: PathBuf,
+    /// Where to write the signature (conventionally MODEL.sig).
+    #[arg(long, value_name = "MODEL.sig")]
+    pub out: PathBuf,
+    /// Output format.
+    #[command(flatten)]
+    pub output: JsonArg,
+}
+
+/// `mdn verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The signed blob.
+    #[command(flatten)]
+    pub model: ModelArg,
+    /// The signature file (written by `mdn sign`).
+    #[arg(long, value_name = "MODEL.sig")]
+    pub sig: PathBuf,
+    /// The public key file (NAME.pub of `mdn keygen`).
+    #[arg(long = "pub", value_name = "NAME.pub")]
+    pub public_key: PathBuf,
     /// Output format.
     #[command(flatten)]
     pub output: JsonArg,

@@ -7,12 +7,15 @@ mod demo;
 mod eval;
 mod export;
 mod inspect;
+mod keygen;
 mod plot;
 mod predict;
 mod quantize;
+mod sign;
 mod synth;
 mod train;
 mod upgrade;
+mod verify;
 
 use anyhow::Result;
 
@@ -29,6 +32,9 @@ pub fn run(command: Command) -> Result<()> {
         Command::Quantize(args) => quantize::run(args),
         Command::Calibrate(args) => calibrate::run(args),
         Command::Upgrade(args) => upgrade::run(args),
+        Command::Keygen(args) => keygen::run(args),
+        Command::Sign(args) => sign::run(args),
+        Command::Verify(args) => verify::run(args),
         Command::Baselines(args) => baselines::run(args),
         Command::Plot(args) => plot::run(args),
         Command::Data {

@@ -19,6 +19,9 @@ struct CalibrateReport {
     /// The divisor of the mixing logits (1 unless it lowered the rows' total NLL by more
     /// than [`recalibration::TEMPERATURE_GAIN`] nats).
     temperature: f32,
+    /// The fewest rows on which the temperature is tried for this model (fewer: only the
+    /// sigma scales are fitted).
+    temperature_rows: usize,
     /// Mean NLL of the validation rows before and after, nats per row (mdn-core).
     nll_before: f64,
     nll_after: f64,
@@ -49,6 +52,7 @@ pub fn run(args: CalibrateArgs) -> Result<()> {
         out: args.out,
         sigma_scale: fit.calibration.sigma_scale,
         temperature: fit.calibration.temperature,
+        temperature_rows: fit.temperature_rows,
         nll_before: fit.nll_before,
         nll_after: fit.nll_after,
         rows: fit.rows,
@@ -69,6 +73,16 @@ impl fmt::Display for CalibrateReport {
             scales.join(","),
             self.temperature
         )?;
+        if self.rows < self.temperature_rows {
+            writeln!(
+                f,
+                "temperature not fitted: {} rows, under the {} it needs ({} per mixture \
+                 component)",
+                self.rows,
+                self.temperature_rows,
+                recalibration::TEMPERATURE_ROWS_PER_COMPONENT
+            )?;
+        }
         writeln!(
             f,
             "NLL {:.4} -> {:.4} nats per row on those rows (mdn-core), gain {:.4} +- {:.4}",

@@ -504,8 +504,12 @@ impl fmt::Display for TrainReport {
 fn calibration_text(choice: &CalibrationChoice) -> String {
     let factors = |fit: &CalibrationSummary| {
         let scales: Vec<String> = fit.sigma_scale.iter().map(|s| format!("{s:.4}")).collect();
+        let untried = match fit.rows < fit.temperature_rows {
+            true => format!(" (temperature not fitted: under {})", fit.temperature_rows),
+            false => String::new(),
+        };
         format!(
-            "sigma scale {}, temperature {:.4}: NLL {:.4} -> {:.4} on {} held-out rows",
+            "sigma scale {}, temperature {:.4}: NLL {:.4} -> {:.4} on {} held-out rows{untried}",
             scales.join(","),
             fit.temperature,
             fit.nll_before,
