@@ -8,7 +8,8 @@
 # -D warnings (workspace, firmware, mdn-cortex-m for both thumb targets), mdn-core for both
 # thumb targets with and without defmt, host tests (the golden set and the batch path also built with
 # -C target-cpu=native: the same bits), docs with -D warnings, the firmware builds, and the
-# QEMU parity runs (Cortex-M4F, and ARMv6-M code without an FPU) and the drift watch run;
+# QEMU parity runs (Cortex-M4F, and ARMv6-M code without an FPU), the drift watch run and
+# the A/B slots booted on every interrupted update (mdn-update);
 # the C API: its host tests compile C programs with `cc` against target/release/libmdn_c.a
 # (mdn-c/tests/c_api.rs), and firmware-c/ (arm-none-eabi-gcc) runs its parity in QEMU.
 # RUSTFLAGS is never exported: it would replace the firmware's linker arguments.
@@ -44,7 +45,7 @@ cargo clippy --workspace --all-targets -- -D warnings
 # mdn-update's optional Ed25519 signatures (off by default, so not in the line above).
 cargo clippy -p mdn-update --all-targets --features signature -- -D warnings
 
-step "mdn-core on thumb targets, with and without defmt; mdn-cortex-m's assembly"
+step "mdn-core on thumb targets, with and without defmt; mdn-cortex-m's assembly; mdn-update"
 for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
     cargo build -p mdn-core --target "$target"
     cargo build -p mdn-core --target "$target" --features defmt
@@ -54,9 +55,12 @@ done
 for target in thumbv6m-none-eabi thumbv7em-none-eabihf thumbv8m.main-none-eabihf; do
     cargo clippy -p mdn-cortex-m --target "$target" -- -D warnings
 done
-# mdn-update with its signature verification (ed25519-dalek) on both cores: checked and
-# linted, not built (the firmware's `signature` binary builds and runs it in QEMU).
+# mdn-update: no_std A/B slots on both cores, with and without defmt, and with its signature
+# verification (ed25519-dalek): checked and linted, not built (the firmware's `slots` and
+# `signature` binaries build and run it in QEMU).
 for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
+    cargo clippy -p mdn-update --target "$target" -- -D warnings
+    cargo clippy -p mdn-update --target "$target" --features defmt -- -D warnings
     cargo clippy -p mdn-update --target "$target" --features signature -- -D warnings
 done
 # The C API's bare-metal build (no_std, its panic handler); firmware-c/ links it in QEMU.
@@ -110,11 +114,11 @@ step "firmware: clippy and builds (QEMU and board variants)"
     done
 )
 
-step "device parity, drift watch, the C API's parity and signatures in QEMU"
+step "device parity, drift watch, the C API's parity, signatures and torn slot updates in QEMU"
 # The QEMU tests are #[ignore]d in a plain `cargo test`. Each one listed as ignored must
 # report `ok` here: a renamed, filtered or un-ignored test fails this step instead of
 # passing without a QEMU run.
-for file in device_parity device_drift device_c_parity device_signature; do
+for file in device_parity device_drift device_c_parity device_signature device_slots; do
     qemu_run=(cargo test -p mdn-tests --test "$file" --)
     qemu_tests=$("${qemu_run[@]}" --ignored --list --format terse | sed -n 's/: test$//p')
     if [ -z "$qemu_tests" ]; then

@@ -26,6 +26,21 @@
 
 
 /**
+ * Bytes of an update slot's trailer, at the slot's end.
+ */
+#define MDN_SLOT_TRAILER_LEN 96
+
+/**
+ * Bytes of an Ed25519 signature in a slot trailer.
+ */
+#define MDN_SLOT_SIGNATURE_LEN 64
+
+/**
+ * `mdn_slot_choice.active` when neither slot is usable.
+ */
+#define MDN_SLOT_NONE -1
+
+/**
  * The outcome of a call. Values are fixed and only ever appended to: a program may store
  * or transmit them. `mdn_status_str` names any value.
  */
@@ -197,6 +212,32 @@ typedef enum mdn_status {
    * A value is not representable in its layer's weight storage (writing only).
    */
   MDN_ERROR_UNREPRESENTABLE_PARAMETER = 45,
+  /**
+   * Neither update slot holds a usable model (`mdn_slots_select`).
+   */
+  MDN_ERROR_NO_VALID_SLOT = 46,
+  /**
+   * An update slot is shorter than its trailer (`MDN_SLOT_TRAILER_LEN` bytes).
+   */
+  MDN_ERROR_SLOT_TOO_SMALL = 47,
+  /**
+   * An update slot has no trailer (erased, or its update never committed).
+   */
+  MDN_ERROR_SLOT_NOT_COMMITTED = 48,
+  /**
+   * An update slot's trailer is torn or corrupted (checksum, version, flags or reserved
+   * bytes).
+   */
+  MDN_ERROR_SLOT_TRAILER_CORRUPT = 49,
+  /**
+   * An update slot's trailer commits another blob than the slot holds (its length or
+   * CRC differs).
+   */
+  MDN_ERROR_SLOT_BLOB_MISMATCH = 50,
+  /**
+   * The active slot's sequence number is the largest: no update can be newer.
+   */
+  MDN_ERROR_SEQUENCE_EXHAUSTED = 51,
 } mdn_status;
 
 /**
@@ -211,6 +252,46 @@ typedef struct mdn_model {
    */
   uint64_t _opaque[MDN_MODEL_WORDS];
 } mdn_model;
+
+/**
+ * What `mdn_slots_select` found in the two slots (slot A is 0, B is 1).
+ */
+typedef struct mdn_slot_choice {
+  /**
+   * The slot to boot from (0 = A, 1 = B), or `MDN_SLOT_NONE`.
+   */
+  int active;
+  /**
+   * The active slot's sequence number (0 when none).
+   */
+  uint32_t sequence;
+  /**
+   * The active blob's length in bytes: pass the active slot and this length to
+   * `mdn_model_init` (0 when none).
+   */
+  size_t blob_len;
+  /**
+   * The slot the next update erases and writes: never the active one (A when none).
+   */
+  int next_slot;
+  /**
+   * The sequence number the next update's trailer carries: the active one plus one (1
+   * when none; 0 when exhausted, see `next_status`).
+   */
+  uint32_t next_sequence;
+  /**
+   * `MDN_OK`, or `MDN_ERROR_SEQUENCE_EXHAUSTED` if no update can be newer.
+   */
+  enum mdn_status next_status;
+  /**
+   * Why slot A is not usable, or `MDN_OK` if it is.
+   */
+  enum mdn_status status_a;
+  /**
+   * Why slot B is not usable, or `MDN_OK` if it is.
+   */
+  enum mdn_status status_b;
+} mdn_slot_choice;
 
 #ifdef __cplusplus
 extern "C" {
@@ -537,6 +618,54 @@ enum mdn_status mdn_sample_tempered(const struct mdn_model *model,
                                     uint64_t *rng_state,
                                     float *y,
                                     size_t y_len);
+
+/**
+ * Chooses the slot to boot from, of two update slots of `len_a` and `len_b` bytes (each a
+ * blob at its start and a trailer in its last `MDN_SLOT_TRAILER_LEN` bytes): the newest
+ * slot (larger sequence number) whose trailer is intact, whose blob validates and fits this
+ * library's capacities; the other one otherwise; A on a tie. Writes the choice, each slot's
+ * status and where the next update goes into `*choice`.
+ *
+ * Returns `MDN_OK` when a slot is usable, `MDN_ERROR_NO_VALID_SLOT` when neither is
+ * (`*choice` is written then too: the next update goes to A with sequence 1), or
+ * `MDN_ERROR_NULL_POINTER`. Signatures are not checked here.
+ *
+ * # Safety
+ *
+ * `slot_a` and `slot_b` point to `len_a` and `len_b` readable bytes (or are NULL with a
+ * length of 0), 4-byte aligned (memory-mapped flash); `choice` points to a writable
+ * `mdn_slot_choice` (or is NULL).
+ */
+enum mdn_status mdn_slots_select(const uint8_t *slot_a,
+                                 size_t len_a,
+                                 const uint8_t *slot_b,
+                                 size_t len_b,
+                                 struct mdn_slot_choice *choice);
+
+/**
+ * Writes the trailer that commits the blob of `blob_len` bytes at `blob` with `sequence`
+ * into `out` (`MDN_SLOT_TRAILER_LEN` bytes): write it to the slot's last
+ * `MDN_SLOT_TRAILER_LEN` bytes after the blob, last, as the commit point. `signature`
+ * (`MDN_SLOT_SIGNATURE_LEN` bytes) is stored with the signed flag, or NULL for an unsigned
+ * blob.
+ *
+ * The blob is validated first (a trailer never commits a blob that cannot boot): returns
+ * `MDN_OK`, the blob's status (`MDN_ERROR_CHECKSUM_MISMATCH`, `MDN_ERROR_MISALIGNED`, ...),
+ * `MDN_ERROR_BUFFER_TOO_SMALL` if `out_len` is less than `MDN_SLOT_TRAILER_LEN`, or
+ * `MDN_ERROR_NULL_POINTER`. Capacities are not checked: the device that boots it does.
+ *
+ * # Safety
+ *
+ * `blob` points to `blob_len` readable, 4-byte aligned bytes (or is NULL with 0);
+ * `signature` is NULL or points to `MDN_SLOT_SIGNATURE_LEN` readable bytes; `out` points
+ * to `out_len` writable bytes (or is NULL with 0).
+ */
+enum mdn_status mdn_slots_trailer(const uint8_t *blob,
+                                  size_t blob_len,
+                                  uint32_t sequence,
+                                  const uint8_t *signature,
+                                  uint8_t *out,
+                                  size_t out_len);
 
 /**
  * A static, NUL-terminated English description of `status`, for logs. Any `int` is

@@ -12,6 +12,10 @@
 //! pointers, a zeroed or failed model, short buffers and wrong lengths return a status;
 //! nothing is read or written past the lengths given.
 //!
+//! A/B update slots (mdn-update): [`mdn_slots_select`] chooses the slot to boot from (the
+//! newest whose trailer and blob validate) and where the next update goes,
+//! [`mdn_slots_trailer`] writes the trailer that commits an update, written last.
+//!
 //! # Capacities
 //!
 //! Fixed when the library is built ([`capacities`]): `MDN_CAPACITIES=I,W,K,D` at build time,
@@ -45,11 +49,13 @@ pub mod capacities;
 mod model;
 mod queries;
 mod rng;
+mod slots;
 mod status;
 
 pub use capacities::MDN_MODEL_WORDS;
 pub use model::mdn_model;
 pub use queries::*;
+pub use slots::*;
 pub use status::{mdn_status, mdn_status_str};
 
 #[cfg(all(target_os = "none", not(feature = "nopanic")))]

@@ -99,6 +99,20 @@ pub enum mdn_status {
     MDN_ERROR_UNSUPPORTED = 44,
     /// A value is not representable in its layer's weight storage (writing only).
     MDN_ERROR_UNREPRESENTABLE_PARAMETER = 45,
+    /// Neither update slot holds a usable model (`mdn_slots_select`).
+    MDN_ERROR_NO_VALID_SLOT = 46,
+    /// An update slot is shorter than its trailer (`MDN_SLOT_TRAILER_LEN` bytes).
+    MDN_ERROR_SLOT_TOO_SMALL = 47,
+    /// An update slot has no trailer (erased, or its update never committed).
+    MDN_ERROR_SLOT_NOT_COMMITTED = 48,
+    /// An update slot's trailer is torn or corrupted (checksum, version, flags or reserved
+    /// bytes).
+    MDN_ERROR_SLOT_TRAILER_CORRUPT = 49,
+    /// An update slot's trailer commits another blob than the slot holds (its length or
+    /// CRC differs).
+    MDN_ERROR_SLOT_BLOB_MISMATCH = 50,
+    /// The active slot's sequence number is the largest: no update can be newer.
+    MDN_ERROR_SEQUENCE_EXHAUSTED = 51,
 }
 
 use mdn_status::*;
@@ -164,7 +178,7 @@ pub extern "C" fn mdn_status_str(status: c_int) -> *const c_char {
 }
 
 /// Every status, in value order: what [`mdn_status_str`] recognises.
-pub(crate) const ALL: [mdn_status; 41] = [
+pub(crate) const ALL: [mdn_status; 47] = [
     MDN_OK,
     MDN_ERROR_NULL_POINTER,
     MDN_ERROR_NOT_INITIALISED,
@@ -206,6 +220,12 @@ pub(crate) const ALL: [mdn_status; 41] = [
     MDN_ERROR_STORAGE_COUNT,
     MDN_ERROR_UNSUPPORTED,
     MDN_ERROR_UNREPRESENTABLE_PARAMETER,
+    MDN_ERROR_NO_VALID_SLOT,
+    MDN_ERROR_SLOT_TOO_SMALL,
+    MDN_ERROR_SLOT_NOT_COMMITTED,
+    MDN_ERROR_SLOT_TRAILER_CORRUPT,
+    MDN_ERROR_SLOT_BLOB_MISMATCH,
+    MDN_ERROR_SEQUENCE_EXHAUSTED,
 ];
 
 /// The text of [`mdn_status_str`] for `status`.
@@ -261,5 +281,11 @@ const fn text(status: mdn_status) -> &'static CStr {
         MDN_ERROR_UNREPRESENTABLE_PARAMETER => {
             c"a value is not representable in its weight storage"
         }
+        MDN_ERROR_NO_VALID_SLOT => c"neither update slot holds a usable model",
+        MDN_ERROR_SLOT_TOO_SMALL => c"an update slot is shorter than its trailer",
+        MDN_ERROR_SLOT_NOT_COMMITTED => c"an update slot has no trailer (not committed)",
+        MDN_ERROR_SLOT_TRAILER_CORRUPT => c"an update slot's trailer is torn or corrupted",
+        MDN_ERROR_SLOT_BLOB_MISMATCH => c"an update slot's trailer commits another blob",
+        MDN_ERROR_SEQUENCE_EXHAUSTED => c"the update sequence number is exhausted",
     }
 }

@@ -7,7 +7,9 @@
 //!   host: every log p, density, mean, standard deviation, mixture, CDF, CRPS, quantile,
 //!   interval, mode, entropy, anomaly score and draw must have mdn-core's bits;
 //! - `bad_input.c`: NULL pointers, zeroed models, bad blobs, short buffers, wrong lengths,
-//!   NaN inputs and out-of-range status values give the expected statuses.
+//!   NaN inputs and out-of-range status values give the expected statuses;
+//! - `slots.c`: A/B update slots (`mdn_slots_select`, `mdn_slots_trailer`): the active
+//!   slot, the next write, torn and corrupted slots, NULL pointers and short lengths.
 
 use std::{
     env, fs,
@@ -111,8 +113,22 @@ fn c_programs_match_mdn_core_and_refuse_bad_input() {
 
     let bad_input = compile("bad_input", &library, dir.path());
     let minimal = workspace().join("firmware-example/models/minimal.mdn");
-    let run = Command::new(bad_input).arg(minimal).output().unwrap();
+    let run = Command::new(bad_input).arg(&minimal).output().unwrap();
     let log = String::from_utf8_lossy(&run.stdout);
     println!("{log}");
     assert!(run.status.success(), "{log}");
+
+    let slots = compile("slots", &library, dir.path());
+    let student = workspace().join("firmware-example/models/demo_student_invsin.mdn");
+    let run = Command::new(slots)
+        .arg(&minimal)
+        .arg(student)
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&run.stdout);
+    println!("{log}");
+    assert!(
+        run.status.success() && log.contains("slots: every check holds"),
+        "{log}"
+    );
 }

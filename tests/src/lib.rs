@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod slots;
 pub mod vectors;
 
 #[cfg(feature = "std")]

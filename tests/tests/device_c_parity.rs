@@ -2,7 +2,8 @@
 //! arm-none-eabi-gcc against `mdn-c`) in QEMU: `parity` checks fresh parity vectors of every
 //! committed model blob through the C API, bit for bit against mdn-core on this host, on a
 //! Cortex-M4F (`mps2-an386`) and as ARMv6-M code without an FPU (`mps2-an385`); `minimal`
-//! (the footprint build) computes its one log p(y|x) on both.
+//! (the footprint build) computes its one log p(y|x) on both. `parity` also chooses between
+//! two A/B update slots through `mdn_slots_trailer` and `mdn_slots_select`.
 //!
 //! `#[ignore]`d: a plain `cargo test` lists them as ignored, and `scripts/check.sh` runs
 //! them (it installs gcc-arm-none-eabi and QEMU).
@@ -113,6 +114,8 @@ fn c_parity_in_qemu(machine: &Machine) {
     println!("{}:\n{log}", machine.name);
     assert_eq!(code, Some(0), "C parity failed on {}:\n{log}", machine.name);
     assert!(log.contains("C parity: all "), "{log}");
+    // The A/B update slots through the C API on the device (mdn_slots_*).
+    assert!(log.contains("C slots: the newer slot chosen"), "{log}");
 
     let minimal = dir.join("build").join(machine.target).join("minimal.elf");
     let (code, log) = run(machine, &minimal, &[]);
