@@ -56,8 +56,11 @@ use core::fmt;
 
 use ed25519_dalek::{Signature, VerifyingKey};
 
-/// Bytes of an Ed25519 signature (RFC 8032 section 5.1.6): `R` then `S`, 32 bytes each.
-pub const SIGNATURE_LEN: usize = 64;
+use crate::slot::ValidSlot;
+
+/// Bytes of an Ed25519 signature (RFC 8032 section 5.1.6): `R` then `S`, 32 bytes each;
+/// the slot trailer's field ([`slot::SIGNATURE_LEN`](crate::slot::SIGNATURE_LEN)).
+pub use crate::slot::SIGNATURE_LEN;
 
 /// Bytes of an Ed25519 public key (RFC 8032 section 5.1.5).
 pub const PUBLIC_KEY_LEN: usize = 32;
@@ -79,6 +82,7 @@ pub const PUBLIC_KEY_LEN: usize = 32;
 /// assert_eq!(error.to_string(), "signature is 40 bytes, expected 64");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum SignatureError {
     /// No signature: empty, or all 64 bytes zero (the trailer of an unsigned slot) or all
@@ -167,6 +171,44 @@ pub fn verify(
     }
     key.verify_strict(blob, &Signature::from_bytes(signature))
         .map_err(|_| SignatureError::Invalid)
+}
+
+/// Checks that an A/B slot's blob carries `public_key`'s signature in its trailer: the
+/// check a firmware built with a key makes before a slot may become active, inside the
+/// acceptance check it gives [`slot::select`](crate::slot::select).
+///
+/// # Errors
+///
+/// [`SignatureError::Missing`] for a trailer without a signature (flag bit 0 clear), else
+/// those of [`verify`] over the slot's blob bytes.
+///
+/// # Examples
+///
+/// ```
+/// use mdn_update::signature::{SignatureError, verify_slot};
+/// use mdn_update::slot::{check_slot, Trailer, TRAILER_LEN};
+///
+/// let blob = mdn_core::doc_example_blob();
+/// let mut slot = mdn_core::Aligned([0xFF_u8; 512]);
+/// slot.0[..blob.len()].copy_from_slice(&blob);
+/// let unsigned = Trailer::for_blob(&blob, 1, None)?;
+/// slot.0[512 - TRAILER_LEN..].copy_from_slice(&unsigned.to_bytes());
+///
+/// let key = [0x11; 32]; // a firmware's `MDN_PUBLIC_KEY`
+/// let refused = check_slot(&slot.0, |slot| verify_slot(slot, &key).is_ok());
+/// assert!(refused.is_err());
+/// let valid = check_slot(&slot.0, |_| true)?;
+/// assert_eq!(verify_slot(&valid, &key), Err(SignatureError::Missing));
+/// # Ok::<(), Box<dyn core::error::Error>>(())
+/// ```
+pub fn verify_slot(
+    slot: &ValidSlot<'_>,
+    public_key: &[u8; PUBLIC_KEY_LEN],
+) -> Result<(), SignatureError> {
+    match &slot.trailer.signature {
+        Some(signature) => verify(slot.bytes, signature, public_key),
+        None => Err(SignatureError::Missing),
+    }
 }
 
 /// Whether `signature` stands for "no signature": empty, or [`SIGNATURE_LEN`] bytes all

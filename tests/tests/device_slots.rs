@@ -31,8 +31,13 @@ use mdn_tests::{
     qemu::{self, CORTEX_M4F},
     slots::{QUERIES, SLOT_A_ADDRESS, SLOT_BYTES, SlotModel, answers},
 };
-use mdn_update::slot::{
-    Cut, EraseModel, PowerCutFlash, SlotId, SlotLayout, TRAILER_LEN, Trailer, Updater, select,
+use mdn_train::signing;
+use mdn_update::{
+    signature::verify_slot,
+    slot::{
+        Cut, EraseModel, PowerCutFlash, SIGNATURE_LEN, SlotId, SlotLayout, TRAILER_LEN, Trailer,
+        Updater, select,
+    },
 };
 
 /// The flash's write and erase units (an nRF52840's: 4-byte words, 4 KB pages).
@@ -91,10 +96,21 @@ struct Image {
 
 /// Commits `blob` with `sequence` into slot `id` of a two-slot image.
 fn put(image: &mut [u8], id: SlotId, blob: &[u8], sequence: u32) {
+    put_signed(image, id, blob, sequence, None);
+}
+
+/// [`put`] with `signature` in the trailer.
+fn put_signed(
+    image: &mut [u8],
+    id: SlotId,
+    blob: &[u8],
+    sequence: u32,
+    signature: Option<[u8; SIGNATURE_LEN]>,
+) {
     let slot = &mut image[id.index() * SLOT_BYTES..][..SLOT_BYTES];
     slot.fill(0xFF);
     slot[..blob.len()].copy_from_slice(blob);
-    let trailer = Trailer::for_blob(blob, sequence, None).unwrap();
+    let trailer = Trailer::for_blob(blob, sequence, signature).unwrap();
     slot[SLOT_BYTES - TRAILER_LEN..].copy_from_slice(&trailer.to_bytes());
 }
 
@@ -340,4 +356,163 @@ fn interrupted_updates_boot_the_old_model_in_qemu() {
         started.elapsed().as_secs_f64()
     );
     assert!(images.len() - committed >= 100);
+}
+
+/// A flash image for a firmware built with a public key, and the model it must answer
+/// from (`None`: no usable slot).
+struct SignedCase {
+    name: &'static str,
+    bytes: Vec<u8>,
+    expected: Option<Image>,
+}
+
+/// An update to a firmware built with a public key: the old model signed with it in slot A,
+/// the new one in slot B with a good, a missing, a foreign or a tampered signature, or a
+/// tampered blob (its CRC and trailer made anew, the signature kept). `None`: the firmware
+/// must find no usable slot (the old model unsigned, nothing else).
+fn signed_images(dir: &Path) -> (PathBuf, Vec<SignedCase>) {
+    let (key, public) = signing::keygen(&dir.join("release")).unwrap();
+    let (other, _) = signing::keygen(&dir.join("other")).unwrap();
+    let paths =
+        ["minimal.mdn", "demo_student_invsin.mdn"].map(|m| firmware_dir().join("models").join(m));
+    let [old, new] = paths.clone().map(|p| fs::read(p).unwrap());
+    let sign = |blob: &[u8], key: &Path| Some(signing::sign(blob, &paths[0], key).unwrap());
+    let mut tampered_blob = new.clone();
+    let crc_at = tampered_blob.len() - 4;
+    tampered_blob[crc_at / 2] ^= 0x04;
+    let crc = mdn_core::crc32(&tampered_blob[..crc_at]);
+    tampered_blob[crc_at..].copy_from_slice(&crc.to_le_bytes());
+    let mut tampered_signature = sign(&new, &key).unwrap();
+    tampered_signature[40] ^= 0x80;
+    let cases = [
+        (
+            "signed by the key",
+            new.clone(),
+            sign(&new, &key),
+            SlotId::B,
+        ),
+        ("unsigned", new.clone(), None, SlotId::A),
+        (
+            "signed by another key",
+            new.clone(),
+            sign(&new, &other),
+            SlotId::A,
+        ),
+        (
+            "tampered signature",
+            new.clone(),
+            Some(tampered_signature),
+            SlotId::A,
+        ),
+        ("tampered blob", tampered_blob, sign(&new, &key), SlotId::A),
+    ];
+    let mut images = Vec::new();
+    for (name, blob, signature, active) in cases {
+        let mut bytes = vec![0xFF; 2 * SLOT_BYTES];
+        put_signed(&mut bytes, SlotId::A, &old, OLD_SEQUENCE, sign(&old, &key));
+        put_signed(&mut bytes, SlotId::B, &blob, OLD_SEQUENCE + 1, signature);
+        let (sequence, expected) = match active {
+            SlotId::A => (OLD_SEQUENCE, old.clone()),
+            SlotId::B => (OLD_SEQUENCE + 1, new.clone()),
+        };
+        let image = Image {
+            name: name.into(),
+            bytes: bytes.clone(),
+            slot: active,
+            sequence,
+            blob: expected,
+        };
+        images.push(SignedCase {
+            name,
+            bytes,
+            expected: Some(image),
+        });
+    }
+    let mut unsigned_only = vec![0xFF; 2 * SLOT_BYTES];
+    put(&mut unsigned_only, SlotId::A, &old, OLD_SEQUENCE);
+    images.push(SignedCase {
+        name: "the old model unsigned, slot B empty",
+        bytes: unsigned_only,
+        expected: None,
+    });
+    (public, images)
+}
+
+#[test]
+fn only_slots_signed_by_the_key_become_active_on_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let (public, images) = signed_images(dir.path());
+    let key = signing::read_public_key(&public).unwrap();
+    for SignedCase {
+        name,
+        bytes,
+        expected,
+    } in images
+    {
+        let aligned = AlignedBlob::new(&bytes);
+        let (a, b) = aligned.bytes().split_at(SLOT_BYTES);
+        let selection = select(a, b, |slot| verify_slot(slot, &key).is_ok());
+        let active = selection
+            .active()
+            .map(|(id, valid)| (id, valid.trailer.sequence));
+        let expected = expected.map(|image| (image.slot, image.sequence));
+        assert_eq!(active, expected, "{name}");
+    }
+}
+
+#[test]
+#[ignore = "needs QEMU (scripts/check.sh runs them)"]
+fn only_slots_signed_by_the_key_become_active_in_qemu() {
+    let dir = tempfile::tempdir().unwrap();
+    let (public, images) = signed_images(dir.path());
+    let firmware = firmware_dir();
+    // Its own target dir: the unsigned `slots` of the test above stays where it is.
+    let target_dir = firmware.join("target/signed");
+    let status = CORTEX_M4F
+        .release_build(&firmware)
+        .args(["--bin", "slots", "--features", "signature", "--target-dir"])
+        .arg(&target_dir)
+        .env("MDN_PUBLIC_KEY", &public)
+        .status()
+        .expect("cargo runs");
+    assert!(
+        status.success(),
+        "building the signed slots firmware failed"
+    );
+    let elf = target_dir.join(CORTEX_M4F.target).join("release/slots");
+    for (i, case) in images.iter().enumerate() {
+        let SignedCase {
+            name,
+            bytes,
+            expected,
+        } = case;
+        let path = dir.path().join(format!("signed{i}.bin"));
+        fs::write(&path, bytes).unwrap();
+        let loader = format!("loader,file={},addr={SLOT_A_ADDRESS:#x}", path.display());
+        let run = qemu::run(&CORTEX_M4F, &elf, &["-device", &loader]).expect("QEMU runs");
+        match expected {
+            Some(image) => {
+                assert_eq!(run.code, Some(0), "{name}:\n{}", run.log);
+                for line in expected_lines(image) {
+                    assert!(
+                        run.log.contains(&line),
+                        "{name}: expected {line:?} in\n{}",
+                        run.log
+                    );
+                }
+            }
+            None => {
+                assert_eq!(run.code, Some(3), "{name}:\n{}", run.log);
+                assert!(
+                    run.log.contains("refused: signature Missing"),
+                    "{name}:\n{}",
+                    run.log
+                );
+            }
+        }
+    }
+    println!(
+        "slots: {} signed-update images booted in QEMU, each as expected",
+        images.len()
+    );
 }

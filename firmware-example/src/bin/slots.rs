@@ -2,7 +2,9 @@
 //! (`firmware_example::partition::update_slots`), chooses the active one with mdn-update's
 //! rule (the newest slot whose trailer and blob validate and whose model fits this
 //! firmware's capacities, A on a tie), and answers `mdn_tests::slots::QUERIES` from it,
-//! logging every answer's bits.
+//! logging every answer's bits. Built with the `signature` feature (and
+//! `MDN_PUBLIC_KEY=NAME.pub`), a slot becomes active only if its trailer carries that key's
+//! signature of its blob (`mdn_update::signature::verify_slot`).
 //!
 //! The torn-write test (tests/tests/device_slots.rs) boots it on flash images of updates
 //! cut off at every step and checks that the answers are the old model's, bit for bit, until
@@ -16,13 +18,29 @@ use cortex_m_rt::entry;
 use defmt::{error, info};
 use firmware_example::{exit, partition};
 use mdn_tests::slots::{QUERIES, SlotModel, answers};
-use mdn_update::slot::{SlotId, select};
+use mdn_update::slot::{SlotId, ValidSlot, select};
+
+#[cfg(feature = "signature")]
+include!(concat!(env!("OUT_DIR"), "/public_key.rs"));
+
+/// The acceptance check: the model fits this firmware's capacities and, with the
+/// `signature` feature, its trailer carries the baked-in key's signature of it.
+fn accept(slot: &ValidSlot<'_>) -> bool {
+    #[cfg(feature = "signature")]
+    if let Err(e) = mdn_update::signature::verify_slot(slot, &PUBLIC_KEY) {
+        info!(
+            "slots: sequence {=u32} refused: signature {}",
+            slot.trailer.sequence, e
+        );
+        return false;
+    }
+    SlotModel::from_blob(slot.blob.clone()).is_ok()
+}
 
 #[entry]
 fn main() -> ! {
     let (a, b) = partition::update_slots();
-    // The acceptance hook: this firmware's capacities (a signature check goes here too).
-    let selection = select(a, b, |slot| SlotModel::from_blob(slot.blob.clone()).is_ok());
+    let selection = select(a, b, accept);
     for id in [SlotId::A, SlotId::B] {
         match selection.slot(id) {
             Ok(valid) => info!(
