@@ -72,6 +72,10 @@ step "host tests"
 cargo test --workspace
 # A build without the optional evaluators refuses their blobs with Error::Unsupported.
 cargo test -p mdn-core --no-default-features --test errors unsupported
+# The streaming validator against from_bytes at every split of every committed blob (the
+# 24 KB one too, which a debug run samples), in release.
+MDN_STREAM_ALL_SPLITS=1 cargo test --release -p mdn-core --test stream \
+    every_committed_blob_split_anywhere_in_two
 
 step "host bits built for this CPU (-C target-cpu=native): golden set and batch path"
 # Rust never contracts into fused multiply-adds, so AVX and FMA must not change a bit.

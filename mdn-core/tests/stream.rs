@@ -178,9 +178,11 @@ fn assert_same_decision(bytes: &[u8], cuts: &[usize], what: &dyn Fn() -> String)
 /// The split points tried for a blob of `len` bytes: every one, except in the middle of the
 /// one committed blob above 8 KB (`wide_13x64x64_k5`, 24 KB), where every 61st, so that a
 /// debug `cargo test` stays quick: its first 2 KB (prefix, header, padding and the start of
-/// the parameters) and its last 1 KB are split at every byte.
+/// the parameters) and its last 1 KB are split at every byte. With `MDN_STREAM_ALL_SPLITS`
+/// set, every one of that blob too (`scripts/check.sh` runs this test so, in release).
 fn splits(len: usize) -> impl Iterator<Item = usize> {
-    (0..=len).filter(move |&k| len <= 8192 || k < 2048 || k + 1024 > len || k % 61 == 0)
+    let all = std::env::var_os("MDN_STREAM_ALL_SPLITS").is_some();
+    (0..=len).filter(move |&k| all || len <= 8192 || k < 2048 || k + 1024 > len || k % 61 == 0)
 }
 
 /// Also every truncation: the first chunk alone is refused by `from_bytes`, and by the

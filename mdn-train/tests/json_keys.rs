@@ -147,6 +147,7 @@ const TRAIN_CALIBRATION: &[&str] = &[
     "calibration.rows",
     "calibration.sigma_scale",
     "calibration.temperature",
+    "calibration.temperature_rows",
 ];
 
 const QUANTIZE: &[&str] = &[
@@ -176,6 +177,7 @@ const CALIBRATE: &[&str] = &[
     "rows",
     "sigma_scale",
     "temperature",
+    "temperature_rows",
     "written",
 ];
 
