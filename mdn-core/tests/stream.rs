@@ -611,3 +611,49 @@ fn crafted_headers_decide_as_from_bytes() {
     }
     assert!(accepted > 0);
 }
+
+/// Every file of the fuzz corpora and seeds (`fuzz/corpus/*`, `fuzz/seeds`), read as a blob:
+/// whole, and cut at its declared length where that is shorter (a `from_bytes` input
+/// followed by query bytes), each fed whole, in 7-byte chunks and in random chunks.
+#[test]
+fn every_fuzz_corpus_file_is_decided_alike() {
+    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
+    let mut files = Vec::new();
+    for dir in [
+        "corpus/from_bytes",
+        "corpus/structured",
+        "corpus/stream",
+        "seeds",
+    ] {
+        for entry in std::fs::read_dir(fuzz.join(dir)).unwrap_or_else(|e| panic!("{dir}: {e}")) {
+            files.push(entry.expect("directory entry").path());
+        }
+    }
+    files.sort();
+    assert!(
+        files.len() > 1_000,
+        "expected the fuzz corpora, found {}",
+        files.len()
+    );
+    let mut rng = Rng(SEED ^ 0xF022);
+    let mut accepted = 0;
+    for path in &files {
+        let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+        let declared = bytes
+            .get(6..PREFIX_LEN)
+            .map(|len| u32::from_le_bytes(len.try_into().expect("4 bytes")) as usize);
+        let mut inputs = vec![&bytes[..]];
+        if let Some(prefix) = declared.and_then(|len| bytes.get(..len)) {
+            inputs.push(prefix);
+        }
+        for input in inputs {
+            let what = || format!("{path:?} ({} bytes)", input.len());
+            let sevens: Vec<usize> = (7..input.len()).step_by(7).collect();
+            for cuts in [Vec::new(), sevens, random_cuts(input.len(), &mut rng)] {
+                accepted += usize::from(assert_same_decision(input, &cuts, &what));
+            }
+        }
+    }
+    // The seeds and the corpora's valid blobs: both decisions occur.
+    assert!(accepted > 0, "no corpus file was a valid blob");
+}
