@@ -94,8 +94,8 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 step "firmware: clippy and builds (QEMU and board variants)"
 (
     cd firmware-example
-    cargo clippy --release --bins --features tanh,f16,int8 -- -D warnings
-    cargo clippy --release --bins --features tanh,f16,int8 --target thumbv6m-none-eabi -- -D warnings
+    cargo clippy --release --bins --features tanh,f16,int8,int16 -- -D warnings
+    cargo clippy --release --bins --features tanh,f16,int8,int16 --target thumbv6m-none-eabi -- -D warnings
     # The signature binaries: `signature` needs a public key at build time (any 32-byte
     # key will do for linting: RFC 8032's TEST 1 key, whose secret is public, never shipped);
     # `signature_cost` without a crate is its baseline (scripts/signature_cost.sh builds
@@ -106,13 +106,13 @@ step "firmware: clippy and builds (QEMU and board variants)"
     rm -f "$lint_key"
     cargo build --release
     # The parity firmware: every model kind (tanh, f16 and int8 weights).
-    cargo build --release --features tanh,f16,int8
+    cargo build --release --features tanh,f16,int8,int16
     # Its own target dir: the QEMU binaries stay at target/thumbv7em-none-eabihf/release.
     cargo build --release --no-default-features --features board-nrf52840dk \
         --target-dir target/nrf52840dk
     # Link-time proof that mdn-core cannot panic: the build fails if any panic path remains.
     # Without and with the optional evaluators (tanh, packed weights), on both cores.
-    for features in nopanic nopanic,tanh,f16,int8; do
+    for features in nopanic nopanic,tanh,f16,int8,int16; do
         cargo build --release --bin nopanic --features "$features"
         cargo build --release --bin nopanic --features "$features" --target thumbv6m-none-eabi
     done

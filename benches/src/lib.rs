@@ -163,15 +163,16 @@ pub const DEVICE_CASES: [Case; 3] = [
 
 /// The 1-32-32 K = 5 model of [`DEVICE_CASES`] with compact weights, for the device tables:
 /// `f16` everywhere, the `int8` plan of `mdn train --weights int8` (int8 hidden layers where
-/// int8 is smaller than f16, f16 heads) and `int8` everywhere.
+/// int8 is smaller than f16, f16 heads), `int8` everywhere, and the integer network
+/// (int8 weights on int16 activations, 16-bit heads: `mdn quantize --activations int16`).
 ///
 /// # Examples
 ///
 /// ```
-/// assert_eq!(mdn_benches::STORAGE_CASES.len(), 3);
+/// assert_eq!(mdn_benches::STORAGE_CASES.len(), 4);
 /// ```
-pub const STORAGE_CASES: [Case; 3] = {
-    use mdn_core::Storage::{F16, Int8};
+pub const STORAGE_CASES: [Case; 4] = {
+    use mdn_core::Storage::{F16, Int8, Int8Int16, Int16Int16};
     [
         Case {
             spec: ModelSpec {
@@ -195,6 +196,14 @@ pub const STORAGE_CASES: [Case; 3] = {
                 ..MINIMAL
             },
             label: "1-32-32 K=5, int8 everywhere",
+            capacities: [1, 32, 5, 1],
+        },
+        Case {
+            spec: ModelSpec {
+                storage: &[Int8Int16, Int8Int16, Int16Int16],
+                ..MINIMAL
+            },
+            label: "1-32-32 K=5, integer (int8, int8, 16-bit heads; int16 activations)",
             capacities: [1, 32, 5, 1],
         },
     ]

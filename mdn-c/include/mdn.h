@@ -238,6 +238,11 @@ typedef enum mdn_status {
    * The active slot's sequence number is the largest: no update can be newer.
    */
   MDN_ERROR_SEQUENCE_EXHAUSTED = 51,
+  /**
+   * The header mixes int8-int16 layers with others, or gives them an activation other
+   * than relu.
+   */
+  MDN_ERROR_INVALID_INTEGER_NETWORK = 52,
 } mdn_status;
 
 /**

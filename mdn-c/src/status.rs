@@ -113,6 +113,9 @@ pub enum mdn_status {
     MDN_ERROR_SLOT_BLOB_MISMATCH = 50,
     /// The active slot's sequence number is the largest: no update can be newer.
     MDN_ERROR_SEQUENCE_EXHAUSTED = 51,
+    /// The header mixes int8-int16 layers with others, or gives them an activation other
+    /// than relu.
+    MDN_ERROR_INVALID_INTEGER_NETWORK = 52,
 }
 
 use mdn_status::*;
@@ -157,6 +160,7 @@ impl From<Error> for mdn_status {
             Error::InvalidSigma { .. } => MDN_ERROR_INVALID_SIGMA,
             Error::InvalidMixtureWeights => MDN_ERROR_INVALID_MIXTURE_WEIGHTS,
             Error::StorageCount { .. } => MDN_ERROR_STORAGE_COUNT,
+            Error::InvalidIntegerNetwork => MDN_ERROR_INVALID_INTEGER_NETWORK,
             Error::Unsupported { .. } => MDN_ERROR_UNSUPPORTED,
             Error::UnrepresentableParameter { .. } => MDN_ERROR_UNREPRESENTABLE_PARAMETER,
             _ => MDN_ERROR_UNKNOWN,
@@ -226,6 +230,7 @@ pub(crate) const ALL: [mdn_status; 47] = [
     MDN_ERROR_SLOT_TRAILER_CORRUPT,
     MDN_ERROR_SLOT_BLOB_MISMATCH,
     MDN_ERROR_SEQUENCE_EXHAUSTED,
+    MDN_ERROR_INVALID_INTEGER_NETWORK,
 ];
 
 /// The text of [`mdn_status_str`] for `status`.
@@ -287,5 +292,8 @@ const fn text(status: mdn_status) -> &'static CStr {
         MDN_ERROR_SLOT_TRAILER_CORRUPT => c"an update slot's trailer is torn or corrupted",
         MDN_ERROR_SLOT_BLOB_MISMATCH => c"an update slot's trailer commits another blob",
         MDN_ERROR_SEQUENCE_EXHAUSTED => c"the update sequence number is exhausted",
+        MDN_ERROR_INVALID_INTEGER_NETWORK => {
+            c"int8-int16 layers must be every dense layer of a relu network"
+        }
     }
 }

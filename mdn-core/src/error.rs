@@ -161,6 +161,10 @@ pub enum Error {
         /// Storage codes found.
         found: usize,
     },
+    /// The header mixes [`Storage::Int8Int16`](crate::Storage::Int8Int16) layers with
+    /// others, or gives them an activation other than relu: an integer network computes in
+    /// integers from its first layer to its heads (FORMAT.md section 4).
+    InvalidIntegerNetwork,
     /// The sigma floor is negative or not finite.
     InvalidSigmaFloor,
     /// The padding between header and parameters is not all zero.
@@ -327,6 +331,10 @@ impl fmt::Display for Error {
             Error::StorageCount { expected, found } => write!(
                 f,
                 "expected {expected} weight storage codes (one per dense layer), found {found}"
+            ),
+            Error::InvalidIntegerNetwork => write!(
+                f,
+                "int8-int16 layers must be every dense layer of a relu network"
             ),
             Error::InvalidSigmaFloor => write!(f, "sigma floor is negative or not finite"),
             Error::NonZeroPadding => write!(f, "padding before the parameters is not zero"),

@@ -201,6 +201,8 @@ pub fn apply(bytes: &[u8], plan: &WeightPlan) -> Result<AlignedBytes> {
 pub fn convert(bytes: &[u8], storage: &[Storage]) -> Result<AlignedBytes> {
     let aligned = AlignedBytes::from_slice(bytes);
     let blob = Blob::from_bytes(&aligned).map_err(core_error("reading the model to convert"))?;
+    refuse_integer(&blob.header().storage)?;
+    refuse_integer(storage)?;
     let source = blob.layout().map_err(core_error("laying out the model"))?;
     let values: Vec<f32> = blob.parameter_values().collect();
     let effective = effective_weights(&source, &values);
@@ -230,9 +232,25 @@ pub fn convert(bytes: &[u8], storage: &[Storage]) -> Result<AlignedBytes> {
     encode_blob(&header, &out)
 }
 
+/// [`Error::InvalidOption`] for an integer network's storage: its factors hold the
+/// activation steps as well as the weights' scales, so it is made from a float model and
+/// calibration rows ([`crate::integer::to_integer`]) and converted no further.
+pub(crate) fn refuse_integer(storage: &[Storage]) -> Result<()> {
+    if !storage.iter().any(|s| s.is_integer()) {
+        return Ok(());
+    }
+    Err(Error::InvalidOption {
+        option: "--weights",
+        expected: "f32, f16 or int8 layers (make int8-int16 models from a float model: \
+                   mdn quantize --weights int8 --activations int16 --data ROWS.csv)"
+            .into(),
+        found: describe(storage),
+    })
+}
+
 /// Every weight tensor's values as its layer computes with them, by name and network: an
 /// `int8` weight times its row's scale (one `f32` multiply), others as stored.
-fn effective_weights(
+pub(crate) fn effective_weights(
     layout: &Layout,
     values: &[f32],
 ) -> HashMap<(TensorName, Option<usize>), Vec<f32>> {
@@ -271,7 +289,8 @@ fn store_weights(weights: &[f32], tensor: &TensorInfo) -> (Vec<f32>, Vec<f32>) {
                 .collect(),
             Vec::new(),
         ),
-        Storage::Int8 => {
+        // `convert` refuses integer layers (`refuse_integer`).
+        Storage::Int8 | Storage::Int8Int16 | Storage::Int16Int16 => {
             let mut stored = Vec::with_capacity(weights.len());
             let mut scales = Vec::with_capacity(tensor.rows);
             for row in weights.chunks(tensor.cols.max(1)) {
@@ -295,15 +314,24 @@ fn store_weights(weights: &[f32], tensor: &TensorInfo) -> (Vec<f32>, Vec<f32>) {
 /// assert_eq!(q, [50.0, -127.0, 0.0]);
 /// ```
 pub fn quantize_row(row: &[f32]) -> (Vec<f32>, f32) {
+    quantize_row_to(row, INT8_MAX)
+}
+
+/// [`quantize_row`] to the integers `-limit ..= limit`: `scale = max_i |w_i| / limit`.
+///
+/// # Examples
+///
+/// ```
+/// let (q, scale) = mdn_train::compact::quantize_row_to(&[0.5, -1.0], 1000.0);
+/// assert_eq!(scale, 0.001);
+/// assert_eq!(q, [500.0, -1000.0]);
+/// ```
+pub fn quantize_row_to(row: &[f32], limit: f32) -> (Vec<f32>, f32) {
     let largest = row.iter().fold(0.0_f32, |m, w| m.max(w.abs()));
-    let scale = if largest > 0.0 {
-        largest / INT8_MAX
-    } else {
-        1.0
-    };
+    let scale = if largest > 0.0 { largest / limit } else { 1.0 };
     let q = row
         .iter()
-        .map(|&w| (w / scale).round_ties_even().clamp(-INT8_MAX, INT8_MAX))
+        .map(|&w| (w / scale).round_ties_even().clamp(-limit, limit))
         .collect();
     (q, scale)
 }

@@ -88,6 +88,7 @@ pub mod ensemble;
 pub mod error;
 pub mod eval;
 pub mod excerpt;
+pub mod integer;
 pub mod io;
 pub mod model;
 pub mod networks;

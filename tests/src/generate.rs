@@ -155,8 +155,9 @@ pub const WIDE: ModelSpec = ModelSpec {
 
 /// The models of the committed parity set: every activation, sigma transform and target
 /// transform, one and several outputs, zero to two hidden layers, one and several networks,
-/// every weight storage (`f32`, `f16`, `int8`) and a calibration that is not the identity.
-pub const PARITY_MODELS: [ModelSpec; 8] = [
+/// every weight storage (`f32`, `f16`, `int8`, the integer `int8-int16`) and a calibration
+/// that is not the identity.
+pub const PARITY_MODELS: [ModelSpec; 10] = [
     MINIMAL,
     ModelSpec {
         name: "tanh_softplus_3x16x8_k3_d2",
@@ -247,6 +248,27 @@ pub const PARITY_MODELS: [ModelSpec; 8] = [
         target: TargetTransform::Identity,
         seed: 10,
         storage: &[Storage::F16, Storage::F16],
+        calibration: None,
+    },
+    ModelSpec {
+        name: "int8_int16_1x32x32_k5",
+        storage: &[Storage::Int8Int16, Storage::Int8Int16, Storage::Int16Int16],
+        calibration: Some((1.25, 0.8)),
+        seed: 11,
+        ..MINIMAL
+    },
+    ModelSpec {
+        name: "int8_int16_ensemble_log_3x16x8_k3_d2_m2",
+        inputs: 3,
+        hidden: &[16, 8],
+        components: 3,
+        networks: 2,
+        outputs: 2,
+        activation: Activation::Relu,
+        sigma: SigmaTransform::Softplus,
+        target: TargetTransform::Log,
+        seed: 12,
+        storage: &[Storage::Int8Int16; 3],
         calibration: None,
     },
 ];
@@ -386,6 +408,18 @@ impl ModelSpec {
 /// `2^-14`, binary16's smallest normal value.
 const F16_SMALLEST_NORMAL: f32 = 6.103_515_6e-5;
 
+/// The storage of the dense layer `name` belongs to (`F32` for the shared tensors).
+fn tensor_layer_storage(header: &Header<'_>, name: TensorName) -> Storage {
+    let layer = name.dense_layer(header.hidden.len());
+    let storage = layer.and_then(|layer| header.storage.get(layer));
+    storage.copied().unwrap_or(Storage::F32)
+}
+
+/// The scaled input's step in an integer network (FORMAT.md section 5), and the step the
+/// generated integer networks give their hidden activations.
+const INPUT_STEP: f32 = 1.0 / 2048.0;
+const HIDDEN_STEP: f32 = 1.0 / 1024.0;
+
 fn names(prefix: &str, n: u32) -> String {
     let names: Vec<String> = (0..n).map(|i| format!("{prefix}{i}")).collect();
     names.join("\n")
@@ -434,6 +468,26 @@ pub fn generated_blob(spec: &ModelSpec) -> Vec<u8> {
         }
         // The He bound of the weight tensor before this one: an `int8` row's scale.
         let bound = |fan_in: usize| (6.0 / fan_in as f32).sqrt();
+        // An integer layer's steps: its input's (the scaled input's, 2^-11, for the first
+        // layer) and its output's (2^-10 for a hidden layer, 1 for the heads' f32 outputs).
+        let integer = tensor_layer_storage(&header, tensor.name).is_integer();
+        let head = !matches!(
+            tensor.name,
+            TensorName::HiddenWeight(_)
+                | TensorName::HiddenWeightScale(_)
+                | TensorName::HiddenBias(_)
+        );
+        let first_layer = match tensor.name {
+            TensorName::HiddenWeightScale(i) | TensorName::HiddenBias(i) => i == 0,
+            _ => spec.hidden.is_empty(),
+        };
+        let input_step = if first_layer { INPUT_STEP } else { HIDDEN_STEP };
+        let output_step = if head { 1.0 } else { HIDDEN_STEP };
+        // The largest |q|: 127, or 1000 for 16-bit weights (within `i32` for 32 inputs).
+        let limit = match tensor_layer_storage(&header, tensor.name) {
+            Storage::Int16Int16 => 1000.0,
+            _ => 127.0,
+        };
         let (sigma_scale, temperature) = spec.calibration.unwrap_or((1.0, 1.0));
         for _ in 0..tensor.len() {
             parameters.push(match tensor.name {
@@ -443,7 +497,15 @@ pub fn generated_blob(spec: &ModelSpec) -> Vec<u8> {
                 TensorName::TargetScale => rng.uniform(0.5, 2.0),
                 TensorName::SigmaScale => sigma_scale,
                 TensorName::Temperature => temperature,
+                name if name.is_row_scale() && integer => {
+                    bound(previous_cols) / limit * input_step / output_step
+                }
                 name if name.is_row_scale() => bound(previous_cols) / 127.0,
+                // An integer layer's bias counts units of its sums: weight step times input step.
+                _ if tensor.rows == 1 && integer => {
+                    let step = bound(previous_cols) / limit * input_step;
+                    libm::roundf(rng.uniform(-0.1, 0.1) / step)
+                }
                 _ if tensor.rows == 1 => rng.uniform(-0.1, 0.1),
                 _ => {
                     let weight = rng.uniform(-bound(tensor.cols), bound(tensor.cols));
@@ -451,12 +513,16 @@ pub fn generated_blob(spec: &ModelSpec) -> Vec<u8> {
                         Storage::F32 => weight,
                         Storage::F16 if weight.abs() < F16_SMALLEST_NORMAL => 0.0,
                         Storage::F16 => f32::from_bits(weight.to_bits() & 0xFFFF_E000),
-                        Storage::Int8 => libm::roundf(weight / bound(tensor.cols) * 127.0),
+                        Storage::Int8 | Storage::Int8Int16 | Storage::Int16Int16 => {
+                            libm::roundf(weight / bound(tensor.cols) * limit)
+                        }
                     }
                 }
             });
         }
-        previous_cols = tensor.cols;
+        if tensor.name.is_weight() {
+            previous_cols = tensor.cols;
+        }
     }
     let mut bytes = vec![0; mdn_core::encoded_len(&header).expect("valid header")];
     mdn_core::encode(&header, &parameters, &mut bytes).expect("valid parameters");

@@ -310,6 +310,7 @@ pub fn features_for(model: &Path) -> io::Result<String> {
     for (storage, feature) in [
         (mdn_core::Storage::F16, "f16"),
         (mdn_core::Storage::Int8, "int8"),
+        (mdn_core::Storage::Int8Int16, "int16"),
     ] {
         if header.storage.contains(&storage) {
             features.push(feature);

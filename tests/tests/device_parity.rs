@@ -112,7 +112,7 @@ fn build_parity_firmware(device: &Machine, dir: &Path) -> PathBuf {
     let firmware = firmware_dir();
     let status = device
         .release_build(&firmware)
-        .args(["--bin", "parity", "--features", "tanh,f16,int8"])
+        .args(["--bin", "parity", "--features", "tanh,f16,int8,int16"])
         .env("MDN_PARITY_DIR", dir)
         .status()
         .expect("cargo runs");

@@ -19,7 +19,7 @@ use crate::{
 /// storage walks the layers ([`check_packed`]), so an `f32`-only firmware links no more
 /// than that loop.
 pub(super) fn check_values(layout: &Layout, words: &[u32]) -> Result<()> {
-    #[cfg(any(feature = "f16", feature = "int8"))]
+    #[cfg(any(feature = "f16", feature = "int8", feature = "int16"))]
     if layout.storage().iter().any(|&s| s != Storage::F32) {
         return check_packed(layout, words);
     }
@@ -70,7 +70,7 @@ fn check_shared_scales(layout: &Layout, words: &[u32]) -> Result<()> {
 
 /// [`Error::InvalidScale`] for the first word of `range` that is not positive (its values
 /// are finite).
-#[cfg(any(feature = "f16", feature = "int8"))]
+#[cfg(any(feature = "f16", feature = "int8", feature = "int16"))]
 fn check_positive(words: &[u32], range: core::ops::Range<usize>) -> Result<()> {
     let values = words.iter().enumerate().skip(range.start);
     for (index, &word) in values.take(range.len()) {
@@ -84,7 +84,7 @@ fn check_positive(words: &[u32], range: core::ops::Range<usize>) -> Result<()> {
 /// [`check_values`] for a model with packed layers: a walk over the networks' layers with
 /// plain arithmetic, `f16` weights checked as binary16, `int8` bytes all valid, `int8` row
 /// scales positive.
-#[cfg(any(feature = "f16", feature = "int8"))]
+#[cfg(any(feature = "f16", feature = "int8", feature = "int16"))]
 fn check_packed(layout: &Layout, words: &[u32]) -> Result<()> {
     let shared = layout.shared_words();
     // Finiteness first, over the whole section in word order.
@@ -113,7 +113,7 @@ fn check_packed(layout: &Layout, words: &[u32]) -> Result<()> {
 /// [`Error::NonFiniteParameter`] for the first word of `range` that holds a NaN or an
 /// infinity as `storage` (an `f32`, or two `f16`; every `int8` byte is valid). Out of line:
 /// one copy in flash for every kind of word.
-#[cfg(any(feature = "f16", feature = "int8"))]
+#[cfg(any(feature = "f16", feature = "int8", feature = "int16"))]
 #[inline(never)]
 fn check_finite(words: &[u32], range: core::ops::Range<usize>, storage: Storage) -> Result<()> {
     let values = words.iter().enumerate().skip(range.start);

@@ -397,7 +397,8 @@ fn read_value(bytes: &[u8], at: StoredAt) -> Option<f32> {
     Some(match at.storage {
         Storage::F32 => f32::from_le_bytes(*value.first_chunk::<4>()?),
         Storage::F16 => half::widen(u16::from_le_bytes(*value.first_chunk::<2>()?)),
-        Storage::Int8 => f32::from(i8::from_le_bytes([*value.first()?])),
+        Storage::Int16Int16 => f32::from(i16::from_le_bytes(*value.first_chunk::<2>()?)),
+        Storage::Int8 | Storage::Int8Int16 => f32::from(i8::from_le_bytes([*value.first()?])),
     })
 }
 
@@ -410,7 +411,12 @@ fn stored_bytes(value: f32, storage: Storage) -> Option<([u8; 4], usize)> {
             let [a, b] = half::narrow_exact(value)?.to_le_bytes();
             Some(([a, b, 0, 0], 2))
         }
-        Storage::Int8 => {
+        Storage::Int16Int16 => {
+            let q = value as i16;
+            let [a, b] = q.to_le_bytes();
+            (f32::from(q) == value).then_some(([a, b, 0, 0], 2))
+        }
+        Storage::Int8 | Storage::Int8Int16 => {
             let q = value as i8;
             (f32::from(q) == value).then_some(([q.to_le_bytes()[0], 0, 0, 0], 1))
         }

@@ -122,7 +122,7 @@ macro_rules! coded_enum {
 coded_enum!(Activation, CodedField::Activation, { Relu = 0, Tanh = 1 });
 coded_enum!(SigmaTransform, CodedField::SigmaTransform, { Nnelu = 0, Softplus = 1, Exp = 2 });
 coded_enum!(TargetTransform, CodedField::TargetTransform, { Identity = 0, Log = 1 });
-coded_enum!(Storage, CodedField::Storage, { F32 = 0, F16 = 1, Int8 = 2 });
+coded_enum!(Storage, CodedField::Storage, { F32 = 0, F16 = 1, Int8 = 2, Int8Int16 = 3, Int16Int16 = 4 });
 
 impl fmt::Display for Activation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

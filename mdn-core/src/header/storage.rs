@@ -13,12 +13,16 @@ pub const MAX_DENSE_LAYERS: usize = MAX_HIDDEN_LAYERS + 1;
 /// heads (one entry for the three).
 pub type LayerStorage = heapless::Vec<Storage, MAX_DENSE_LAYERS>;
 
-/// How a dense layer's weights are stored in the blob (FORMAT.md section 3.1).
+/// How a dense layer's weights are stored in the blob (FORMAT.md section 3.1), and for
+/// the integer storages ([`Storage::Int8Int16`], [`Storage::Int16Int16`]) what arithmetic
+/// the layer runs.
 ///
-/// Biases, scalers and every other value stay `f32`. The arithmetic converts each stored
-/// weight to `f32` exactly, so an `f16` layer computes what an `f32` layer holding the
+/// Biases, scalers and every other value stay `f32`. The first three storages convert each
+/// stored weight to `f32` exactly, so an `f16` layer computes what an `f32` layer holding the
 /// widened weights computes, and an `int8` layer multiplies each row's sum by the row's
-/// scale once, before the bias (FORMAT.md section 5).
+/// scale once, before the bias (FORMAT.md section 5). The integer storages compute in
+/// integers instead: they make up the whole network or none of it (FORMAT.md section 5,
+/// "Integer networks").
 ///
 /// # Examples
 ///
@@ -30,7 +34,7 @@ pub type LayerStorage = heapless::Vec<Storage, MAX_DENSE_LAYERS>;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum Storage {
     /// IEEE binary32, 4 bytes a weight (code 0).
     F32,
@@ -39,6 +43,14 @@ pub enum Storage {
     /// A signed byte `q` per weight and an `f32` scale per row: the weight is `q * scale`
     /// (code 2).
     Int8,
+    /// `int8` weights with an `f32` factor per row, on `int16` activations: exact `int32`
+    /// sums, requantized to the next layer's `int16` steps by the row's factor, or turned
+    /// into `f32` by it in the heads (code 3). For processors without an FPU: no `f32`
+    /// arithmetic between the scaled input and the heads' outputs.
+    Int8Int16,
+    /// As [`Storage::Int8Int16`] with 16-bit weights (two's complement, 2 bytes), for the
+    /// layers whose precision decides the density, typically the heads (code 4).
+    Int16Int16,
 }
 
 impl Storage {
@@ -52,12 +64,13 @@ impl Storage {
     pub const fn bytes(self) -> usize {
         match self {
             Storage::F32 => 4,
-            Storage::F16 => 2,
-            Storage::Int8 => 1,
+            Storage::F16 | Storage::Int16Int16 => 2,
+            Storage::Int8 | Storage::Int8Int16 => 1,
         }
     }
 
-    /// Whether each row of the layer carries a scale (`int8`).
+    /// Whether each row of the layer carries a scale (`int8`, and the integer storages'
+    /// factors).
     ///
     /// # Examples
     ///
@@ -65,11 +78,27 @@ impl Storage {
     /// assert!(mdn_core::Storage::Int8.has_row_scales());
     /// ```
     pub const fn has_row_scales(self) -> bool {
-        matches!(self, Storage::Int8)
+        matches!(
+            self,
+            Storage::Int8 | Storage::Int8Int16 | Storage::Int16Int16
+        )
     }
 
-    /// Whether this build of mdn-core evaluates layers stored so (the `f16` and `int8`
-    /// cargo features; `f32` always).
+    /// Whether the layer computes in integers ([`Storage::Int8Int16`],
+    /// [`Storage::Int16Int16`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(mdn_core::Storage::Int8Int16.is_integer());
+    /// assert!(!mdn_core::Storage::Int8.is_integer());
+    /// ```
+    pub const fn is_integer(self) -> bool {
+        matches!(self, Storage::Int8Int16 | Storage::Int16Int16)
+    }
+
+    /// Whether this build of mdn-core evaluates layers stored so (the `f16`, `int8` and
+    /// `int16` cargo features; `f32` always).
     ///
     /// # Examples
     ///
@@ -81,11 +110,12 @@ impl Storage {
             Storage::F32 => true,
             Storage::F16 => cfg!(feature = "f16"),
             Storage::Int8 => cfg!(feature = "int8"),
+            Storage::Int8Int16 | Storage::Int16Int16 => cfg!(feature = "int16"),
         }
     }
 
     /// The storage as this build evaluates it: `self`, or [`Storage::F32`] in a build
-    /// without the `f16` and `int8` features, which refuses any other storage when it
+    /// without the `f16`, `int8` and `int16` features, which refuses any other storage when it
     /// decodes a header. Evaluation code asks this rather than `self`, so that such a build
     /// compiles no arithmetic for packed layers.
     ///
@@ -96,7 +126,7 @@ impl Storage {
     /// ```
     #[inline(always)]
     pub const fn as_built(self) -> Storage {
-        if cfg!(any(feature = "f16", feature = "int8")) {
+        if cfg!(any(feature = "f16", feature = "int8", feature = "int16")) {
             self
         } else {
             Storage::F32
@@ -127,6 +157,8 @@ impl fmt::Display for Storage {
             Storage::F32 => "f32",
             Storage::F16 => "f16",
             Storage::Int8 => "int8",
+            Storage::Int8Int16 => "int8-int16",
+            Storage::Int16Int16 => "int16-int16",
         })
     }
 }

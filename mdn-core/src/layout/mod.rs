@@ -16,7 +16,7 @@ pub use tensor::{TensorInfo, TensorName};
 
 use crate::{
     error::{Error, Result},
-    header::{Header, Storage, to_usize},
+    header::{Activation, Header, Storage, to_usize},
 };
 
 /// Rows of a dense layer's weights stored together, column after column (FORMAT.md section
@@ -137,7 +137,7 @@ pub struct Layout {
     hidden: heapless::Vec<usize, { crate::MAX_HIDDEN_LAYERS }>,
     /// Only in a build with packed layers (in another, every layer is `f32`): an
     /// `f32`-only firmware's layout stays as small as before on its stack.
-    #[cfg(any(feature = "f16", feature = "int8"))]
+    #[cfg(any(feature = "f16", feature = "int8", feature = "int16"))]
     storage: crate::header::LayerStorage,
     network_parameter_count: usize,
     parameter_count: usize,
@@ -159,6 +159,8 @@ impl Layout {
     /// # Errors
     ///
     /// [`Error::StorageCount`] if the header does not give one storage per dense layer;
+    /// [`Error::InvalidIntegerNetwork`] if it mixes `int8-int16` layers with others or
+    /// gives them the tanh activation;
     /// [`Error::SizeOverflow`] if any size, or the parameter section's size in bytes,
     /// overflows `usize`.
     ///
@@ -179,13 +181,17 @@ impl Layout {
                 found: header.storage.len(),
             });
         }
+        let integer = header.storage.iter().filter(|s| s.is_integer()).count();
+        if integer != 0 && (integer != layers || header.activation != Activation::Relu) {
+            return Err(Error::InvalidIntegerNetwork);
+        }
         let mut layout = Layout {
             inputs: to_usize(header.input_dim)?,
             outputs: to_usize(header.output_dim)?,
             components: to_usize(header.components)?,
             networks: to_usize(header.networks)?,
             hidden,
-            #[cfg(any(feature = "f16", feature = "int8"))]
+            #[cfg(any(feature = "f16", feature = "int8", feature = "int16"))]
             storage: header.storage.clone(),
             network_parameter_count: 0,
             parameter_count: 0,
@@ -449,9 +455,9 @@ impl Layout {
     /// # Ok::<(), mdn_core::Error>(())
     /// ```
     pub fn storage(&self) -> &[Storage] {
-        #[cfg(any(feature = "f16", feature = "int8"))]
+        #[cfg(any(feature = "f16", feature = "int8", feature = "int16"))]
         return &self.storage;
-        #[cfg(not(any(feature = "f16", feature = "int8")))]
+        #[cfg(not(any(feature = "f16", feature = "int8", feature = "int16")))]
         {
             const ALL_F32: [Storage; crate::MAX_DENSE_LAYERS] =
                 [Storage::F32; crate::MAX_DENSE_LAYERS];

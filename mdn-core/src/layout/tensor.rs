@@ -128,6 +128,35 @@ impl TensorName {
         )
     }
 
+    /// The dense layer this tensor belongs to, in the header's `storage` order: hidden layer
+    /// `i` is `i`, the heads (one layer) are `hidden_layers`; `None` for a shared tensor.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mdn_core::TensorName;
+    /// assert_eq!(TensorName::HiddenBias(1).dense_layer(2), Some(1));
+    /// assert_eq!(TensorName::SigmasWeightScale.dense_layer(2), Some(2));
+    /// assert_eq!(TensorName::InputScale.dense_layer(2), None);
+    /// ```
+    pub const fn dense_layer(self, hidden_layers: usize) -> Option<usize> {
+        match self {
+            TensorName::HiddenWeight(i)
+            | TensorName::HiddenWeightScale(i)
+            | TensorName::HiddenBias(i) => Some(i),
+            TensorName::LogitsWeight
+            | TensorName::LogitsWeightScale
+            | TensorName::LogitsBias
+            | TensorName::MeansWeight
+            | TensorName::MeansWeightScale
+            | TensorName::MeansBias
+            | TensorName::SigmasWeight
+            | TensorName::SigmasWeightScale
+            | TensorName::SigmasBias => Some(hidden_layers),
+            _ => None,
+        }
+    }
+
     /// Whether this tensor holds a layer's weights, stored as the layer's [`Storage`].
     ///
     /// # Examples

@@ -16,10 +16,10 @@ pub(super) struct Dense<'a> {
     /// Whole blocks of `ROW_BLOCK * fan_in` weights, zero rows past the last included,
     /// each weight in `storage`'s bytes.
     pub(super) weights: Words<'a>,
-    /// One scale per row for `int8`, else empty.
+    /// One factor per row for `int8` and `int8-int16`, else empty.
     #[cfg_attr(
-        not(feature = "int8"),
-        allow(dead_code, reason = "read by int8 layers")
+        not(any(feature = "int8", feature = "int16")),
+        allow(dead_code, reason = "read by int8 and int8-int16 layers")
     )]
     pub(super) scales: Words<'a>,
     pub(super) bias: Words<'a>,
@@ -234,7 +234,7 @@ pub(super) struct Placement {
     pub(super) fan_in: usize,
     /// Only in a build with packed layers: an `f32`-only model keeps its placements (one
     /// per layer, in every copy of the model on a device's stack) as small as before.
-    #[cfg(any(feature = "f16", feature = "int8"))]
+    #[cfg(any(feature = "f16", feature = "int8", feature = "int16"))]
     storage: Storage,
 }
 
@@ -247,14 +247,14 @@ impl Placement {
         fan_in: usize,
         storage: Storage,
     ) -> Self {
-        #[cfg(not(any(feature = "f16", feature = "int8")))]
+        #[cfg(not(any(feature = "f16", feature = "int8", feature = "int16")))]
         let _ = storage;
         Placement {
             start,
             bias,
             end,
             fan_in,
-            #[cfg(any(feature = "f16", feature = "int8"))]
+            #[cfg(any(feature = "f16", feature = "int8", feature = "int16"))]
             storage,
         }
     }
@@ -262,9 +262,9 @@ impl Placement {
     /// How the layer's weights are stored, as this build evaluates them.
     #[inline(always)]
     pub(super) fn storage(&self) -> Storage {
-        #[cfg(any(feature = "f16", feature = "int8"))]
+        #[cfg(any(feature = "f16", feature = "int8", feature = "int16"))]
         return self.storage.as_built();
-        #[cfg(not(any(feature = "f16", feature = "int8")))]
+        #[cfg(not(any(feature = "f16", feature = "int8", feature = "int16")))]
         Storage::F32
     }
 

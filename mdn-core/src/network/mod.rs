@@ -11,6 +11,8 @@
 
 mod batch;
 mod dense;
+#[cfg(feature = "int16")]
+mod integer;
 #[cfg(test)]
 mod tests;
 
@@ -33,6 +35,12 @@ type Words<'a> = &'a [u32];
 #[inline(always)]
 fn word(w: &u32) -> f32 {
     from_word(*w)
+}
+
+/// An `f32` scratch buffer as `i32` words, for an integer network's activations.
+#[cfg(feature = "int16")]
+fn as_words(buffer: &mut [f32]) -> &mut [i32] {
+    bytemuck::try_cast_slice_mut(buffer).unwrap_or_default()
 }
 
 /// The evaluable model of a validated blob: shared scalers and `M` networks.
@@ -235,9 +243,34 @@ impl<'a> Ensemble<'a> {
             .chunks_mut(k)
             .zip(means.chunks_mut(k))
             .zip(sigmas.chunks_mut(k));
+        #[cfg(feature = "int16")]
+        let quantized = self.is_integer().then(|| {
+            let mut quantized = [0_i32; I];
+            integer::quantize_input(&scaled, &mut quantized);
+            quantized
+        });
         for (network, ((logits, means), sigmas)) in self.networks().zip(shares) {
-            let (features, spare) = network.features(&scaled, &mut ping, &mut pong);
-            network.heads::<K, D>(features, spare, logits, means, sigmas);
+            let outputs = (logits, means, sigmas);
+            #[cfg(feature = "int16")]
+            if let Some(quantized) = &quantized {
+                let ping = as_words(&mut ping);
+                let pong = as_words(&mut pong);
+                let (features, spare) =
+                    network.hidden_layers(quantized, ping, pong, Dense::forward_integer);
+                let spare = bytemuck::try_cast_slice_mut(spare).unwrap_or_default();
+                network.heads::<K, D>(spare, outputs, |head, out| {
+                    head.forward_integer_head(features, out)
+                });
+                continue;
+            }
+            let activation = Some(self.activation);
+            let (features, spare) =
+                network.hidden_layers(&scaled, &mut ping, &mut pong, |l, i, o| {
+                    l.forward(i, o, activation)
+                });
+            network.heads::<K, D>(spare, outputs, |head, out| {
+                head.forward(features, out, None)
+            });
         }
         let log_weights = log_weights.get_mut(..components).unwrap_or(&mut []);
         self.mix(log_weights);
@@ -289,6 +322,13 @@ impl<'a> Ensemble<'a> {
         }
     }
 
+    /// Whether the networks compute in integers (every layer `int8-int16`: validation
+    /// allows all or none).
+    #[cfg(feature = "int16")]
+    fn is_integer(&self) -> bool {
+        self.head.storage().is_integer()
+    }
+
     /// Whether every dense layer stores `f32` weights (the batched path's case).
     pub(crate) fn all_f32(&self) -> bool {
         let layers = self.hidden.iter().chain([&self.head]);
@@ -318,22 +358,24 @@ impl<'a> Network<'_, 'a> {
         self.ensemble.head.bind(self.words, self.ensemble.kernel)
     }
 
-    /// Runs the hidden layers on `input`, alternating between the two scratch buffers, and
-    /// returns the last layer's outputs (`input` itself without hidden layers).
+    /// Runs the hidden layers on `input` with `forward` (`f32` layers, or an integer
+    /// network's on `int16` activations held in `i32` words), alternating between the two
+    /// scratch buffers, and returns the last layer's outputs (`input` itself without hidden
+    /// layers).
     ///
     /// Also returns the buffer the features are not in, free for the heads' outputs.
-    fn features<'s>(
+    fn hidden_layers<'s, T>(
         &self,
-        input: &'s [f32],
-        ping: &'s mut [f32],
-        pong: &'s mut [f32],
-    ) -> (&'s [f32], &'s mut [f32]) {
-        let activation = Some(self.ensemble.activation);
+        input: &'s [T],
+        ping: &'s mut [T],
+        pong: &'s mut [T],
+        forward: impl Fn(&Dense<'a>, &[T], &mut [T]),
+    ) -> (&'s [T], &'s mut [T]) {
         for (i, layer) in self.hidden().enumerate() {
             match i {
-                0 => layer.forward(input, ping, activation),
-                _ if i % 2 == 1 => layer.forward(ping, pong, activation),
-                _ => layer.forward(pong, ping, activation),
+                0 => forward(&layer, input, ping),
+                _ if i % 2 == 1 => forward(&layer, ping, pong),
+                _ => forward(&layer, pong, ping),
             }
         }
         match self.ensemble.hidden.len() {
@@ -343,19 +385,18 @@ impl<'a> Network<'_, 'a> {
         }
     }
 
-    /// Writes the heads' raw outputs for `features` into one network's share of a
-    /// mixture: `K` logits, `K` rows of means and of sigma pre-activations.
+    /// Writes the heads' raw outputs, as `run` computes them with the heads' layer, into one
+    /// network's share of a mixture: `K` logits, `K` rows of means and of sigma
+    /// pre-activations.
     ///
     /// The outputs go to `spare` (the hidden layers' free buffer) when they fit, else to a
     /// buffer as large as the capacities allow (`K + 2 K D <= 3 K D` values), zeroed only
     /// then: with `HostModel`'s capacities that is 24 KB per network and query.
     fn heads<const K: usize, const D: usize>(
         &self,
-        features: &[f32],
         spare: &mut [f32],
-        logits: &mut [f32],
-        means: &mut [[f32; D]],
-        sigmas: &mut [[f32; D]],
+        (logits, means, sigmas): (&mut [f32], &mut [[f32; D]], &mut [[f32; D]]),
+        run: impl FnOnce(&Dense<'a>, &mut [f32]),
     ) {
         let Some(head) = self.head() else {
             return;
@@ -368,7 +409,7 @@ impl<'a> Network<'_, 'a> {
                 fallback.as_flattened_mut().as_flattened_mut()
             }
         };
-        head.forward(features, outputs, None);
+        run(&head, outputs);
         let (k, dims) = (self.ensemble.components, self.ensemble.dims.max(1));
         let Some((raw_logits, rest)) = outputs.split_at_checked(k) else {
             return;

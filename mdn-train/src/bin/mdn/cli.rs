@@ -262,6 +262,15 @@ pub struct InspectArgs {
     pub output: JsonArg,
 }
 
+/// What a quantized model's activations are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Activations {
+    /// `f32`, as trained.
+    F32,
+    /// `int16` steps between exact integer layers (`int8-int16` storage).
+    Int16,
+}
+
 /// Export formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExportFormat {
@@ -295,13 +304,20 @@ pub struct QuantizeArgs {
     /// The storage: `f32`, `f16` (everywhere) or `int8` (hidden layers; the heads `f16`).
     #[arg(long, value_name = "STORAGE", value_parser = weight_plan)]
     pub weights: WeightPlan,
-    /// The heads' storage, overriding --weights' choice for them: f32, f16 or int8.
+    /// The heads' storage, overriding --weights' choice for them: f32, f16 or int8 (with
+    /// `--activations int16` the heads are 16-bit unless this says int8).
     #[arg(long, value_name = "STORAGE", value_parser = compact::parse_storage)]
     pub head_weights: Option<Storage>,
+    /// The activations: `f32`, or `int16` for an integer network (every layer `int8-int16`,
+    /// for processors without an FPU: needs `--weights int8`, a relu model and `--data`,
+    /// whose rows fit the activation steps).
+    #[arg(long, value_enum, default_value_t = Activations::F32)]
+    pub activations: Activations,
     /// Where to write the converted blob.
     #[arg(long)]
     pub out: PathBuf,
-    /// CSV file with the model's columns: score the model before and after on it.
+    /// CSV file with the model's columns: score the model before and after on it (with
+    /// `--activations int16`, also the rows that fit the activation steps).
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// How the CSV files are read.

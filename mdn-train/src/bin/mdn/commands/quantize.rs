@@ -1,17 +1,23 @@
-//! `mdn quantize`: a model's weights rewritten as f32, f16 or int8.
+//! `mdn quantize`: a model's weights rewritten as f32, f16 or int8, or the whole model as an
+//! integer network (int8 weights on int16 activations).
 
 use std::{fmt, path::PathBuf};
 
-use anyhow::Result;
+use anyhow::{Result, bail};
+use mdn_core::Storage;
 use mdn_train::{
     aligned::AlignedBytes,
     compact,
     eval::{self, ModelFile},
-    io,
+    integer, io,
 };
 use serde::Serialize;
 
-use crate::{cli::QuantizeArgs, load, report::emit};
+use crate::{
+    cli::{Activations, QuantizeArgs},
+    load,
+    report::emit,
+};
 
 /// What `mdn quantize` prints.
 #[derive(Debug, Serialize)]
@@ -45,10 +51,34 @@ pub fn run(args: QuantizeArgs) -> Result<()> {
         Some(head) => args.weights.with_head(head),
         None => args.weights,
     };
-    let converted = compact::apply(&file.bytes, &plan)?;
-    let score = match &args.data {
-        Some(path) => {
-            let data = load::for_model(&file, path, &args.csv)?;
+    let data = match &args.data {
+        Some(path) => Some((path, load::for_model(&file, path, &args.csv)?)),
+        None => None,
+    };
+    let converted = match args.activations {
+        Activations::F32 => compact::apply(&file.bytes, &plan)?,
+        Activations::Int16 => {
+            if args.weights.hidden != Storage::Int8 {
+                bail!(
+                    "--activations int16 needs --weights int8 (an integer network's hidden layers are int8-int16)"
+                );
+            }
+            let heads = match args.head_weights {
+                None => Storage::Int16Int16,
+                Some(Storage::Int8) => Storage::Int8Int16,
+                Some(other) => bail!(
+                    "with --activations int16 the heads are 16-bit (the default) or int8 (--head-weights int8), not {other}"
+                ),
+            };
+            let Some((_, data)) = &data else {
+                bail!("--activations int16 needs --data: the rows that fit the activation steps");
+            };
+            let rows: Vec<Vec<f32>> = (0..data.len()).map(|i| data.row_x(i).to_vec()).collect();
+            integer::to_integer(&file.bytes, &rows, heads)?
+        }
+    };
+    let score = match data {
+        Some((path, data)) => {
             let after = ModelFile {
                 path: args.out.clone(),
                 bytes: AlignedBytes::from_slice(&converted),

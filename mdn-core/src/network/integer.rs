@@ -1,0 +1,270 @@
+//! Integer networks ([`Storage::Int8Int16`] and [`Storage::Int16Int16`], FORMAT.md section
+//! 5, "Integer networks"): the scaled input quantized to `int16` steps, every dense layer a
+//! wrapping `int32` sum of `int8` or 16-bit weights times `int16` activations, requantized
+//! to the next layer's steps with the row's factor, the heads' sums turned into `f32` by
+//! theirs.
+//!
+//! Nothing between the scaled input and the heads' outputs is `f32` arithmetic, so on a core
+//! without an FPU (ARMv6-M) a multiply-add is a load, a multiply and an add instead of two
+//! calls into the software float routines; and every result is exact, the same on every
+//! core by construction. The activations live in the `f32` scratch buffers as `i32` words
+//! (`bytemuck` casts them in place): an integer network needs no more RAM than an `f32` one.
+
+use super::Dense;
+use crate::header::Storage;
+
+/// The scaled input's quantization step is `2^-INPUT_STEP_BITS`: a scaled input (about a
+/// standard deviation per unit, as the trainer's scaler makes them) keeps 11 fractional
+/// bits and the range `±16` before it saturates.
+const INPUT_STEP_BITS: i32 = 11;
+
+/// The largest magnitude of an `int16` activation; `-32768` is never produced, so that the
+/// range is symmetric.
+const ACTIVATION_MAX: i32 = i16::MAX as i32;
+
+/// `q_i = clamp(roundf(s_i * 2048), -32767, 32767)`: the scaled input in `int16` steps.
+/// `* 2048` is exact (a power of two), `roundf` rounds half away from zero, and the clamp
+/// runs in `f32` before the conversion, so every `f32` (NaN included: `-32767`) has one
+/// result.
+pub(super) fn quantize_input(scaled: &[f32], quantized: &mut [i32]) {
+    let step = (1_u32 << INPUT_STEP_BITS) as f32;
+    let max = ACTIVATION_MAX as f32;
+    for (q, &s) in quantized.iter_mut().zip(scaled) {
+        *q = libm::roundf(s * step).max(-max).min(max) as i32;
+    }
+}
+
+/// `round(acc * factor)` clamped to `0 ..= 32767` (the relu and the `int16` range), where
+/// `factor` is the exact value of an `f32` (positive and finite: validation checked it),
+/// `m * 2^-shift` with `m` its 24-bit significand. Exact integer arithmetic, ties rounded
+/// up: `(acc * m + 2^(shift - 1)) >> shift` in `i64`, which holds it (`|acc * m| < 2^55`).
+#[inline(always)]
+fn requantize(acc: i32, factor: u32) -> i32 {
+    let exponent = ((factor >> 23) & 0xFF) as i32;
+    let significand = match exponent {
+        0 => factor & 0x7F_FFFF,
+        _ => (factor & 0x7F_FFFF) | 0x80_0000,
+    };
+    // value = significand * 2^(max(exponent, 1) - 150)
+    let shift = 150 - exponent.max(1);
+    let product = i64::from(acc) * i64::from(significand);
+    let rounded = match shift {
+        // A factor >= 2^23: any nonzero sum is out of range; only its sign matters.
+        ..=0 => product.signum() * i64::from(ACTIVATION_MAX),
+        // |product| < 2^55: the rounded quotient is 0.
+        63.. => 0,
+        // `(product + 2^(shift-1)) >> shift`, without a 64-bit shift of a variable one
+        // (a software routine on ARMv6-M): equal, as flooring twice floors once.
+        _ => ((product >> (shift - 1)) + 1) >> 1,
+    };
+    rounded.clamp(0, i64::from(ACTIVATION_MAX)) as i32
+}
+
+/// The sums of four rows of a block over its `columns` (word `half` of each pair: rows
+/// 0-3 or 4-7, one byte a row, little-endian) and `input`, in wrapping `i32` arithmetic.
+#[inline(always)]
+fn four_sums(columns: &[[u32; 2]], input: &[i32], half: usize) -> [i32; 4] {
+    let [mut s0, mut s1, mut s2, mut s3] = [0_i32; 4];
+    for (pair, &a) in columns.iter().zip(input) {
+        let w = u32::from_le(if half == 0 { pair[0] } else { pair[1] });
+        // Each byte sign-extended: on ARMv6-M one `sxtb`, or a shift pair.
+        s0 = s0.wrapping_add(i32::from(w as i8).wrapping_mul(a));
+        s1 = s1.wrapping_add(i32::from((w >> 8) as i8).wrapping_mul(a));
+        s2 = s2.wrapping_add(i32::from((w >> 16) as i8).wrapping_mul(a));
+        s3 = s3.wrapping_add(((w as i32) >> 24).wrapping_mul(a));
+    }
+    [s0, s1, s2, s3]
+}
+
+/// [`four_sums`] for 16-bit weights: words `2 half` and `2 half + 1` of each column, two
+/// rows a word.
+#[inline(always)]
+fn four_sums_wide(columns: &[[u32; 4]], input: &[i32], half: usize) -> [i32; 4] {
+    let [mut s0, mut s1, mut s2, mut s3] = [0_i32; 4];
+    for (column, &a) in columns.iter().zip(input) {
+        let (low, high) = match half {
+            0 => (column[0], column[1]),
+            _ => (column[2], column[3]),
+        };
+        let (low, high) = (u32::from_le(low), u32::from_le(high));
+        s0 = s0.wrapping_add(i32::from(low as i16).wrapping_mul(a));
+        s1 = s1.wrapping_add(((low as i32) >> 16).wrapping_mul(a));
+        s2 = s2.wrapping_add(i32::from(high as i16).wrapping_mul(a));
+        s3 = s3.wrapping_add(((high as i32) >> 16).wrapping_mul(a));
+    }
+    [s0, s1, s2, s3]
+}
+
+/// The integer an `f32` bias word holds, as Rust's `value as i32` gives it (toward zero,
+/// saturating; the word is finite: validation checked it), from the bits: on ARMv6-M the
+/// conversion and its range checks are four software float calls a row.
+#[inline(always)]
+fn f32_to_i32(bits: u32) -> i32 {
+    let exponent = ((bits >> 23) & 0xFF) as i32;
+    let significand = (bits & 0x7F_FFFF) | 0x80_0000;
+    // value = significand * 2^(exponent - 150)
+    let magnitude = match exponent {
+        ..=126 => 0,
+        127..=149 => significand >> (150 - exponent),
+        150..=157 => significand << (exponent - 150),
+        _ => return if bits >> 31 == 0 { i32::MAX } else { i32::MIN },
+    } as i32;
+    if bits >> 31 == 0 {
+        magnitude
+    } else {
+        -magnitude
+    }
+}
+
+impl Dense<'_> {
+    /// One integer layer's exact sums: for each row `r`,
+    /// `acc = bias_r + sum_i q[r][i] * input[i]` in wrapping `i32` arithmetic, the bias word
+    /// an `f32` holding an integer ([`f32_to_i32`]); then `finish(row, acc, factor word)` for
+    /// each row that exists.
+    ///
+    /// Four rows at a time, each column's four weights one word (a block's 8 rows take two
+    /// words a column): on ARMv6-M the four sums, the word, the input and the pointers fit
+    /// the eight low registers, so nothing spills in the loop (with eight rows a pass,
+    /// every multiply-add also stored and reloaded a sum).
+    #[inline(always)]
+    fn integer_sums(&self, input: &[i32], mut finish: impl FnMut(usize, i32, u32)) {
+        let n = self.fan_in;
+        let Some(input) = input.get(..n) else {
+            return;
+        };
+        if n == 0 {
+            return;
+        }
+        let rows = self.bias.iter().zip(self.scales).enumerate();
+        let mut rows = rows.map(|(r, (&b, &factor))| (r, f32_to_i32(u32::from_le(b)), factor));
+        // A block's column of 8 rows: two words of `int8` (rows 0-3, rows 4-7), or four of
+        // 16-bit weights (rows 0-1, 2-3, 4-5, 6-7).
+        let wide = self.storage == Storage::Int16Int16;
+        let column_words = if wide { 4 } else { 2 };
+        for block in self.weights.chunks_exact(n.saturating_mul(column_words)) {
+            for half in 0..2 {
+                let sums = match wide {
+                    true => four_sums_wide(block.as_chunks::<4>().0, input, half),
+                    false => four_sums(block.as_chunks::<2>().0, input, half),
+                };
+                for (sum, (r, bias, factor)) in sums.iter().zip(rows.by_ref()) {
+                    finish(r, bias.wrapping_add(*sum), factor);
+                }
+            }
+        }
+    }
+
+    /// A hidden integer layer: `output[r] = requantize(acc_r, factor_r)`, the next layer's
+    /// `int16` activations (relu included: the clamp at 0).
+    pub(super) fn forward_integer(&self, input: &[i32], output: &mut [i32]) {
+        self.integer_sums(input, |r, acc, factor| {
+            if let Some(out) = output.get_mut(r) {
+                *out = requantize(acc, factor);
+            }
+        });
+    }
+
+    /// The heads of an integer network: `output[r] = (acc_r as f32) * factor_r`, the
+    /// heads' raw outputs as an `f32` layer gives them (`as` rounds to nearest-even).
+    pub(super) fn forward_integer_head(&self, input: &[i32], output: &mut [f32]) {
+        self.integer_sums(input, |r, acc, factor| {
+            if let Some(out) = output.get_mut(r) {
+                *out = acc as f32 * f32::from_bits(u32::from_le(factor));
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requantize_is_exact_rounding_of_the_factor() {
+        for (acc, factor, expected) in [
+            (1000, 0.5_f32, 500),
+            (1001, 0.5, 501), // 500.5 rounds up
+            (-1001, 0.5, 0),  // relu
+            (3, 1.0 / 3.0, 1),
+            (1 << 20, 1.0 / 64.0, 16384),
+            (1 << 30, 1.0, ACTIVATION_MAX),
+            (1, 1e30, ACTIVATION_MAX),
+            (-1, 1e30, 0),
+            (i32::MAX, 1e-30, 0),
+            (i32::MAX, f32::from_bits(1), 0), // the smallest subnormal
+            (0, 1e30, 0),
+        ] {
+            let got = requantize(acc, factor.to_bits());
+            let exact = (f64::from(acc) * f64::from(factor) + 0.5).floor();
+            assert_eq!(got, expected, "{acc} * {factor}");
+            assert_eq!(
+                f64::from(got),
+                exact.clamp(0.0, 32767.0),
+                "{acc} * {factor}"
+            );
+        }
+    }
+
+    #[test]
+    fn requantize_matches_float64_on_a_sweep() {
+        let mut state = 0x2545_F491_4F6C_DD1D_u64;
+        for _ in 0..100_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            // At most 28 bits, so that float64 holds `acc * factor` exactly.
+            let acc = (state >> 32) as i32 >> (3 + state % 24);
+            let factor = f32::from_bits(0x3000_0000 + (state as u32 & 0x0FFF_FFFF));
+            let exact = (f64::from(acc) * f64::from(factor) + 0.5).floor();
+            assert_eq!(
+                f64::from(requantize(acc, factor.to_bits())),
+                exact.clamp(0.0, 32767.0),
+                "{acc} * {factor:e}"
+            );
+        }
+    }
+
+    #[test]
+    fn bias_words_convert_as_rust_does() {
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        let special = [
+            0.0_f32,
+            -0.0,
+            0.5,
+            -0.5,
+            1.0,
+            -1.0,
+            2.5e9,
+            -2.5e9,
+            8_388_607.5,
+            1e-40,
+        ];
+        let swept = (0..200_000).map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            f32::from_bits(state as u32)
+        });
+        for value in special.into_iter().chain(swept).filter(|v| v.is_finite()) {
+            assert_eq!(f32_to_i32(value.to_bits()), value as i32, "{value:e}");
+        }
+        // -2^31 is exact, one step below saturates.
+        assert_eq!(f32_to_i32((-2_147_483_648.0_f32).to_bits()), i32::MIN);
+    }
+
+    #[test]
+    fn inputs_quantize_to_rounded_steps_and_saturate() {
+        let scaled = [
+            0.0,
+            1.0,
+            -0.000_244_140_62,
+            0.000_244_140_62,
+            100.0,
+            -1e30,
+            f32::NAN,
+        ];
+        let mut quantized = [0; 7];
+        quantize_input(&scaled, &mut quantized);
+        assert_eq!(quantized, [0, 2048, -1, 1, 32767, -32767, -32767]);
+    }
+}
