@@ -78,10 +78,19 @@ impl<'a> Arbitrary<'a> for Spec {
         let hidden = (0..layers)
             .map(|_| u.int_in_range(1..=16))
             .collect::<arbitrary::Result<_>>()?;
+        // One model in four an integer network: integer storage in every layer, relu.
+        let integer = u.ratio(1, 4)?;
+        let storages: &[Storage] = match integer {
+            true => &[Storage::Int8Int16, Storage::Int16Int16],
+            false => &[Storage::F32, Storage::F16, Storage::Int8],
+        };
         let storage = (0..=layers)
-            .map(|_| u.choose(&[Storage::F32, Storage::F16, Storage::Int8]).copied())
+            .map(|_| u.choose(storages).copied())
             .collect::<arbitrary::Result<_>>()?;
-        let activation = *u.choose(&[Activation::Relu, Activation::Tanh])?;
+        let activation = match integer {
+            true => Activation::Relu,
+            false => *u.choose(&[Activation::Relu, Activation::Tanh])?,
+        };
         let sigma = *u.choose(&[
             SigmaTransform::Nnelu,
             SigmaTransform::Softplus,
@@ -161,7 +170,8 @@ impl Spec {
     /// Parameters in logical order: uniform in `[-2^e, 2^e]`, scales in `(0, 2^e]`, equal
     /// network weights (`-ln M` each; parameter overrides may break them); an `f16` weight
     /// cut to binary16's precision (0 below its normal range), an `int8` weight an integer
-    /// in `-127..=127`.
+    /// in `-127..=127`, a 16-bit one in `-32767..=32767` (an integer layer's biases and
+    /// factors are drawn as any others: every finite value has its defined result).
     fn parameter_values(&self, layout: &Layout) -> Vec<f32> {
         let mut rng = SplitMix(self.seed);
         let bound = 2_f32.powi(self.weight_exponent);
@@ -183,7 +193,8 @@ impl Spec {
                     Storage::F32 => value,
                     Storage::F16 if value.abs() < 6.103_515_6e-5 || value.abs() > 65_504.0 => 0.0,
                     Storage::F16 => f32::from_bits(value.to_bits() & 0xFFFF_E000),
-                    Storage::Int8 => (254.0 * unit - 127.0).round(),
+                    Storage::Int8 | Storage::Int8Int16 => (254.0 * unit - 127.0).round(),
+                    Storage::Int16Int16 => (65_534.0 * unit - 32_767.0).round(),
                 });
             }
         }

@@ -239,8 +239,8 @@ typedef enum mdn_status {
    */
   MDN_ERROR_SEQUENCE_EXHAUSTED = 51,
   /**
-   * The header mixes int8-int16 layers with others, or gives them an activation other
-   * than relu.
+   * The header mixes integer layers (int8-int16, int16-int16) with others, or gives them
+   * an activation other than relu.
    */
   MDN_ERROR_INVALID_INTEGER_NETWORK = 52,
 } mdn_status;

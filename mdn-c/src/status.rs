@@ -113,8 +113,8 @@ pub enum mdn_status {
     MDN_ERROR_SLOT_BLOB_MISMATCH = 50,
     /// The active slot's sequence number is the largest: no update can be newer.
     MDN_ERROR_SEQUENCE_EXHAUSTED = 51,
-    /// The header mixes int8-int16 layers with others, or gives them an activation other
-    /// than relu.
+    /// The header mixes integer layers (int8-int16, int16-int16) with others, or gives them
+    /// an activation other than relu.
     MDN_ERROR_INVALID_INTEGER_NETWORK = 52,
 }
 
@@ -182,7 +182,7 @@ pub extern "C" fn mdn_status_str(status: c_int) -> *const c_char {
 }
 
 /// Every status, in value order: what [`mdn_status_str`] recognises.
-pub(crate) const ALL: [mdn_status; 47] = [
+pub(crate) const ALL: [mdn_status; 48] = [
     MDN_OK,
     MDN_ERROR_NULL_POINTER,
     MDN_ERROR_NOT_INITIALISED,
@@ -293,7 +293,7 @@ const fn text(status: mdn_status) -> &'static CStr {
         MDN_ERROR_SLOT_BLOB_MISMATCH => c"an update slot's trailer commits another blob",
         MDN_ERROR_SEQUENCE_EXHAUSTED => c"the update sequence number is exhausted",
         MDN_ERROR_INVALID_INTEGER_NETWORK => {
-            c"int8-int16 layers must be every dense layer of a relu network"
+            c"integer layers (int8-int16, int16-int16) must be every dense layer of a relu network"
         }
     }
 }

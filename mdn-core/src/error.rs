@@ -161,9 +161,10 @@ pub enum Error {
         /// Storage codes found.
         found: usize,
     },
-    /// The header mixes [`Storage::Int8Int16`](crate::Storage::Int8Int16) layers with
-    /// others, or gives them an activation other than relu: an integer network computes in
-    /// integers from its first layer to its heads (FORMAT.md section 4).
+    /// The header mixes integer layers ([`Storage::Int8Int16`](crate::Storage::Int8Int16),
+    /// [`Storage::Int16Int16`](crate::Storage::Int16Int16)) with others, or gives them an
+    /// activation other than relu: an integer network computes in integers from its first
+    /// layer to its heads (FORMAT.md section 4).
     InvalidIntegerNetwork,
     /// The sigma floor is negative or not finite.
     InvalidSigmaFloor,
@@ -334,7 +335,7 @@ impl fmt::Display for Error {
             ),
             Error::InvalidIntegerNetwork => write!(
                 f,
-                "int8-int16 layers must be every dense layer of a relu network"
+                "integer layers (int8-int16, int16-int16) must be every dense layer of a relu network"
             ),
             Error::InvalidSigmaFloor => write!(f, "sigma floor is negative or not finite"),
             Error::NonZeroPadding => write!(f, "padding before the parameters is not zero"),

@@ -243,7 +243,7 @@ fn unknown_code_for_each_field() {
         (CodedField::Activation, 2, 255),
         (CodedField::SigmaTransform, 3, 255),
         (CodedField::TargetTransform, 2, 255),
-        (CodedField::Storage, 3, 255),
+        (CodedField::Storage, 5, 255),
     ];
     for (field, first_unknown, last) in cases {
         for code in [first_unknown, last] {
@@ -1047,6 +1047,9 @@ fn every_error() -> Vec<Error> {
     raw_names.feature_names = b"a\nb".to_vec();
     let mut raw_storage_count = RawHeader::tiny();
     raw_storage_count.storage = vec![0, 0];
+    let mut raw_integer = RawHeader::tiny();
+    raw_integer.storage = vec![3];
+    raw_integer.activation = 1;
     // The tiny model's heads as int8: its weights of 0.25 are no integers.
     let int8_tiny = Header {
         storage: Storage::uniform(Storage::Int8, 0),
@@ -1103,6 +1106,7 @@ fn every_error() -> Vec<Error> {
         Model::<1, 0, 1, 1>::from_bytes(&big_blob).unwrap_err(),
         raw_err(&raw_names, &TINY_STORED),
         raw_err(&raw_storage_count, &TINY_STORED),
+        raw_err(&raw_integer, &TINY_STORED),
         raw_err(&raw_floor, &TINY_STORED),
         blob_err(&padding),
         raw_err(&raw_huge, &[]),
@@ -1146,6 +1150,7 @@ fn every_variant_is_reached() {
         "CapacityExceeded",
         "NameCount",
         "StorageCount",
+        "InvalidIntegerNetwork",
         "InvalidSigmaFloor",
         "NonZeroPadding",
         "SizeOverflow",
@@ -1355,7 +1360,13 @@ fn unsupported() {
         );
     }
     let mut raw = RawHeader::tiny();
-    for (code, enabled) in [(1, cfg!(feature = "f16")), (2, cfg!(feature = "int8"))] {
+    let storages = [
+        (1, cfg!(feature = "f16")),
+        (2, cfg!(feature = "int8")),
+        (3, cfg!(feature = "int16")),
+        (4, cfg!(feature = "int16")),
+    ];
+    for (code, enabled) in storages {
         raw.storage = vec![code];
         if !enabled {
             assert_eq!(
@@ -1367,4 +1378,42 @@ fn unsupported() {
             );
         }
     }
+}
+
+#[test]
+#[cfg(all(feature = "int8", feature = "int16"))]
+fn integer_storage_is_every_layer_of_a_relu_network() {
+    // A relu network of two hidden layers, integer everywhere: its header is valid (the
+    // empty parameter section is what fails).
+    let mut raw = RawHeader::tiny();
+    raw.hidden = vec![2, 2];
+    raw.storage = vec![3, 4, 3];
+    assert!(matches!(
+        raw_err(&raw, &[]),
+        Error::ParameterSizeMismatch { .. }
+    ));
+    for (storage, activation) in [
+        (vec![3, 0, 3], 0),
+        (vec![0, 0, 4], 0),
+        (vec![2, 3, 3], 0),
+        (vec![3, 3, 3], 1),
+    ] {
+        raw.storage = storage.clone();
+        raw.activation = activation;
+        assert_eq!(
+            raw_err(&raw, &[]),
+            Error::InvalidIntegerNetwork,
+            "{storage:?}, activation {activation}"
+        );
+    }
+    // After the sigma floor and the count of codes, before the sizes.
+    raw.storage = vec![3, 0, 3];
+    raw.sigma_floor = -1.0;
+    assert_eq!(raw_err(&raw, &[]), Error::InvalidSigmaFloor);
+    raw.sigma_floor = 0.0;
+    raw.storage = vec![3, 0];
+    assert!(matches!(raw_err(&raw, &[]), Error::StorageCount { .. }));
+    raw.storage = vec![3, 0, 3];
+    raw.hidden = vec![u32::MAX, u32::MAX];
+    assert_eq!(raw_err(&raw, &[]), Error::InvalidIntegerNetwork);
 }

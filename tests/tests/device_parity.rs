@@ -310,13 +310,18 @@ fn cost_model_matches_qemu() {
     // A tanh network with softplus and two outputs, a ReLU one with a log target, and an
     // ensemble: the shapes of the committed parity set, none a calibration model; then the
     // models with packed weights (int8 and f16: the conversions are charged at costs
-    // measured once on another model, within PACKED_COST_TOLERANCE).
+    // measured once on another model, within PACKED_COST_TOLERANCE; the integer network's
+    // multiply-adds and rows likewise, measured on the same shape with other values).
     for spec in [
         &PARITY_MODELS[1],
         &PARITY_MODELS[2],
         &PARITY_MODELS[4],
         &PARITY_MODELS[6],
         &PARITY_MODELS[7],
+        // The integer 1-32-32 network (the integer ensemble, PARITY_MODELS[9], is one of the
+        // two the integer costs were fitted on; on ARMv6-M its mixture's software float,
+        // 85 % of its count, is predicted 42 % low: BENCHMARKS.md, "Compact weights").
+        &PARITY_MODELS[8],
     ] {
         let tolerance = if spec.storage.is_empty() {
             COST_TOLERANCE

@@ -262,8 +262,11 @@ pub struct Operations {
     counts: [u64; Feature::ALL.len()],
     calls: Calls,
     worst_case: bool,
-    /// Multiply-adds in `f16` and in `int8` layers.
-    packed: [u64; 2],
+    /// Multiply-adds in `f16`, in `int8` and in integer (`int8-int16`, `int16-int16`)
+    /// layers.
+    packed: [u64; 3],
+    /// Rows of integer layers, zero rows included (each requantized, or turned into `f32`).
+    integer_rows: u64,
 }
 
 impl Operations {
@@ -339,18 +342,33 @@ impl Operations {
         self.counts[feature as usize]
     }
 
-    /// Multiply-adds in layers stored as `f16` and as `int8` (zero rows included): each
-    /// converts a weight to `f32` before the multiply-add the other features count.
+    /// Multiply-adds in layers stored as `f16`, as `int8` and as an integer network's
+    /// (zero rows included): an `f16` or `int8` one converts a weight to `f32` before the
+    /// multiply-add the other features count; an integer one replaces it.
     ///
     /// # Examples
     ///
     /// ```
     /// let header = mdn_core::doc_example_header();
     /// let worst = mdn_train::device_cost::Operations::worst_case(&header);
-    /// assert_eq!(worst.packed_products(), [0, 0]);
+    /// assert_eq!(worst.packed_products(), [0, 0, 0]);
     /// ```
-    pub fn packed_products(&self) -> [u64; 2] {
+    pub fn packed_products(&self) -> [u64; 3] {
         self.packed
+    }
+
+    /// Rows of every network's integer layers (zero rows included): each one's bias,
+    /// requantization or conversion to `f32`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let header = mdn_core::doc_example_header();
+    /// let worst = mdn_train::device_cost::Operations::worst_case(&header);
+    /// assert_eq!(worst.integer_rows(), 0);
+    /// ```
+    pub fn integer_rows(&self) -> u64 {
+        self.integer_rows
     }
 
     /// The libm calls.
@@ -398,6 +416,11 @@ impl Operations {
             zeroed += m * 3 * ck * cd;
         }
         let products = m * 2 * BLOCK * columns;
+        // An integer network runs none of the float kernel's calls, columns or products:
+        // its multiply-adds are charged per product (`Operations::packed_products`).
+        let float = u64::from(!shape.storage.iter().any(|s| s.is_integer()));
+        let (kernel_calls, columns) = (float * kernel_calls, float * columns);
+        let (products, zero_products) = (float * products, float * zero_products);
         let mut counts = [0; Feature::ALL.len()];
         for (feature, value) in [
             (Feature::Query, 1),
@@ -430,7 +453,17 @@ impl Operations {
             counts,
             calls,
             worst_case,
-            packed: [Storage::F16, Storage::Int8].map(|s| shape.packed_products(s)),
+            packed: [
+                shape.packed_products(|s| s == Storage::F16),
+                shape.packed_products(|s| s == Storage::Int8),
+                shape.packed_products(Storage::is_integer),
+            ],
+            integer_rows: (1 - float)
+                * m
+                * layers
+                    .iter()
+                    .map(|w| w.div_ceil(BLOCK) * BLOCK)
+                    .sum::<u64>(),
         }
     }
 }
@@ -465,13 +498,13 @@ impl Shape {
         }
     }
 
-    /// Multiply-adds of every network in layers stored as `storage` (zero rows included):
-    /// each converts its weight to `f32` first.
-    fn packed_products(&self, storage: Storage) -> u64 {
+    /// Multiply-adds of every network in layers whose storage is `counted` (zero rows
+    /// included).
+    fn packed_products(&self, counted: impl Fn(Storage) -> bool) -> u64 {
         let mut fan_in = self.inputs;
         let mut products = 0;
         for (width, &layer) in self.layers().into_iter().zip(&self.storage) {
-            if layer == storage {
+            if counted(layer) {
                 products += width.div_ceil(BLOCK) * BLOCK * fan_in;
             }
             fan_in = width;
