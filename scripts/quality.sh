@@ -3,8 +3,10 @@
 # --ensemble` (the teacher) on the shipped data sets, seeds 0, 1, 2, against the best MDN
 # cell of the Keras + TFP reference (data/REFERENCE.md), with each run's wall time.
 # Prints the Markdown table of BENCHMARKS.md ("Quality with the defaults") on stdout;
-# progress on stderr. The last two columns are what storing the seed-0 student's weights
-# as f16 and as int8 (`mdn quantize --weights f16|int8`) costs in test NLL.
+# progress on stderr. The last three columns are what storing the seed-0 student's weights
+# as f16 and as int8 (`mdn quantize --weights f16|int8`) and making it an integer network
+# (`--weights int8 --activations int16`, steps fitted on the training file) costs in test
+# NLL.
 #
 #   scripts/quality.sh                 # data/ (the four shipped sets)
 #   EXTRA=/tmp/extra scripts/quality.sh  # also every NAME_train.csv / NAME_test.csv there
@@ -64,7 +66,7 @@ stats() {
     END { m = s / n; v = q / n - m * m; if (v < 0) v = 0; printf "%.3f ± %.3f", m, sqrt(v) }'
 }
 
-echo "| data set | rows (train / test) | reference best MDN cell | student, seed 0 | \`--ensemble\`, seed 0 | student, mean ± std (seeds ${SEEDS// /, }) | \`--ensemble\`, mean ± std | seconds, student / \`--ensemble\` (seed 0) | f16 cost | int8 cost |"
+echo "| data set | rows (train / test) | reference best MDN cell | student, seed 0 | \`--ensemble\`, seed 0 | student, mean ± std (seeds ${SEEDS// /, }) | \`--ensemble\`, mean ± std | seconds, student / \`--ensemble\` (seed 0) | f16 cost | int8 cost | integer cost |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
 for base in "${sets[@]}"; do
   name="$(basename "$base")"
@@ -89,12 +91,16 @@ for base in "${sets[@]}"; do
   # The first seed's student stored compactly: its test NLL minus the f32 one.
   costs=()
   first="$OUT/$name-${SEEDS%% *}.mdn"
-  for weights in f16 int8; do
-    "$MDN" quantize "$first" --weights "$weights" --out "$first.$weights" >/dev/null
+  for weights in f16 int8 int16; do
+    case "$weights" in
+      int16) plan=(--weights int8 --activations int16 --data "$train") ;;
+      *) plan=(--weights "$weights") ;;
+    esac
+    "$MDN" quantize "$first" "${plan[@]}" --out "$first.$weights" >/dev/null
     nll="$("$MDN" eval --model "$first.$weights" --data "$test" --json | grep -o '"nll":[-0-9.eE+]*' | cut -d: -f2)"
     costs+=("$(awk -v a="${students[0]}" -v b="$nll" 'BEGIN { printf "%+.4f", b - a }')")
   done
-  printf '| %s | %s | %s | %.3f | %.3f | %s | %s | %s | %s | %s |\n' "$name" "$rows" "${REF[$name]:-}" \
+  printf '| %s | %s | %s | %.3f | %.3f | %s | %s | %s | %s | %s | %s |\n' "$name" "$rows" "${REF[$name]:-}" \
     "${students[0]}" "${ensembles[0]}" "$(stats "${students[@]}")" \
-    "$(stats "${ensembles[@]}")" "$seconds" "${costs[0]}" "${costs[1]}"
+    "$(stats "${ensembles[@]}")" "$seconds" "${costs[0]}" "${costs[1]}" "${costs[2]}"
 done

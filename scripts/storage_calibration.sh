@@ -8,7 +8,9 @@
 #
 # 1. Storage: the default `mdn train` model (f32), then `mdn quantize` of it to f16, to
 #    `int8` (int8 hidden layers, f16 heads; a first layer of fewer than 5 inputs f16) and
-#    to int8 with int8 heads; the test NLL of each and its cost against f32.
+#    to int8 with int8 heads, and to the integer network for cores without an FPU (`--weights
+#    int8 --activations int16`, its steps fitted on the training file); the test NLL of
+#    each and its cost against f32.
 # 2. Recalibration: the training file split into rows for training (4 in 5) and validation
 #    (every 5th row). Deliberately mis-calibrated models (`--epochs 5` and `--epochs 50`,
 #    no calibration) and a default one are trained on the first part; `mdn calibrate` fits each on the
@@ -43,8 +45,9 @@ for name in faithful boston synth_hetero synth_invsin; do
     >/dev/null 2>&1
   f32="$(figure "$OUT/$name.mdn" "$test" nll)"
   row="| $name | $(stat -c %s "$OUT/$name.mdn") | $f32"
-  for plan in "f16" "int8" "int8 --head-weights int8"; do
-    tag="${plan// /_}"
+  for plan in "f16" "int8" "int8 --head-weights int8" "int8 --activations int16 --data $train"; do
+    tag="${plan%% --data*}"
+    tag="${tag// /_}"
     # shellcheck disable=SC2086
     "$MDN" quantize "$OUT/$name.mdn" --weights $plan --out "$OUT/$name-$tag.mdn" >/dev/null
     nll="$(figure "$OUT/$name-$tag.mdn" "$test" nll)"
@@ -84,7 +87,7 @@ for name in faithful boston synth_hetero synth_invsin; do
   default_rows="$default_rows| $name | $decision | $without | $with | $(delta "$without" "$with") |"$'\n'
 done
 
-echo "| set | f32 blob (B) | f32 test NLL | f16 blob (B) | f16 cost | int8 blob (B) | int8 cost | int8 + int8 heads blob (B) | cost |"
+echo "| set | f32 blob (B) | f32 test NLL | f16 blob (B) | f16 cost | int8 blob (B) | int8 cost | int8 + int8 heads blob (B) | cost | integer blob (B) | cost |"
 echo "|---|---|---|---|---|---|---|---|---|"
 printf '%s' "$storage_rows"
 echo

@@ -3,31 +3,38 @@
 
 This file is written from FORMAT.md alone and shares no code with mdn-core: the postcard
 header is encoded by hand (LEB128 varints), parameters with `struct` (`<f` for f32, `<e` for
-the IEEE binary16 weights of `f16` layers, `<b` for the two's-complement bytes of `int8`
-layers), the trailer with `zlib.crc32`, and the model is evaluated in float64 with Python's
-`math` (FORMAT.md section 5 in real arithmetic, not an emulation of its f32 operations).
-Standard library only.
+the IEEE binary16 weights of `f16` layers, `<b` for the two's-complement bytes of `int8` and
+`int8-int16` layers, `<h` for the 16-bit integers of `int16-int16` layers), the trailer with
+`zlib.crc32`, and the model is evaluated in float64 with Python's `math` (FORMAT.md section 5
+in real arithmetic, not an emulation of its f32 operations). An integer network (every layer
+`int8-int16` or `int16-int16`, FORMAT.md section 5, "Integer networks") is evaluated exactly
+in Python integers from its quantized scaled input to its heads' sums (the scaled input is
+the f32 of the format, since its quantization is a step function of it); only the heads'
+`acc * factor` and what follows are float64. Standard library only.
 
 It writes the golden files under `tests/golden/`, which `cargo test -p mdn-tests` checks
 against mdn-core (`tests/tests/format_golden.rs`, `tests/tests/reference_numerics.rs`):
 
 - `<name>.mdn`: a blob with deterministic pseudo-random parameters; a model of `M > 1`
   networks (an ensemble) is one blob whose mixture has the `K M` components of all networks;
-  each dense layer's weights are stored as `f32`, `f16` or `int8` (the header's `storage`);
+  each dense layer's weights are stored as `f32`, `f16`, `int8`, or, in an integer network,
+  `int8-int16` / `int16-int16` (the header's `storage`);
 - `<name>.json`: its header fields, the hex of the encoded header, the tensor table
   (names, shapes, offsets) and the flat parameter list in logical order (tensor after
-  tensor, row-major, including `calibration.*` and the `weight_scale` tensors of `int8`
-  layers; the blob stores them in blocks of rows, `stored_order`), so that the Rust side
-  can re-encode the blob and compare bytes;
+  tensor, row-major, including `calibration.*` and the `weight_scale` tensors of `int8` and
+  integer layers; the blob stores them in blocks of rows, `stored_order`), so that the Rust
+  side can re-encode the blob and compare bytes;
 - `<name>.vectors.json`: inputs `x`, targets `y` and the float64 `log_prob`, `mean`,
   `variance` (plus the mixture parameters) of every query. A `log_prob` of `"-inf"` means
   density zero (a log target with some `y_d <= 0`); JSON has no infinity.
 
 Every number written is exactly representable where the format stores or reads it
-(parameters as f32, binary16 or int8 per their layer's storage, sigma floor, x, y), so both
-sides evaluate the very same inputs. The logical value of an `f16` weight is the f32 its
+(parameters as f32, binary16, int8 or int16 per their layer's storage, sigma floor, x, y), so
+both sides evaluate the very same inputs. The logical value of an `f16` weight is the f32 its
 binary16 widens to; of an `int8` weight the integer `q` (-127 ..= 127), its row's
-`weight_scale` applied after the sum (FORMAT.md section 5). Output is deterministic: the same
+`weight_scale` applied after the sum (FORMAT.md section 5); of an `int8-int16` or
+`int16-int16` weight the integer `q`, its row's `weight_scale` the factor that requantizes
+the row's integer sum (whose bias is an integral f32). Output is deterministic: the same
 script gives the same bytes.
 
 Regenerate the golden files (from the repository root):
@@ -41,6 +48,7 @@ import os
 import random
 import struct
 import zlib
+from fractions import Fraction
 
 MAGIC = b"MDN\x00"
 FORMAT_VERSION = 4
@@ -58,10 +66,29 @@ ACTIVATIONS = {"relu": 0, "tanh": 1}
 SIGMAS = {"nnelu": 0, "softplus": 1, "exp": 2}
 TARGETS = {"identity": 0, "log": 1}
 # FORMAT.md sections 2 and 3.1: a dense layer's weight storage, its code and bytes per weight.
-STORAGE = {"f32": 0, "f16": 1, "int8": 2}
-STORAGE_BYTES = {"f32": 4, "f16": 2, "int8": 1}
+STORAGE = {"f32": 0, "f16": 1, "int8": 2, "int8-int16": 3, "int16-int16": 4}
+STORAGE_BYTES = {"f32": 4, "f16": 2, "int8": 1, "int8-int16": 1, "int16-int16": 2}
+# The integer storages (FORMAT.md section 5, "Integer networks"): every layer of an integer
+# network has one of them, and the relu activation (section 4, `InvalidIntegerNetwork`).
+INTEGER_STORAGE = ("int8-int16", "int16-int16")
+# The storages whose layers carry a `weight_scale` tensor, one f32 per row (section 3): the
+# int8 row scales, the integer layers' factors.
+ROW_SCALED = ("int8",) + INTEGER_STORAGE
 # FORMAT.md section 3: writers quantize int8 weights to -127 ..= 127 (readers accept -128).
 INT8_MAX = 127
+# FORMAT.md section 3: the weight range of each integer storage, as a writer may use it.
+INTEGER_WEIGHT_RANGE = {"int8-int16": (-128, 127), "int16-int16": (-32768, 32767)}
+# FORMAT.md section 5, "Integer networks": the scaled input is quantized to steps of
+# 2^-INPUT_STEP_BITS; activations are int16 within +-ACTIVATION_MAX; sums are 32-bit.
+INPUT_STEP_BITS = 11
+ACTIVATION_MAX = 32767
+I32_MIN, I32_MAX = -(2**31), 2**31 - 1
+# How the golden integer networks are drawn (a writer's choice, not the format's): hidden
+# activations in steps of 2^-10, the largest |q| of each storage (`integer_rows`), as mdn's
+# test generator (tests/src/generate.rs, `INPUT_STEP`, `HIDDEN_STEP`) does.
+INPUT_STEP = 2.0**-INPUT_STEP_BITS
+HIDDEN_STEP = 2.0**-10
+INTEGER_LIMIT = {"int8-int16": 127, "int16-int16": 1000}
 
 # FORMAT.md section 5 defines C as the f32 nearest ln(2 pi) / 2 (bits 0x3F6B3F8E); the
 # reference uses that value so it computes the function the format defines. It differs from
@@ -124,6 +151,7 @@ def encode_header(header):
     storage = header["storage"]
     if len(storage) != len(header["hidden"]) + 1 or len(storage) > MAX_STORAGE_CODES:
         raise ValueError("storage needs one code per hidden layer plus one for the heads")
+    check_integer_network(header)
     out += varint(len(storage))
     for kind in storage:
         out.append(STORAGE[kind])
@@ -134,6 +162,21 @@ def encode_header(header):
     out += postcard_str("\n".join(header["feature_names"]))
     out += postcard_str("\n".join(header["target_names"]))
     return bytes(out)
+
+
+def is_integer_network(header):
+    """Whether the network computes in integers (FORMAT.md section 5, "Integer networks")."""
+    return any(kind in INTEGER_STORAGE for kind in header["storage"])
+
+
+def check_integer_network(header):
+    """FORMAT.md section 4 (`InvalidIntegerNetwork`): an integer storage in every dense layer
+    or in none, and then the relu activation."""
+    if is_integer_network(header) and not (
+        all(kind in INTEGER_STORAGE for kind in header["storage"])
+        and header["activation"] == "relu"
+    ):
+        raise ValueError("an integer network is integer in every layer, and relu")
 
 
 def network_prefix(m):
@@ -165,7 +208,8 @@ def layer_storage(header, name):
 def layout(header):
     """(name, shape) of every tensor in logical order (FORMAT.md section 3): the shared
     tensors (scalers, network log weights, calibration), then the M networks one after the
-    other; an `int8` layer's `weight_scale` (one per row) follows each of its weights."""
+    other; the `weight_scale` (one per row) of an `int8` or integer layer follows each of its
+    weights."""
     f, d, k = header["input_dim"], header["output_dim"], header["components"]
     shapes = {
         "input_scaler.offset": [f],
@@ -189,7 +233,7 @@ def layout(header):
                    ("head.sigmas", k * d, fan_in)]
         for name, rows, cols in layers:
             tensors.append((prefix + name + ".weight", [rows, cols]))
-            if layer_storage(header, name) == "int8":
+            if layer_storage(header, name) in ROW_SCALED:
                 tensors.append((prefix + name + ".weight_scale", [rows]))
             tensors.append((prefix + name + ".bias", [rows]))
     return tensors
@@ -206,8 +250,8 @@ def stored_values(header):
     """Every value of the parameter section in stored order (FORMAT.md section 3.1), as
     (index, storage): `index` is the parameter's index in logical order (tensor after
     tensor, row-major), or None for a weight of a zero row that fills a layer's last block;
-    `storage` is how it is stored, "f32" (4 bytes), or "f16" (2) / "int8" (1) for the packed
-    weights of such a layer."""
+    `storage` is how it is stored, "f32" (4 bytes), or "f16" / "int16-int16" (2) and "int8" /
+    "int8-int16" (1) for the packed weights of such a layer."""
     starts, offset = {}, 0
     for name, shape in layout(header):
         starts[name] = (offset, shape)
@@ -226,20 +270,22 @@ def stored_values(header):
         values += [(i, "f32") for i in vector(name)]
     for m in range(header["members"]):
         prefix = network_prefix(m)
-        # (storage, weight rows, row scales (int8 only), biases) of each dense layer; the
-        # three heads are stored as one layer: logit rows, mean rows, sigma rows.
+        # (storage, weight rows, row scales or factors (int8 and integer layers only),
+        # biases) of each dense layer; the three heads are stored as one layer: logit rows,
+        # mean rows, sigma rows.
         layers = []
         for i in range(len(header["hidden"])):
             name = prefix + "hidden.%d" % i
             kind = header["storage"][i]
-            scales = vector(name + ".weight_scale") if kind == "int8" else []
+            scales = vector(name + ".weight_scale") if kind in ROW_SCALED else []
             layers.append((kind, rows(name + ".weight"), scales, vector(name + ".bias")))
         kind = header["storage"][len(header["hidden"])]
         heads = [prefix + "head.%s" % h for h in HEADS]
         layers.append((
             kind,
             sum((rows(h + ".weight") for h in heads), []),
-            sum((vector(h + ".weight_scale") for h in heads), []) if kind == "int8" else [],
+            sum((vector(h + ".weight_scale") for h in heads), []) if kind in ROW_SCALED
+            else [],
             sum((vector(h + ".bias") for h in heads), []),
         ))
         for kind, weight_rows, scales, bias in layers:
@@ -259,9 +305,9 @@ def stored_values(header):
 def stored_order(header):
     """For each 32-bit word of the parameter section (FORMAT.md section 3.1): the index in
     logical order of the f32 stored there (None for a zero-row weight of an `f32` layer), or,
-    for a word of packed weights, the list of the 2 (`f16`) or 4 (`int8`) indices it holds in
-    byte order (None for zero-row weights). All-f32 models give exactly format version 3's
-    list (one index or None per word)."""
+    for a word of packed weights, the list of the 2 (`f16`, `int16-int16`) or 4 (`int8`,
+    `int8-int16`) indices it holds in byte order (None for zero-row weights). All-f32 models
+    give exactly format version 3's list (one index or None per word)."""
     order, pending = [], []
     for index, kind in stored_values(header):
         if kind == "f32":
@@ -287,28 +333,40 @@ def exact_value(kind, value):
     elif kind == "f16":
         raw = struct.pack("<e", value)
         ok = struct.unpack("<e", raw)[0] == value
-    else:
+    elif kind == "int8":
         ok = value == int(value) and -INT8_MAX <= value <= INT8_MAX
         raw = struct.pack("<b", int(value)) if ok else b""
+    else:
+        lo, hi = INTEGER_WEIGHT_RANGE[kind]
+        ok = value == int(value) and lo <= value <= hi
+        code = "<b" if kind == "int8-int16" else "<h"
+        raw = struct.pack(code, int(value)) if ok else b""
     if not ok:
         raise ValueError("%r is not exactly an %s value" % (value, kind))
-    # -0.0 stays -0.0 in f32 and f16; an int8 zero has one encoding.
+    # -0.0 stays -0.0 in f32 and f16; an integer zero has one encoding.
     return raw
 
 
 def parameter_section(header, parameters):
     """The parameter section: every value in stored order, f32 LE, or binary16 LE / one
-    two's-complement byte for the weights of `f16` / `int8` layers; zero rows as +0.0 / 0."""
+    two's-complement byte / a 16-bit two's-complement integer LE for the weights of `f16` /
+    `int8` and `int8-int16` / `int16-int16` layers; zero rows as +0.0 / 0."""
     tensors = layout(header)
     assert len(parameters) == sum(size(shape) for _, shape in tensors)
-    # Values that must be > 0 (FORMAT.md section 4, `InvalidScale`).
+    check_integer_network(header)
+    # Values that must be > 0 (FORMAT.md section 4, `InvalidScale`), and the biases of an
+    # integer layer, f32 values that hold integers (section 3).
     offset = 0
     for name, shape in tensors:
         n = size(shape)
+        values = parameters[offset : offset + n]
         if name in ("input_scaler.scale", "calibration.sigma_scale",
                     "calibration.temperature") or name.endswith(".weight_scale"):
-            if not all(v > 0.0 for v in parameters[offset : offset + n]):
+            if not all(v > 0.0 for v in values):
                 raise ValueError("%s must be > 0" % name)
+        if name.endswith(".bias") and is_integer_network(header):
+            if not all(math.isfinite(v) and v == int(v) for v in values):
+                raise ValueError("%s of an integer layer must hold integers" % name)
         offset += n
     section = bytearray()
     for index, kind in stored_values(header):
@@ -383,13 +441,14 @@ def read_blob(blob):
         n, pos = read_varint(blob, pos)
         h[field] = blob[pos : pos + n].decode("utf-8").split("\n")
         pos += n
+    check_integer_network(h)
     start = pos + (4 - pos % 4) % 4
     assert all(b == 0 for b in blob[pos:start])
     end = length - TRAILER_LEN
     values = stored_values(h)
     assert sum(STORAGE_BYTES[kind] for _, kind in values) == end - start
     parameters = [None] * sum(i is not None for i, _ in values)
-    formats = {"f32": "<f", "f16": "<e", "int8": "<b"}
+    formats = {"f32": "<f", "f16": "<e", "int8": "<b", "int8-int16": "<b", "int16-int16": "<h"}
     pos = start
     for index, kind in values:
         (value,) = struct.unpack_from(formats[kind], blob, pos)
@@ -406,7 +465,7 @@ def read_blob(blob):
 
 
 # ---------------------------------------------------------------------------------------
-# Evaluator: FORMAT.md section 5, in float64.
+# Evaluator: FORMAT.md section 5, in float64; integer networks exactly, in Python integers.
 # ---------------------------------------------------------------------------------------
 
 
@@ -414,6 +473,8 @@ class Model:
     def __init__(self, header, parameters):
         self.header = header
         self.parameters = parameters
+        self.integer = is_integer_network(header)
+        check_integer_network(header)
         self.tensors = {}
         offset = 0
         for name, shape in layout(header):
@@ -436,6 +497,7 @@ class Model:
         `acc` sums the logical weights times the inputs (an f16 weight is the value it widens
         to, an int8 weight the integer q); an int8 layer then multiplies by its row scale,
         `z = (acc * scale) + b`, any other layer adds the bias, `z = acc + b`."""
+        assert not self.integer, "an integer network computes in `integer_network`"
         prefix = network_prefix(m) + name
         weight = self.tensors[prefix + ".weight"]
         bias = self.tensors[prefix + ".bias"]
@@ -453,28 +515,85 @@ class Model:
             out.append(acc + b)
         return out
 
-    def network(self, m, scaled):
-        """Network m on the scaled input: (log_alpha[k], mu[k][d], sigma[k][d]) of its K
-        components, with log_alpha_k = (l_mk - lse(l_m)) + w_m, l_mk = head_mk / temperature
-        (FORMAT.md section 5)."""
-        h = self.header
-        t = self.tensors
-        v = scaled
-        for i in range(len(h["hidden"])):
+    def integer_layer(self, m, name, a):
+        """The sums of integer layer `name` (`hidden.i` or `head.*`) of network m on the
+        integer activations `a` (FORMAT.md section 5, "Integer networks", step 2):
+        `acc = B[o] + sum_i q[o][i] * a[i]`, `B` the bias's f32 converted toward zero,
+        saturating. Returns the exact sums, not yet wrapped to 32 bits (a writer keeps them
+        in range; `check_integer_evaluation` checks the golden models do), and the rows'
+        factors (`weight_scale`)."""
+        prefix = network_prefix(m) + name
+        weight = self.tensors[prefix + ".weight"]
+        bias = self.tensors[prefix + ".bias"]
+        sums = [
+            f32_to_i32(b) + sum(int(q) * ai for q, ai in zip(row, a))
+            for row, b in zip(weight, bias)
+        ]
+        return sums, self.tensors[prefix + ".weight_scale"]
+
+    def integer_network(self, m, a):
+        """Network m of an integer network on its quantized input `a` (`network_input`), in
+        exact integer arithmetic (FORMAT.md section 5, "Integer networks", steps 2 and 3):
+        each hidden layer's activations `min(max(R(acc, F), 0), 32767)` of its wrapped sums.
+        Returns (per hidden layer: its exact sums and its activations, per head: its exact
+        sums and factors)."""
+        layers = []
+        for i in range(len(self.header["hidden"])):
+            sums, factors = self.integer_layer(m, "hidden.%d" % i, a)
+            a = [
+                min(max(requantize(wrap_i32(acc), factor), 0), ACTIVATION_MAX)
+                for acc, factor in zip(sums, factors)
+            ]
+            layers.append((sums, a))
+        heads = [self.integer_layer(m, "head." + head, a) for head in HEADS]
+        return layers, heads
+
+    def heads(self, m, v):
+        """The raw outputs of network m's three heads (logits, means, sigma pre-activations)
+        on its input `v` (`network_input`). An integer network's are `acc * F[o]` (step 4:
+        the f32 of the wrapped sum times the factor; here in real arithmetic, the sum
+        exact)."""
+        if self.integer:
+            _, heads = self.integer_network(m, v)
+            return [
+                [wrap_i32(acc) * factor for acc, factor in zip(sums, factors)]
+                for sums, factors in heads
+            ]
+        for i in range(len(self.header["hidden"])):
             z = self.dense(m, "hidden.%d" % i, v)
-            if h["activation"] == "relu":
+            if self.header["activation"] == "relu":
                 v = [zi if zi > 0.0 else 0.0 for zi in z]
             else:
                 v = [math.tanh(zi) for zi in z]
+        return [self.dense(m, "head." + head, v) for head in HEADS]
+
+    def network_input(self, x):
+        """What every network reads (FORMAT.md section 5): the scaled input
+        `s_i = (x_i - offset_i) / scale_i`, in float64; for an integer network the f32 `s_i`
+        (each operation rounded to f32: its quantization is a step function of those bits)
+        quantized to int16 steps (`quantize_input`)."""
+        t = self.tensors
+        pairs = list(zip(x, t["input_scaler.offset"], t["input_scaler.scale"]))
+        if self.integer:
+            # float64 then f32 rounding of an f32 - or / is the f32 operation
+            # (53 >= 2 * 24 + 2 bits: the double rounding is innocuous).
+            return quantize_input([f32(f32(xi - o) / s) for xi, o, s in pairs])
+        return [(xi - o) / s for xi, o, s in pairs]
+
+    def network(self, m, v):
+        """Network m on its input `v` (`network_input`): (log_alpha[k], mu[k][d], sigma[k][d])
+        of its K components, with log_alpha_k = (l_mk - lse(l_m)) + w_m,
+        l_mk = head_mk / temperature (FORMAT.md section 5)."""
+        h = self.header
+        t = self.tensors
+        raw_logits, u, z = self.heads(m, v)
         # The logits divided by the temperature (identity 1.0: x / 1.0 is x).
         (temperature,) = t["calibration.temperature"]
-        logits = [l / temperature for l in self.dense(m, "head.logits", v)]
+        logits = [l / temperature for l in raw_logits]
         lse = log_sum_exp(logits)
         w_m = self.network_log_weights()[m]
         log_alpha = [(l - lse) + w_m for l in logits]
         k_count, d_count = h["components"], h["output_dim"]
-        u = self.dense(m, "head.means", v)
-        z = self.dense(m, "head.sigmas", v)
         offset, scale = t["target_scaler.offset"], t["target_scaler.scale"]
         sigma_scale = t["calibration.sigma_scale"]
         floor = h["sigma_floor"]
@@ -495,14 +614,10 @@ class Model:
     def mixture(self, x):
         """(log_alpha[j], mu[j][d], sigma[j][d]) of the K M components in original target
         units; component k of network m is j = m*K + k."""
-        t = self.tensors
-        scaled = [
-            (xi - o) / s
-            for xi, o, s in zip(x, t["input_scaler.offset"], t["input_scaler.scale"])
-        ]
+        v = self.network_input(x)
         log_alpha, mu, sigma = [], [], []
         for m in range(self.header["members"]):
-            la, mu_m, sigma_m = self.network(m, scaled)
+            la, mu_m, sigma_m = self.network(m, v)
             log_alpha += la
             mu += mu_m
             sigma += sigma_m
@@ -547,6 +662,64 @@ class Model:
             means.append(mean)
             variances.append(var)
         return means, variances
+
+
+def roundf(value):
+    """C's `roundf` on a float (half away from zero), exactly: `abs(value) - floor` is
+    exact."""
+    if not math.isfinite(value):
+        return value
+    n = math.floor(abs(value))
+    if abs(value) - n >= 0.5:
+        n += 1
+    return math.copysign(float(n), value)
+
+
+def quantize_input(scaled):
+    """FORMAT.md section 5, "Integer networks", step 1: each f32 scaled input in int16 steps
+    of 2^-11, `min(max(roundf(s * 2048.0), -32767.0), 32767.0)` as an integer (`max` / `min`
+    return the other operand for a NaN, so a NaN gives -32767)."""
+    out = []
+    for s in scaled:
+        v = roundf(s * 2.0**INPUT_STEP_BITS)  # the product is exact: a power of two
+        v = -float(ACTIVATION_MAX) if math.isnan(v) else max(v, -float(ACTIVATION_MAX))
+        out.append(int(min(v, float(ACTIVATION_MAX))))
+    return out
+
+
+def f32_to_i32(value):
+    """An f32 bias as an integer (step 2): toward zero, saturating to 32 bits (Rust's
+    `as i32`; a NaN, which validation excludes, would give 0)."""
+    if math.isnan(value):
+        return 0
+    if value >= 2.0**31:
+        return I32_MAX
+    if value <= -(2.0**31):
+        return I32_MIN
+    return math.trunc(value)
+
+
+def wrap_i32(n):
+    """`n` modulo 2^32 as a two's-complement 32-bit integer: a sum of wrapping 32-bit
+    additions and products is the exact sum wrapped once."""
+    return (n + 2**31) % 2**32 - 2**31
+
+
+def requantize(acc, factor):
+    """`R(acc, F) = floor(acc * F + 1/2)` from the bits of the f32 `F > 0` (step 3): with `m`
+    its significand (with the implicit bit unless subnormal) and `s = 150 - max(e, 1)` from
+    its biased exponent `e`, `F = m 2^-s`; `s <= 0` (`F >= 2^23`) gives 32767 for `acc > 0`,
+    else 0; otherwise `(acc m + 2^(s-1)) >> s` (Python's `>>` floors, and for `s >= 63`,
+    where FORMAT.md says 0, `|acc m| < 2^55` makes it 0 too). Before the clamp to
+    0 ..= 32767."""
+    assert 0.0 < factor < math.inf and f32(factor) == factor, factor
+    (bits,) = struct.unpack("<I", struct.pack("<f", factor))
+    exponent = (bits >> 23) & 0xFF
+    significand = (bits & 0x7FFFFF) | (0x800000 if exponent else 0)
+    shift = 150 - max(exponent, 1)
+    if shift <= 0:
+        return ACTIVATION_MAX if acc > 0 else 0
+    return (acc * significand + (1 << (shift - 1))) >> shift
 
 
 def sigma_transform(kind, z):
@@ -623,7 +796,7 @@ def header(
 # a single network stores [0.0]), calibration (`calibration.sigma_scale` per target,
 # `calibration.temperature`), None for the identity (all ones). The first seven models are
 # format version 3's: all layers f32, identity calibration, the same parameter values and
-# vectors.
+# vectors. The last two are integer networks (storage codes 3 and 4).
 MODELS = [
     (
         # The classic 1-32-32 toy MDN (inverse sine), K = 5.
@@ -807,6 +980,55 @@ MODELS = [
         [1.0],
         None,
     ),
+    (
+        # An integer network, the twin of relu_nnelu_1x32x32_k5 (same seed, the same f32
+        # draws): int8 weights on int16 activations in the hidden layers, 16-bit weights in
+        # the heads (FORMAT.md section 5, "Integer networks"), a non-identity calibration.
+        "int8_int16_1x32x32_k5",
+        1,
+        header(
+            1,
+            [32, 32],
+            "relu",
+            "nnelu",
+            1e-3,
+            5,
+            1,
+            "identity",
+            ["x"],
+            ["y"],
+            storage=["int8-int16", "int8-int16", "int16-int16"],
+        ),
+        (-2.0, 0.5),
+        (-2.0, 5.0),
+        [1.0],
+        ([1.25], 0.8),
+    ),
+    (
+        # An integer ensemble, the twin of ensemble_m2_k3_log_d2 (same seed): every layer
+        # int8-int16 (hidden width 6 and the 15 head rows: zero rows in both last blocks),
+        # a log target with D = 2, softplus with a binding floor, `y <= 0`.
+        "int8_int16_ensemble_m2_k3_log_d2",
+        7,
+        header(
+            2,
+            [6],
+            "relu",
+            "softplus",
+            0.01,
+            3,
+            2,
+            "log",
+            ["load", "speed"],
+            ["energy", "heat"],
+            networks=2,
+            storage=["int8-int16", "int8-int16"],
+        ),
+        (-2.0, 0.0),
+        (0.5, 2.0),
+        [0.7, 0.3],
+        None,
+    ),
 ]
 
 
@@ -826,13 +1048,44 @@ def quantize_rows(weights, rows, cols):
     return q, scales
 
 
+def integer_steps(header, name):
+    """(s_in, s_out): the steps of the input and output activations of the integer layer a
+    network tensor belongs to (`hidden.i.*` or `head.*`, without `members.m.`), as the golden
+    integer networks choose them: the scaled input's 2^-11 (FORMAT.md section 5) into the
+    first layer, 2^-10 between hidden layers, 1 out of the heads (their outputs are reals)."""
+    if name.startswith("hidden."):
+        i = int(name.split(".")[1])
+        return (INPUT_STEP if i == 0 else HIDDEN_STEP), HIDDEN_STEP
+    assert name.startswith("head."), name
+    return (INPUT_STEP if not header["hidden"] else HIDDEN_STEP), 1.0
+
+
+def integer_rows(weights, rows, bound, kind, steps):
+    """An integer layer's weights from f32 draws in `[-bound, bound]` (row-major): with
+    `limit` 127 (`int8-int16`) or 1000 (`int16-int16`, so that 32 inputs of 32767 stay far
+    inside 32 bits), `q = round_half_even(w / bound * limit)` and every row's factor
+    `F = f32((bound / limit) * s_in / s_out)` for the layer's steps `(s_in, s_out)`
+    (`integer_steps`; FORMAT.md section 5: `F = s_w * s_in / s_out`, `s_w = bound / limit`
+    the weight step). Returns (q as floats, factors)."""
+    limit = INTEGER_LIMIT[kind]
+    s_in, s_out = steps
+    factor = f32(bound / limit * s_in / s_out)
+    assert factor > 0.0
+    # |w| <= bound, so |q| <= limit; float(int) gives +0.0 for a zero.
+    return [float(round(w / bound * limit)) for w in weights], [factor] * rows
+
+
 def make_parameters(rng, header, sigma_bias, target_offset, network_weights, calibration):
     """Deterministic parameters, each exactly an f32, with non-trivial scalers. Every network
     draws its own parameters from the same ranges; `members.log_weight` and the calibration
     draw nothing (so a single all-f32 network has the parameters it had in format version 1).
     The weights of an `f16` layer are the f32 draws rounded to binary16; of an `int8` layer
     the draws quantized per row (`quantize_rows`), whose scales are its `weight_scale`
-    tensors (they draw nothing either)."""
+    tensors (they draw nothing either). An integer layer quantizes its weight draws by their
+    range (`integer_rows`), its factors are its `weight_scale`, and its biases are the f32
+    bias draws in units of its sums, `f32(round_half_even(b / (F[o] * s_out)))` (the real
+    bias `B * F * s_out`; an f32 holding an integer), so the integer network computes the
+    same kind of function as the float ones, on the same draws."""
     assert len(network_weights) == header["members"]
     if calibration is None:
         calibration = ([1.0] * header["output_dim"], 1.0)
@@ -840,6 +1093,8 @@ def make_parameters(rng, header, sigma_bias, target_offset, network_weights, cal
     assert len(sigma_scale) == header["output_dim"]
     params = []
     row_scales = None
+    # An integer layer's bias step per row, F[o] * s_out, from its factors.
+    bias_steps = None
     for full_name, shape in layout(header):
         n = size(shape)
         fan_in = shape[1] if len(shape) == 2 else 1
@@ -856,6 +1111,9 @@ def make_parameters(rng, header, sigma_bias, target_offset, network_weights, cal
             # The scales of the weight tensor just before (logical order, FORMAT.md 3).
             assert row_scales is not None and len(row_scales) == n
             params += row_scales
+            if layer_storage(header, name) in INTEGER_STORAGE:
+                s_out = integer_steps(header, name)[1]
+                bias_steps = [factor * s_out for factor in row_scales]
             row_scales = None
             continue
         elif name == "input_scaler.offset":
@@ -873,14 +1131,17 @@ def make_parameters(rng, header, sigma_bias, target_offset, network_weights, cal
         elif name.startswith("hidden."):
             values = [rng.uniform(-0.3, 0.3) for _ in range(n)]
         elif name == "head.logits.weight":
+            bound = 1.5 / math.sqrt(fan_in)
             values = [rng.uniform(-1.5, 1.5) / math.sqrt(fan_in) for _ in range(n)]
         elif name == "head.logits.bias":
             values = [rng.uniform(-1.0, 1.0) for _ in range(n)]
         elif name == "head.means.weight":
+            bound = 1.5 / math.sqrt(fan_in)
             values = [rng.uniform(-1.5, 1.5) / math.sqrt(fan_in) for _ in range(n)]
         elif name == "head.means.bias":
             values = [rng.uniform(-2.0, 2.0) for _ in range(n)]
         elif name == "head.sigmas.weight":
+            bound = 0.5 / math.sqrt(fan_in)
             values = [rng.uniform(-0.5, 0.5) / math.sqrt(fan_in) for _ in range(n)]
         elif name == "head.sigmas.bias":
             values = [rng.uniform(*sigma_bias) for _ in range(n)]
@@ -896,8 +1157,15 @@ def make_parameters(rng, header, sigma_bias, target_offset, network_weights, cal
                 values = [f16(v) for v in values]
             elif kind == "int8":
                 values, row_scales = quantize_rows(values, shape[0], shape[1])
+            elif kind in INTEGER_STORAGE:
+                steps = integer_steps(header, name)
+                values, row_scales = integer_rows(values, shape[0], f32(bound), kind, steps)
+        elif name.endswith(".bias") and bias_steps is not None:
+            assert len(bias_steps) == n
+            values = [f32(float(round(b / step))) for b, step in zip(values, bias_steps)]
+            bias_steps = None
         params += values
-    assert row_scales is None
+    assert row_scales is None and bias_steps is None
     return params
 
 
@@ -942,6 +1210,78 @@ def check_ensemble(model, vectors):
                 math.exp(w) * net.moments(x)[0][d] for w, net in zip(weights, networks)
             )
             assert abs(mean - v["mean"][d]) <= 1e-9 * (1 + abs(mean))
+
+
+def dequantized(model):
+    """The float model an integer network stands for: every layer `f32` (evaluated in
+    float64), with the real weights and biases its integers and factors represent for the
+    activation steps of `integer_steps`, `W = q F s_out / s_in` and `b = B F s_out` (so
+    `z = acc F s_out`, the layer's output in real units)."""
+    h = model.header
+    parameters = []
+    for full_name, shape in layout(h):
+        values = model.tensors[full_name]
+        if full_name.endswith(".weight_scale"):
+            continue
+        if full_name.startswith("members.") and full_name != "members.log_weight":
+            name = full_name.split(".", 2)[2]
+            factors = model.tensors[full_name.rsplit(".", 1)[0] + ".weight_scale"]
+            s_in, s_out = integer_steps(h, name)
+            if name.endswith(".weight"):
+                values = [[q * f * s_out / s_in for q in row]
+                          for row, f in zip(values, factors)]
+            else:
+                values = [f32_to_i32(b) * f * s_out for b, f in zip(values, factors)]
+        parameters += [v for row in values for v in row] if len(shape) == 2 else list(values)
+    return Model(dict(h, storage=["f32"] * len(h["storage"])), parameters)
+
+
+def check_integer_evaluation(model, inputs):
+    """An integer network against its dequantized float network (`dequantized`, float64) on
+    `inputs`: every hidden activation and head output agrees within the quantization error
+    propagated through the layers (the scaled input's rounding to 2^-11, at most half a step,
+    plus its f32 rounding; each hidden layer's requantization, half a step; `sum |W| err` of
+    the inputs' errors through a layer, relu and the real heads being 1-Lipschitz), which
+    needs no saturated activation and no sum outside 32 bits (asserted). Returns per hidden
+    layer (zero, in-between and 32767 activations), and the largest |sum| and the largest
+    head error in units of its own bound."""
+    plain = dequantized(model)
+    h = model.header
+    counts = [[0, 0, 0] for _ in h["hidden"]]
+    largest_sum, worst = 0, 0.0
+    for x in inputs:
+        a = model.network_input(x)
+        s = plain.network_input(x)
+        assert all(abs(ai) < ACTIVATION_MAX for ai in a), (x, a)
+        for m in range(h["members"]):
+            layers, heads = model.integer_network(m, a)
+            v, err = s, [0.5 * INPUT_STEP + abs(si) * 2.0**-23 for si in s]
+            for i, (sums, activations) in enumerate(layers):
+                name = network_prefix(m) + "hidden.%d" % i
+                z = plain.dense(m, "hidden.%d" % i, v)
+                err = [
+                    sum(abs(w) * e for w, e in zip(row, err)) + 0.5 * HIDDEN_STEP
+                    for row in plain.tensors[name + ".weight"]
+                ]
+                v = [zi if zi > 0.0 else 0.0 for zi in z]
+                for acc, ai, vi, ei in zip(sums, activations, v, err):
+                    assert I32_MIN <= acc <= I32_MAX, (name, acc)
+                    largest_sum = max(largest_sum, abs(acc))
+                    assert ai < ACTIVATION_MAX, (name, x)
+                    assert abs(ai * HIDDEN_STEP - vi) <= ei * (1 + 1e-9) + 1e-12, (name, x)
+                    counts[i][0 if ai == 0 else 2 if ai == ACTIVATION_MAX else 1] += 1
+            for head, (sums, factors) in zip(HEADS, heads):
+                name = network_prefix(m) + "head." + head
+                z = plain.dense(m, "head." + head, v)
+                rows = plain.tensors[name + ".weight"]
+                for acc, factor, zi, row in zip(sums, factors, z, rows):
+                    assert I32_MIN <= acc <= I32_MAX, (name, acc)
+                    largest_sum = max(largest_sum, abs(acc))
+                    bound = sum(abs(w) * e for w, e in zip(row, err)) * (1 + 1e-9)
+                    bound += 1e-12 * (1.0 + abs(zi))
+                    assert abs(acc * factor - zi) <= bound, (name, x, acc * factor, zi, bound)
+                    worst = max(worst, abs(acc * factor - zi) / bound)
+    return counts, largest_sum, worst
 
 
 def make_vectors(rng, model, parameters, count):
@@ -1012,6 +1352,7 @@ def self_test():
     self_test_storage()
     self_test_layout()
     self_test_evaluation()
+    self_test_integer()
 
 
 def raises(function, *args):
@@ -1082,10 +1423,17 @@ def tiny_int8_parameters():
 def self_test_layout():
     """`stored_values` against FORMAT.md section 3.1's closed form: weight (r, c) of a layer
     of R rows, C inputs and b bytes per weight lies ((r div 8) 8 C + 8 c + r mod 8) b bytes
-    after the layer's start, its scales (int8) and then its biases 8 ceil(R / 8) C b bytes
-    after it; a layer takes 2 ceil(R / 8) C b + R words, plus R for an int8 layer."""
+    after the layer's start, its scales (int8) or factors (integer layers) and then its
+    biases 8 ceil(R / 8) C b bytes after it; a layer takes 2 ceil(R / 8) C b + R words, plus
+    R for an int8 or integer layer. For a float network and an integer one."""
     h = header(3, [9, 17, 4], "tanh", "exp", 0.0, 3, 2, "identity", ["a", "b", "c"],
                ["y", "z"], networks=2, storage=["int8", "f16", "f32", "int8"])
+    check_layout(h)
+    check_layout(dict(h, activation="relu",
+                      storage=["int16-int16", "int8-int16", "int16-int16", "int8-int16"]))
+
+
+def check_layout(h):
     tensors = layout(h)
     starts, offset = {}, 0
     for name, shape in tensors:
@@ -1117,7 +1465,7 @@ def self_test_layout():
                         rr = r0 + r
                         expected[index] = pos + ((rr // 8) * 8 * c_count + c * 8 + rr % 8) * b
                 r0 += rows
-            tails = ["weight_scale", "bias"] if kind == "int8" else ["bias"]
+            tails = ["weight_scale", "bias"] if kind in ROW_SCALED else ["bias"]
             for tail in tails:
                 r0 = 0
                 for part, rows in parts:
@@ -1125,7 +1473,7 @@ def self_test_layout():
                         expected[starts[prefix + part + "." + tail] + r] = after + 4 * (r0 + r)
                     r0 += rows
                 after += 4 * r_count
-            words = 2 * blocks * c_count * b + r_count + (r_count if kind == "int8" else 0)
+            words = 2 * blocks * c_count * b + r_count + (r_count if kind in ROW_SCALED else 0)
             assert after == pos + 4 * words
             pos = after
     assert len(expected) == offset
@@ -1219,24 +1567,150 @@ def self_test_evaluation():
     # vectors, regenerated with identity calibration, are the same numbers; see README.)
 
 
+def self_test_integer():
+    """Integer networks (FORMAT.md section 5, "Integer networks"): known bytes and a known
+    answer of a small blob, the rules a writer enforces, the integer building blocks against
+    independent formulas (the requantization against `fractions.Fraction`'s exact
+    `floor(acc * F + 1/2)` on ties, negative sums, subnormal factors, factors >= 2^23 and a
+    sweep), and a drawn integer ensemble against its dequantized float network."""
+    # Storage bytes: int8-int16 takes -128 too, int16-int16 16-bit little-endian integers.
+    assert exact_value("int8-int16", -128.0) == b"\x80"
+    assert exact_value("int8-int16", 127.0) == b"\x7f"
+    assert exact_value("int16-int16", 1000.0) == bytes.fromhex("e803")
+    assert exact_value("int16-int16", -32768.0) == bytes.fromhex("0080")
+    assert exact_value("int16-int16", -0.0) == b"\x00\x00"
+    for kind, value in (("int8-int16", 128.0), ("int8-int16", 0.5), ("int16-int16", 32768.0),
+                        ("int16-int16", -32769.0), ("int16-int16", 2.5),
+                        ("int16-int16", math.inf)):
+        assert raises(exact_value, kind, value), (kind, value)
+    # One int8-int16 hidden layer of 2 rows (6 zero rows), int16-int16 heads (R = 3, C = 2).
+    h = header(1, [2], "relu", "nnelu", 0.0, 1, 1, "identity", ["x"], ["y"],
+               storage=["int8-int16", "int16-int16"])
+    assert encode_header(h) == bytes.fromhex("0101010101020203040000000000000001780179")
+    # Integer in every layer or in none, and relu (`InvalidIntegerNetwork`).
+    assert raises(encode_header, dict(h, storage=["int8-int16", "f32"]))
+    assert raises(encode_header, dict(h, storage=["int8", "int16-int16"]))
+    assert raises(encode_header, dict(h, activation="tanh"))
+    assert [name for name, _ in layout(h)][7:] == [
+        "members.0.hidden.0.weight", "members.0.hidden.0.weight_scale",
+        "members.0.hidden.0.bias",
+        "members.0.head.logits.weight", "members.0.head.logits.weight_scale",
+        "members.0.head.logits.bias", "members.0.head.means.weight",
+        "members.0.head.means.weight_scale", "members.0.head.means.bias",
+        "members.0.head.sigmas.weight", "members.0.head.sigmas.weight_scale",
+        "members.0.head.sigmas.bias",
+    ]
+    parameters = [0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0,  # scalers, log weight, calibration
+                  3.0, -2.0, 0.5, 0.25, 1.0, 0.0,  # hidden: q, factors, biases
+                  1.0, 1.0, 1.0, 0.0,  # logits
+                  2.0, 0.0, 2.0**-10, 5.0,  # means
+                  0.0, -1.0, 2.0**-11, 3000.0]  # sigmas
+    expected = struct.pack("<7f", 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0)
+    expected += bytes([3, 0xFE, 0, 0, 0, 0, 0, 0]) + struct.pack("<4f", 0.5, 0.25, 1.0, 0.0)
+    expected += struct.pack("<8h", 1, 2, 0, 0, 0, 0, 0, 0) + struct.pack("<8h", 1, 0, -1, 0,
+                                                                          0, 0, 0, 0)
+    expected += struct.pack("<6f", 1.0, 2.0**-10, 2.0**-11, 0.0, 5.0, 3000.0)
+    assert parameter_section(h, parameters) == expected
+    assert stored_order(h) == [0, 1, 2, 3, 4, 5, 6, [7, 8, None, None], [None] * 4, 9, 10,
+                               11, 12, [13, 17], [21, None], [None] * 2, [None] * 2,
+                               [14, 18], [22, None], [None] * 2, [None] * 2,
+                               15, 19, 23, 16, 20, 24]
+    assert read_blob(write_blob(h, parameters)) == (h, parameters)
+    assert raises(write_blob, h, parameters[:11] + [1.5] + parameters[12:])  # bias 1.5
+    assert raises(write_blob, h, parameters[:7] + [3.5] + parameters[8:])  # weight 3.5
+    assert raises(write_blob, h, parameters[:7] + [128.0] + parameters[8:])  # not an int8
+    assert raises(write_blob, h, parameters[:9] + [0.0] + parameters[10:])  # a zero factor
+    # Known answer at x = 0.5 (a = 1024): hidden sums 1 + 3 * 1024 = 3073 and -2048, times
+    # 0.5 and 0.25: 1536.5 rounds up to 1537, -512 is cut to 0 by the relu; heads: logit
+    # 1537 (K = 1: log_alpha 0), mean (5 + 2 * 1537) 2^-10, sigma 1 + 3000 * 2^-11 (nnelu).
+    model = Model(h, parameters)
+    assert model.network_input([0.5]) == [1024]
+    assert model.integer_network(0, [1024]) == (
+        [([3073, -2048], [1537, 0])],
+        [([1537], [1.0]), ([3079], [2.0**-10]), ([3000], [2.0**-11])],
+    )
+    assert model.mixture([0.5]) == ([0.0], [[3079 / 1024]], [[1.0 + 3000 / 2048]])
+
+    # Step 1: rounding half away from zero in steps of 2^-11, saturating (NaN: -32767).
+    assert quantize_input([0.0, 1.0, -(2.0**-12), 2.0**-12, 3 * 2.0**-12, -3 * 2.0**-12,
+                           100.0, -1e30, math.nan, math.inf]) == [
+        0, 2048, -1, 1, 2, -2, 32767, -32767, -32767, 32767]
+    assert quantize_input([2.0**-12 - 2.0**-36, 16.0, f32(15.9998)]) == [0, 32767, 32767]
+    # Step 2: biases toward zero, saturating; sums wrap to 32 bits.
+    assert [f32_to_i32(v) for v in (2.5, -2.5, -0.0, 1e-40, 3e9, -3e9, -(2.0**31),
+                                    f32(2.0**31 - 128))] == [
+        2, -2, 0, 0, I32_MAX, I32_MIN, I32_MIN, 2**31 - 128]
+    assert [wrap_i32(n) for n in (I32_MAX + 1, I32_MIN - 1, 2**32 + 5, -7)] == [
+        I32_MIN, I32_MAX, 5, -7]
+    # Step 3: R(acc, F) = floor(acc * F + 1/2) exactly, against Fraction.
+    tiny = struct.unpack("<f", struct.pack("<I", 1))[0]  # 2^-149, the smallest subnormal
+    big = f32(1e30)
+    cases = [
+        (1000, 0.5), (1001, 0.5), (-1001, 0.5), (-1, 0.5), (-3, 0.5), (3, 0.5),
+        (3 * 2**23, 2.0**-24), (-3 * 2**23, 2.0**-24), (3, f32(1.0 / 3.0)),
+        (2**20, 1.0 / 64.0), (2**30, 1.0), (1, big), (-1, big), (0, big), (1, 2.0**23),
+        (-1, 2.0**23), (1, f32(8388607.5)), (I32_MAX, f32(1e-30)), (I32_MAX, tiny),
+        (I32_MIN, tiny), (I32_MIN, 2.0**-126), (-1, tiny), (I32_MAX, 2.0**-31),
+        (I32_MIN, 2.0**-31), (I32_MIN, 2.0**-32), (I32_MAX, 2.0**-32),
+    ]
+    sweep = random.Random(18)
+    for _ in range(20000):
+        bits = sweep.randrange(1, 0x7F800000)  # every positive finite f32
+        factor = struct.unpack("<f", struct.pack("<I", bits))[0]
+        cases.append((sweep.randint(I32_MIN, I32_MAX) >> sweep.randrange(32), factor))
+    for acc, factor in cases:
+        exact = math.floor(Fraction(acc) * Fraction(factor) + Fraction(1, 2))
+        got = requantize(acc, factor)
+        if factor < 2.0**23:
+            assert got == exact, (acc, factor, got, exact)
+        clamp = min(max(exact, 0), ACTIVATION_MAX)
+        assert min(max(got, 0), ACTIVATION_MAX) == clamp, (acc, factor)
+    assert requantize(1001, 0.5) == 501 and requantize(-1001, 0.5) == -500
+    assert requantize(1, 2.0**23) == ACTIVATION_MAX and requantize(-5, big) == 0
+
+    # A drawn integer ensemble, both integer storages, two hidden layers: the integer
+    # evaluator against the float network its integers stand for.
+    h = header(2, [5, 9], "relu", "softplus", 0.01, 2, 2, "identity", ["a", "b"], ["y", "z"],
+               networks=2, storage=["int8-int16", "int16-int16", "int16-int16"])
+    parameters = make_parameters(random.Random(11), h, (-2.0, 0.5), (-2.0, 5.0), [0.5, 0.5],
+                                 None)
+    assert read_blob(write_blob(h, parameters)) == (h, parameters)
+    model = Model(h, parameters)
+    offsets, scales = model.tensors["input_scaler.offset"], model.tensors["input_scaler.scale"]
+    inputs = [[f32(o + c * s) for o, s in zip(offsets, scales)] for c in (-6.0, 0.0, 8.0)]
+    inputs += [[f32(o + s * sweep.gauss(0.0, 1.5)) for o, s in zip(offsets, scales)]
+               for _ in range(20)]
+    counts, _, _ = check_integer_evaluation(model, inputs)
+    assert all(zero and between for zero, between, _ in counts), counts
+    # The golden generator's weights: |q| <= the limit, which one weight at least reaches
+    # closely; the factors are F = (bound / limit) s_in / s_out.
+    q = model.tensors["members.0.hidden.1.weight"]
+    assert max(abs(v) for row in q for v in row) <= 1000
+    factor = f32(1.3 * math.sqrt(3.0 / 5) / 1000 * HIDDEN_STEP / HIDDEN_STEP)
+    assert model.tensors["members.0.hidden.1.weight_scale"] == [factor] * 9
+
+
 def flatten(mixture):
     log_alpha, mu, sigma = mixture
     return list(log_alpha) + [v for row in mu for v in row] + [v for row in sigma for v in row]
 
 
 # The `<name>.json` schema (format version 4 added, all else as in version 3):
-# - `header.storage`: one of "f32", "f16", "int8" per dense layer, the hidden layers input
-#   side first, then the heads (FORMAT.md section 2's `storage`, codes 0, 1, 2), placed right
-#   after `header.hidden`;
+# - `header.storage`: one of "f32", "f16", "int8", "int8-int16", "int16-int16" per dense
+#   layer, the hidden layers input side first, then the heads (FORMAT.md section 2's
+#   `storage`, codes 0 to 4), placed right after `header.hidden`;
 # - `tensors` and `parameters` (logical order) also hold `calibration.sigma_scale` [D] and
-#   `calibration.temperature` [1] after `members.log_weight`, and for an int8 layer its
-#   `*.weight_scale` [rows] right after each of its weights; `parameters` holds the logical
-#   values: an f16 layer's weights as the f32 values they widen to, an int8 layer's as the
-#   integers q (JSON numbers such as -127.0); every value is an exact f32;
+#   `calibration.temperature` [1] after `members.log_weight`, and for an int8 or integer
+#   layer its `*.weight_scale` [rows] (scales or factors) right after each of its weights;
+#   `parameters` holds the logical values: an f16 layer's weights as the f32 values they
+#   widen to, an int8 or integer layer's as the integers q (JSON numbers such as -127.0 or
+#   998.0), an integer layer's biases as the integral f32 values stored; every value is an
+#   exact f32;
 # - `stored_order`, one entry per 32-bit word of the parameter section as before: the
 #   logical index of the f32 stored there (null for a zero-row weight of an f32 layer), or,
-#   for a word of packed f16 / int8 weights, a list of the 2 / 4 logical indices it holds in
-#   byte order (null for zero-row weights). All-f32 models keep version 3's shape of it.
+#   for a word of packed weights, a list of the 2 (f16, int16-int16) / 4 (int8, int8-int16)
+#   logical indices it holds in byte order (null for zero-row weights). All-f32 models keep
+#   version 3's shape of it.
 
 
 def dump(path, value):
@@ -1262,6 +1736,20 @@ def main():
         vectors = make_vectors(rng, model, parameters, 40)
         if h["members"] > 1:
             check_ensemble(model, vectors)
+        integer_note = None
+        if model.integer:
+            # Non-trivial activations (each hidden layer has zeros and values in between,
+            # none saturates at 32767, asserted within), sums far inside 32 bits, and the
+            # integer results within the propagated quantization error of the float network.
+            counts, largest_sum, worst = check_integer_evaluation(
+                model, [v["x"] for v in vectors]
+            )
+            assert all(zero and between for zero, between, _ in counts), (name, counts)
+            integer_note = (
+                "%-32s integer: hidden activations (0 / between / 32767) %s, largest |sum| "
+                "%d, head error <= %.2f of its propagated bound"
+                % ("", " ".join("%d/%d/%d" % tuple(c) for c in counts), largest_sum, worst)
+            )
 
         tensors, offset = [], 0
         for tensor_name, shape in layout(h):
@@ -1299,6 +1787,8 @@ def main():
             % (name, len(blob), len(encoded), (4 - (PREFIX_LEN + len(encoded)) % 4) % 4,
                len(parameters), h["members"], "/".join(h["storage"]))
         )
+        if integer_note:
+            print(integer_note)
 
 
 if __name__ == "__main__":

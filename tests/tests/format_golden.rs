@@ -9,8 +9,8 @@ mod common;
 
 use common::{Golden, StoredWord, exact_f32};
 use mdn_core::{
-    Blob, Dimension, Error, FORMAT_VERSION, HostModel, Layout, MAGIC, PREFIX_LEN, TRAILER_LEN,
-    TensorInfo, crc32, encode, encoded_len,
+    Blob, Dimension, Error, FORMAT_VERSION, HostModel, Layout, MAGIC, PREFIX_LEN, Storage,
+    TRAILER_LEN, TensorInfo, crc32, encode, encoded_len,
 };
 
 fn first_difference(a: &[u8], b: &[u8]) -> Option<usize> {
@@ -66,8 +66,9 @@ fn prefix_header_padding_and_trailer_are_where_format_md_puts_them() {
         assert_eq!(start % 4, 0, "{name}");
 
         // Each word holds the parameters Python's `stored_order` puts there (zero rows:
-        // `null`, stored as 0), one `f32` or two `f16` or four `int8` weights, and
-        // mdn-core's `Layout::stored_position` agrees with that order, byte for byte.
+        // `null`, stored as 0), one `f32`, two `f16` or `int16-int16` or four `int8` or
+        // `int8-int16` weights, and mdn-core's `Layout::stored_position` agrees with that
+        // order, byte for byte.
         let body = bytes.len() - TRAILER_LEN;
         assert_eq!((body - start) / 4, model.stored_order.len(), "{name}");
         let layout = Layout::new(&golden.header()).unwrap();
@@ -87,15 +88,19 @@ fn prefix_header_padding_and_trailer_are_where_format_md_puts_them() {
                     assert!(value.iter().all(|&b| b == 0), "{name}: word {slot}");
                     continue;
                 };
-                let decoded = match width {
-                    4 => f32::from_le_bytes(value.try_into().unwrap()),
-                    2 => f16_value(u16::from_le_bytes(value.try_into().unwrap())),
-                    _ => f32::from(value[0] as i8),
-                };
-                assert_eq!(decoded, exact_f32(model.parameters[index]), "{name}");
                 let at = layout.stored_position(index).unwrap();
                 assert_eq!(at.byte, slot * 4 + lane * width, "{name}: {index}");
                 assert_eq!(at.storage.bytes(), width, "{name}: {index}");
+                // The width tells the storage but for 2 bytes: f16 or a 16-bit integer.
+                let decoded = match (width, at.storage) {
+                    (4, _) => f32::from_le_bytes(value.try_into().unwrap()),
+                    (2, Storage::Int16Int16) => {
+                        f32::from(i16::from_le_bytes(value.try_into().unwrap()))
+                    }
+                    (2, _) => f16_value(u16::from_le_bytes(value.try_into().unwrap())),
+                    _ => f32::from(value[0] as i8),
+                };
+                assert_eq!(decoded, exact_f32(model.parameters[index]), "{name}");
             }
         }
         // zlib's crc32 (Python) and mdn-core's CRC-32/ISO-HDLC agree.
@@ -377,6 +382,15 @@ fn golden_set_covers_the_format() {
     });
     covers(&goldens, "D > 1 with a log target", |g| {
         g.model.header.output_dim > 1 && g.model.header.target_transform == "log"
+    });
+    for storage in ["f32", "f16", "int8", "int8-int16", "int16-int16"] {
+        covers(&goldens, &format!("{storage} storage"), |g| {
+            g.model.header.storage.iter().any(|s| s == storage)
+        });
+    }
+    covers(&goldens, "an integer ensemble", |g| {
+        let integer = |s: &String| matches!(s.as_str(), "int8-int16" | "int16-int16");
+        g.model.header.networks > 1 && g.model.header.storage.iter().all(integer)
     });
     covers(&goldens, "a nonzero sigma floor", |g| {
         g.model.header.sigma_floor > 0.0

@@ -36,7 +36,8 @@ pub struct ModelFile {
 }
 
 /// One word of the parameter section: an `f32` parameter's index (`None` for a zero row),
-/// or the indices of the two `f16` or four `int8` weights packed in it, in byte order.
+/// or the indices of the two `f16` / `int16-int16` or four `int8` / `int8-int16` weights
+/// packed in it, in byte order.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 pub enum StoredWord {
