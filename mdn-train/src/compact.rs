@@ -92,6 +92,41 @@ impl WeightPlan {
         storage
     }
 
+    /// The integer network's plan (`--weights int8 --activations int16`): `int8-int16`
+    /// hidden layers and 16-bit heads (`int16-int16`), or `int8-int16` heads with
+    /// `int8_heads`. Written by [`crate::integer::to_integer`], which needs rows to fit the
+    /// activation steps.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mdn_train::compact::WeightPlan;
+    /// let plan = WeightPlan::integer(false);
+    /// assert!(plan.is_integer());
+    /// assert_eq!(plan.head, mdn_core::Storage::Int16Int16);
+    /// ```
+    pub const fn integer(int8_heads: bool) -> Self {
+        WeightPlan {
+            hidden: Storage::Int8Int16,
+            head: if int8_heads {
+                Storage::Int8Int16
+            } else {
+                Storage::Int16Int16
+            },
+        }
+    }
+
+    /// Whether the plan is an integer network's ([`WeightPlan::integer`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(!mdn_train::compact::WeightPlan::F32.is_integer());
+    /// ```
+    pub const fn is_integer(&self) -> bool {
+        self.hidden.is_integer()
+    }
+
     /// The plan with the heads stored as `head`.
     ///
     /// # Examples

@@ -8,6 +8,7 @@ use crate::{
     data::Dataset,
     device_cost,
     error::{Error, Result},
+    integer,
     recalibration::{self, CalibrationFit},
     train::{DistillConfig, Distilled, EpochMetrics, TrainConfig, Trained, distill, train},
 };
@@ -267,7 +268,8 @@ impl From<&CalibrationFit> for CalibrationSummary {
     }
 }
 
-/// Converts the written blob of `deployed` to `finishing.weights` and, when asked, fits
+/// Converts the written blob of `deployed` to `finishing.weights` (an integer network's
+/// activation steps fitted on every row of `data`) and, when asked, fits
 /// its calibration on the rows of `data` that no network learned from
 /// ([`Trained::rows_held_out`]), keeping it when it is clearly better on them
 /// ([`CalibrationFit::is_clear`]). The blob is replaced in place; the teacher's own blob is
@@ -293,7 +295,13 @@ pub fn finish(
     data: &Dataset,
     finishing: &Finishing,
 ) -> Result<CalibrationChoice> {
-    let mut written = compact::apply(deployed.blob(), &finishing.weights)?;
+    let mut written = match finishing.weights.is_integer() {
+        true => {
+            let rows: Vec<Vec<f32>> = (0..data.len()).map(|i| data.row_x(i).to_vec()).collect();
+            integer::to_integer(deployed.blob(), &rows, finishing.weights.head)?
+        }
+        false => compact::apply(deployed.blob(), &finishing.weights)?,
+    };
     let held_out = &deployed.teacher.rows_held_out;
     let choice = if !finishing.calibrate {
         CalibrationChoice::Off

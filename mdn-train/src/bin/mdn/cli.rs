@@ -12,7 +12,7 @@ use mdn_train::{
     compact::{self, WeightPlan},
     synth::Kind,
 };
-pub use options::{CsvArgs, DeviceArgs, JsonArg, ModelArg, ModelOptions};
+pub use options::{CsvArgs, DeviceArgs, JsonArg, ModelArg, ModelOptions, integer_plan};
 
 /// Mixture Density Networks: train on CSV, evaluate, inspect and export model blobs that
 /// mdn-core evaluates on a microcontroller.

@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
+
+use super::Activations;
 use mdn_core::{Activation, SigmaTransform, Storage};
 use mdn_train::{
     budget::{Budget, ModelTemplate},
@@ -231,6 +233,11 @@ pub struct DeviceArgs {
         help_heading = "Device"
     )]
     pub head_weights: Option<Storage>,
+    /// The activations: `f32`, or `int16` for an integer network, for cores without an FPU
+    /// (needs `--weights int8` and the relu activation; its heads are 16-bit unless
+    /// `--head-weights int8`; the steps are fitted on the training rows).
+    #[arg(long, value_enum, default_value_t = Activations::F32, help_heading = "Device")]
+    pub activations: Activations,
     /// Do not fit the calibration (by default it is fitted on the rows held out from every
     /// network, --val-fraction, and written when it is clearly better on them: a mean gain
     /// per row above two standard errors).
@@ -240,15 +247,21 @@ pub struct DeviceArgs {
 
 impl DeviceArgs {
     /// The weight storage and calibration these options ask for.
-    pub fn finishing(&self) -> Finishing {
-        let weights = match self.head_weights {
-            Some(head) => self.weights.with_head(head),
-            None => self.weights,
+    ///
+    /// # Errors
+    ///
+    /// A message for `--activations int16` without `--weights int8`, or with heads other
+    /// than the default or int8.
+    pub fn finishing(&self) -> Result<Finishing, String> {
+        let weights = match (self.activations, self.head_weights) {
+            (Activations::F32, Some(head)) => self.weights.with_head(head),
+            (Activations::F32, None) => self.weights,
+            (Activations::Int16, head) => integer_plan(self.weights, head)?,
         };
-        Finishing {
+        Ok(Finishing {
             weights,
             calibrate: !self.no_calibrate,
-        }
+        })
     }
 
     /// The deployment these options ask for, for models like `template`: the budget (the
@@ -456,5 +469,29 @@ mod tests {
                 missing: Missing::Drop
             }
         );
+    }
+}
+
+/// The integer network's plan for `--weights WEIGHTS --activations int16` with
+/// `--head-weights HEAD`: `int8` weights only, heads 16-bit or (`int8`) int8.
+///
+/// # Errors
+///
+/// A message naming what `--activations int16` needs.
+pub fn integer_plan(weights: WeightPlan, head: Option<Storage>) -> Result<WeightPlan, String> {
+    if weights.hidden != Storage::Int8 {
+        return Err(
+            "--activations int16 needs --weights int8 (an integer network's hidden \
+                    layers are int8-int16)"
+                .into(),
+        );
+    }
+    match head {
+        None => Ok(WeightPlan::integer(false)),
+        Some(Storage::Int8) => Ok(WeightPlan::integer(true)),
+        Some(other) => Err(format!(
+            "with --activations int16 the heads are 16-bit (the default) or int8 \
+             (--head-weights int8), not {other}"
+        )),
     }
 }

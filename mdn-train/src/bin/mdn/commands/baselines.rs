@@ -45,7 +45,7 @@ pub fn run(args: BaselinesArgs) -> Result<()> {
     let deployment = args
         .device
         .deployment(&super::train::template(&train_data, &config))?;
-    let finishing = args.device.finishing();
+    let finishing = args.device.finishing().map_err(anyhow::Error::msg)?;
     let (scores, _) = compare(&train_data, &test_data, &config, &deployment, &finishing)?;
     let report = BaselinesReport {
         train: args.train,

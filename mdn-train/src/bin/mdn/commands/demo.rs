@@ -95,7 +95,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
     let deployment = args
         .device
         .deployment(&super::train::template(&train_data, &config))?;
-    let finishing = args.device.finishing();
+    let finishing = args.device.finishing().map_err(anyhow::Error::msg)?;
     let (scores, deployed) = compare(&train_data, &test_data, &config, &deployment, &finishing)?;
     io::write_atomic(&model_path, deployed.blob())?;
     io::write_atomic(

@@ -4,7 +4,6 @@
 use std::{fmt, path::PathBuf};
 
 use anyhow::{Result, bail};
-use mdn_core::Storage;
 use mdn_train::{
     aligned::AlignedBytes,
     compact,
@@ -14,7 +13,7 @@ use mdn_train::{
 use serde::Serialize;
 
 use crate::{
-    cli::{Activations, QuantizeArgs},
+    cli::{Activations, QuantizeArgs, integer_plan},
     load,
     report::emit,
 };
@@ -58,23 +57,12 @@ pub fn run(args: QuantizeArgs) -> Result<()> {
     let converted = match args.activations {
         Activations::F32 => compact::apply(&file.bytes, &plan)?,
         Activations::Int16 => {
-            if args.weights.hidden != Storage::Int8 {
-                bail!(
-                    "--activations int16 needs --weights int8 (an integer network's hidden layers are int8-int16)"
-                );
-            }
-            let heads = match args.head_weights {
-                None => Storage::Int16Int16,
-                Some(Storage::Int8) => Storage::Int8Int16,
-                Some(other) => bail!(
-                    "with --activations int16 the heads are 16-bit (the default) or int8 (--head-weights int8), not {other}"
-                ),
-            };
+            let plan = integer_plan(args.weights, args.head_weights).map_err(anyhow::Error::msg)?;
             let Some((_, data)) = &data else {
                 bail!("--activations int16 needs --data: the rows that fit the activation steps");
             };
             let rows: Vec<Vec<f32>> = (0..data.len()).map(|i| data.row_x(i).to_vec()).collect();
-            integer::to_integer(&file.bytes, &rows, heads)?
+            integer::to_integer(&file.bytes, &rows, plan.head)?
         }
     };
     let score = match data {

@@ -140,11 +140,13 @@ pub fn run(args: TrainArgs) -> Result<()> {
         io::check_writable(&teacher_metrics_path)?;
     }
 
+    // Before training: a contradictory storage fails at once.
+    let finishing = args.device.finishing().map_err(anyhow::Error::msg)?;
     let mut deployed = deploy_with_progress(&data, &config, &deployment)?;
     if let Some(div) = deployed.teacher.diverged {
         return Err(diverged(&args, &metrics_path, &deployed.teacher, div));
     }
-    let calibration = train::finish(&mut deployed, &data, &args.device.finishing())?;
+    let calibration = train::finish(&mut deployed, &data, &finishing)?;
     let teacher = &deployed.teacher;
     io::write_atomic(&args.out, deployed.blob())?;
     io::write_atomic(
