@@ -438,6 +438,30 @@ impl From<&ModelOptions> for TrainConfig {
     }
 }
 
+/// The integer network's plan for `--weights WEIGHTS --activations int16` with
+/// `--head-weights HEAD`: `int8` weights only, heads 16-bit or (`int8`) int8.
+///
+/// # Errors
+///
+/// A message naming what `--activations int16` needs.
+pub fn integer_plan(weights: WeightPlan, head: Option<Storage>) -> Result<WeightPlan, String> {
+    if weights.hidden != Storage::Int8 {
+        return Err(
+            "--activations int16 needs --weights int8 (an integer network's hidden \
+                    layers are int8-int16)"
+                .into(),
+        );
+    }
+    match head {
+        None => Ok(WeightPlan::integer(false)),
+        Some(Storage::Int8) => Ok(WeightPlan::integer(true)),
+        Some(other) => Err(format!(
+            "with --activations int16 the heads are 16-bit (the default) or int8 \
+             (--head-weights int8), not {other}"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -469,29 +493,5 @@ mod tests {
                 missing: Missing::Drop
             }
         );
-    }
-}
-
-/// The integer network's plan for `--weights WEIGHTS --activations int16` with
-/// `--head-weights HEAD`: `int8` weights only, heads 16-bit or (`int8`) int8.
-///
-/// # Errors
-///
-/// A message naming what `--activations int16` needs.
-pub fn integer_plan(weights: WeightPlan, head: Option<Storage>) -> Result<WeightPlan, String> {
-    if weights.hidden != Storage::Int8 {
-        return Err(
-            "--activations int16 needs --weights int8 (an integer network's hidden \
-                    layers are int8-int16)"
-                .into(),
-        );
-    }
-    match head {
-        None => Ok(WeightPlan::integer(false)),
-        Some(Storage::Int8) => Ok(WeightPlan::integer(true)),
-        Some(other) => Err(format!(
-            "with --activations int16 the heads are 16-bit (the default) or int8 \
-             (--head-weights int8), not {other}"
-        )),
     }
 }
