@@ -22,8 +22,8 @@
 //! 1. **bytes -> [`Blob`]** (`blob`): magic, version, declared length, CRC-32, postcard
 //!    [`Header`], zero padding, parameter section size, finite parameters, positive
 //!    scales, network weights that add up to 1. Nothing is copied: parameters stay
-//!    little-endian words in the blob (`f32` values, or packed `f16` and `int8` weights:
-//!    each dense layer's [`Storage`]).
+//!    little-endian words in the blob (`f32` values, or packed `f16`, `int8` and 16-bit
+//!    weights: each dense layer's [`Storage`]).
 //!    A blob that arrives in pieces (a field update over UART, BLE or radio, each chunk
 //!    written straight to a flash slot) is validated as it arrives by [`StreamValidator`]
 //!    (`blob::stream`), with [`Blob::from_bytes`]'s decision (or [`Model::from_bytes`]'s
@@ -50,7 +50,10 @@
 //!    `network::dense` holds a layer and its kernel (layers of packed weights run a
 //!    portable loop that converts each weight to `f32` exactly, then sums as the kernel
 //!    does), `network::batch` the path of [`Model::log_prob_batch`] (16 rows at a time,
-//!    each with the single-row bits, for models of `f32` weights). The calibration stored
+//!    each with the single-row bits, for models of `f32` weights), `network::integer` an
+//!    integer network's layers (the scaled input quantized to `int16` steps, exact integer
+//!    sums in the `f32` scratch buffers' words, requantized by each row's factor; FORMAT.md
+//!    section 5, "Integer networks"). The calibration stored
 //!    in the blob (a sigma scale per target, a temperature on the mixing logits) is applied
 //!    as the mixture is formed.
 //!    One word for one thing: a *network* is one of the `M` ([`Header::networks`]); only
@@ -111,11 +114,13 @@
 //! | `tanh` | yes | networks with the tanh activation (libm's `tanhf`) |
 //! | `f16` | yes | layers whose weights are stored as IEEE binary16 |
 //! | `int8` | yes | layers whose weights are stored as `int8` with a scale per row |
+//! | `int16` | yes | integer networks: `int8` or 16-bit weights on `int16` activations, exact integer sums ([`Storage::Int8Int16`], [`Storage::Int16Int16`]), for cores without an FPU |
 //!
-//! Without `tanh`, `f16` or `int8`, a blob that needs it is refused when its header is
-//! decoded ([`Error::Unsupported`]) and its code is not linked: a firmware for ReLU models
-//! of `f32` weights turns the three off (`default-features = false`) and saves their flash
-//! and stack (`firmware-example`'s `minimal`).
+//! Without `tanh`, `f16`, `int8` or `int16`, a blob that needs it is refused when its
+//! header is decoded ([`Error::Unsupported`]) and its code is not linked: a firmware for
+//! ReLU models of `f32` weights turns the four off (`default-features = false`) and saves
+//! their flash and stack (`firmware-example`'s `minimal`); one for integer networks only
+//! keeps `int16`.
 //!
 //! Sampling takes any generator implementing [`rand_core::Rng`] (rand_core 0.10, which
 //! renamed `RngCore` to `Rng`), re-exported as [`rand_core`]; `rand_pcg::Pcg32` is a small
