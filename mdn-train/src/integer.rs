@@ -243,6 +243,47 @@ mod tests {
     }
 
     #[test]
+    fn weight_limits_keep_every_sum_within_i32() {
+        let name = TensorName::HiddenWeight(0);
+        assert_eq!(weight_limit(32, Storage::Int8Int16, name).unwrap(), 127.0);
+        assert_eq!(weight_limit(32, Storage::Int16Int16, name).unwrap(), 1024.0);
+        assert_eq!(weight_limit(1, Storage::Int16Int16, name).unwrap(), 32767.0);
+        for storage in [Storage::Int8Int16, Storage::Int16Int16] {
+            assert!(weight_limit(258, storage, name).is_ok());
+            assert!(matches!(
+                weight_limit(259, storage, name),
+                Err(Error::InvalidOption {
+                    option: "--activations",
+                    ..
+                })
+            ));
+        }
+        // The bound: fan-in x limit x 32767 within 2^30, the other 2^30 the bias's.
+        for fan_in in 1..300 {
+            if let Ok(limit) = weight_limit(fan_in, Storage::Int16Int16, name) {
+                assert!(fan_in as f64 * f64::from(limit) * 32767.0 <= f64::from(1_u32 << 30));
+            }
+        }
+    }
+
+    #[test]
+    fn tanh_models_are_refused() {
+        let golden = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/golden/tanh_softplus_k3_d2.mdn"
+        );
+        let bytes = std::fs::read(golden).unwrap();
+        let rows = vec![vec![0.0_f32; 3]];
+        assert!(matches!(
+            to_integer(&bytes, &rows, Storage::Int16Int16),
+            Err(Error::InvalidOption {
+                option: "--activations",
+                ..
+            })
+        ));
+    }
+
+    #[test]
     fn no_rows_are_refused() {
         let bytes = mdn_core::doc_example_blob();
         assert!(matches!(

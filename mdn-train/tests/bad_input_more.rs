@@ -607,3 +607,49 @@ fn train_rejects_bad_column_choices() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     fails(d, &args, 1, &["--features", "at least one feature"]);
 }
+
+#[test]
+fn quantize_to_an_integer_network_names_what_it_needs() {
+    let dir = workdir();
+    let d = dir.path();
+    let int16 = ["--activations", "int16", "--out", "q.mdn"];
+    let with = |extra: &[&'static str]| -> Vec<&'static str> {
+        let mut args = vec!["quantize", "m.mdn"];
+        args.extend(extra);
+        args.extend(int16);
+        args
+    };
+    fails(
+        d,
+        &with(&["--weights", "f16", "--data", "good.csv"]),
+        1,
+        &["--activations int16 needs --weights int8"],
+    );
+    fails(
+        d,
+        &with(&["--weights", "int8"]),
+        1,
+        &["--activations int16 needs --data"],
+    );
+    fails(
+        d,
+        &with(&[
+            "--weights",
+            "int8",
+            "--head-weights",
+            "f32",
+            "--data",
+            "good.csv",
+        ]),
+        1,
+        &["heads are 16-bit (the default) or int8", "not f32"],
+    );
+    // An integer network is made from a float model, once.
+    std::fs::copy(golden("int8_int16_1x32x32_k5.mdn"), d.join("int.mdn")).unwrap();
+    fails(
+        d,
+        &["quantize", "int.mdn", "--weights", "f16", "--out", "q.mdn"],
+        1,
+        &["--weights", "int8-int16, int8-int16, int16-int16"],
+    );
+}

@@ -419,6 +419,22 @@ fn every_commands_json_keys_are_the_listed_ones() {
     );
     keys(
         d,
+        &[
+            "quantize",
+            "m.mdn",
+            "--weights",
+            "int8",
+            "--activations",
+            "int16",
+            "--out",
+            "i.mdn",
+            "--data",
+            "test.csv",
+        ],
+        &[QUANTIZE, QUANTIZE_SCORE].concat(),
+    );
+    keys(
+        d,
         &["calibrate", "m.mdn", "--data", "test.csv", "--out", "c.mdn"],
         CALIBRATE,
     );
