@@ -22,6 +22,15 @@ use mdn_tests::{
 /// Where QEMU's loader puts the bundle (firmware-c/src/parity.c reads it there).
 const BUNDLE_ADDRESS: &str = "0x00200000";
 
+/// The bundle's room: from [`BUNDLE_ADDRESS`] to the end of the boards' 4 MB of flash.
+/// Past it QEMU maps nothing, and the program locks up on its first read there.
+const BUNDLE_ROOM: usize = 0x0040_0000 - 0x0020_0000;
+
+/// Parity queries per blob: 40 keep the fourteen committed blobs' vectors (1.6 MB) within
+/// [`BUNDLE_ROOM`], with room for a few more models; `parity_vectors`' variations (input
+/// spread, temperature, sigma scale, the density grid) repeat every 10 queries.
+const QUERIES: usize = 40;
+
 fn firmware_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../firmware-c")
@@ -59,7 +68,7 @@ fn bundle() -> Vec<u8> {
     out.extend_from_slice(&(blobs.len() as u32).to_le_bytes());
     for (i, path) in blobs.iter().enumerate() {
         let blob = fs::read(path).unwrap();
-        let vectors = parity_vectors(&blob, 60, 2000 + i as u64)
+        let vectors = parity_vectors(&blob, QUERIES, 2000 + i as u64)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let name = path.file_name().unwrap().to_str().unwrap().as_bytes();
         for len in [name.len(), blob.len(), vectors.len()] {
@@ -105,7 +114,14 @@ fn c_parity_in_qemu(machine: &Machine) {
     let elf = dir.join("build").join(machine.target).join("parity.elf");
     let scratch = tempfile::tempdir().unwrap();
     let bundle_path = scratch.path().join("bundle.bin");
-    fs::write(&bundle_path, bundle()).unwrap();
+    let bundle = bundle();
+    assert!(
+        bundle.len() <= BUNDLE_ROOM,
+        "the parity bundle takes {} bytes, more than the {BUNDLE_ROOM} from {BUNDLE_ADDRESS} \
+         to the end of flash: fewer QUERIES, or a bundle in two runs",
+        bundle.len()
+    );
+    fs::write(&bundle_path, bundle).unwrap();
     let loader = format!(
         "loader,file={},addr={BUNDLE_ADDRESS}",
         bundle_path.display()
