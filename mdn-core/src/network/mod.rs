@@ -322,8 +322,8 @@ impl<'a> Ensemble<'a> {
         }
     }
 
-    /// Whether the networks compute in integers (every layer `int8-int16`: validation
-    /// allows all or none).
+    /// Whether the networks compute in integers (every layer `int8-int16` or
+    /// `int16-int16`: validation allows all or none).
     #[cfg(feature = "int16")]
     fn is_integer(&self) -> bool {
         self.head.storage().is_integer()
