@@ -16,15 +16,17 @@
 
 mod check;
 mod stream;
+mod value;
 
 use check::check_values;
 pub use stream::{HEADER_BUFFER_LEN, StreamValidator, StreamedBlob};
 
+use value::{read_value, stored_bytes};
+
 use crate::{
     error::{Error, Result},
-    half,
-    header::{Capacities, Header, HeaderIn, HeaderOut, Storage},
-    layout::{Layout, StoredAt},
+    header::{Capacities, Header, HeaderIn, HeaderOut},
+    layout::Layout,
     math::weights_add_up_to_one,
 };
 
@@ -391,38 +393,6 @@ impl<'a> Blob<'a> {
     }
 }
 
-/// The value stored at `at` in a parameter section's bytes, widened to `f32` exactly.
-fn read_value(bytes: &[u8], at: StoredAt) -> Option<f32> {
-    let value = bytes.get(at.byte..)?;
-    Some(match at.storage {
-        Storage::F32 => f32::from_le_bytes(*value.first_chunk::<4>()?),
-        Storage::F16 => half::widen(u16::from_le_bytes(*value.first_chunk::<2>()?)),
-        Storage::Int16Int16 => f32::from(i16::from_le_bytes(*value.first_chunk::<2>()?)),
-        Storage::Int8 | Storage::Int8Int16 => f32::from(i8::from_le_bytes([*value.first()?])),
-    })
-}
-
-/// The bytes that store `value` as `storage`, if it holds `value` exactly: an `f32` any
-/// value, an `f16` the values binary16 represents, an `int8` the integers `-128 ..= 127`.
-fn stored_bytes(value: f32, storage: Storage) -> Option<([u8; 4], usize)> {
-    match storage {
-        Storage::F32 => Some((value.to_le_bytes(), 4)),
-        Storage::F16 => {
-            let [a, b] = half::narrow_exact(value)?.to_le_bytes();
-            Some(([a, b, 0, 0], 2))
-        }
-        Storage::Int16Int16 => {
-            let q = value as i16;
-            let [a, b] = q.to_le_bytes();
-            (f32::from(q) == value).then_some(([a, b, 0, 0], 2))
-        }
-        Storage::Int8 | Storage::Int8Int16 => {
-            let q = value as i8;
-            (f32::from(q) == value).then_some(([q.to_le_bytes()[0], 0, 0, 0], 1))
-        }
-    }
-}
-
 /// Reads magic, version and declared length; returns the declared length, which is at
 /// least `PREFIX_LEN + TRAILER_LEN` and at most `bytes.len()`.
 fn read_prefix(bytes: &[u8]) -> Result<usize> {
@@ -522,7 +492,7 @@ pub fn encoded_len(header: &Header<'_>) -> Result<usize> {
 ///
 /// Each value goes where [`Layout::stored_position`] puts it; the zero rows that fill each
 /// layer's last block of [`ROW_BLOCK`](crate::ROW_BLOCK) rows are written as `0.0`. A value
-/// of a weight tensor is stored in its layer's [`Storage`]: it must be exactly representable
+/// of a weight tensor is stored in its layer's [`Storage`](crate::Storage): it must be exactly representable
 /// there (an `int8` weight is the integer `q`, its row scale a tensor of its own), as
 /// [`Blob::parameter_values`] gives the values back.
 ///
