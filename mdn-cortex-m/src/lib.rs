@@ -57,6 +57,8 @@
 
 use mdn_core::{ROW_BLOCK, kernel::Column};
 
+pub mod soft_float;
+
 /// The kernel is written for blocks of exactly 8 rows: 16 sums in `s0`-`s15`.
 const _: () = assert!(ROW_BLOCK == 8, "the assembly keeps 2 x 8 sums in s0-s15");
 
