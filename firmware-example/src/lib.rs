@@ -54,6 +54,11 @@ use defmt_rtt as _;
 #[cfg(all(feature = "qemu", not(feature = "nopanic")))]
 use defmt_semihosting as _;
 
+// Every binary links mdn-cortex-m, whether it calls it or not, so that its `aeabi-float`
+// routines (ARMv6-M builds) replace compiler-builtins' in all of them: a crate no code
+// names is not linked at all.
+use mdn_cortex_m as _;
+
 pub mod capacities;
 mod exit;
 mod instruction_counter;

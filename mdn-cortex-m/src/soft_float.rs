@@ -7,7 +7,15 @@
 //! routines as `__aeabi_fadd`, `__aeabi_fsub` and `__aeabi_fmul`, the symbols LLVM calls for
 //! `f32` arithmetic there, in place of compiler-builtins' (whose multiplication calls a
 //! 64-bit multiply routine): the whole program's float arithmetic gets faster and keeps
-//! its bits. The repository's BENCHMARKS.md has the instructions a query saves; the
+//! its bits. The firmware must link this crate: a crate that no code names is not linked
+//! at all, so a firmware that calls nothing of it (on ARMv6-M [`dot_blocks`](crate::dot_blocks)
+//! is the portable kernel, with no reason to call it) names it once:
+//!
+//! ```
+//! use mdn_cortex_m as _; // links the `aeabi-float` routines
+//! ```
+//!
+//! The repository's BENCHMARKS.md has the instructions a query saves; the
 //! device parity test compares the two implementations on millions of operands in QEMU
 //! (`firmware-example`'s `parity`) and runs every parity vector through a firmware
 //! built with the feature.

@@ -92,9 +92,18 @@ mdn_fadd:
 .Ladd_subtract:
     subs r2, r2, r3             @ >= 0, as |a| >= |b|
     beq .Lpositive_zero         @ x - x = +0
-    @ Normalise; a result that reaches E = 0 first is subnormal, and exact.
+    @ Normalise; a result that reaches E = 0 first is subnormal, and exact. Eight bits a
+    @ step while more than eight are to go (a deep cancellation), then one a step.
     cmp r2, r7
     bhs .Lround
+    lsrs r6, r2, #22
+    bne 5f
+8:  cmp r4, #8
+    blo 5f
+    lsls r2, r2, #8
+    subs r4, r4, #8
+    lsrs r6, r2, #22
+    beq 8b
 5:  cmp r4, #0
     beq .Lround
     lsls r2, r2, #1

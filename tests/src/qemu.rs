@@ -36,33 +36,49 @@ pub struct Machine {
     /// Seconds a firmware may run before QEMU is stopped: the parity sets take about 2 s
     /// on the Cortex-M4F and about 30 s in software floats, on this project's CI machine.
     pub timeout_seconds: u32,
+    /// Firmware features every build for this machine enables, beside those a build adds
+    /// (comma-separated, or empty).
+    pub features: &'static str,
 }
 
 impl Machine {
     /// `cargo build --release --target <this machine's target>` in the firmware crate at
-    /// `firmware`, with the firmware's own target directory (where [`Machine::release_elf`]
-    /// looks) and linker arguments: an inherited `CARGO_TARGET_DIR`, `RUSTFLAGS` or
+    /// `firmware`, with the machine's [`Machine::features`], the firmware's own target
+    /// directory (where [`Machine::release_elf`] looks) and linker arguments: an inherited `CARGO_TARGET_DIR`, `RUSTFLAGS` or
     /// `CARGO_ENCODED_RUSTFLAGS` is dropped. Add `--bin` and environment as needed.
     ///
     /// # Examples
     ///
     /// ```
     /// use std::path::Path;
-    /// use mdn_tests::qemu::CORTEX_M4F;
+    /// use mdn_tests::qemu::{ARMV6M, CORTEX_M4F};
     ///
     /// let build = CORTEX_M4F.release_build(Path::new("firmware-example"));
     /// let args: Vec<_> = build.get_args().collect();
     /// assert_eq!(args, ["build", "--release", "--target", "thumbv7em-none-eabihf"]);
+    /// let build = ARMV6M.release_build(Path::new("firmware-example"));
+    /// let args: Vec<_> = build.get_args().skip(4).collect();
+    /// assert_eq!(args, ["--features", "aeabi-float"]);
     /// ```
     pub fn release_build(&self, firmware: &Path) -> Command {
         let mut build = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
         build
             .current_dir(firmware)
             .args(["build", "--release", "--target", self.target])
+            .args(self.feature_args())
             .env_remove("CARGO_TARGET_DIR")
             .env_remove("RUSTFLAGS")
             .env_remove("CARGO_ENCODED_RUSTFLAGS");
         build
+    }
+
+    /// `["--features", features]`, or nothing when [`Machine::features`] is empty (cargo
+    /// adds up the features of several `--features` arguments).
+    fn feature_args(&self) -> Vec<&'static str> {
+        match self.features {
+            "" => Vec::new(),
+            features => vec!["--features", features],
+        }
     }
 
     /// The release ELF of firmware binary `bin` built for this machine's target in the
@@ -95,18 +111,40 @@ pub const CORTEX_M4F: Machine = Machine {
     machine: "mps2-an386",
     cpu: "cortex-m4",
     timeout_seconds: 120,
+    features: "",
 };
 
-/// ARMv6-M code (as for a Cortex-M0/M0+: no FPU, every `f32` operation a compiler-builtins
-/// routine) on `mps2-an385`, a Cortex-M3 with `mps2-an386`'s memory map. QEMU's only
-/// Cortex-M0 board, `microbit`, has 16 KB of RAM and 256 KB of flash, too little for the
-/// parity vectors; the instructions executed are the ones a Cortex-M0 would execute.
+/// ARMv6-M code (as for a Cortex-M0/M0+: no FPU, every `f32` operation a software routine)
+/// on `mps2-an385`, a Cortex-M3 with `mps2-an386`'s memory map. QEMU's only Cortex-M0
+/// board, `microbit`, has 16 KB of RAM and 256 KB of flash, too little for the parity
+/// vectors; the instructions executed are the ones a Cortex-M0 would execute. Built with
+/// the firmware's `aeabi-float`: `f32` addition, subtraction and multiplication by
+/// `mdn-cortex-m`'s Thumb-1 routines, the rest (division, comparisons, conversions) by
+/// compiler-builtins'. [`ARMV6M_COMPILER_BUILTINS`] is the same without the feature.
 pub const ARMV6M: Machine = Machine {
     name: "ARMv6-M (soft float)",
     target: "thumbv6m-none-eabi",
     machine: "mps2-an385",
     cpu: "cortex-m3",
     timeout_seconds: 600,
+    features: "aeabi-float",
+};
+
+/// [`ARMV6M`] with every `f32` operation a compiler-builtins routine: what a firmware gets
+/// without `mdn-cortex-m`'s `aeabi-float`.
+///
+/// # Examples
+///
+/// ```
+/// use mdn_tests::qemu::{ARMV6M, ARMV6M_COMPILER_BUILTINS};
+///
+/// assert_eq!(ARMV6M_COMPILER_BUILTINS.target, ARMV6M.target);
+/// assert_eq!((ARMV6M.features, ARMV6M_COMPILER_BUILTINS.features), ("aeabi-float", ""));
+/// ```
+pub const ARMV6M_COMPILER_BUILTINS: Machine = Machine {
+    name: "ARMv6-M (compiler-builtins floats)",
+    features: "",
+    ..ARMV6M
 };
 
 /// What a firmware run left: QEMU's exit status and the firmware's defmt log, decoded.

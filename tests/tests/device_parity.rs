@@ -4,7 +4,13 @@
 //! - a Cortex-M4F (`mps2-an386`) running `thumbv7em-none-eabihf` code: the FPU's arithmetic;
 //! - ARMv6-M code (`thumbv6m-none-eabi`, as for a Cortex-M0/M0+) run on the Cortex-M3 of
 //!   `mps2-an385` ([`mdn_tests::qemu::ARMV6M`] says why): no FPU, every `f32` operation done
-//!   in software by compiler-builtins.
+//!   in software, addition, subtraction and multiplication by `mdn-cortex-m`'s Thumb-1
+//!   routines (the firmware's `aeabi-float`), the rest by compiler-builtins.
+//!
+//! Those routines are compared with compiler-builtins' on 10 million operand pairs
+//! (`firmware-example`'s `soft_float`, built without `aeabi-float`), so the parity of the
+//! vectors holds for a firmware that uses either; the C API's QEMU test
+//! (`device_c_parity`) runs its ARMv6-M vectors with compiler-builtins' routines.
 //!
 //! A third QEMU test checks mdn-train's device cost model against `firmware-example`'s
 //! `cost` on three of the parity shapes, so that the model cannot drift from the code it
@@ -29,7 +35,7 @@ use std::{
 
 use mdn_tests::{
     generate::{AlignedBlob, ModelSpec, PARITY_MODELS, generated_blob, parity_vectors},
-    qemu::{self, ARMV6M, CORTEX_M4F, Machine},
+    qemu::{self, ARMV6M, ARMV6M_COMPILER_BUILTINS, CORTEX_M4F, Machine},
     vectors::{MAX_OUTCOME, ParityModel, evaluate, outcomes_match, records},
 };
 use mdn_train::device_cost::{Core, predict, predict_at, stated_input};
@@ -134,6 +140,30 @@ fn fresh_vectors_match_on_cortex_m4f_in_qemu() {
 #[ignore = "needs QEMU (scripts/check.sh runs them)"]
 fn fresh_vectors_match_on_armv6m_without_fpu_in_qemu() {
     fresh_vectors_match_in_qemu(&ARMV6M);
+}
+
+#[test]
+#[ignore = "needs QEMU (scripts/check.sh runs them)"]
+fn soft_float_routines_give_compiler_builtins_bits_on_armv6m_in_qemu() {
+    require_tool("qemu-system-arm", "apt-get install qemu-system-arm");
+    require_tool("defmt-print", "cargo install defmt-print --locked");
+    let device = &ARMV6M_COMPILER_BUILTINS;
+    let firmware = firmware_dir();
+    let status = device
+        .release_build(&firmware)
+        .args(["--bin", "soft_float"])
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building soft_float failed");
+    let elf = device.release_elf(&firmware, "soft_float");
+    let qemu::Run { code, log } =
+        qemu::run(device, &elf, &[] as &[&str]).expect("qemu-system-arm and defmt-print run");
+    println!("{log}");
+    assert_eq!(code, Some(0), "soft_float failed (exit {code:?}):\n{log}");
+    assert!(
+        log.contains("soft_float: 10000576 operand pairs"),
+        "soft_float did not compare every pair:\n{log}"
+    );
 }
 
 /// Fresh models and vectors, evaluated on the host and then on `device`, from the

@@ -9,74 +9,74 @@ use super::{BranchCost, Calibration, CoreCalibration, Feature};
 /// Cortex-M4F with mdn-cortex-m's kernel.
 pub(super) const CORTEX_M4F: Calibration = Calibration {
     coefficients: &[
-        (Feature::Query, 321.4139),
-        (Feature::Inputs, 13.4794),
+        (Feature::Query, 314.9955),
+        (Feature::Inputs, 13.8668),
         (Feature::Outputs, 0.0000),
         (Feature::Networks, 0.0000),
-        (Feature::LinearNetworks, 356.5485),
-        (Feature::Layers, 179.7719),
-        (Feature::KernelCalls, 88.5388),
-        (Feature::Columns, 19.4223),
-        (Feature::ReluRows, 10.9351),
-        (Feature::TanhRows, 1.6768),
-        (Feature::TailRows, 3.8028),
-        (Feature::Components, 54.4681),
-        (Feature::ComponentDims, 83.6610),
-        (Feature::ZeroedWords, 3.4350),
-        (Feature::LibmCalls, 2.4323),
+        (Feature::LinearNetworks, 354.5369),
+        (Feature::Layers, 183.6319),
+        (Feature::KernelCalls, 84.7709),
+        (Feature::Columns, 19.4621),
+        (Feature::ReluRows, 11.0489),
+        (Feature::TanhRows, 1.9377),
+        (Feature::TailRows, 3.7730),
+        (Feature::Components, 52.7618),
+        (Feature::ComponentDims, 86.1389),
+        (Feature::ZeroedWords, 3.4325),
+        (Feature::LibmCalls, 2.3572),
     ],
-    margin: 0.05817,
-    largest_error: 0.04002,
-    largest_left_out_error: 0.05817,
+    margin: 0.05823,
+    largest_error: 0.02928,
+    largest_left_out_error: 0.05823,
 };
 
 /// Cortex-M4F with mdn-core's portable kernel.
 pub(super) const CORTEX_M4F_PORTABLE: Calibration = Calibration {
     coefficients: &[
-        (Feature::Query, 320.5806),
-        (Feature::Inputs, 13.7080),
+        (Feature::Query, 314.4212),
+        (Feature::Inputs, 14.1364),
         (Feature::Outputs, 0.0000),
         (Feature::Networks, 0.0000),
-        (Feature::LinearNetworks, 358.0386),
-        (Feature::Layers, 175.9689),
-        (Feature::KernelCalls, 123.0764),
-        (Feature::Columns, 35.8868),
-        (Feature::ReluRows, 10.9466),
-        (Feature::TanhRows, 1.6499),
-        (Feature::TailRows, 3.8306),
-        (Feature::Components, 54.1524),
-        (Feature::ComponentDims, 83.5541),
-        (Feature::ZeroedWords, 3.4302),
-        (Feature::LibmCalls, 2.4779),
+        (Feature::LinearNetworks, 354.9398),
+        (Feature::Layers, 179.4899),
+        (Feature::KernelCalls, 119.5433),
+        (Feature::Columns, 35.9210),
+        (Feature::ReluRows, 11.0554),
+        (Feature::TanhRows, 1.9028),
+        (Feature::TailRows, 3.8249),
+        (Feature::Components, 52.5624),
+        (Feature::ComponentDims, 86.0627),
+        (Feature::ZeroedWords, 3.4129),
+        (Feature::LibmCalls, 2.4154),
     ],
-    margin: 0.05735,
-    largest_error: 0.03431,
-    largest_left_out_error: 0.05735,
+    margin: 0.05811,
+    largest_error: 0.02369,
+    largest_left_out_error: 0.05811,
 };
 
 /// ARMv6-M.
 pub(super) const CORTEX_M0: Calibration = Calibration {
     coefficients: &[
         (Feature::Query, 0.0000),
-        (Feature::Inputs, 377.6945),
+        (Feature::Inputs, 317.3739),
         (Feature::Outputs, 0.0000),
-        (Feature::Networks, 52.8076),
-        (Feature::LinearNetworks, 62.5026),
+        (Feature::Networks, 717.1758),
+        (Feature::LinearNetworks, 0.0000),
         (Feature::Layers, 0.0000),
-        (Feature::KernelCalls, 0.0000),
-        (Feature::FullProducts, 228.1860),
-        (Feature::ZeroProducts, 101.4935),
-        (Feature::ReluRows, 66.0170),
-        (Feature::TanhRows, 8.4629),
-        (Feature::TailRows, 112.4230),
-        (Feature::Components, 974.9724),
-        (Feature::ComponentDims, 1430.9101),
+        (Feature::KernelCalls, 142.8917),
+        (Feature::FullProducts, 134.1037),
+        (Feature::ZeroProducts, 50.2065),
+        (Feature::ReluRows, 40.3026),
+        (Feature::TanhRows, 40.0093),
+        (Feature::TailRows, 90.0571),
+        (Feature::Components, 550.6711),
+        (Feature::ComponentDims, 1119.6699),
         (Feature::ZeroedWords, 0.0000),
-        (Feature::LibmCalls, 57.9023),
+        (Feature::LibmCalls, 11.9574),
     ],
-    margin: 0.00605,
-    largest_error: 0.01135,
-    largest_left_out_error: 0.01197,
+    margin: 0.00851,
+    largest_error: 0.00959,
+    largest_left_out_error: 0.01375,
 };
 
 /// Cortex-M4F.
@@ -188,9 +188,9 @@ pub(super) const CORE_CORTEX_M4F: CoreCalibration = CoreCalibration {
             max: 20,
         },
     ],
-    validation_stack: 1988.0,
-    stack: [1765.860, 0.476, 4.996, 3.024, 18.347, 0.000],
-    stack_margin: 143.0,
+    validation_stack: 1996.0,
+    stack: [1773.739, 0.582, 4.962, 2.739, 18.453, 0.000],
+    stack_margin: 146.0,
     static_ram: 20,
 };
 
@@ -199,28 +199,28 @@ pub(super) const CORE_CORTEX_M0: CoreCalibration = CoreCalibration {
     branches: [
         // ExpfTiny
         BranchCost {
-            mean: 255.22,
-            max: 388,
+            mean: 168.81,
+            max: 180,
         },
         // ExpfSmall
         BranchCost {
-            mean: 1273.05,
-            max: 1330,
+            mean: 833.17,
+            max: 846,
         },
         // ExpfOneLn2
         BranchCost {
-            mean: 2003.25,
-            max: 2056,
+            mean: 1282.67,
+            max: 1313,
         },
         // ExpfReduced
         BranchCost {
-            mean: 2336.74,
-            max: 2398,
+            mean: 1551.66,
+            max: 1586,
         },
         // ExpfEdge
         BranchCost {
-            mean: 371.50,
-            max: 2675,
+            mean: 282.60,
+            max: 1860,
         },
         // LogfOne
         BranchCost {
@@ -229,82 +229,82 @@ pub(super) const CORE_CORTEX_M0: CoreCalibration = CoreCalibration {
         },
         // LogfNormal
         BranchCost {
-            mean: 2635.80,
-            max: 2710,
+            mean: 1685.94,
+            max: 1753,
         },
         // LogfSubnormal
         BranchCost {
-            mean: 2843.66,
-            max: 2878,
+            mean: 1812.06,
+            max: 1835,
         },
         // LogfEdge
         BranchCost {
-            mean: 185.26,
-            max: 280,
+            mean: 144.37,
+            max: 145,
         },
         // TanhSaturated
         BranchCost {
-            mean: 123.68,
-            max: 125,
+            mean: 107.75,
+            max: 108,
         },
         // TanhLarge
         BranchCost {
-            mean: 4188.60,
-            max: 4273,
+            mean: 2734.93,
+            max: 2800,
         },
         // TanhMiddle
         BranchCost {
-            mean: 3262.14,
-            max: 3305,
+            mean: 2144.32,
+            max: 2171,
         },
         // TanhSmall
         BranchCost {
-            mean: 3400.92,
-            max: 3416,
+            mean: 2189.33,
+            max: 2215,
         },
         // TanhNear
         BranchCost {
-            mean: 2350.55,
-            max: 2455,
+            mean: 1573.52,
+            max: 1590,
         },
         // TanhTiny
         BranchCost {
-            mean: 474.58,
-            max: 486,
+            mean: 369.00,
+            max: 370,
         },
         // TanhSubnormal
         BranchCost {
-            mean: 256.89,
-            max: 268,
+            mean: 157.24,
+            max: 178,
         },
         // Log1pfTiny
         BranchCost {
-            mean: 31.97,
-            max: 263,
+            mean: 28.06,
+            max: 173,
         },
         // Log1pfSmall
         BranchCost {
-            mean: 2181.24,
-            max: 2263,
+            mean: 1400.46,
+            max: 1426,
         },
         // Log1pfReduced
         BranchCost {
-            mean: 3282.97,
-            max: 3625,
+            mean: 2100.33,
+            max: 2393,
         },
         // Log1pfHuge
         BranchCost {
-            mean: 2791.00,
-            max: 2791,
+            mean: 1793.00,
+            max: 1793,
         },
         // Log1pfEdge
         BranchCost {
-            mean: 171.92,
-            max: 180,
+            mean: 135.27,
+            max: 141,
         },
     ],
     validation_stack: 2412.0,
-    stack: [1991.404, 3.603, 7.933, 7.777, 21.001, 4.495],
-    stack_margin: 26.0,
+    stack: [2173.488, 0.320, 5.126, 2.340, 18.994, 0.000],
+    stack_margin: 141.0,
     static_ram: 20,
 };
