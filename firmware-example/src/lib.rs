@@ -68,4 +68,15 @@ pub mod stack_usage;
 mod vector_table;
 
 pub use exit::{EXIT_HARD_FAULT, EXIT_PANIC, exit};
+
+/// Gives `model` `mdn-cortex-m`'s kernels, right after validation: the dense layers'
+/// (assembly on the Cortex-M4F) and, in a build with the `int16` feature, the integer
+/// networks' (`smlad` on the Cortex-M4F); on ARMv6-M both are mdn-core's portable ones.
+pub fn set_kernels<const I: usize, const W: usize, const K: usize, const D: usize>(
+    model: &mut mdn_core::Model<'_, I, W, K, D>,
+) {
+    model.set_kernel(mdn_cortex_m::dot_blocks);
+    #[cfg(feature = "int16")]
+    model.set_integer_kernel(mdn_cortex_m::INTEGER_KERNEL);
+}
 pub use instruction_counter::InstructionCounter;

@@ -87,11 +87,13 @@ pub(crate) unsafe fn init(
     let bytes: &'static [u8] = unsafe { core::slice::from_raw_parts(blob, blob_len) };
     #[allow(unused_mut, reason = "the kernel is set on bare metal only")]
     let mut validated = CModel::from_bytes(bytes)?;
-    // The assembly kernel on a Cortex-M4F (the portable one elsewhere on bare metal), as
+    // The assembly kernels on a Cortex-M4F (the portable ones elsewhere on bare metal), as
     // firmware-example does: a firmware that supplies one links no other. On a host,
     // mdn-core's own host kernel is faster.
     #[cfg(target_os = "none")]
     validated.set_kernel(mdn_cortex_m::dot_blocks);
+    #[cfg(all(target_os = "none", feature = "int16"))]
+    validated.set_integer_kernel(mdn_cortex_m::INTEGER_KERNEL);
     // SAFETY: as above, `state` is valid for a write of a `State`; the storage is plain
     // words, so overwriting it drops nothing. The check word is written last.
     unsafe {

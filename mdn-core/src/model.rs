@@ -183,6 +183,30 @@ impl<'a, const I: usize, const W: usize, const K: usize, const D: usize> Model<'
         self.ensemble.set_kernel(kernel);
     }
 
+    /// Sums integer layers (`int8-int16` and `int16-int16`, FORMAT.md section 5) with
+    /// `kernel` instead of mdn-core's portable [`INTEGER_KERNEL`](crate::kernel::INTEGER_KERNEL),
+    /// for every query of this model: for a target where a hand-written kernel saves
+    /// instructions, such as `mdn-cortex-m`'s for a Cortex-M4 (`smlad`). The kernel must
+    /// return what mdn-core's returns, bit for bit, for inputs within `-32767..=32767`
+    /// ([`IntegerKernel`](crate::kernel::IntegerKernel)); the device parity test is the
+    /// place to prove that. A model without integer layers never calls it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mdn_core::{HostModel, kernel::INTEGER_KERNEL};
+    /// # let bytes = mdn_core::doc_example_blob();
+    /// let mut model = HostModel::from_bytes(&bytes[..])?;
+    /// let before = model.log_prob(&[0.5], &[1.0])?;
+    /// model.set_integer_kernel(INTEGER_KERNEL);
+    /// assert_eq!(model.log_prob(&[0.5], &[1.0])?.to_bits(), before.to_bits());
+    /// # Ok::<(), mdn_core::Error>(())
+    /// ```
+    #[cfg(feature = "int16")]
+    pub fn set_integer_kernel(&mut self, kernel: crate::kernel::IntegerKernel) {
+        self.ensemble.set_integer_kernel(kernel);
+    }
+
     /// The model header: shapes, transforms, names.
     ///
     /// # Examples

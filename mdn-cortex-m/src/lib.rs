@@ -63,7 +63,12 @@
 
 use mdn_core::{ROW_BLOCK, kernel::Column};
 
+#[cfg(feature = "int16")]
+mod integer;
 pub mod soft_float;
+
+#[cfg(feature = "int16")]
+pub use integer::INTEGER_KERNEL;
 
 /// The kernel is written for blocks of exactly 8 rows: 16 sums in `s0`-`s15`.
 const _: () = assert!(ROW_BLOCK == 8, "the assembly keeps 2 x 8 sums in s0-s15");

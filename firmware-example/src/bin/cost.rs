@@ -65,7 +65,7 @@ fn stated_targets(header: &Header<'_>) -> [f32; OUTPUTS] {
 #[inline(never)]
 fn minimal_query() -> mdn_core::Result<f32> {
     let mut model = MinimalModel::from_bytes(black_box(&MODEL.0))?;
-    model.set_kernel(mdn_cortex_m::dot_blocks);
+    firmware_example::set_kernels(&mut model);
     let y = stated_targets(model.header());
     model.log_prob(black_box(&[STATED_FEATURE; INPUTS]), black_box(&y))
 }
@@ -100,7 +100,7 @@ fn instruction_counts(counter: InstructionCounter) -> ! {
         (log_p, per_query(ticks))
     };
     let (_, portable_instructions) = log_prob_instructions(&model);
-    model.set_kernel(mdn_cortex_m::dot_blocks);
+    firmware_example::set_kernels(&mut model);
     let (log_p, log_prob_instructions) = log_prob_instructions(&model);
 
     let (_, ticks) = counter.measure(|| {

@@ -114,7 +114,7 @@ fn main() -> ! {
         Ok(model) => model,
         Err(_) => exit(3),
     };
-    model.set_kernel(mdn_cortex_m::dot_blocks);
+    firmware_example::set_kernels(&mut model);
 
     let (Ok(unchanged), Ok(doubled)) = (stream(&model, 1, false), stream(&model, 2, true)) else {
         exit(3)

@@ -26,7 +26,7 @@ fn main() -> ! {
     // run time, so the compiler may not specialise on this one.
     let (x, y) = (black_box([0.3_f32; INPUTS]), black_box([-0.7_f32; OUTPUTS]));
     let query = AppModel::from_bytes(black_box(&MODEL.0)).and_then(|mut model| {
-        model.set_kernel(mdn_cortex_m::dot_blocks);
+        firmware_example::set_kernels(&mut model);
         model.log_prob(&x, &y)
     });
     match query {

@@ -195,7 +195,7 @@ fn main() -> ! {
     let mut checksum = 0_u32;
     if let Ok(mut model) = Model::<4, 64, 8, 2>::from_bytes(bytes) {
         if black_box(len) % 2 == 1 {
-            model.set_kernel(mdn_cortex_m::dot_blocks);
+            firmware_example::set_kernels(&mut model);
         }
         let x: [f32; 4] = black_box([0.0; 4]);
         let y: [f32; 2] = black_box([0.0; 2]);

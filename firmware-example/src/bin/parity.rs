@@ -6,11 +6,14 @@
 //! 1 on the first mismatch (logged with both outcomes), 2 for an invalid blob, 3 for an
 //! invalid vector file.
 //!
-//! Every vector is evaluated twice: with mdn-core's portable kernel and with
-//! `mdn-cortex-m`'s assembly one ([`mdn_core::Model::set_kernel`]). Before the sets, the two
-//! kernels' sums are compared directly on random columns with zeros of both signs,
-//! infinities, NaN and overflowing products, and slices of unequal lengths with poison past
-//! their ends (exit status 4 on a difference).
+//! Every vector is evaluated twice: with mdn-core's portable kernels and with
+//! `mdn-cortex-m`'s ([`mdn_core::Model::set_kernel`], and
+//! [`mdn_core::Model::set_integer_kernel`] for integer networks: assembly on the Cortex-M4F).
+//! Before the sets, the kernels' sums are compared directly: the dense layers' on random
+//! columns with zeros of both signs, infinities, NaN and overflowing products, the integer
+//! networks' on random weights of both widths and inputs across the `int16` range, both
+//! with slices of unequal lengths and poison past their ends (exit status 4 on a
+//! difference).
 //!
 //! A blob and vectors placed in the flash partition by QEMU's loader (see
 //! `firmware_example::partition`) are checked instead of the embedded sets: one binary,
@@ -24,7 +27,7 @@ use defmt::{error, info};
 use firmware_example::{exit, partition};
 use mdn_core::{
     Aligned, ROW_BLOCK,
-    kernel::{Column, DotBlocks},
+    kernel::{Column, DotBlocks, IntegerKernel},
     rand_core::Rng,
 };
 use mdn_tests::vectors::{MAX_OUTCOME, ParityModel, ParityRng, evaluate, outcomes_match, records};
@@ -38,10 +41,19 @@ struct ParitySet {
 
 include!(concat!(env!("OUT_DIR"), "/parity_sets.rs"));
 
-/// The kernels every vector goes through, with the names the log gives them.
-const KERNELS: [(&str, DotBlocks); 2] = [
-    ("mdn-core", mdn_core::kernel::dot_blocks),
-    ("mdn-cortex-m", mdn_cortex_m::dot_blocks),
+/// The kernels every vector goes through (the dense layers', the integer networks'), with
+/// the names the log gives them.
+const KERNELS: [(&str, DotBlocks, IntegerKernel); 2] = [
+    (
+        "mdn-core",
+        mdn_core::kernel::dot_blocks,
+        mdn_core::kernel::INTEGER_KERNEL,
+    ),
+    (
+        "mdn-cortex-m",
+        mdn_cortex_m::dot_blocks,
+        mdn_cortex_m::INTEGER_KERNEL,
+    ),
 ];
 
 #[entry]
@@ -49,6 +61,11 @@ fn main() -> ! {
     let cases = check_kernels();
     info!(
         "kernels: mdn-cortex-m gives mdn-core's sums in {=u32} cases",
+        cases
+    );
+    let cases = check_integer_kernels();
+    info!(
+        "integer kernels: mdn-cortex-m gives mdn-core's sums in {=u32} cases",
         cases
     );
     // A blob placed in the flash partition by QEMU's loader replaces the embedded sets.
@@ -144,6 +161,58 @@ fn check_kernels() -> u32 {
     cases
 }
 
+/// What the integer slices hold past their ends: a kernel that reads it changes its sums.
+const INTEGER_POISON: u32 = 0x7F7F_7F7F;
+
+/// Compares `mdn_cortex_m::INTEGER_KERNEL` with mdn-core's on random columns of both
+/// widths, every column count up to [`MAX_COLUMNS`], both halves of a block and every
+/// combination of [`SHORTFALLS`] for the columns and the input; inputs anywhere in
+/// `-32767..=32767` (one in eight at an end of the range or zero); returns the number of
+/// cases, or exits with status 4 on the first difference.
+fn check_integer_kernels() -> u32 {
+    let mut rng = ParityRng::new(2027);
+    let mut cases = 0_u32;
+    for columns in 0..=MAX_COLUMNS {
+        for [c, x] in SHORTFALLS
+            .iter()
+            .flat_map(|&c| SHORTFALLS.iter().map(move |&x| [c, x]))
+        {
+            let [c, x] = [c, x].map(|short| columns.saturating_sub(short));
+            let mut narrow = [[INTEGER_POISON; 2]; MAX_COLUMNS];
+            let mut wide = [[INTEGER_POISON; 4]; MAX_COLUMNS];
+            let mut input = [i32::MAX; MAX_COLUMNS];
+            narrow[..c].as_flattened_mut().fill_with(|| rng.next_u32());
+            wide[..c].as_flattened_mut().fill_with(|| rng.next_u32());
+            input[..x].fill_with(|| {
+                let word = rng.next_u32();
+                match word % 8 {
+                    0 => [32767, -32767, 0, 1][(word >> 3) as usize % 4],
+                    _ => (word >> 3) as i32 % 32768,
+                }
+            });
+            for half in 0..2 {
+                let expected = [
+                    (mdn_core::kernel::INTEGER_KERNEL.int8_int16)(&narrow[..c], &input[..x], half),
+                    (mdn_core::kernel::INTEGER_KERNEL.int16_int16)(&wide[..c], &input[..x], half),
+                ];
+                let actual = [
+                    (mdn_cortex_m::INTEGER_KERNEL.int8_int16)(&narrow[..c], &input[..x], half),
+                    (mdn_cortex_m::INTEGER_KERNEL.int16_int16)(&wide[..c], &input[..x], half),
+                ];
+                if expected != actual {
+                    error!(
+                        "integer kernels differ with {=usize} columns and {=usize} inputs, half {=usize}: mdn-core {}, mdn-cortex-m {}",
+                        c, x, half, expected, actual
+                    );
+                    exit(4)
+                }
+                cases += 1;
+            }
+        }
+    }
+    cases
+}
+
 /// A weight or input: mostly in `[-4, 4)` with a random mantissa; one in eight a signed
 /// zero, an infinity, NaN, a value whose products overflow, or a subnormal.
 fn value(rng: &mut ParityRng) -> f32 {
@@ -165,18 +234,24 @@ fn value(rng: &mut ParityRng) -> f32 {
 /// vectors, or exits on the first failure.
 fn check_set(name: &str, source: Source, vectors: &[u8]) -> u32 {
     let mut count = 0;
-    for &(kernel_name, kernel) in &KERNELS {
-        count = check_set_with(name, kernel_name, kernel, &source, vectors);
+    for &(kernel_name, kernel, integer_kernel) in &KERNELS {
+        count = check_set_with(
+            name,
+            kernel_name,
+            (kernel, integer_kernel),
+            &source,
+            vectors,
+        );
     }
     count
 }
 
-/// Evaluates every vector of one set with `kernel`; returns the count, or exits on the
+/// Evaluates every vector of one set with `kernels`; returns the count, or exits on the
 /// first failure.
 fn check_set_with(
     name: &str,
     kernel_name: &str,
-    kernel: DotBlocks,
+    (kernel, integer_kernel): (DotBlocks, IntegerKernel),
     source: &Source,
     vectors: &[u8],
 ) -> u32 {
@@ -192,6 +267,7 @@ fn check_set_with(
         }
     };
     model.set_kernel(kernel);
+    model.set_integer_kernel(integer_kernel);
     let records = match records(vectors) {
         Ok(records) => records,
         Err(e) => {

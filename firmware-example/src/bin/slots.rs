@@ -61,7 +61,7 @@ fn main() -> ! {
         error!("slots: the active blob does not fit");
         exit(4)
     };
-    model.set_kernel(mdn_cortex_m::dot_blocks);
+    firmware_example::set_kernels(&mut model);
     info!(
         "slots: active {=str}, sequence {=u32}, blob crc {=u32:#010x}",
         id.name(),

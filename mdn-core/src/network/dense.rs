@@ -299,6 +299,10 @@ pub(super) struct Kernel {
     pub(super) dot_blocks: DotBlocks,
     /// A host runs its own four-block kernel only for mdn-core's.
     pub(super) supplied: bool,
+    /// Integer layers' sums: mdn-core's, or one supplied with
+    /// [`crate::Model::set_integer_kernel`].
+    #[cfg(feature = "int16")]
+    pub(super) integer: crate::kernel::IntegerKernel,
 }
 
 impl Default for Kernel {
@@ -306,6 +310,8 @@ impl Default for Kernel {
         Self {
             dot_blocks,
             supplied: false,
+            #[cfg(feature = "int16")]
+            integer: crate::kernel::INTEGER_KERNEL,
         }
     }
 }

@@ -37,9 +37,15 @@ pub(super) fn quantize_input(scaled: &[f32], quantized: &mut [i32]) {
 /// `round(acc * factor)` clamped to `0 ..= 32767` (the relu and the `int16` range), where
 /// `factor` is the exact value of an `f32` (positive and finite: validation checked it),
 /// `m * 2^-shift` with `m` its 24-bit significand. Exact integer arithmetic, ties rounded
-/// up: `(acc * m + 2^(shift - 1)) >> shift` in `i64`, which holds it (`|acc * m| < 2^55`).
+/// up: `(acc * m + 2^(shift - 1)) >> shift` in `u64`, which holds it (`acc * m < 2^55`).
+/// A sum at or below 0 gives a product at or below 0, which rounds to at most 0: the relu's
+/// 0, without the product (a software routine on ARMv6-M).
 #[inline(always)]
 fn requantize(acc: i32, factor: u32) -> i32 {
+    let acc = match u32::try_from(acc) {
+        Ok(positive @ 1..) => positive,
+        _ => return 0,
+    };
     let exponent = ((factor >> 23) & 0xFF) as i32;
     let significand = match exponent {
         0 => factor & 0x7F_FFFF,
@@ -47,59 +53,35 @@ fn requantize(acc: i32, factor: u32) -> i32 {
     };
     // value = significand * 2^(max(exponent, 1) - 150)
     let shift = 150 - exponent.max(1);
-    let product = i64::from(acc) * i64::from(significand);
+    let product = u64::from(acc) * u64::from(significand);
     let rounded = match shift {
-        // A factor >= 2^23: any nonzero sum is out of range; only its sign matters.
-        ..=0 => product.signum() * i64::from(ACTIVATION_MAX),
-        // |product| < 2^55: the rounded quotient is 0.
+        // A factor >= 2^23: any nonzero product is out of range.
+        ..=0 => u64::from(product != 0) * ACTIVATION_MAX as u64,
+        // product < 2^55: the rounded quotient is 0.
         63.. => 0,
         // `(product + 2^(shift-1)) >> shift`, without a 64-bit shift of a variable one
         // (a software routine on ARMv6-M): equal, as flooring twice floors once.
         _ => ((product >> (shift - 1)) + 1) >> 1,
     };
-    rounded.clamp(0, i64::from(ACTIVATION_MAX)) as i32
-}
-
-/// The sums of four rows of a block over its `columns` (word `half` of each pair: rows
-/// 0-3 or 4-7, one byte a row, little-endian) and `input`, in wrapping `i32` arithmetic.
-#[inline(always)]
-fn four_sums(columns: &[[u32; 2]], input: &[i32], half: usize) -> [i32; 4] {
-    let [mut s0, mut s1, mut s2, mut s3] = [0_i32; 4];
-    for (pair, &a) in columns.iter().zip(input) {
-        let w = u32::from_le(if half == 0 { pair[0] } else { pair[1] });
-        // Each byte sign-extended: on ARMv6-M one `sxtb`, or a shift pair.
-        s0 = s0.wrapping_add(i32::from(w as i8).wrapping_mul(a));
-        s1 = s1.wrapping_add(i32::from((w >> 8) as i8).wrapping_mul(a));
-        s2 = s2.wrapping_add(i32::from((w >> 16) as i8).wrapping_mul(a));
-        s3 = s3.wrapping_add(((w as i32) >> 24).wrapping_mul(a));
-    }
-    [s0, s1, s2, s3]
-}
-
-/// [`four_sums`] for 16-bit weights: words `2 half` and `2 half + 1` of each column, two
-/// rows a word.
-#[inline(always)]
-fn four_sums_wide(columns: &[[u32; 4]], input: &[i32], half: usize) -> [i32; 4] {
-    let [mut s0, mut s1, mut s2, mut s3] = [0_i32; 4];
-    for (column, &a) in columns.iter().zip(input) {
-        let (low, high) = match half {
-            0 => (column[0], column[1]),
-            _ => (column[2], column[3]),
-        };
-        let (low, high) = (u32::from_le(low), u32::from_le(high));
-        s0 = s0.wrapping_add(i32::from(low as i16).wrapping_mul(a));
-        s1 = s1.wrapping_add(((low as i32) >> 16).wrapping_mul(a));
-        s2 = s2.wrapping_add(i32::from(high as i16).wrapping_mul(a));
-        s3 = s3.wrapping_add(((high as i32) >> 16).wrapping_mul(a));
-    }
-    [s0, s1, s2, s3]
+    rounded.min(ACTIVATION_MAX as u64) as i32
 }
 
 /// The integer an `f32` bias word holds, as Rust's `value as i32` gives it (toward zero,
-/// saturating; the word is finite: validation checked it), from the bits: on ARMv6-M the
-/// conversion and its range checks are four software float calls a row.
+/// saturating; the word is finite: validation checked it). With a hardware FPU
+/// (`target_abi = "eabihf"`: one `vcvt`) that conversion itself; elsewhere from the bits,
+/// since on ARMv6-M the conversion and its range checks are four software float calls a row
+/// (the unit tests check the two agree on every class of value).
 #[inline(always)]
 fn f32_to_i32(bits: u32) -> i32 {
+    if cfg!(target_abi = "eabihf") {
+        return f32::from_bits(bits) as i32;
+    }
+    f32_bits_to_i32(bits)
+}
+
+/// [`f32_to_i32`] from the bits, with integer operations only.
+#[inline(always)]
+fn f32_bits_to_i32(bits: u32) -> i32 {
     let exponent = ((bits >> 23) & 0xFF) as i32;
     let significand = (bits & 0x7F_FFFF) | 0x80_0000;
     // value = significand * 2^(exponent - 150)
@@ -122,10 +104,10 @@ impl Dense<'_> {
     /// an `f32` holding an integer ([`f32_to_i32`]); then `finish(row, acc, factor word)` for
     /// each row that exists.
     ///
-    /// Four rows at a time, each column's four weights one word (a block's 8 rows take two
-    /// words a column): on ARMv6-M the four sums, the word, the input and the pointers fit
-    /// the eight low registers, so nothing spills in the loop (with eight rows a pass,
-    /// every multiply-add also stored and reloaded a sum).
+    /// Four rows at a time, through the layer's integer kernel
+    /// ([`IntegerKernel`](crate::kernel::IntegerKernel): mdn-core's portable
+    /// [`four_sums`](crate::kernel::four_sums), or one supplied with
+    /// [`Model::set_integer_kernel`](crate::Model::set_integer_kernel)).
     #[inline(always)]
     fn integer_sums(&self, input: &[i32], mut finish: impl FnMut(usize, i32, u32)) {
         let n = self.fan_in;
@@ -144,8 +126,12 @@ impl Dense<'_> {
         for block in self.weights.chunks_exact(n.saturating_mul(column_words)) {
             for half in 0..2 {
                 let sums = match wide {
-                    true => four_sums_wide(block.as_chunks::<4>().0, input, half),
-                    false => four_sums(block.as_chunks::<2>().0, input, half),
+                    true => {
+                        (self.kernel.integer.int16_int16)(block.as_chunks::<4>().0, input, half)
+                    }
+                    false => {
+                        (self.kernel.integer.int8_int16)(block.as_chunks::<2>().0, input, half)
+                    }
                 };
                 for (sum, (r, bias, factor)) in sums.iter().zip(rows.by_ref()) {
                     finish(r, bias.wrapping_add(*sum), factor);
@@ -246,10 +232,10 @@ mod tests {
             f32::from_bits(state as u32)
         });
         for value in special.into_iter().chain(swept).filter(|v| v.is_finite()) {
-            assert_eq!(f32_to_i32(value.to_bits()), value as i32, "{value:e}");
+            assert_eq!(f32_bits_to_i32(value.to_bits()), value as i32, "{value:e}");
         }
         // -2^31 is exact, one step below saturates.
-        assert_eq!(f32_to_i32((-2_147_483_648.0_f32).to_bits()), i32::MIN);
+        assert_eq!(f32_bits_to_i32((-2_147_483_648.0_f32).to_bits()), i32::MIN);
     }
 
     #[test]

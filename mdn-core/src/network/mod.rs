@@ -154,10 +154,14 @@ impl<'a> Ensemble<'a> {
 
     /// Evaluates the dense layers with `kernel` from now on.
     pub(crate) fn set_kernel(&mut self, kernel: DotBlocks) {
-        self.kernel = Kernel {
-            dot_blocks: kernel,
-            supplied: true,
-        };
+        self.kernel.dot_blocks = kernel;
+        self.kernel.supplied = true;
+    }
+
+    /// Evaluates integer layers with `kernel` from now on.
+    #[cfg(feature = "int16")]
+    pub(crate) fn set_integer_kernel(&mut self, kernel: crate::kernel::IntegerKernel) {
+        self.kernel.integer = kernel;
     }
 
     /// The networks in blob order.

@@ -84,6 +84,7 @@ fn kernels_give_the_plain_loop_bits() {
                 kernel: Kernel {
                     dot_blocks,
                     supplied: true,
+                    ..Kernel::default()
                 },
                 ..dense
             };

@@ -9,14 +9,15 @@ use super::{Core, Evaluator};
 
 impl Evaluator {
     /// Instructions a packed weight's multiply-add costs beyond an `f32` one's, for `f16`,
-    /// `int8` and integer layers: measured once, not fitted (the calibration models are
-    /// `f32`), on the 1-32-32 K = 5 model stored as `f16` and as `int8` throughout, and as
-    /// the integer network of `mdn quantize --activations int16` (int8, int8, 16-bit
-    /// heads), against the same model in `f32` (BENCHMARKS.md, "Compact weights"): the
-    /// conversion of each weight to `f32` (mdn-core's portable loop for packed layers on
-    /// every core; on ARMv6-M the integer-to-float conversion is a software routine); for
-    /// an integer network, which runs no float kernel (its products are not counted as
-    /// `f32` ones), the whole cost of a multiply-add, its rows' requantization included.
+    /// `int8` and integer layers: measured, not fitted (the calibration models are `f32`),
+    /// on the 1-32-32 K = 5 model stored as `f16` and as `int8` throughout, and as the
+    /// integer network of `mdn quantize --activations int16` (int8, int8, 16-bit heads),
+    /// against the same model in `f32` (BENCHMARKS.md, "Compact weights"): the conversion of
+    /// each weight to `f32` (mdn-core's portable loop for packed layers on every core; on
+    /// ARMv6-M the integer-to-float conversion is a software routine); for an integer
+    /// network, which runs no float kernel (its products are not counted as `f32` ones), the
+    /// whole cost of a multiply-add (on the Cortex-M4F `mdn-cortex-m`'s `smlad` kernel, or
+    /// mdn-core's portable one).
     ///
     /// # Examples
     ///
@@ -27,27 +28,32 @@ impl Evaluator {
     /// assert!(Evaluator::CortexM0.packed_conversion()[2] < 20.0);
     /// ```
     pub const fn packed_conversion(self) -> [f64; 3] {
-        // Integer (with `integer_row_cost`): fitted to QEMU's counts of the 1-32-32 K = 5
-        // integer network (13,276 and 69,924 instructions, 1,568 products and 80 rows) and,
-        // on the Cortex-M4F, the parity set's integer ensemble (12,858, 608 and 80),
-        // measured 2026-12-07.
+        // Measured 2026-12-07 with ARMv6-M's `aeabi-float` (QEMU, `cost`, the stated
+        // input). f16 and int8: (the packed model's count - the f32 model's prediction) /
+        // products, on the 1-32-32 model (ARMv6-M: 211,405 and 294,103 against 185,586).
+        // Integer, with `integer_row_cost`: on the Cortex-M4F the two counts of the 1-32-32
+        // integer network (10,173: 1,568 products, 80 rows) and the parity set's integer
+        // ensemble (11,215: 608, 80) solved for both; the portable kernel's products from
+        // the 1-32-32 count with mdn-core's kernel (11,446). On ARMv6-M the products fitted
+        // to the two 1-32-32 integer networks of `figures` and the parity set (51,733 and
+        // 58,141) with the rows' cost from a profile.
         match self {
-            Evaluator::CortexM4F => [11.38, 4.13, 2.39],
-            Evaluator::CortexM4FPortable => [10.25, 3.0, 2.39],
-            Evaluator::CortexM0 => [17.0, 71.9, 12.0],
+            Evaluator::CortexM4F => [11.38, 4.13, 0.894],
+            Evaluator::CortexM4FPortable => [10.25, 3.0, 1.70],
+            Evaluator::CortexM0 => [16.47, 69.31, 10.6],
         }
     }
 
     /// Instructions an integer layer's row costs beyond its multiply-adds
     /// ([`Evaluator::packed_conversion`]'s third figure): its bias, requantization or
-    /// conversion to `f32`, the loop around its sums. On the Cortex-M4F measured once with
-    /// the per-product figure, from two integer networks of different shapes (the 1-32-32
-    /// K = 5 model and the parity set's 3-16-8 K = 3 D = 2 ensemble of two networks: two
-    /// counts, two unknowns). On ARMv6-M the rows' cost is read off a QEMU single-step
-    /// profile of the 1-32-32 model (about 100 instructions a row), the products' fitted to
-    /// its count: the ensemble's count there is dominated by its mixture's software float
-    /// (172,085 instructions, 15 % of them in the network), which the calibration, fitted on
-    /// `f32` networks, predicts 42 % low; BENCHMARKS.md, "Compact weights", has the figures.
+    /// conversion to `f32`, the loop around its sums. On the Cortex-M4F solved with the
+    /// per-product figure from two integer networks of different shapes (the 1-32-32 K = 5
+    /// model and the parity set's 3-16-8 K = 3 D = 2 ensemble of two networks: two counts,
+    /// two unknowns). On ARMv6-M read off a QEMU single-step profile of the 1-32-32 model
+    /// (8,295 instructions for its 80 rows: the requantization's 64-bit product in
+    /// `__aeabi_lmul` where a sum is positive, the heads' conversion to `f32`): there the
+    /// ensemble's count is dominated by its mixture's software float, which the
+    /// calibration, fitted on `f32` networks, predicts low (BENCHMARKS.md, "Cost model").
     ///
     /// # Examples
     ///
@@ -57,8 +63,8 @@ impl Evaluator {
     /// ```
     pub const fn integer_row_cost(self) -> f64 {
         match self {
-            Evaluator::CortexM4F | Evaluator::CortexM4FPortable => 76.6,
-            Evaluator::CortexM0 => 100.0,
+            Evaluator::CortexM4F | Evaluator::CortexM4FPortable => 66.98,
+            Evaluator::CortexM0 => 103.7,
         }
     }
 }

@@ -6,7 +6,7 @@ use std::{fmt::Write as _, fs, path::Path, process::Command};
 use anyhow::{Context, Result, bail};
 use mdn_benches::{DEVICE_CASES, STORAGE_CASES};
 use mdn_tests::generate::PARITY_MODELS;
-use mdn_tests::qemu::{self, ARMV6M, CORTEX_M4F, CostReport, Machine};
+use mdn_tests::qemu::{self, ARMV6M, ARMV6M_COMPILER_BUILTINS, CORTEX_M4F, CostReport, Machine};
 
 use crate::{
     cost_model::{Checked, cost_model_section},
@@ -108,21 +108,27 @@ pub(crate) fn device_section(root: &Path) -> Result<String> {
     let mut soft = String::from(
         "## Device without an FPU: ARMv6-M code in QEMU\n\n\
          The same firmware built for `thumbv6m-none-eabi` (the code of a Cortex-M0/M0+: every \
-         `f32` operation is a compiler-builtins routine) and run on QEMU `mps2-an385`, a \
-         Cortex-M3 with `mps2-an386`'s memory map and SysTick (ARMv6-M is a subset of \
-         ARMv7-M, so the instructions counted are those a Cortex-M0 would execute). Same \
-         models, capacities and method as above (without an FPU, `mdn-cortex-m`'s kernel is \
-         mdn-core's portable one); the device parity test proves these builds \
-         compute the host's bits too. Where the time goes (QEMU single-stepping one 1-32-32 \
-         query, measured once, not rewritten by this command): compiler-builtins' software \
-         `f32` addition (`__addsf3`) 41 % and multiplication (`__mulsf3`) 33 %, plus 12 % in \
-         the 64-bit product the multiplication needs (ARMv6-M has no 32 x 32 -> 64 \
-         multiply) and 9 % in their `__aeabi_*` entry points, leading-zero counts, division \
-         and comparisons; mdn-core's own code (loops, libm's functions around their float \
-         operations) about 6 %. A faster correctly rounded software multiply-add would give \
-         the same bits and would be the lever there.\n\n\
+         `f32` operation a software routine) and run on QEMU `mps2-an385`, a Cortex-M3 with \
+         `mps2-an386`'s memory map and SysTick (ARMv6-M is a subset of ARMv7-M, so the \
+         instructions counted are those a Cortex-M0 would execute). Same models, capacities \
+         and method as above (without an FPU, `mdn-cortex-m`'s dense kernel is mdn-core's \
+         portable one), built with `firmware-example`'s `aeabi-float`: `f32` addition, \
+         subtraction and multiplication by `mdn-cortex-m`'s Thumb-1 routines \
+         (`mdn_cortex_m::soft_float`, correctly rounded: compiler-builtins' bits, compared on \
+         10 million operand pairs in QEMU), division, comparisons and conversions by \
+         compiler-builtins'. The last column is the same query with compiler-builtins' \
+         routines throughout, a firmware without the feature; the device parity test proves \
+         both compute the host's bits. Where the time goes (QEMU single-stepping one 1-32-32 \
+         `f32` query with compiler-builtins' routines, measured once, not rewritten by this \
+         command): software `f32` addition (`__addsf3`) 41 % and multiplication \
+         (`__mulsf3`) 33 %, plus 12 % in the 64-bit product the multiplication needs \
+         (ARMv6-M has no 32 x 32 -> 64 multiply) and 9 % in their `__aeabi_*` entry points, \
+         leading-zero counts, division and comparisons. `mdn-cortex-m`'s routines take an \
+         addition from about 55 instructions to about 36 and a multiplication from about 74 \
+         (with its `__aeabi_lmul`) to about 25 (four 16 x 16 products).\n\n\
          | model | flash (B) | RAM total (B) | instructions per log p(y\\|x) (QEMU) | x the \
-         Cortex-M4F | validation (instructions) |\n|---|---|---|---|---|---|\n",
+         Cortex-M4F | validation (instructions) | with compiler-builtins' floats |\n\
+         |---|---|---|---|---|---|---|\n",
     );
     let mut checked = Vec::new();
     for case in DEVICE_CASES.iter().chain(&STORAGE_CASES) {
@@ -147,15 +153,22 @@ pub(crate) fn device_section(root: &Path) -> Result<String> {
             m4f.cost.validate
         )?;
         let v6m = footprint(&firmware, &ARMV6M, &model, case.capacities)?;
+        let builtins = qemu::measure_cost(
+            &ARMV6M_COMPILER_BUILTINS,
+            &firmware,
+            &model,
+            case.capacities,
+        )?;
         writeln!(
             soft,
-            "| {} | {} | {} | {} | {:.1} | {} |",
+            "| {} | {} | {} | {} | {:.1} | {} | {} |",
             case.label,
             v6m.flash,
             v6m.ram(),
             v6m.cost.log_prob,
             v6m.cost.log_prob as f64 / m4f.cost.log_prob.max(1) as f64,
-            v6m.cost.validate
+            v6m.cost.validate,
+            builtins.log_prob
         )?;
         checked.push(Checked {
             label: case.label.to_owned(),
