@@ -5,7 +5,7 @@
 //! values, so a writer that rounded silently would change the model it was given.
 
 /// Bits of binary16's exponent field.
-#[cfg(any(feature = "f16", feature = "int8", test))]
+#[cfg(any(feature = "f16", test))]
 const EXPONENT: u16 = 0x7C00;
 
 /// `2^-24`, the value of binary16's least subnormal: exact in `f32`.
@@ -32,7 +32,7 @@ pub(crate) fn widen(h: u16) -> f32 {
 
 /// Whether bits `h` hold a finite binary16 value.
 #[inline]
-#[cfg(any(feature = "f16", feature = "int8", test))]
+#[cfg(any(feature = "f16", test))]
 pub(crate) const fn is_finite(h: u16) -> bool {
     h & EXPONENT != EXPONENT
 }

@@ -1,15 +1,21 @@
 //! # mdn-cortex-m
 //!
-//! Assembly for Cortex-M cores that gives mdn-core's bits in fewer instructions: a
-//! dense-layer kernel for cores with an FPU and the hard-float ABI ([`dot_blocks`], with the
-//! bits of mdn-core's portable kernel), and [`soft_float`], `f32` addition, subtraction and
-//! multiplication for ARMv6-M cores without one (Cortex-M0/M0+), correctly rounded as
-//! compiler-builtins' routines are, which the cargo feature `aeabi-float` puts in their
-//! place for the whole firmware (see [`soft_float`]: 1.7 times fewer instructions for an
-//! `f32` 1-32-32 query, 1.3 times for an integer network). It is written
-//! for, and tested on, the Cortex-M4F (`thumbv7em-none-eabihf`, in QEMU `mps2-an386`); it
-//! uses only instructions and registers that the FPUs of the Cortex-M7 and Cortex-M33 have
-//! too (`thumbv8m.main-none-eabihf` builds), where it has not been run.
+//! Assembly for Cortex-M cores that gives mdn-core's bits in fewer instructions:
+//!
+//! - [`dot_blocks`], the dense layers' kernel for cores with an FPU and the hard-float ABI,
+//!   with the bits of mdn-core's portable kernel. Written for, and tested on, the Cortex-M4F
+//!   (`thumbv7em-none-eabihf`, in QEMU `mps2-an386`); it uses only instructions and
+//!   registers that the FPUs of the Cortex-M7 and Cortex-M33 have too
+//!   (`thumbv8m.main-none-eabihf` builds), where it has not been run.
+//! - `INTEGER_KERNEL` (feature `int16`), an integer network's sums with the DSP extension's
+//!   `smlad` on ARMv7E-M (`thumbv7em-*`: Cortex-M4, M7), with the bits of mdn-core's
+//!   [`INTEGER_KERNEL`](mdn_core::kernel::INTEGER_KERNEL):
+//!   `model.set_integer_kernel(mdn_cortex_m::INTEGER_KERNEL)`.
+//! - [`soft_float`], `f32` addition, subtraction and multiplication for ARMv6-M cores
+//!   without an FPU (Cortex-M0/M0+), correctly rounded as compiler-builtins' routines are,
+//!   which the cargo feature `aeabi-float` puts in their place for the whole firmware: 1.7
+//!   times fewer instructions for an `f32` 1-32-32 query, 1.4 times for an integer network
+//!   (the repository's BENCHMARKS.md).
 //!
 //! ```
 //! # let bytes = mdn_core::doc_example_blob();
@@ -54,9 +60,16 @@
 //! kernel also replaces mdn-core's faster four-block one
 //! ([`Model::set_kernel`](mdn_core::Model::set_kernel)).
 //!
-//! `unsafe` is confined to the one `asm!` block, after the slice lengths it reads have been
-//! checked, and to [`soft_float`]'s three calls of its routines, which take and return
-//! values only.
+//! The integer kernel's assembly is compiled for `thumbv7em-*` (the DSP extension);
+//! elsewhere `INTEGER_KERNEL` is mdn-core's. The software floats' assembly is compiled for
+//! `thumbv6m-*`; elsewhere [`soft_float`]'s functions are the language's operators.
+//!
+//! `unsafe` is confined to the one `asm!` block and the integer kernel's two calls of its
+//! routines, each after the slice lengths they read have been checked, and to
+//! [`soft_float`]'s three calls of its routines, which take and return values only. The
+//! integer kernel is tested like the dense one: `parity` compares it with mdn-core's on
+//! random columns of both widths, both halves of a block, inputs across the `int16` range
+//! and slices of unequal lengths, and runs every parity vector through it.
 
 #![no_std]
 #![deny(missing_docs)]

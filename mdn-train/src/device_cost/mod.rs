@@ -151,7 +151,10 @@ pub enum Evaluator {
     CortexM4F,
     /// Cortex-M4F with mdn-core's portable kernel.
     CortexM4FPortable,
-    /// ARMv6-M, where `mdn-cortex-m`'s kernel is mdn-core's.
+    /// ARMv6-M, where `mdn-cortex-m`'s kernel is mdn-core's, in a firmware with
+    /// `mdn-cortex-m`'s `aeabi-float` (its `f32` addition, subtraction and multiplication in
+    /// place of compiler-builtins'; without it an `f32` network's query takes about 1.7
+    /// times as many instructions: BENCHMARKS.md, "Device without an FPU").
     CortexM0,
 }
 
