@@ -4,7 +4,7 @@
 //! libm's `expf`, `logf`, `tanhf` and `log1pf` (0.2.16, the release mdn-core pins) branch on
 //! the bits of their argument: a tiny argument returns at once, a large one needs a range
 //! reduction, `tanhf` of a saturated argument skips `expm1f`. On a Cortex-M4F the branches
-//! of `tanhf` cost from 28 to 110 instructions, on ARMv6-M from 120 to 4,300, so a query's
+//! of `tanhf` cost from 28 to 110 instructions, on ARMv6-M from 108 to 2,800, so a query's
 //! count depends on where its arguments fall. [`Branch::of`] classifies an argument by
 //! libm's own thresholds (the constants below are its, bit for bit); the cost model charges
 //! each branch what `firmware-example`'s `libm_cost` measured for it.

@@ -46,7 +46,7 @@ pub(crate) fn cost_model_section(checked: &[Checked]) -> Result<String> {
          the Cortex-M4F ({:.1} % for a model left out of the fit), {:.1} % ({:.1} %) with \
          the portable kernel, {:.1} % ({:.1} %) on ARMv6-M.\n\n\
          What a query costs depends on the values it meets: libm's branches differ several \
-         times over (`tanhf` 28 to 110 instructions on the Cortex-M4F, 120 to 4,300 on \
+         times over (`tanhf` 28 to 110 instructions on the Cortex-M4F, 108 to 2,800 on \
          ARMv6-M), an nnelu sigma above 1 skips its `expf`, a ReLU zero makes a software \
          multiply-add cheap. `predict_at` reads them off a replay of the query on the host \
          (the check below, at the stated input: every feature 0.3, every target -0.7, or 0.7 \
