@@ -51,9 +51,12 @@ for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
     cargo build -p mdn-core --target "$target" --features defmt
     cargo build -p mdn-core --target "$target" --no-default-features
 done
-# The host build compiles mdn-cortex-m's portable fallback, not its assembly.
+# The host build compiles mdn-cortex-m's portable fallback, not its assembly: the dense
+# kernel (FPU targets), the integer kernel (`int16`, thumbv7em) and the software floats
+# (`aeabi-float`, thumbv6m).
 for target in thumbv6m-none-eabi thumbv7em-none-eabihf thumbv8m.main-none-eabihf; do
     cargo clippy -p mdn-cortex-m --target "$target" -- -D warnings
+    cargo clippy -p mdn-cortex-m --target "$target" --features int16,aeabi-float -- -D warnings
 done
 # mdn-update: no_std A/B slots on both cores, with and without defmt, and with its signature
 # verification (ed25519-dalek): checked and linted, not built (the firmware's `slots` and
