@@ -15,10 +15,12 @@
 //! use mdn_cortex_m as _; // links the `aeabi-float` routines
 //! ```
 //!
-//! The repository's BENCHMARKS.md has the instructions a query saves; the
-//! device parity test compares the two implementations on millions of operands in QEMU
-//! (`firmware-example`'s `parity`) and runs every parity vector through a firmware
-//! built with the feature.
+//! An addition takes about 36 instructions instead of about 55, a multiplication about 25
+//! instead of about 74; a 1-32-32 K = 5 query 186,310 instead of 318,955 with `f32`
+//! weights, 51,733 instead of 66,893 as an integer network (the repository's
+//! BENCHMARKS.md). The device parity test compares the two implementations on 10 million
+//! operand pairs in QEMU (`firmware-example`'s `soft_float`, built without the feature)
+//! and runs every parity vector through a firmware built with it.
 //!
 //! On every other target the functions here are the language's own operators.
 
