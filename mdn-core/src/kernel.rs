@@ -18,8 +18,8 @@
 //! parity run of its own (`firmware-example`'s `parity` shows how).
 //!
 //! Integer networks (FORMAT.md section 5, "Integer networks"; cargo feature `int16`) sum
-//! exactly, in wrapping `i32` arithmetic, four rows at a time: [`four_sums`] and
-//! [`four_sums_wide`] are mdn-core's [`IntegerKernel`], and a target can supply its own
+//! exactly, in wrapping `i32` arithmetic, a block of rows at a time: [`block_sums`] and
+//! [`block_sums_wide`] are mdn-core's [`IntegerKernel`], and a target can supply its own
 //! with [`Model::set_integer_kernel`](crate::Model::set_integer_kernel) (`mdn-cortex-m`'s
 //! uses the Cortex-M4's `smlad`).
 
@@ -148,14 +148,14 @@ fn mac_column(acc: &mut [f32; ROW_BLOCK], column: &Column, x: f32) {
     }
 }
 
-/// An integer network's kernel ([`four_sums`]'s signature): the wrapping `i32` sums of
-/// four rows of a block with `input`, over the block's `columns` (`columns[i]` holds input
-/// `i`'s weights for the block's [`ROW_BLOCK`] rows); `half` 0 for rows 0-3, 1 for rows 4-7.
-/// Only the first `min(columns.len(), input.len())` inputs count.
+/// An integer network's kernel ([`block_sums`]'s signature): the wrapping `i32` sums of
+/// the [`ROW_BLOCK`] rows of a block with `input`, over the block's `columns`
+/// (`columns[i]` holds input `i`'s weights for the block's rows). Only the first
+/// `min(columns.len(), input.len())` inputs count.
 #[cfg(feature = "int16")]
-pub type FourSums<C> = fn(columns: &[C], input: &[i32], half: usize) -> [i32; 4];
+pub type BlockSums<C> = fn(columns: &[C], input: &[i32]) -> [i32; ROW_BLOCK];
 
-/// The kernel of integer networks: one [`FourSums`] for each integer storage. A kernel
+/// The kernel of integer networks: one [`BlockSums`] for each integer storage. A kernel
 /// must return exactly what mdn-core's ([`INTEGER_KERNEL`]) returns for inputs within
 /// `-32767..=32767`, the only ones mdn-core passes (the quantized input and the `int16`
 /// activations, FORMAT.md section 5); outside that range it may differ.
@@ -164,20 +164,21 @@ pub type FourSums<C> = fn(columns: &[C], input: &[i32], half: usize) -> [i32; 4]
 ///
 /// ```
 /// use mdn_core::kernel::{INTEGER_KERNEL, IntegerKernel};
-/// // Rows 0-3 of a block of `int8` weights: (1, -1, 2, -2) for both inputs.
+/// // A block of `int8` weights: rows 0-3 (1, -1, 2, -2), rows 4-7 zero, for both inputs.
 /// let column = [u32::from_le_bytes([1, 0xFF, 2, 0xFE]).to_le(), 0];
 /// let kernel: IntegerKernel = INTEGER_KERNEL;
-/// assert_eq!((kernel.int8_int16)(&[column, column], &[10, 5], 0), [15, -15, 30, -30]);
+/// let sums = (kernel.int8_int16)(&[column, column], &[10, 5]);
+/// assert_eq!(sums, [15, -15, 30, -30, 0, 0, 0, 0]);
 /// ```
 #[cfg(feature = "int16")]
 #[derive(Debug, Clone, Copy)]
 pub struct IntegerKernel {
     /// For `int8-int16` layers: a column is two words, rows 0-3 and rows 4-7, one
-    /// little-endian byte a row ([`four_sums`]).
-    pub int8_int16: FourSums<[u32; 2]>,
+    /// little-endian byte a row ([`block_sums`]).
+    pub int8_int16: BlockSums<[u32; 2]>,
     /// For `int16-int16` layers (the heads): a column is four words, rows 0-1, 2-3, 4-5 and
-    /// 6-7, one little-endian halfword a row ([`four_sums_wide`]).
-    pub int16_int16: FourSums<[u32; 4]>,
+    /// 6-7, one little-endian halfword a row ([`block_sums_wide`]).
+    pub int16_int16: BlockSums<[u32; 4]>,
 }
 
 /// mdn-core's portable [`IntegerKernel`], and the reference for any other.
@@ -187,34 +188,42 @@ pub struct IntegerKernel {
 /// See [`IntegerKernel`].
 #[cfg(feature = "int16")]
 pub const INTEGER_KERNEL: IntegerKernel = IntegerKernel {
-    int8_int16: four_sums,
-    int16_int16: four_sums_wide,
+    int8_int16: block_sums,
+    int16_int16: block_sums_wide,
 };
 
-/// The wrapping `i32` sums of four rows of an `int8-int16` block over its `columns`
-/// (word `half` of each pair: rows 0-3 or 4-7, one byte a row, little-endian) and `input`:
-/// mdn-core's [`IntegerKernel`] for `int8` weights.
+/// The wrapping `i32` sums of the rows of an `int8-int16` block over its `columns` (two
+/// words each: rows 0-3 and 4-7, one byte a row, little-endian) and `input`: mdn-core's
+/// [`IntegerKernel`] for `int8` weights.
 ///
-/// Four rows a call: on ARMv6-M the four sums, the word, the input and the pointers fit the
+/// Four rows a pass: on ARMv6-M the four sums, the word, the input and the pointers fit the
 /// eight low registers, so nothing spills in the loop (with eight rows a pass, every
 /// multiply-add also stored and reloaded a sum).
 ///
 /// # Examples
 ///
 /// ```
-/// use mdn_core::kernel::four_sums;
-/// // Rows 4-7 (the second word) of two columns: weights (3, 0, -128, 127) and all 1.
+/// use mdn_core::kernel::block_sums;
+/// // Two columns: rows 4-7 with weights (3, 0, -128, 127) and all 1, rows 0-3 zero.
 /// let columns = [
 ///     [0, u32::from_le_bytes([3, 0, 0x80, 0x7F]).to_le()],
 ///     [0, u32::from_le_bytes([1; 4]).to_le()],
 /// ];
-/// assert_eq!(four_sums(&columns, &[2, -1], 1), [5, -1, -257, 253]);
+/// assert_eq!(block_sums(&columns, &[2, -1]), [0, 0, 0, 0, 5, -1, -257, 253]);
 /// ```
 #[cfg(feature = "int16")]
-pub fn four_sums(columns: &[[u32; 2]], input: &[i32], half: usize) -> [i32; 4] {
+pub fn block_sums(columns: &[[u32; 2]], input: &[i32]) -> [i32; ROW_BLOCK] {
+    let [a, b] = [0, 1].map(|half| four_sums(columns.iter().map(|pair| pair[half]), input));
+    [a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]]
+}
+
+/// Four rows' sums of `int8` weights, one word a column (one byte a row).
+#[cfg(feature = "int16")]
+#[inline(always)]
+fn four_sums(words: impl Iterator<Item = u32>, input: &[i32]) -> [i32; 4] {
     let [mut s0, mut s1, mut s2, mut s3] = [0_i32; 4];
-    for (pair, &a) in columns.iter().zip(input) {
-        let w = u32::from_le(if half == 0 { pair[0] } else { pair[1] });
+    for (w, &a) in words.zip(input) {
+        let w = u32::from_le(w);
         // Each byte sign-extended: on ARMv6-M one `sxtb`, or a shift pair.
         s0 = s0.wrapping_add(i32::from(w as i8).wrapping_mul(a));
         s1 = s1.wrapping_add(i32::from((w >> 8) as i8).wrapping_mul(a));
@@ -224,26 +233,31 @@ pub fn four_sums(columns: &[[u32; 2]], input: &[i32], half: usize) -> [i32; 4] {
     [s0, s1, s2, s3]
 }
 
-/// [`four_sums`] for 16-bit weights (`int16-int16` blocks): words `2 half` and
-/// `2 half + 1` of each column, two rows a word.
+/// [`block_sums`] for 16-bit weights (`int16-int16` blocks): four words a column, two rows
+/// a word.
 ///
 /// # Examples
 ///
 /// ```
-/// use mdn_core::kernel::four_sums_wide;
-/// // Rows 0-3 of one column: weights (1000, -1000, 0, 32767).
+/// use mdn_core::kernel::block_sums_wide;
+/// // Rows 0-3 of one column: weights (1000, -1000, 0, 32767); rows 4-7 zero.
 /// let pack = |low: i16, high: i16| (u32::from(low as u16) | u32::from(high as u16) << 16).to_le();
 /// let column = [pack(1000, -1000), pack(0, 32767), 0, 0];
-/// assert_eq!(four_sums_wide(&[column], &[3], 0), [3000, -3000, 0, 98301]);
+/// assert_eq!(block_sums_wide(&[column], &[3]), [3000, -3000, 0, 98301, 0, 0, 0, 0]);
 /// ```
 #[cfg(feature = "int16")]
-pub fn four_sums_wide(columns: &[[u32; 4]], input: &[i32], half: usize) -> [i32; 4] {
+pub fn block_sums_wide(columns: &[[u32; 4]], input: &[i32]) -> [i32; ROW_BLOCK] {
+    let [a, b] =
+        [0, 2].map(|first| four_sums_wide(columns.iter().map(|c| (c[first], c[first + 1])), input));
+    [a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]]
+}
+
+/// Four rows' sums of 16-bit weights, two words a column (two rows a word).
+#[cfg(feature = "int16")]
+#[inline(always)]
+fn four_sums_wide(words: impl Iterator<Item = (u32, u32)>, input: &[i32]) -> [i32; 4] {
     let [mut s0, mut s1, mut s2, mut s3] = [0_i32; 4];
-    for (column, &a) in columns.iter().zip(input) {
-        let (low, high) = match half {
-            0 => (column[0], column[1]),
-            _ => (column[2], column[3]),
-        };
+    for ((low, high), &a) in words.zip(input) {
         let (low, high) = (u32::from_le(low), u32::from_le(high));
         s0 = s0.wrapping_add(i32::from(low as i16).wrapping_mul(a));
         s1 = s1.wrapping_add(((low as i32) >> 16).wrapping_mul(a));

@@ -1,4 +1,4 @@
-//! The integer networks' kernel for ARMv7E-M (`integer_sums.s`): four rows' sums with
+//! The integer networks' kernel for ARMv7E-M (`integer_sums.s`): a block's sums with
 //! `smlad`, two 16 x 16 multiply-adds an instruction, bit for bit those of mdn-core's
 //! [`INTEGER_KERNEL`](mdn_core::kernel::INTEGER_KERNEL).
 
@@ -16,73 +16,65 @@ use mdn_core::kernel::IntegerKernel;
 /// use mdn_core::kernel::INTEGER_KERNEL;
 /// let column = [u32::from_le_bytes([1, 0xFF, 2, 0xFE]).to_le(); 2];
 /// let (columns, input) = ([column; 3], [300, -7, 32767]);
-/// for half in 0..2 {
-///     assert_eq!(
-///         (mdn_cortex_m::INTEGER_KERNEL.int8_int16)(&columns, &input, half),
-///         (INTEGER_KERNEL.int8_int16)(&columns, &input, half),
-///     );
-/// }
+/// assert_eq!(
+///     (mdn_cortex_m::INTEGER_KERNEL.int8_int16)(&columns, &input),
+///     (INTEGER_KERNEL.int8_int16)(&columns, &input),
+/// );
 /// ```
 pub const INTEGER_KERNEL: IntegerKernel = IntegerKernel {
-    int8_int16: four_sums,
-    int16_int16: four_sums_wide,
+    int8_int16: block_sums,
+    int16_int16: block_sums_wide,
 };
 
 #[cfg(not(armv7em))]
-use mdn_core::kernel::{four_sums, four_sums_wide};
+use mdn_core::kernel::{block_sums, block_sums_wide};
+
+#[cfg(armv7em)]
+use core::mem::MaybeUninit;
 
 #[cfg(armv7em)]
 core::arch::global_asm!(include_str!("integer_sums.s"), options(raw));
 
 #[cfg(armv7em)]
 unsafe extern "C" {
-    fn mdn_four_sums_i8(words: *const u32, input: *const i32, n: usize, out: *mut [i32; 4]);
-    fn mdn_four_sums_i16(words: *const u32, input: *const i32, n: usize, out: *mut [i32; 4]);
+    fn mdn_block_sums_i8(columns: *const u32, input: *const i32, n: usize, out: *mut i32);
+    fn mdn_block_sums_i16(columns: *const u32, input: *const i32, n: usize, out: *mut i32);
 }
 
-/// [`mdn_core::kernel::four_sums`] in assembly.
+/// [`mdn_core::kernel::block_sums`] in assembly.
 #[cfg(armv7em)]
 #[inline(never)]
-fn four_sums(columns: &[[u32; 2]], input: &[i32], half: usize) -> [i32; 4] {
+fn block_sums(columns: &[[u32; 2]], input: &[i32]) -> [i32; 8] {
     let n = columns.len().min(input.len());
-    let mut out = [0_i32; 4];
-    // Word `half` of the first column: rows 0-3 (0) or 4-7 (1), as mdn-core reads them.
-    let first = usize::from(half != 0);
-    // SAFETY: the assembly reads the words at `first + 2 i` (i < n) of `columns`, the
-    // largest `2 n - 1 < 2 columns.len()`, and `n <= input.len()` inputs, all `u32`/`i32`
+    // Written whole by the assembly (two `stm` of four words): zeroing it first would cost
+    // eight stores a block.
+    let mut out = MaybeUninit::<[i32; 8]>::uninit();
+    // SAFETY: the assembly reads the words `2 i` and `2 i + 1` (i < n) of `columns`, all
+    // within its `2 columns.len()` words, and `n <= input.len()` inputs, all `u32`/`i32`
     // and so 4-byte aligned as its `ldr`/`ldrd` need; with `n = 0` it reads nothing. It
-    // writes the four sums to `out` and nothing else, restores every callee-saved register
-    // it uses (AAPCS), and its stack use is its own frame.
+    // writes all eight sums to `out` (so it is initialised afterwards) and nothing else,
+    // restores every callee-saved register it uses (AAPCS), and its stack use is its own
+    // frame.
     unsafe {
-        mdn_four_sums_i8(
-            columns.as_flattened().as_ptr().wrapping_add(first),
-            input.as_ptr(),
-            n,
-            &mut out,
-        );
+        let columns = columns.as_flattened().as_ptr();
+        mdn_block_sums_i8(columns, input.as_ptr(), n, out.as_mut_ptr().cast());
+        out.assume_init()
     }
-    out
 }
 
-/// [`mdn_core::kernel::four_sums_wide`] in assembly.
+/// [`mdn_core::kernel::block_sums_wide`] in assembly.
 #[cfg(armv7em)]
 #[inline(never)]
-fn four_sums_wide(columns: &[[u32; 4]], input: &[i32], half: usize) -> [i32; 4] {
+fn block_sums_wide(columns: &[[u32; 4]], input: &[i32]) -> [i32; 8] {
     let n = columns.len().min(input.len());
-    let mut out = [0_i32; 4];
-    // Words `2 half` and `2 half + 1` of each column.
-    let first = if half == 0 { 0 } else { 2 };
-    // SAFETY: the assembly reads the words at `first + 4 i` and `first + 4 i + 1`
-    // (i < n) of `columns`, the largest `4 n - 1 < 4 columns.len()`, and `n <=
-    // input.len()` inputs, 4-byte aligned as `ldrd` needs; with `n = 0` nothing. It writes
-    // `out` only, restores the callee-saved registers it uses, and uses only its own frame.
+    let mut out = MaybeUninit::<[i32; 8]>::uninit();
+    // SAFETY: the assembly reads the words `4 i` to `4 i + 3` (i < n) of `columns`, within
+    // its `4 columns.len()` words, and `n <= input.len()` inputs, 4-byte aligned as `ldrd`
+    // needs; with `n = 0` nothing. It writes all of `out` and nothing else, restores the
+    // callee-saved registers it uses, and uses only its own frame.
     unsafe {
-        mdn_four_sums_i16(
-            columns.as_flattened().as_ptr().wrapping_add(first),
-            input.as_ptr(),
-            n,
-            &mut out,
-        );
+        let columns = columns.as_flattened().as_ptr();
+        mdn_block_sums_i16(columns, input.as_ptr(), n, out.as_mut_ptr().cast());
+        out.assume_init()
     }
-    out
 }

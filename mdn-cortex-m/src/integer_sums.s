@@ -1,33 +1,45 @@
 @ An integer network's sums for ARMv7E-M (Cortex-M4, M7: the DSP extension's `smlad`, two
 @ 16 x 16 multiply-adds in one instruction), with the bits of mdn-core's portable
-@ `kernel::four_sums` and `kernel::four_sums_wide`: four rows' wrapping `i32` sums of
-@ `weight * input` over a block's columns. The products are exact (`int16` inputs, `int8`
+@ `kernel::block_sums` and `kernel::block_sums_wide`: a block's eight rows' wrapping `i32`
+@ sums of `weight * input` over its columns. The products are exact (`int16` inputs, `int8`
 @ or 16-bit weights) and `smlad` adds them with wrapping, as the portable loop does, so the
-@ order of the additions does not matter. Two columns a step: their inputs packed into one
-@ register as halfwords, each row's two weights packed likewise, one `smlad` a row; an odd
-@ last column alone, with `mla` on the whole input.
+@ order of the additions does not matter. Four rows a pass (rows 0-3, then 4-7), two
+@ columns a step: their inputs packed into one register as halfwords, each row's two
+@ weights packed likewise, one `smlad` a row; an odd last column alone, with `mla` on the
+@ whole input.
 @
-@ void mdn_four_sums_i8(const u32 *words, const i32 *input, usize n, i32 out[4])
-@ void mdn_four_sums_i16(const u32 *words, const i32 *input, usize n, i32 out[4])
+@ void mdn_block_sums_i8(const u32 *columns, const i32 *input, usize n, i32 out[8])
+@ void mdn_block_sums_i16(const u32 *columns, const i32 *input, usize n, i32 out[8])
 @
-@ `words`: the first column's word(s) of the four rows (int8: one word, four rows' bytes,
-@ columns 8 bytes apart; 16-bit: two words, two rows' halfwords each, columns 16 bytes
-@ apart); `n` columns and `n` inputs are read. Every input must be within the `i16` range
-@ (the halfword packing keeps its low 16 bits).
+@ `columns`: the block's first column (int8: two words, rows 0-3 and 4-7, a byte a row;
+@ 16-bit: four words, two rows' halfwords each); `n` columns and `n` inputs are read. Every
+@ input must be within the `i16` range (the halfword packing keeps its low 16 bits).
 @
-@ Registers: r0 the column pointer, r1 the input pointer, r2 `n`, r3 the pairs left (`out`
-@ saved on the stack), r4-r7 the four sums, r8-r12 and lr the step's words and packings.
+@ Each entry saves r0-r3 on its stack and runs its pass twice (`bl`), the second time from
+@ the columns' next word(s) into `out + 16`. A pass: r0 the column pointer, r1 the input
+@ pointer, r2 `n`, r3 the pairs left (`out` saved on the stack), r4-r7 the four sums,
+@ r8-r12 and lr the step's words and packings.
 
     .syntax unified
     .thumb
 
-    .section .text.mdn_four_sums_i8, "ax", %progbits
+    .section .text.mdn_block_sums_i8, "ax", %progbits
     .balign 4
-    .global mdn_four_sums_i8
-    .type mdn_four_sums_i8, %function
+    .global mdn_block_sums_i8
+    .type mdn_block_sums_i8, %function
     .thumb_func
-mdn_four_sums_i8:
-    push {r3-r11, lr}
+mdn_block_sums_i8:
+    push {r0-r12, lr}
+    bl .Lpass_i8
+    ldm sp, {r0-r3}
+    adds r0, r0, #4                 @ rows 4-7: each column's second word
+    adds r3, r3, #16
+    bl .Lpass_i8
+    add sp, sp, #16
+    pop {r4-r12, pc}
+    .thumb_func
+.Lpass_i8:
+    push {r3, lr}
     movs r4, #0
     movs r5, #0
     movs r6, #0
@@ -66,16 +78,26 @@ mdn_four_sums_i8:
     mla r7, r11, r10, r7
 3:  ldr r3, [sp]
     stm r3, {r4-r7}
-    pop {r3-r11, pc}
-    .size mdn_four_sums_i8, . - mdn_four_sums_i8
+    pop {r3, pc}
+    .size mdn_block_sums_i8, . - mdn_block_sums_i8
 
-    .section .text.mdn_four_sums_i16, "ax", %progbits
+    .section .text.mdn_block_sums_i16, "ax", %progbits
     .balign 4
-    .global mdn_four_sums_i16
-    .type mdn_four_sums_i16, %function
+    .global mdn_block_sums_i16
+    .type mdn_block_sums_i16, %function
     .thumb_func
-mdn_four_sums_i16:
-    push {r3-r11, lr}
+mdn_block_sums_i16:
+    push {r0-r12, lr}
+    bl .Lpass_i16
+    ldm sp, {r0-r3}
+    adds r0, r0, #8                 @ rows 4-7: each column's third and fourth words
+    adds r3, r3, #16
+    bl .Lpass_i16
+    add sp, sp, #16
+    pop {r4-r12, pc}
+    .thumb_func
+.Lpass_i16:
+    push {r3, lr}
     movs r4, #0
     movs r5, #0
     movs r6, #0
@@ -111,5 +133,5 @@ mdn_four_sums_i16:
     mla r7, r11, r10, r7
 3:  ldr r3, [sp]
     stm r3, {r4-r7}
-    pop {r3-r11, pc}
-    .size mdn_four_sums_i16, . - mdn_four_sums_i16
+    pop {r3, pc}
+    .size mdn_block_sums_i16, . - mdn_block_sums_i16

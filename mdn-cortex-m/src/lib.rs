@@ -68,7 +68,7 @@
 //! routines, each after the slice lengths they read have been checked, and to
 //! [`soft_float`]'s three calls of its routines, which take and return values only. The
 //! integer kernel is tested like the dense one: `parity` compares it with mdn-core's on
-//! random columns of both widths, both halves of a block, inputs across the `int16` range
+//! random blocks of both widths, inputs across the `int16` range
 //! and slices of unequal lengths, and runs every parity vector through it.
 
 #![no_std]

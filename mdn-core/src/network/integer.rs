@@ -53,17 +53,26 @@ fn requantize(acc: i32, factor: u32) -> i32 {
     };
     // value = significand * 2^(max(exponent, 1) - 150)
     let shift = 150 - exponent.max(1);
-    let product = u64::from(acc) * u64::from(significand);
-    let rounded = match shift {
+    // `q = floor(acc m / 2^(shift - 1))`, then `(q + 1) >> 1`: equal to
+    // `(acc m + 2^(shift - 1)) >> shift`, as flooring twice floors once.
+    let q = match shift {
         // A factor >= 2^23: any nonzero product is out of range.
-        ..=0 => u64::from(product != 0) * ACTIVATION_MAX as u64,
-        // product < 2^55: the rounded quotient is 0.
-        63.. => 0,
-        // `(product + 2^(shift-1)) >> shift`, without a 64-bit shift of a variable one
-        // (a software routine on ARMv6-M): equal, as flooring twice floors once.
-        _ => ((product >> (shift - 1)) + 1) >> 1,
+        ..=0 => return if significand == 0 { 0 } else { ACTIVATION_MAX },
+        // The usual factors (below about 2^-1): the high word of `(2 acc) (2^8 m)`, which
+        // is `floor(acc m / 2^23)`, shifted by 32 bits at most.
+        24..=55 => {
+            let high = (u64::from(acc << 1) * u64::from(significand << 8)) >> 32;
+            (high as u32) >> (shift - 24)
+        }
+        // acc m < 2^55: the rounded quotient is 0.
+        56.. => 0,
+        _ => {
+            let q = (u64::from(acc) * u64::from(significand)) >> (shift - 1);
+            q.min(u64::from(u32::MAX)) as u32
+        }
     };
-    rounded.min(ACTIVATION_MAX as u64) as i32
+    // q >= 65535 rounds to 32768 or more: the clamp.
+    ((q.min(2 * ACTIVATION_MAX as u32) + 1) >> 1) as i32
 }
 
 /// The integer an `f32` bias word holds, as Rust's `value as i32` gives it (toward zero,
@@ -104,9 +113,9 @@ impl Dense<'_> {
     /// an `f32` holding an integer ([`f32_to_i32`]); then `finish(row, acc, factor word)` for
     /// each row that exists.
     ///
-    /// Four rows at a time, through the layer's integer kernel
+    /// A block of rows at a time, through the layer's integer kernel
     /// ([`IntegerKernel`](crate::kernel::IntegerKernel): mdn-core's portable
-    /// [`four_sums`](crate::kernel::four_sums), or one supplied with
+    /// [`block_sums`](crate::kernel::block_sums), or one supplied with
     /// [`Model::set_integer_kernel`](crate::Model::set_integer_kernel)).
     #[inline(always)]
     fn integer_sums(&self, input: &[i32], mut finish: impl FnMut(usize, i32, u32)) {
@@ -124,18 +133,12 @@ impl Dense<'_> {
         let wide = self.storage == Storage::Int16Int16;
         let column_words = if wide { 4 } else { 2 };
         for block in self.weights.chunks_exact(n.saturating_mul(column_words)) {
-            for half in 0..2 {
-                let sums = match wide {
-                    true => {
-                        (self.kernel.integer.int16_int16)(block.as_chunks::<4>().0, input, half)
-                    }
-                    false => {
-                        (self.kernel.integer.int8_int16)(block.as_chunks::<2>().0, input, half)
-                    }
-                };
-                for (sum, (r, bias, factor)) in sums.iter().zip(rows.by_ref()) {
-                    finish(r, bias.wrapping_add(*sum), factor);
-                }
+            let sums = match wide {
+                true => (self.kernel.integer.int16_int16)(block.as_chunks::<4>().0, input),
+                false => (self.kernel.integer.int8_int16)(block.as_chunks::<2>().0, input),
+            };
+            for (sum, (r, bias, factor)) in sums.iter().zip(rows.by_ref()) {
+                finish(r, bias.wrapping_add(*sum), factor);
             }
         }
     }
