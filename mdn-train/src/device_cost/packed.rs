@@ -32,15 +32,15 @@ impl Evaluator {
         // input). f16 and int8: (the packed model's count - the f32 model's prediction) /
         // products, on the 1-32-32 model (ARMv6-M: 211,405 and 294,103 against 185,586).
         // Integer, with `integer_row_cost`: on the Cortex-M4F the two counts of the 1-32-32
-        // integer network (10,173: 1,568 products, 80 rows) and the parity set's integer
-        // ensemble (11,215: 608, 80) solved for both; the portable kernel's products from
-        // the 1-32-32 count with mdn-core's kernel (11,446). On ARMv6-M the products fitted
-        // to the two 1-32-32 integer networks of `figures` and the parity set (51,733 and
-        // 58,141) with the rows' cost from a profile.
+        // integer network (9,221: 1,568 products, 80 rows) and the parity set's integer
+        // ensemble (10,460: 608, 80) solved for both; the portable kernel's products from
+        // the 1-32-32 count with mdn-core's kernel (10,660). On ARMv6-M the products fitted
+        // to the two 1-32-32 integer networks of `figures` and the parity set (50,014 and
+        // 56,338) with the rows' cost from a profile.
         match self {
-            Evaluator::CortexM4F => [11.38, 4.13, 0.894],
-            Evaluator::CortexM4FPortable => [10.25, 3.0, 1.70],
-            Evaluator::CortexM0 => [16.47, 69.31, 10.6],
+            Evaluator::CortexM4F => [11.38, 4.13, 0.689],
+            Evaluator::CortexM4FPortable => [10.25, 3.0, 1.607],
+            Evaluator::CortexM0 => [16.47, 69.31, 10.2],
         }
     }
 
@@ -50,7 +50,7 @@ impl Evaluator {
     /// per-product figure from two integer networks of different shapes (the 1-32-32 K = 5
     /// model and the parity set's 3-16-8 K = 3 D = 2 ensemble of two networks: two counts,
     /// two unknowns). On ARMv6-M read off a QEMU single-step profile of the 1-32-32 model
-    /// (8,295 instructions for its 80 rows: the requantization's 64-bit product in
+    /// (7,172 instructions for its 80 rows: the requantization's 64-bit product in
     /// `__aeabi_lmul` where a sum is positive, the heads' conversion to `f32`): there the
     /// ensemble's count is dominated by its mixture's software float, which the
     /// calibration, fitted on `f32` networks, predicts low (BENCHMARKS.md, "Cost model").
@@ -63,8 +63,8 @@ impl Evaluator {
     /// ```
     pub const fn integer_row_cost(self) -> f64 {
         match self {
-            Evaluator::CortexM4F | Evaluator::CortexM4FPortable => 66.98,
-            Evaluator::CortexM0 => 103.7,
+            Evaluator::CortexM4F | Evaluator::CortexM4FPortable => 59.10,
+            Evaluator::CortexM0 => 89.65,
         }
     }
 }
