@@ -14,7 +14,7 @@
 //! - [`soft_float`], `f32` addition, subtraction and multiplication for ARMv6-M cores
 //!   without an FPU (Cortex-M0/M0+), correctly rounded as compiler-builtins' routines are,
 //!   which the cargo feature `aeabi-float` puts in their place for the whole firmware: 1.7
-//!   times fewer instructions for an `f32` 1-32-32 query, 1.4 times for an integer network
+//!   times fewer instructions for an `f32` 1-32-32 query, 1.3 times for an integer network
 //!   (the repository's BENCHMARKS.md).
 //!
 //! ```

@@ -17,7 +17,7 @@
 //!
 //! An addition takes about 36 instructions instead of about 55, a multiplication about 25
 //! instead of about 74; a 1-32-32 K = 5 query 186,310 instead of 318,955 with `f32`
-//! weights, 51,733 instead of 66,893 as an integer network (the repository's
+//! weights, 50,014 instead of 65,173 as an integer network (the repository's
 //! BENCHMARKS.md). The device parity test compares the two implementations on 10 million
 //! operand pairs in QEMU (`firmware-example`'s `soft_float`, built without the feature)
 //! and runs every parity vector through a firmware built with it.
