@@ -108,6 +108,8 @@ step "firmware: clippy and builds (QEMU and board variants)"
     MDN_PUBLIC_KEY=$lint_key cargo clippy --release --bins --features signature,signature-cost -- -D warnings
     rm -f "$lint_key"
     cargo build --release
+    # The size profile (`minimal` for flash-constrained parts), with packed weights.
+    cargo build --profile size --bin minimal --features f16,int8
     # The parity firmware: every model kind (tanh, f16 and int8 weights).
     cargo build --release --features tanh,f16,int8,int16
     # Its own target dir: the QEMU binaries stay at target/thumbv7em-none-eabihf/release.

@@ -43,9 +43,7 @@ pub struct Machine {
 
 impl Machine {
     /// `cargo build --release --target <this machine's target>` in the firmware crate at
-    /// `firmware`, with the machine's [`Machine::features`], the firmware's own target
-    /// directory (where [`Machine::release_elf`] looks) and linker arguments: an inherited `CARGO_TARGET_DIR`, `RUSTFLAGS` or
-    /// `CARGO_ENCODED_RUSTFLAGS` is dropped. Add `--bin` and environment as needed.
+    /// `firmware`: [`Machine::build`] with the `release` profile.
     ///
     /// # Examples
     ///
@@ -55,16 +53,36 @@ impl Machine {
     ///
     /// let build = CORTEX_M4F.release_build(Path::new("firmware-example"));
     /// let args: Vec<_> = build.get_args().collect();
-    /// assert_eq!(args, ["build", "--release", "--target", "thumbv7em-none-eabihf"]);
+    /// assert_eq!(args, ["build", "--profile", "release", "--target", "thumbv7em-none-eabihf"]);
     /// let build = ARMV6M.release_build(Path::new("firmware-example"));
-    /// let args: Vec<_> = build.get_args().skip(4).collect();
+    /// let args: Vec<_> = build.get_args().skip(5).collect();
     /// assert_eq!(args, ["--features", "aeabi-float"]);
     /// ```
     pub fn release_build(&self, firmware: &Path) -> Command {
+        self.build(firmware, "release")
+    }
+
+    /// `cargo build --profile <profile> --target <this machine's target>` in the firmware
+    /// crate at `firmware`, with the machine's [`Machine::features`], the firmware's own
+    /// target directory (where [`Machine::elf`] looks) and linker arguments: an inherited
+    /// `CARGO_TARGET_DIR`, `RUSTFLAGS` or `CARGO_ENCODED_RUSTFLAGS` is dropped. Add `--bin`
+    /// and environment as needed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use mdn_tests::qemu::CORTEX_M4F;
+    ///
+    /// let build = CORTEX_M4F.build(Path::new("firmware-example"), "size");
+    /// let args: Vec<_> = build.get_args().take(3).collect();
+    /// assert_eq!(args, ["build", "--profile", "size"]);
+    /// ```
+    pub fn build(&self, firmware: &Path, profile: &str) -> Command {
         let mut build = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
         build
             .current_dir(firmware)
-            .args(["build", "--release", "--target", self.target])
+            .args(["build", "--profile", profile, "--target", self.target])
             .args(self.feature_args())
             .env_remove("CARGO_TARGET_DIR")
             .env_remove("RUSTFLAGS")
@@ -96,10 +114,27 @@ impl Machine {
     /// );
     /// ```
     pub fn release_elf(&self, firmware: &Path, bin: &str) -> PathBuf {
+        self.elf(firmware, "release", bin)
+    }
+
+    /// The ELF of firmware binary `bin` built with `profile` (see [`Machine::build`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use mdn_tests::qemu::CORTEX_M4F;
+    ///
+    /// assert_eq!(
+    ///     CORTEX_M4F.elf(Path::new("firmware-example"), "size", "minimal"),
+    ///     Path::new("firmware-example/target/thumbv7em-none-eabihf/size/minimal")
+    /// );
+    /// ```
+    pub fn elf(&self, firmware: &Path, profile: &str, bin: &str) -> PathBuf {
         firmware
             .join("target")
             .join(self.target)
-            .join("release")
+            .join(profile)
             .join(bin)
     }
 }
@@ -293,9 +328,37 @@ pub fn measure_cost(
     model: &Path,
     capacities: [usize; 4],
 ) -> io::Result<CostReport> {
+    measure_cost_with_profile(machine, firmware, model, capacities, "release")
+}
+
+/// [`measure_cost`] with the firmware built with `profile` (see [`Machine::build`]).
+///
+/// # Errors
+///
+/// As [`measure_cost`].
+///
+/// # Examples
+///
+/// ```no_run
+/// use std::path::Path;
+/// use mdn_tests::qemu::{self, CORTEX_M4F};
+///
+/// let firmware = Path::new("firmware-example");
+/// let model = firmware.join("models/minimal.mdn");
+/// let report = qemu::measure_cost_with_profile(&CORTEX_M4F, firmware, &model, [1, 32, 5, 1], "size")?;
+/// assert!(report.log_prob > 5565);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn measure_cost_with_profile(
+    machine: &Machine,
+    firmware: &Path,
+    model: &Path,
+    capacities: [usize; 4],
+    profile: &str,
+) -> io::Result<CostReport> {
     let capacities = capacities.map(|c| c.to_string()).join(",");
     let status = machine
-        .release_build(firmware)
+        .build(firmware, profile)
         .args([
             "--quiet",
             "--bin",
@@ -313,7 +376,7 @@ pub fn measure_cost(
             machine.name
         )));
     }
-    let log = run_counted(machine, &machine.release_elf(firmware, "cost"))?;
+    let log = run_counted(machine, &machine.elf(firmware, profile, "cost"))?;
     CostReport::parse(&log)
         .ok_or_else(|| io::Error::other(format!("no cost figures in the log:\n{log}")))
 }

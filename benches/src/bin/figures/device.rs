@@ -45,7 +45,18 @@ pub(crate) fn footprint(
     model: &Path,
     capacities: [usize; 4],
 ) -> Result<Footprint> {
-    let mut build = machine.release_build(firmware);
+    footprint_with_profile(firmware, machine, model, capacities, "release")
+}
+
+/// [`footprint`] with the firmware built with the cargo `profile`.
+fn footprint_with_profile(
+    firmware: &Path,
+    machine: &Machine,
+    model: &Path,
+    capacities: [usize; 4],
+    profile: &str,
+) -> Result<Footprint> {
+    let mut build = machine.build(firmware, profile);
     build
         .args(["--quiet", "--bin", "minimal"])
         .args(["--features", &qemu::features_for(model)?])
@@ -56,7 +67,7 @@ pub(crate) fn footprint(
         );
     run(&mut build)?;
     let size =
-        output(Command::new("arm-none-eabi-size").arg(machine.release_elf(firmware, "minimal")))?;
+        output(Command::new("arm-none-eabi-size").arg(machine.elf(firmware, profile, "minimal")))?;
     let numbers: Vec<u64> = size
         .lines()
         .nth(1)
@@ -68,7 +79,7 @@ pub(crate) fn footprint(
     let [text_size, data, bss] = numbers[..] else {
         bail!("unexpected arm-none-eabi-size output: {size}");
     };
-    let cost = qemu::measure_cost(machine, firmware, model, capacities)?;
+    let cost = qemu::measure_cost_with_profile(machine, firmware, model, capacities, profile)?;
     Ok(Footprint {
         flash: text_size + data,
         static_ram: data + bss,
@@ -193,6 +204,7 @@ pub(crate) fn device_section(root: &Path) -> Result<String> {
             m0,
         });
     }
+    text.push_str(&size_profile_section(&firmware, &models)?);
     text.push_str(
         "\nPublished, for comparison (1-16-16-1 int8 network, nRF52840; the papers' own \
          builds):\n\n| runtime | flash (KB) | RAM (KB) |\n|---|---|---|\n",
@@ -207,6 +219,37 @@ pub(crate) fn device_section(root: &Path) -> Result<String> {
     // Leave the default firmware builds in place.
     for machine in [CORTEX_M4F, ARMV6M] {
         run(machine.release_build(&firmware).arg("--quiet"))?;
+    }
+    Ok(text)
+}
+
+/// The 1-32-32 model in `f32`, with the int8 plan and int8 everywhere, built with the
+/// firmware's `size` profile (everything at opt-level "s") on the Cortex-M4F.
+fn size_profile_section(firmware: &Path, models: &Path) -> Result<String> {
+    let mut text = String::from(
+        "\nThe same `minimal` built with `firmware-example`'s `size` profile (`cargo build \
+         --profile size`: mdn-core, libm and mdn-cortex-m at opt-level \"s\" too), for parts \
+         whose flash matters more than their instructions; the same bits:\n\n\
+         | model | flash (B) | RAM total (B) | instructions per log p(y\\|x) (QEMU) |\n\
+         |---|---|---|---|\n",
+    );
+    // Each under a name of its own: the storage cases share their spec's name.
+    for (i, case) in [&DEVICE_CASES[1], &STORAGE_CASES[1], &STORAGE_CASES[2]]
+        .into_iter()
+        .enumerate()
+    {
+        let model = models.join(format!("size-profile-{i}.mdn"));
+        fs::write(&model, mdn_tests::generate::generated_blob(&case.spec))?;
+        eprintln!("figures: size profile for {}", case.label);
+        let size = footprint_with_profile(firmware, &CORTEX_M4F, &model, case.capacities, "size")?;
+        writeln!(
+            text,
+            "| {} | {} | {} | {} |",
+            case.label,
+            size.flash,
+            size.ram(),
+            size.cost.log_prob
+        )?;
     }
     Ok(text)
 }
