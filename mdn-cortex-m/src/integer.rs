@@ -35,6 +35,12 @@ use core::mem::MaybeUninit;
 #[cfg(armv7em)]
 core::arch::global_asm!(include_str!("integer_sums.s"), options(raw));
 
+/// The assembly's signature: `n` columns of `W` words from `columns`, `n` inputs, the
+/// eight sums written to `out`.
+#[cfg(armv7em)]
+type Routine =
+    unsafe extern "C" fn(columns: *const u32, input: *const i32, n: usize, out: *mut i32);
+
 #[cfg(armv7em)]
 unsafe extern "C" {
     fn mdn_block_sums_i8(columns: *const u32, input: *const i32, n: usize, out: *mut i32);
@@ -45,36 +51,34 @@ unsafe extern "C" {
 #[cfg(armv7em)]
 #[inline(never)]
 fn block_sums(columns: &[[u32; 2]], input: &[i32]) -> [i32; 8] {
-    let n = columns.len().min(input.len());
-    // Written whole by the assembly (two `stm` of four words): zeroing it first would cost
-    // eight stores a block.
-    let mut out = MaybeUninit::<[i32; 8]>::uninit();
-    // SAFETY: the assembly reads the words `2 i` and `2 i + 1` (i < n) of `columns`, all
-    // within its `2 columns.len()` words, and `n <= input.len()` inputs, all `u32`/`i32`
-    // and so 4-byte aligned as its `ldr`/`ldrd` need; with `n = 0` it reads nothing. It
-    // writes all eight sums to `out` (so it is initialised afterwards) and nothing else,
-    // restores every callee-saved register it uses (AAPCS), and its stack use is its own
-    // frame.
-    unsafe {
-        let columns = columns.as_flattened().as_ptr();
-        mdn_block_sums_i8(columns, input.as_ptr(), n, out.as_mut_ptr().cast());
-        out.assume_init()
-    }
+    run(mdn_block_sums_i8, columns, input)
 }
 
 /// [`mdn_core::kernel::block_sums_wide`] in assembly.
 #[cfg(armv7em)]
 #[inline(never)]
 fn block_sums_wide(columns: &[[u32; 4]], input: &[i32]) -> [i32; 8] {
+    run(mdn_block_sums_i16, columns, input)
+}
+
+/// Calls `routine` on the first `min(columns.len(), input.len())` columns and inputs.
+#[cfg(armv7em)]
+#[inline(always)]
+fn run<const W: usize>(routine: Routine, columns: &[[u32; W]], input: &[i32]) -> [i32; 8] {
     let n = columns.len().min(input.len());
+    // Written whole by the assembly (two `stm` of four words): zeroing it first would cost
+    // eight stores a block.
     let mut out = MaybeUninit::<[i32; 8]>::uninit();
-    // SAFETY: the assembly reads the words `4 i` to `4 i + 3` (i < n) of `columns`, within
-    // its `4 columns.len()` words, and `n <= input.len()` inputs, 4-byte aligned as `ldrd`
-    // needs; with `n = 0` nothing. It writes all of `out` and nothing else, restores the
-    // callee-saved registers it uses, and uses only its own frame.
+    // SAFETY: `routine` is `mdn_block_sums_i8` for `W = 2` or `mdn_block_sums_i16` for
+    // `W = 4` (integer_sums.s), which read the `W` words of each of the first `n` columns,
+    // all within the `W columns.len()` words of `columns`, and `n <= input.len()` inputs,
+    // all `u32`/`i32` and so 4-byte aligned as their `ldr`/`ldrd` need; with `n = 0` they
+    // read nothing. They write all eight sums to `out` (so it is initialised afterwards)
+    // and nothing else, restore every callee-saved register they use (AAPCS), and use only
+    // their own stack frame.
     unsafe {
         let columns = columns.as_flattened().as_ptr();
-        mdn_block_sums_i16(columns, input.as_ptr(), n, out.as_mut_ptr().cast());
+        routine(columns, input.as_ptr(), n, out.as_mut_ptr().cast());
         out.assume_init()
     }
 }

@@ -23,28 +23,46 @@
     .syntax unified
     .thumb
 
-    .section .text.mdn_block_sums_i8, "ax", %progbits
+@ An entry: both passes of `pass`, the second from `second` bytes into each column.
+    .macro block_entry name, pass, second
+    .section .text.\name, "ax", %progbits
     .balign 4
-    .global mdn_block_sums_i8
-    .type mdn_block_sums_i8, %function
+    .global \name
+    .type \name, %function
     .thumb_func
-mdn_block_sums_i8:
+\name:
     push {r0-r12, lr}
-    bl .Lpass_i8
+    bl \pass
     ldm sp, {r0-r3}
-    adds r0, r0, #4                 @ rows 4-7: each column's second word
+    adds r0, r0, #\second           @ rows 4-7
     adds r3, r3, #16
-    bl .Lpass_i8
+    bl \pass
     add sp, sp, #16
     pop {r4-r12, pc}
-    .thumb_func
-.Lpass_i8:
+    .endm
+
+@ A pass's start: `out` saved, the four sums zeroed, r3 the pairs of columns (Z set when
+@ there is none).
+    .macro pass_start
     push {r3, lr}
     movs r4, #0
     movs r5, #0
     movs r6, #0
     movs r7, #0
     lsrs r3, r2, #1
+    .endm
+
+@ A pass's end: the four sums stored to `out`.
+    .macro pass_end
+    ldr r3, [sp]
+    stm r3, {r4-r7}
+    pop {r3, pc}
+    .endm
+
+    block_entry mdn_block_sums_i8, .Lpass_i8, 4
+    .thumb_func
+.Lpass_i8:
+    pass_start
     beq 2f
 1:  ldr r9, [r0, #8]                @ column j + 1: rows 0-3, a byte each
     ldr r8, [r0], #16               @ column j
@@ -76,33 +94,13 @@ mdn_block_sums_i8:
     mla r6, r11, r10, r6
     asrs r11, r8, #24
     mla r7, r11, r10, r7
-3:  ldr r3, [sp]
-    stm r3, {r4-r7}
-    pop {r3, pc}
+3:  pass_end
     .size mdn_block_sums_i8, . - mdn_block_sums_i8
 
-    .section .text.mdn_block_sums_i16, "ax", %progbits
-    .balign 4
-    .global mdn_block_sums_i16
-    .type mdn_block_sums_i16, %function
-    .thumb_func
-mdn_block_sums_i16:
-    push {r0-r12, lr}
-    bl .Lpass_i16
-    ldm sp, {r0-r3}
-    adds r0, r0, #8                 @ rows 4-7: each column's third and fourth words
-    adds r3, r3, #16
-    bl .Lpass_i16
-    add sp, sp, #16
-    pop {r4-r12, pc}
+    block_entry mdn_block_sums_i16, .Lpass_i16, 8
     .thumb_func
 .Lpass_i16:
-    push {r3, lr}
-    movs r4, #0
-    movs r5, #0
-    movs r6, #0
-    movs r7, #0
-    lsrs r3, r2, #1
+    pass_start
     beq 2f
 1:  ldrd r8, r9, [r0]               @ column j: (row 0, row 1), (row 2, row 3)
     ldrd r11, r12, [r0, #16]        @ column j + 1
@@ -131,7 +129,5 @@ mdn_block_sums_i16:
     mla r6, r11, r10, r6
     asrs r11, r9, #16
     mla r7, r11, r10, r7
-3:  ldr r3, [sp]
-    stm r3, {r4-r7}
-    pop {r3, pc}
+3:  pass_end
     .size mdn_block_sums_i16, . - mdn_block_sums_i16
